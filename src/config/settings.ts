@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/**
+ * Every setting the program reads: its environment variable, what it means, and how it is validated.
+ * The README's configuration table is this list (`learn config --markdown` prints it).
+ */
+export interface Setting<S extends z.ZodType = z.ZodType> {
+  env: string;
+  doc: string;
+  schema: S;
+  /** Shown instead of the value in logs and `learn config`. */
+  secret?: boolean;
+}
+
+function setting<S extends z.ZodType>(env: string, doc: string, schema: S, secret = false): Setting<S> {
+  return { env, doc, schema, secret };
+}
+
+const hostPort = z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, 'expected host:port');
+const brokerList = z
+  .string()
+  .transform((s) => s.split(',').map((b) => b.trim()).filter((b) => b.length > 0))
+  .pipe(z.array(hostPort).min(1, 'expected at least one host:port'));
+const port = z.coerce.number().int().min(1).max(65535);
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const positiveInt = z.coerce.number().int().positive();
+
+export const settings = {
+  kafkaBrokers: setting(
+    'KAFKA_BROKERS',
+    'Comma-separated host:port list of an external Kafka cluster. Unset: the embedded stack on 127.0.0.1:LEARN_KAFKA_PORT.',
+    brokerList.optional(),
+  ),
+  kafkaClientId: setting('KAFKA_CLIENT_ID', 'Kafka client id prefix.', z.string().min(1).default('learn')),
+  kafkaSsl: setting('KAFKA_SSL', 'Connect to Kafka over TLS.', bool.default(false)),
+  kafkaSaslMechanism: setting(
+    'KAFKA_SASL_MECHANISM',
+    'SASL mechanism for Kafka: plain, scram-sha-256 or scram-sha-512. Unset: no SASL.',
+    z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  ),
+  kafkaSaslUsername: setting('KAFKA_SASL_USERNAME', 'SASL user name.', z.string().min(1).optional()),
+  kafkaSaslPassword: setting('KAFKA_SASL_PASSWORD', 'SASL password (never logged).', z.string().min(1).optional(), true),
+  redisUrl: setting(
+    'REDIS_URL',
+    'Redis URL; rediss:// for TLS, redis://:password@host:port for AUTH. Unset: the embedded stack.',
+    z.url({ protocol: /^rediss?$/, error: 'expected redis://host:port or rediss://host:port' }).optional(),
+    true,
+  ),
+  stackDir: setting(
+    'LEARN_STACK_DIR',
+    'Folder for the embedded stack: Kafka jars, data, logs, pid files (git-ignored).',
+    z.string().min(1).default('.stack'),
+  ),
+  kafkaPort: setting('LEARN_KAFKA_PORT', 'Embedded Kafka broker port on 127.0.0.1.', port.default(9092)),
+  kafkaControllerPort: setting(
+    'LEARN_KAFKA_CONTROLLER_PORT',
+    'Embedded Kafka KRaft controller port on 127.0.0.1.',
+    port.default(9093),
+  ),
+  kafkaHeap: setting(
+    'LEARN_KAFKA_HEAP',
+    'Embedded Kafka JVM heap (java -Xmx).',
+    z.string().regex(/^\d+[mMgG]$/, 'expected a size such as 512m or 1g').default('512m'),
+  ),
+  redisPort: setting('LEARN_REDIS_PORT', 'Embedded Redis port on 127.0.0.1.', port.default(6379)),
+  stackStartTimeoutMs: setting(
+    'LEARN_STACK_TIMEOUT_MS',
+    'How long `stack up` waits for each service to answer.',
+    positiveInt.default(90_000),
+  ),
+  maxMessageBytes: setting(
+    'LEARN_MAX_MESSAGE_BYTES',
+    'Largest accepted Kafka message value; larger ones go to the DLQ.',
+    positiveInt.default(1_048_576),
+  ),
+  logLevel: setting(
+    'LOG_LEVEL',
+    'pino log level.',
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+} satisfies Record<string, Setting>;
+
+export type Settings = typeof settings;
+export type SettingName = keyof Settings;
+export type Config = { [K in SettingName]: z.output<Settings[K]['schema']> };
