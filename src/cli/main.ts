@@ -19,7 +19,7 @@ try {
     process.stderr.write(`learn: ${err.message}\n`);
     process.exitCode = 2;
   } else {
-    log('cli').fatal({ err }, 'command failed');
+    log('cli').debug({ err }, 'command failed');
     process.stderr.write(`learn: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
   }

@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { settings, type Config, type SettingName } from './settings.js';
+
+export type { Config } from './settings.js';
 import { PROJECT_ROOT } from './paths.js';
 
 /** A bad configuration value: the message names every offending variable and field. */
