@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { registerConfig } from './config.js';
 import { registerStack } from './stack.js';
+import { registerTopics } from './topics.js';
 
 /** One function per command group; each adds its subcommands to the program. */
 export type RegisterCommands = (program: Command) => void;
 
 // Each group lives in its own file beside this one; add it here.
-export const commands: RegisterCommands[] = [registerConfig, registerStack];
+export const commands: RegisterCommands[] = [registerConfig, registerStack, registerTopics];

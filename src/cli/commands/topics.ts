@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.js';
+import { createKafka } from '../../kafka/client.js';
+import { applyTopics, loadTopicSpecs } from '../../kafka/topics.js';
+
+export function registerTopics(program: Command): void {
+  const topics = program.command('topics').description('the topics defined in topics/');
+  topics
+    .command('apply')
+    .description('create missing topics; report (never change) existing ones that differ from topics/')
+    .option('--replication <n>', 'replication factor for created topics (default: the spec, 1 for the local stack)', (v) => {
+      const n = Number.parseInt(v, 10);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--replication: expected a positive integer, got ${v}`);
+      return n;
+    })
+    .option('--json', 'print JSON')
+    .action(async (o: { replication?: number; json?: boolean }) => {
+      const admin = createKafka(loadConfig(), 'admin').admin();
+      await admin.connect();
+      try {
+        const reports = await applyTopics(admin, loadTopicSpecs(), o.replication);
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+        } else {
+          for (const r of reports) {
+            process.stdout.write(`${r.name.padEnd(22)} ${r.action}${r.differences.length ? `: ${r.differences.join('; ')}` : ''}\n`);
+          }
+        }
+      } finally {
+        await admin.disconnect();
+      }
+    });
+}

@@ -1,0 +1,91 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import kafkajs, { type Admin } from 'kafkajs';
+import { z } from 'zod';
+import { TOPICS_DIR } from '../config/paths.js';
+
+// kafkajs is CommonJS and this enum is not visible as a named ESM export.
+const { ConfigResourceTypes } = kafkajs;
+
+/** The four topics of the product; their definitions live in topics/<name>.json. */
+export const TOPICS = {
+  itemListings: 'learn.item-listings',
+  userEvents: 'learn.user-events',
+  itemContent: 'learn.item-content',
+  dlq: 'learn.dlq',
+} as const;
+
+const TopicSpecSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/),
+  doc: z.string(),
+  partitions: z.number().int().positive(),
+  replicationFactor: z.number().int().positive(),
+  key: z.string(),
+  valueSchema: z.string(),
+  config: z.record(z.string(), z.string()),
+});
+export type TopicSpec = z.infer<typeof TopicSpecSchema>;
+
+export function loadTopicSpecs(dir = TOPICS_DIR): TopicSpec[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => {
+      const parsed = TopicSpecSchema.safeParse(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+      if (!parsed.success) throw new Error(`${join(dir, f)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      return parsed.data;
+    });
+}
+
+export interface TopicReport {
+  name: string;
+  action: 'created' | 'exists' | 'differs';
+  /** What differs from the spec; never changed automatically (shrinking partitions or changing cleanup destroys data). */
+  differences: string[];
+}
+
+/** Creates missing topics and reports, without changing them, existing ones that differ from their spec. */
+export async function applyTopics(admin: Admin, specs: TopicSpec[], replicationOverride?: number): Promise<TopicReport[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(s.name));
+  if (missing.length > 0) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((s) => ({
+        topic: s.name,
+        numPartitions: s.partitions,
+        replicationFactor: replicationOverride ?? s.replicationFactor,
+        configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })),
+      })),
+    });
+  }
+  const present = specs.filter((s) => existing.has(s.name));
+  const differences = await describeDifferences(admin, present);
+  return specs.map((s) =>
+    missing.includes(s)
+      ? { name: s.name, action: 'created', differences: [] }
+      : { name: s.name, action: (differences.get(s.name) ?? []).length > 0 ? 'differs' : 'exists', differences: differences.get(s.name) ?? [] },
+  );
+}
+
+async function describeDifferences(admin: Admin, specs: TopicSpec[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (specs.length === 0) return out;
+  const meta = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.name) });
+  const configs = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: specs.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.name, configNames: Object.keys(s.config) })),
+  });
+  for (const s of specs) {
+    const diffs: string[] = [];
+    const partitions = meta.topics.find((t) => t.name === s.name)?.partitions.length ?? 0;
+    if (partitions !== s.partitions) diffs.push(`partitions: ${partitions} (spec ${s.partitions})`);
+    const entries = configs.resources.find((r) => r.resourceName === s.name)?.configEntries ?? [];
+    for (const [name, want] of Object.entries(s.config)) {
+      const have = entries.find((e) => e.configName === name)?.configValue;
+      if (have !== want) diffs.push(`${name}: ${have ?? '(unset)'} (spec ${want})`);
+    }
+    out.set(s.name, diffs);
+  }
+  return out;
+}
