@@ -1,0 +1,192 @@
+import type { Batch, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { log } from '../ops/logger.js';
+import { consumerPaused, messagesProcessed } from '../ops/metrics.js';
+import type { DeadLetter, DeadLetterWriter } from './dead-letter.js';
+
+/** A decoded message and where it came from. */
+export interface SourceRecord<T> {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  timestamp: string;
+  value: T;
+}
+
+/** A record the handler could not process for a reason of its own (e.g. a listing with no text). */
+export interface Rejection {
+  record: SourceRecord<unknown>;
+  reason: string;
+  error: string;
+}
+
+/** The next offset to read per partition: what a commit or a checkpoint stores. */
+export type PartitionOffsets = Map<string, Map<number, string>>;
+
+export interface ConsumerRunnerOptions<T> {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  /** Where a group with no committed offset starts. */
+  fromBeginning?: boolean;
+  /** Turns message bytes into a value; whatever it throws sends the message to the DLQ (`reason` property if present). */
+  decode: (value: Buffer | null, message: KafkaMessage, topic: string) => T;
+  /** Processes a chunk of decoded records of one partition, in order; returns the records it rejected. */
+  handle: (records: Array<SourceRecord<T>>) => Promise<Rejection[] | void>;
+  dlq: DeadLetterWriter;
+  /** Larger message values go to the DLQ undecoded. */
+  maxMessageBytes: number;
+  /** Records per `handle` call; heartbeats and shutdown checks happen between chunks. */
+  chunkSize?: number;
+  /**
+   * after-chunk: offsets are committed as soon as a chunk is handled (its output acknowledged).
+   * manual: the owner commits with `commit()` (e.g. the trainer, after the checkpoint that contains them).
+   */
+  commitMode: 'after-chunk' | 'manual';
+  /** Polled between chunks; while it returns true the consumer pauses (backpressure). */
+  shouldPause?: () => boolean;
+  consumerConfig?: Partial<ConsumerConfig>;
+}
+
+const reasonOf = (err: unknown): string =>
+  typeof err === 'object' && err !== null && 'reason' in err && typeof err.reason === 'string' ? err.reason : 'decode-error';
+
+/**
+ * The one consumer loop of every role: eachBatch with explicit resolveOffset and heartbeat, undecodable
+ * messages dead-lettered (and acknowledged) before their offset is passed, commits of processed offsets only.
+ */
+export class ConsumerRunner<T> {
+  private readonly consumer: Consumer;
+  private readonly l;
+  private stopping = false;
+  private readonly processed: PartitionOffsets = new Map();
+  private resumeTimer: NodeJS.Timeout | undefined;
+  private readonly pausedPartitions = new Map<string, () => void>();
+
+  constructor(private readonly o: ConsumerRunnerOptions<T>) {
+    this.l = log('kafka.consumer').child({ group: o.groupId });
+    this.consumer = o.kafka.consumer({
+      groupId: o.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxBytesPerPartition: Math.max(1_048_576, o.maxMessageBytes),
+      ...o.consumerConfig,
+    });
+  }
+
+  get kafkaConsumer(): Consumer {
+    return this.consumer;
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    for (const topic of this.o.topics) await this.consumer.subscribe({ topic, fromBeginning: this.o.fromBeginning ?? true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+    this.l.info({ topics: this.o.topics, commitMode: this.o.commitMode }, 'consumer running');
+  }
+
+  /** Offsets handled so far (next offset to read), per topic and partition. */
+  processedOffsets(): PartitionOffsets {
+    return new Map([...this.processed].map(([t, m]) => [t, new Map(m)]));
+  }
+
+  /** Commits the given offsets (for commitMode manual). */
+  async commit(offsets: PartitionOffsets): Promise<void> {
+    const list = [...offsets].flatMap(([topic, m]) => [...m].map(([partition, offset]) => ({ topic, partition, offset })));
+    if (list.length > 0) await this.consumer.commitOffsets(list);
+  }
+
+  /** Stops after the chunk in progress; nothing after it is committed or resolved. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.resumeTimer) clearInterval(this.resumeTimer);
+    await this.consumer.disconnect();
+    this.l.info('consumer stopped');
+  }
+
+  private async eachBatch(p: EachBatchPayload): Promise<void> {
+    const { batch } = p;
+    const size = this.o.chunkSize ?? 500;
+    for (let i = 0; i < batch.messages.length; i += size) {
+      if (this.stopping || !p.isRunning() || p.isStale()) return;
+      if (this.o.shouldPause?.()) {
+        this.pauseUntilClear(batch, p.pause());
+        return;
+      }
+      const chunk = batch.messages.slice(i, i + size);
+      await this.processChunk(batch, chunk);
+      const last = chunk[chunk.length - 1];
+      if (last === undefined) continue;
+      p.resolveOffset(last.offset);
+      const next = (BigInt(last.offset) + 1n).toString();
+      this.markProcessed(batch.topic, batch.partition, next);
+      if (this.o.commitMode === 'after-chunk') {
+        await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+      }
+      await p.heartbeat();
+    }
+  }
+
+  private async processChunk(batch: Batch, chunk: KafkaMessage[]): Promise<void> {
+    const letters: DeadLetter[] = [];
+    const good: Array<SourceRecord<T>> = [];
+    for (const m of chunk) {
+      const where = { topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value };
+      if (m.value && m.value.length > this.o.maxMessageBytes) {
+        letters.push({ ...where, reason: 'oversize', error: `message of ${m.value.length} bytes exceeds LEARN_MAX_MESSAGE_BYTES=${this.o.maxMessageBytes}` });
+        continue;
+      }
+      try {
+        const value = this.o.decode(m.value, m, batch.topic);
+        good.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, timestamp: m.timestamp, value });
+      } catch (err) {
+        letters.push({ ...where, reason: reasonOf(err), error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    if (good.length > 0) {
+      const rejected = (await this.o.handle(good)) ?? [];
+      for (const r of rejected) {
+        const raw = chunk.find((m) => m.offset === r.record.offset);
+        letters.push({
+          topic: r.record.topic,
+          partition: r.record.partition,
+          offset: r.record.offset,
+          key: r.record.key,
+          value: raw?.value ?? null,
+          reason: r.reason,
+          error: r.error,
+        });
+      }
+      messagesProcessed.inc({ topic: batch.topic, group: this.o.groupId }, good.length - rejected.length);
+    }
+    // Dead letters are acknowledged by the broker before the offsets past them are resolved.
+    await this.o.dlq.write(letters);
+  }
+
+  private markProcessed(topic: string, partition: number, next: string): void {
+    let m = this.processed.get(topic);
+    if (!m) this.processed.set(topic, (m = new Map()));
+    m.set(partition, next);
+  }
+
+  private pauseUntilClear(batch: Batch, resume: () => void): void {
+    this.pausedPartitions.set(`${batch.topic}:${batch.partition}`, resume);
+    consumerPaused.set({ group: this.o.groupId }, 1);
+    if (this.resumeTimer) return;
+    this.l.warn('backpressure: consumption paused');
+    this.resumeTimer = setInterval(() => {
+      if (this.o.shouldPause?.() || this.stopping) return;
+      clearInterval(this.resumeTimer);
+      this.resumeTimer = undefined;
+      for (const r of this.pausedPartitions.values()) r();
+      this.pausedPartitions.clear();
+      consumerPaused.set({ group: this.o.groupId }, 0);
+      this.l.info('backpressure cleared: consumption resumed');
+    }, 200);
+  }
+}
