@@ -9,13 +9,14 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-// kafkajs logs through pino; its INFO chatter (joins, rebalances) is kept at debug to leave the product's logs readable.
+// kafkajs logs through pino. Its INFO chatter (joins, rebalances) goes to debug, and its ERROR lines, which are
+// mostly retriable responses it handles itself, to warn: what fails for good surfaces as an exception.
 function pinoLogCreator() {
   const l = log('kafkajs');
   return ({ level, log: entry }: LogEntry) => {
     const { message, ...rest } = entry;
     const lvl = levels[level] ?? 'info';
-    l[lvl === 'info' ? 'debug' : lvl](rest, message);
+    l[lvl === 'info' ? 'debug' : lvl === 'error' ? 'warn' : lvl](rest, message);
   };
 }
 

@@ -1,4 +1,6 @@
-import type { Kafka, Producer } from 'kafkajs';
+import kafkajs, { type Kafka, type Producer } from 'kafkajs';
+
+const { Partitioners } = kafkajs;
 
 /**
  * The one producer configuration of the product: idempotent, acks from all in-sync replicas,
@@ -9,6 +11,10 @@ export async function createProducer(kafka: Kafka): Promise<Producer> {
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    // The murmur2 partitioner of the Java client: a key lands on the same partition whichever client wrote it.
+    createPartitioner: Partitioners.DefaultPartitioner,
+    // An idempotent producer retries until the broker is back; a bounded count could break its ordering guarantee.
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
   });
   await producer.connect();
   return producer;
