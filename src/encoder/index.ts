@@ -1,0 +1,20 @@
+// Public surface of the frozen-LM item encoder (the CEX step): what the Kafka worker and the CLI use.
+export { DEFAULT_MODEL, MODEL_CATALOG, artifactCoordinates, type CatalogModel } from './catalog.js';
+export { fetchModel, ModelFetchError, type FetchModelOptions, type ModelFetchReason, type ModelFiles } from './model-fetch.js';
+export type { ModelManifest } from './manifest.js';
+export { ItemEncoder, DEFAULT_MAX_TOKENS, type ItemEncoderOptions } from './item-encoder.js';
+export { EncoderBatcher, type EncoderBatcherOptions } from './encoder-batcher.js';
+export { DynamicBatcher, BatcherClosedError, type DynamicBatcherOptions } from './batcher.js';
+export {
+  itemText,
+  textHash,
+  encodeKey,
+  ItemTextError,
+  DEFAULT_ITEM_TEXT_MAX_CHARS,
+  type ItemListingText,
+  type ItemText,
+} from './item-text.js';
+export { POOLING_MODES, poolHiddenStates, l2Normalise, type Pooling } from './pooling.js';
+export { ENCODER_DEVICES, type EncoderDevice, type ExecutionProvider } from './onnx-session.js';
+export { encoderOptionsFrom, batcherOptionsFrom, modelsDirFrom } from './encoder-config.js';
+export { benchEncoder, type EncoderBenchOptions, type EncoderBenchResult } from './bench.js';
