@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs, { type Admin } from 'kafkajs';
 import { z } from 'zod';
+import type { Config } from '../config/load.js';
 import { TOPICS_DIR } from '../config/paths.js';
 
 // kafkajs is CommonJS and this enum is not visible as a named ESM export.
@@ -88,4 +89,16 @@ async function describeDifferences(admin: Admin, specs: TopicSpec[]): Promise<Ma
     out.set(s.name, diffs);
   }
   return out;
+}
+
+/** The topic names in force: topics/ defines the defaults, LEARN_TOPIC_* rename them (e.g. per tenant or test). */
+export interface TopicNames {
+  itemListings: string;
+  userEvents: string;
+  itemContent: string;
+  dlq: string;
+}
+
+export function topicsFrom(cfg: Pick<Config, 'topicItemListings' | 'topicUserEvents' | 'topicItemContent' | 'topicDlq'>): TopicNames {
+  return { itemListings: cfg.topicItemListings, userEvents: cfg.topicUserEvents, itemContent: cfg.topicItemContent, dlq: cfg.topicDlq };
 }
