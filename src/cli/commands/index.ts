@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
 import { registerEncoder } from './encoder.js';
+import { registerRoles } from './roles.js';
 import { registerStack } from './stack.js';
 import { registerTopics } from './topics.js';
 
@@ -9,4 +10,4 @@ import { registerTopics } from './topics.js';
 export type RegisterCommands = (program: Command) => void;
 
 // Each group lives in its own file beside this one; add it here.
-export const commands: RegisterCommands[] = [registerConfig, registerStack, registerTopics, registerDemo, registerEncoder];
+export const commands: RegisterCommands[] = [registerConfig, registerStack, registerTopics, registerDemo, registerRoles, registerEncoder];

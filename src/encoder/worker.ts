@@ -1,0 +1,171 @@
+import type { Producer } from 'kafkajs';
+import { defaultCodec, type ItemContent, type ItemListing } from '../codec/index.js';
+import type { Config } from '../config/load.js';
+import { createKafka } from '../kafka/client.js';
+import { ConsumerRunner, type Rejection, type SourceRecord } from '../kafka/consumer-runner.js';
+import { DeadLetterWriter } from '../kafka/dead-letter.js';
+import { ACKS_ALL, createProducer } from '../kafka/producer.js';
+import { TableFollower } from '../kafka/table-follower.js';
+import { topicsFrom } from '../kafka/topics.js';
+import { log } from '../ops/logger.js';
+import { batcherOptionsFrom, encoderOptionsFrom } from './encoder-config.js';
+import { EncoderBatcher } from './encoder-batcher.js';
+import { ItemEncoder } from './item-encoder.js';
+import { encodeKey, itemText, ItemTextError } from './item-text.js';
+import { encodeSeconds, listingsEncoded, listingsSkipped } from './metrics.js';
+
+export const ENCODER_GROUP = 'learn-encoder';
+
+interface Job {
+  record: SourceRecord<ItemListing>;
+  key: string;
+  textHash: string;
+  vector: Promise<Float32Array>;
+}
+
+export interface EncoderWorkerStats {
+  encoded: number;
+  skipped: number;
+  rejected: number;
+}
+
+/**
+ * `learn encode`: item listings in, frozen-LM content vectors out (the paper's CEX step as a stream).
+ * Idempotent by (item_id, text hash, model id): what the compacted item-content topic already holds is not
+ * encoded again, so redeliveries after a crash cost a lookup. Offsets are committed only after the
+ * ItemContent records of a chunk are acknowledged by the broker.
+ */
+export class EncoderWorker {
+  readonly stats: EncoderWorkerStats = { encoded: 0, skipped: 0, rejected: 0 };
+  /** item_id -> idempotency key of its latest content (what the item-content topic holds). */
+  private readonly known = new Map<string, string>();
+  private readonly l = log('encoder.worker');
+  private runner: ConsumerRunner<ItemListing> | undefined;
+  private follower: TableFollower<ItemContent> | undefined;
+  private producer: Producer | undefined;
+  private batcher: EncoderBatcher | undefined;
+
+  constructor(
+    private readonly cfg: Config,
+    private readonly encoder: ItemEncoder,
+  ) {}
+
+  static async start(cfg: Config, encoder?: ItemEncoder): Promise<EncoderWorker> {
+    const w = new EncoderWorker(cfg, encoder ?? (await ItemEncoder.load(encoderOptionsFrom(cfg))));
+    await w.start();
+    return w;
+  }
+
+  private async start(): Promise<void> {
+    const codec = defaultCodec();
+    const topics = topicsFrom(this.cfg);
+    const kafka = createKafka(this.cfg, 'encoder');
+    this.producer = await createProducer(kafka);
+    const dlq = new DeadLetterWriter(this.producer, ENCODER_GROUP, topics.dlq);
+    this.batcher = new EncoderBatcher(this.encoder, batcherOptionsFrom(this.cfg));
+
+    this.follower = new TableFollower<ItemContent>({
+      kafka,
+      topic: topics.itemContent,
+      role: `${ENCODER_GROUP}-content`,
+      decode: (v) => codec.decode('ItemContent', v),
+      apply: (itemId, c) => {
+        if (c === null) this.known.delete(itemId);
+        else this.known.set(itemId, encodeKey(itemId, c.text_hash, c.model_id));
+      },
+      dlq,
+      maxMessageBytes: this.cfg.maxMessageBytes,
+    });
+    await this.follower.start();
+
+    this.runner = new ConsumerRunner<ItemListing>({
+      kafka,
+      groupId: ENCODER_GROUP,
+      topics: [topics.itemListings],
+      decode: (v) => codec.decode('ItemListing', v ?? Buffer.alloc(0)),
+      handle: (records) => this.handle(records, topics.itemContent),
+      dlq,
+      maxMessageBytes: this.cfg.maxMessageBytes,
+      chunkSize: 256,
+      commitMode: 'after-chunk',
+    });
+    await this.runner.start();
+    this.l.info({ model: this.encoder.modelId, dim: this.encoder.dim, knownItems: this.known.size }, 'encoder worker running');
+  }
+
+  private async handle(records: Array<SourceRecord<ItemListing>>, outTopic: string): Promise<Rejection[]> {
+    const stop = encodeSeconds.startTimer();
+    const rejected: Rejection[] = [];
+    const jobs = new Map<string, Job>();
+    for (const record of records) {
+      const listing = record.value;
+      let text;
+      try {
+        text = itemText(listing, this.cfg.itemTextMaxChars);
+      } catch (err) {
+        if (!(err instanceof ItemTextError)) throw err;
+        rejected.push({ record, reason: err.reason, error: err.message });
+        continue;
+      }
+      const key = encodeKey(listing.item_id, text.textHash, this.encoder.modelId);
+      if (this.known.get(listing.item_id) === key) {
+        this.stats.skipped++;
+        listingsSkipped.inc();
+        continue;
+      }
+      // Within a chunk the newest listing of an item wins.
+      jobs.delete(listing.item_id);
+      jobs.set(listing.item_id, { record, key, textHash: text.textHash, vector: this.batcher!.submit(text.text) });
+    }
+    const settled = await Promise.allSettled([...jobs.values()].map((j) => j.vector));
+    if (settled.length > 0 && settled.every((s) => s.status === 'rejected')) {
+      // Every text failing means the model is failing, not the data: retry the chunk rather than dead-letter it.
+      throw new Error(`encoder failed on a whole chunk: ${String((settled[0] as PromiseRejectedResult).reason)}`);
+    }
+    const out: Array<{ job: Job; content: ItemContent }> = [];
+    [...jobs.values()].forEach((job, i) => {
+      const s = settled[i]!;
+      if (s.status === 'rejected') {
+        rejected.push({ record: job.record, reason: 'encode-failed', error: String(s.reason) });
+      } else if (!s.value.every(Number.isFinite)) {
+        rejected.push({ record: job.record, reason: 'non-finite-vector', error: `the model produced a non-finite value for ${job.record.value.item_id}` });
+      } else {
+        out.push({ job, content: this.content(job, s.value) });
+      }
+    });
+    if (out.length > 0) {
+      await this.producer!.send({
+        topic: outTopic,
+        acks: ACKS_ALL,
+        messages: out.map(({ content }) => ({ key: content.item_id, value: defaultCodec().encode('ItemContent', content) })),
+      });
+      for (const { job } of out) this.known.set(job.record.value.item_id, job.key);
+    }
+    this.stats.encoded += out.length;
+    this.stats.rejected += rejected.length;
+    listingsEncoded.inc(out.length);
+    stop();
+    return rejected;
+  }
+
+  private content(job: Job, v: Float32Array): ItemContent {
+    return {
+      item_id: job.record.value.item_id,
+      model_id: this.encoder.modelId,
+      text_hash: job.textHash,
+      dim: v.length,
+      // Float32Array is little-endian on every platform Node runs on here (x86-64, arm64).
+      vector: Buffer.from(v.buffer, v.byteOffset, v.byteLength),
+      encoded_at: Date.now(),
+    };
+  }
+
+  /** Finishes the chunk in progress (its output acknowledged and committed), then closes everything. */
+  async stop(): Promise<void> {
+    await this.runner?.stop();
+    await this.follower?.stop();
+    await this.batcher?.close();
+    await this.producer?.disconnect();
+    this.l.info(this.stats, 'encoder worker stopped');
+  }
+}
