@@ -1,4 +1,4 @@
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { log } from '../ops/logger.js';
@@ -41,6 +41,8 @@ export interface EncoderBenchResult {
   bench: 'encoder';
   node: string;
   cpus: number;
+  /** 1-minute load average at the start and end: other work on the machine skews absolute numbers (the ratios less). */
+  loadAvg: [number, number];
   threads: number | 'default';
   maxTokens: number;
   rows: EncoderBenchRow[];
@@ -56,6 +58,7 @@ export async function benchEncoder(opts: EncoderBenchOptions): Promise<EncoderBe
   const items = opts.items ?? 256;
   const texts = benchTexts(Math.max(items, ...sizes));
   const rows: EncoderBenchRow[] = [];
+  const loadBefore = round(loadavg()[0]!, 2);
   let maxTokens = 0;
   for (const model of models) {
     const encoder = await ItemEncoder.load({ ...opts, model });
@@ -73,7 +76,8 @@ export async function benchEncoder(opts: EncoderBenchOptions): Promise<EncoderBe
       await encoder.close();
     }
   }
-  return { bench: 'encoder', node: process.version, cpus: cpus().length, threads: opts.intraOpNumThreads ?? 'default', maxTokens, rows };
+  const loadAvg: [number, number] = [loadBefore, round(loadavg()[0]!, 2)];
+  return { bench: 'encoder', node: process.version, cpus: cpus().length, loadAvg, threads: opts.intraOpNumThreads ?? 'default', maxTokens, rows };
 }
 
 async function benchOneSize(
