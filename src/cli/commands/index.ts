@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerConfig } from './config.js';
+import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
 import { registerEncoder } from './encoder.js';
 import { registerRoles } from './roles.js';
@@ -10,4 +11,4 @@ import { registerTopics } from './topics.js';
 export type RegisterCommands = (program: Command) => void;
 
 // Each group lives in its own file beside this one; add it here.
-export const commands: RegisterCommands[] = [registerConfig, registerStack, registerTopics, registerDemo, registerRoles, registerEncoder];
+export const commands: RegisterCommands[] = [registerConfig, registerStack, registerTopics, registerDemo, registerRoles, registerEncoder, registerData];
