@@ -1,0 +1,98 @@
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { log } from '../ops/logger.js';
+import { registerWasmSegmentSum } from './wasm-kernels.js';
+
+export type BackendChoice = 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
+export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
+
+export interface SelectedBackend {
+  /** Which of our choices won. */
+  choice: ConcreteBackend;
+  /** The tfjs backend name now active ('tensorflow' for both node packages). */
+  tfBackend: string;
+  /** Worker threads the backend uses (wasm in Node is single-threaded). */
+  threads: number;
+  /** Why each earlier candidate was passed over. */
+  skipped: Array<{ choice: ConcreteBackend; reason: string }>;
+}
+
+const ORDER: ConcreteBackend[] = ['node-gpu', 'node', 'wasm', 'cpu'];
+const NODE_PACKAGES: Record<'node-gpu' | 'node', string> = {
+  'node-gpu': '@tensorflow/tfjs-node-gpu',
+  node: '@tensorflow/tfjs-node',
+};
+
+let current: SelectedBackend | undefined;
+
+/**
+ * Picks the tfjs backend at start and logs it. `auto` tries the native TensorFlow bindings (optional dependencies,
+ * often absent), then wasm, then pure JS; a forced choice that cannot start is an error.
+ * Calling it again with the same choice returns the earlier result; another choice switches backends.
+ */
+export async function selectBackend(choice: BackendChoice = 'auto'): Promise<SelectedBackend> {
+  if (current && (choice === 'auto' || choice === current.choice) && tf.getBackend() === current.tfBackend) return current;
+  const candidates = choice === 'auto' ? ORDER : [choice];
+  const skipped: SelectedBackend['skipped'] = [];
+  for (const c of candidates) {
+    try {
+      const { tfBackend, threads } = await activate(c);
+      current = { choice: c, tfBackend, threads, skipped };
+      log('model.backend').info({ backend: c, tfBackend, threads, skipped, requested: choice }, 'tensorflow.js backend selected');
+      return current;
+    } catch (err) {
+      const reason = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
+      if (choice !== 'auto') throw new Error(`tensorflow.js backend '${c}' could not start: ${reason}`);
+      skipped.push({ choice: c, reason });
+      log('model.backend').debug({ backend: c, reason }, 'backend unavailable, trying the next');
+    }
+  }
+  throw new Error('no tensorflow.js backend could start');
+}
+
+/** The backend chosen by the last selectBackend, if any. */
+export function selectedBackend(): SelectedBackend | undefined {
+  return current;
+}
+
+async function activate(c: ConcreteBackend): Promise<{ tfBackend: string; threads: number }> {
+  switch (c) {
+    case 'node-gpu':
+    case 'node': {
+      // A variable specifier: the packages are optional, so neither TypeScript nor the loader may require them.
+      const spec: string = NODE_PACKAGES[c];
+      await import(spec);
+      await setAndCheck('tensorflow');
+      return { tfBackend: 'tensorflow', threads: availableParallelism() };
+    }
+    case 'wasm': {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      // In Node the .wasm binaries are read from disk: point the loader at the package's dist folder (a plain path
+      // with a trailing separator; emscripten reads it with fs).
+      const main = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm');
+      try {
+        wasm.setWasmPaths(join(dirname(main), '/'));
+        // Only the threaded binary uses this, and tfjs disables it in Node; set anyway for runtimes that allow it.
+        wasm.setThreadsCount(Math.max(1, Math.min(4, availableParallelism())));
+      } catch {
+        // Already initialised earlier in this process: the paths are set.
+      }
+      await setAndCheck('wasm');
+      registerWasmSegmentSum();
+      return { tfBackend: 'wasm', threads: wasm.getThreadsCount() };
+    }
+    case 'cpu':
+      await setAndCheck('cpu');
+      return { tfBackend: 'cpu', threads: 1 };
+  }
+}
+
+async function setAndCheck(name: string): Promise<void> {
+  const ok = await tf.setBackend(name);
+  await tf.ready();
+  if (!ok || tf.getBackend() !== name) throw new Error(`tf.setBackend('${name}') failed`);
+  // A tiny op proves the kernels run (a native library can load yet fail at first use).
+  tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(1)).dataSync());
+}

@@ -1,0 +1,151 @@
+import * as tf from '@tensorflow/tfjs';
+import { performance } from 'node:perf_hooks';
+import { selectBackend, type BackendChoice } from './backend.js';
+import { buildPalBatch, type PalBatch, type UserExample } from './batch.js';
+import { palConfig, type PalConfig } from './config.js';
+import { PalLearner } from './learner.js';
+import { Rng } from './rng.js';
+
+export interface TrainerBenchOptions {
+  backend?: BackendChoice;
+  /** Model sizes; defaults are the product defaults. */
+  config?: Partial<PalConfig>;
+  usersPerBatch?: number;
+  /** Timed steps on the selected backend (after warm-up). */
+  steps?: number;
+  /** Timed steps on the cpu backend for the ratio; 0 skips it. */
+  cpuSteps?: number;
+  warmupSteps?: number;
+  seed?: number;
+}
+
+export interface StepTiming {
+  backend: string;
+  steps: number;
+  msPerStep: number;
+  stepsPerSec: number;
+  /** User sequences trained per second. */
+  examplesPerSec: number;
+  /** (history position, target) positive pairs per second. */
+  positivePairsPerSec: number;
+  finalLoss: number;
+}
+
+export interface TrainerBench {
+  backend: string;
+  threads: number;
+  config: PalConfig;
+  usersPerBatch: number;
+  historyLength: number;
+  targetsPerUser: number;
+  selected: StepTiming;
+  cpu: StepTiming | null;
+  /** selected steps/s over cpu steps/s. */
+  speedupVsCpu: number | null;
+  peakRssMb: number;
+}
+
+/**
+ * Micro-benchmark of one training step (forward, loss, backward, AdamW) at the configured sizes on synthetic data:
+ * full-length histories and N_t targets per user, on the selected backend and on the pure-JS cpu backend.
+ * Leaves the selected backend active.
+ */
+export async function benchTrainer(opts: TrainerBenchOptions = {}): Promise<TrainerBench> {
+  const cfg = palConfig(opts.config);
+  const users = opts.usersPerBatch ?? 64;
+  const seed = opts.seed ?? 7;
+  const chosen = await selectBackend(opts.backend ?? 'auto');
+  const batches = syntheticBatches(cfg, users, 4, seed);
+  const selected = timeSteps(cfg, batches, opts.steps ?? 10, opts.warmupSteps ?? 2, seed, chosen.tfBackend);
+  let cpu: StepTiming | null = null;
+  const cpuSteps = opts.cpuSteps ?? 2;
+  if (cpuSteps > 0 && chosen.tfBackend !== 'cpu') {
+    await selectBackend('cpu');
+    try {
+      cpu = timeSteps(cfg, batches, cpuSteps, 1, seed, 'cpu');
+    } finally {
+      await selectBackend(chosen.choice);
+    }
+  }
+  return {
+    backend: chosen.choice,
+    threads: chosen.threads,
+    config: cfg,
+    usersPerBatch: users,
+    historyLength: cfg.maxHistory,
+    targetsPerUser: cfg.targetSamples,
+    selected,
+    cpu,
+    speedupVsCpu: cpu ? round(selected.stepsPerSec / cpu.stepsPerSec, 2) : chosen.tfBackend === 'cpu' ? 1 : null,
+    peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
+  };
+}
+
+function timeSteps(cfg: PalConfig, batches: PalBatch[], steps: number, warmup: number, seed: number, backend: string): StepTiming {
+  const learner = new PalLearner(cfg, seed);
+  try {
+    let loss = 0;
+    for (let i = 0; i < warmup; i++) learner.trainStep(batches[i % batches.length] as PalBatch);
+    let pairs = 0;
+    let examples = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) {
+      const batch = batches[i % batches.length] as PalBatch;
+      loss = learner.trainStep(batch);
+      examples += batch.users;
+      pairs += positivePairs(batch);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      backend,
+      steps,
+      msPerStep: round((seconds * 1000) / steps, 1),
+      stepsPerSec: round(steps / seconds, 3),
+      examplesPerSec: round(examples / seconds, 1),
+      positivePairsPerSec: round(pairs / seconds, 0),
+      finalLoss: round(loss, 4),
+    };
+  } finally {
+    learner.dispose();
+  }
+}
+
+function positivePairs(batch: PalBatch): number {
+  let n = 0;
+  for (let b = 0; b < batch.users; b++) {
+    let h = 0;
+    for (let s = 0; s < batch.historySamples; s++) if ((batch.samplePositions[b * batch.historySamples + s] as number) >= 0) h++;
+    let t = 0;
+    for (const u of batch.targetUsers) if (u === b) t++;
+    n += h * t;
+  }
+  return n;
+}
+
+/** Random unit content vectors for a catalogue; users with full histories and N_t targets each. */
+function syntheticBatches(cfg: PalConfig, users: number, count: number, seed: number): PalBatch[] {
+  const rng = new Rng(seed);
+  const catalogue = Array.from({ length: 2000 }, (_, i) => {
+    const v = new Float32Array(cfg.contentDim);
+    let norm = 0;
+    for (let k = 0; k < v.length; k++) {
+      v[k] = rng.normal();
+      norm += (v[k] as number) ** 2;
+    }
+    for (let k = 0; k < v.length; k++) v[k] = (v[k] as number) / Math.sqrt(norm);
+    return { itemId: `i${i}`, content: v };
+  });
+  const pick = () => catalogue[rng.int(catalogue.length)] as (typeof catalogue)[number];
+  return Array.from({ length: count }, () => {
+    const examples: UserExample[] = Array.from({ length: users }, () => ({
+      history: Array.from({ length: cfg.maxHistory }, pick),
+      targets: Array.from({ length: cfg.targetSamples }, pick),
+    }));
+    return buildPalBatch(examples, cfg, rng);
+  });
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

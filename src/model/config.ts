@@ -1,0 +1,75 @@
+import type { Config } from '../config/settings.js';
+
+/** Sizes and training hyperparameters of the preference-alignment (PAL) tower and its loss. */
+export interface PalConfig {
+  /** Content vector width from the frozen LM (384 for MiniLM). */
+  contentDim: number;
+  /** Transformer width. */
+  dim: number;
+  layers: number;
+  heads: number;
+  /** Feed-forward hidden width (4 x dim by convention). */
+  ffDim: number;
+  /** Output (served) vector width. */
+  outDim: number;
+  /** Longest history the tower reads; also the size of the learned position table. */
+  maxHistory: number;
+  dropout: number;
+  /** History positions sampled per user for the all-action loss. */
+  historySamples: number;
+  /** Target items sampled per user for the all-action loss. */
+  targetSamples: number;
+  temperature: number;
+  learningRate: number;
+  weightDecay: number;
+  /** Global gradient-norm clip; 0 turns clipping off. */
+  clipNorm: number;
+}
+
+export const DEFAULT_PAL_CONFIG: PalConfig = {
+  contentDim: 384,
+  dim: 128,
+  layers: 2,
+  heads: 4,
+  ffDim: 512,
+  outDim: 64,
+  maxHistory: 50,
+  dropout: 0.1,
+  historySamples: 10,
+  targetSamples: 10,
+  temperature: 0.05,
+  learningRate: 1e-3,
+  weightDecay: 0.01,
+  clipNorm: 1.0,
+};
+
+/** Defaults with overrides, checked for the shapes the tower needs. */
+export function palConfig(overrides: Partial<PalConfig> = {}): PalConfig {
+  const dim = overrides.dim ?? DEFAULT_PAL_CONFIG.dim;
+  const cfg: PalConfig = { ...DEFAULT_PAL_CONFIG, ffDim: 4 * dim, ...overrides };
+  if (cfg.dim % cfg.heads !== 0) throw new Error(`PAL dim ${cfg.dim} is not divisible by heads ${cfg.heads}`);
+  if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw new Error(`PAL dropout ${cfg.dropout} is outside [0, 1)`);
+  for (const k of ['contentDim', 'dim', 'layers', 'heads', 'ffDim', 'outDim', 'maxHistory', 'historySamples', 'targetSamples'] as const) {
+    if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) throw new Error(`PAL ${k} must be a positive integer, got ${cfg[k]}`);
+  }
+  return cfg;
+}
+
+/** The model config from the program's settings; the content width comes from the encoder's model. */
+export function palConfigFromConfig(cfg: Config, contentDim: number): PalConfig {
+  return palConfig({
+    contentDim,
+    dim: cfg.palDim,
+    layers: cfg.palLayers,
+    heads: cfg.palHeads,
+    outDim: cfg.palOutDim,
+    maxHistory: cfg.historyLen,
+    dropout: cfg.dropout,
+    historySamples: cfg.historySamples,
+    targetSamples: cfg.targetSamples,
+    temperature: cfg.temperature,
+    learningRate: cfg.learningRate,
+    weightDecay: cfg.weightDecay,
+    clipNorm: cfg.clipNorm,
+  });
+}

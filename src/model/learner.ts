@@ -1,0 +1,169 @@
+import * as tf from '@tensorflow/tfjs';
+import { AdamW, type AdamWState } from './adamw.js';
+import { packHistories, type PalBatch } from './batch.js';
+import type { PalConfig } from './config.js';
+import { allActionInfoNce } from './loss.js';
+import { PalModel } from './pal-model.js';
+import { Rng } from './rng.js';
+import type { NamedArrays } from './tensors.js';
+
+/** Everything that must be checkpointed to resume training exactly (besides the data position). */
+export interface LearnerState {
+  config: PalConfig;
+  weights: NamedArrays;
+  optimizer: AdamWState;
+}
+
+// Rows per inference call: bounds the memory of scoring a whole catalogue.
+const INFERENCE_CHUNK = 512;
+
+/**
+ * The PAL tower with its AdamW optimizer: the unit the streaming trainer drives. It owns a seeded generator for
+ * batch sampling and dropout, so a run is reproducible from (config, seed, data).
+ */
+export class PalLearner {
+  readonly cfg: PalConfig;
+  readonly model: PalModel;
+  readonly optimizer: AdamW;
+  /** Seeded sampling for buildPalBatch. */
+  readonly rng: Rng;
+  /** The global gradient norm (before clipping) of the last applied step. */
+  lastGradNorm = 0;
+
+  constructor(cfg: PalConfig, seed = 1) {
+    this.cfg = cfg;
+    this.rng = new Rng(seed ^ 0x5bd1e995);
+    this.model = new PalModel(cfg, seed);
+    this.optimizer = new AdamW(this.model.parameters(), {
+      learningRate: cfg.learningRate,
+      weightDecay: cfg.weightDecay,
+      clipNorm: cfg.clipNorm,
+    });
+  }
+
+  /** Optimizer steps taken so far (also the model version's natural counter). */
+  get step(): number {
+    return this.optimizer.step;
+  }
+
+  /**
+   * Forward, all-action loss, backward and one AdamW update. Returns the loss before the update. A batch with fewer
+   * than two users has no negatives: it is not applied, and its loss (0) is returned.
+   */
+  trainStep(batch: PalBatch): number {
+    if (batch.users < 2 || batch.targetItems.length === 0) return 0;
+    const result = tf.tidy(() => {
+      const { users: B, seqLen: T, contentDim: dc, historySamples: Nh } = batch;
+      const content = tf.tensor3d(batch.historyContent, [B, T, dc]);
+      const mask = tf.tensor2d(batch.historyMask, [B, T]);
+      const targets = tf.tensor2d(batch.targetContent, [batch.targetItems.length, dc]);
+      // One-hot selection [B, Nh, T] of the sampled positions: a batched matmul instead of a gather keeps the
+      // gradient free of UnsortedSegmentSum.
+      const select = new Float32Array(B * Nh * T);
+      const historyUsers = new Int32Array(B * Nh).fill(-1);
+      for (let b = 0; b < B; b++) {
+        for (let s = 0; s < Nh; s++) {
+          const p = batch.samplePositions[b * Nh + s] as number;
+          if (p < 0) continue;
+          select[(b * Nh + s) * T + p] = 1;
+          historyUsers[b * Nh + s] = b;
+        }
+      }
+      const selection = tf.tensor3d(select, [B, Nh, T]);
+      const trainable = this.model.parameters().map((p) => p.variable);
+      const { value, grads } = tf.variableGrads(() => {
+        const outputs = this.model.encodeSequences(content, mask, true);
+        const picked = tf.reshape(tf.matMul(selection, outputs), [B * Nh, this.cfg.outDim]) as tf.Tensor2D;
+        const targetVectors = this.model.itemVectors(targets, true);
+        return allActionInfoNce(
+          { vectors: picked, users: historyUsers },
+          { vectors: targetVectors, users: batch.targetUsers, items: batch.targetItems },
+          this.cfg.temperature,
+        );
+      }, trainable);
+      const norm = this.optimizer.applyGradients(grads);
+      return tf.stack([value, norm]);
+    });
+    const [loss, norm] = result.dataSync();
+    result.dispose();
+    this.lastGradNorm = norm as number;
+    return loss as number;
+  }
+
+  /** The loss of a batch without training (dropout off). */
+  evaluateLoss(batch: PalBatch): number {
+    if (batch.users < 2 || batch.targetItems.length === 0) return 0;
+    const t = tf.tidy(() => {
+      const { users: B, seqLen: T, contentDim: dc, historySamples: Nh } = batch;
+      const outputs = this.model.encodeSequences(tf.tensor3d(batch.historyContent, [B, T, dc]), tf.tensor2d(batch.historyMask, [B, T]));
+      const flat = tf.reshape(outputs, [B * T, this.cfg.outDim]);
+      // Inference only: a gather is fine here (no gradient).
+      const rows = Array.from(batch.samplePositions, (p, i) => (p < 0 ? 0 : Math.floor(i / Nh) * T + p));
+      const picked = tf.gather(flat, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
+      const users = Int32Array.from(batch.samplePositions, (p, i) => (p < 0 ? -1 : Math.floor(i / Nh)));
+      const targetVectors = this.model.itemVectors(tf.tensor2d(batch.targetContent, [batch.targetItems.length, dc]));
+      return allActionInfoNce(
+        { vectors: picked, users },
+        { vectors: targetVectors, users: batch.targetUsers, items: batch.targetItems },
+        this.cfg.temperature,
+      );
+    });
+    const v = t.dataSync()[0] as number;
+    t.dispose();
+    return v;
+  }
+
+  /** User vectors (d_out each, unit length) from histories of content vectors, oldest first; none may be empty. */
+  userVectors(histories: readonly (readonly Float32Array[])[]): Float32Array[] {
+    const out: Float32Array[] = [];
+    for (let start = 0; start < histories.length; start += INFERENCE_CHUNK) {
+      const chunk = histories.slice(start, start + INFERENCE_CHUNK);
+      const { content, mask, seqLen } = packHistories(chunk, this.cfg.contentDim, this.cfg.maxHistory);
+      const t = tf.tidy(() =>
+        this.model.userVectors(tf.tensor3d(content, [chunk.length, seqLen, this.cfg.contentDim]), tf.tensor2d(mask, [chunk.length, seqLen])),
+      );
+      out.push(...splitRows(t));
+    }
+    return out;
+  }
+
+  /** Item vectors (d_out each, unit length) from content vectors. */
+  itemVectors(contents: readonly Float32Array[]): Float32Array[] {
+    const dc = this.cfg.contentDim;
+    const out: Float32Array[] = [];
+    for (let start = 0; start < contents.length; start += INFERENCE_CHUNK) {
+      const chunk = contents.slice(start, start + INFERENCE_CHUNK);
+      const flat = new Float32Array(chunk.length * dc);
+      chunk.forEach((c, i) => {
+        if (c.length !== dc) throw new Error(`content vector has ${c.length} dims, expected ${dc}`);
+        flat.set(c, i * dc);
+      });
+      const t = tf.tidy(() => this.model.itemVectors(tf.tensor2d(flat, [chunk.length, dc])));
+      out.push(...splitRows(t));
+    }
+    return out;
+  }
+
+  getState(): LearnerState {
+    return { config: { ...this.cfg }, weights: this.model.getWeights(), optimizer: this.optimizer.getState() };
+  }
+
+  /** Restores weights and optimizer; the state's sizes must match this learner's config. */
+  setState(state: LearnerState): void {
+    this.model.setWeights(state.weights);
+    this.optimizer.setState(state.optimizer);
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    this.model.dispose();
+  }
+}
+
+/** Copies a [N, D] tensor out as N independent rows and disposes it. */
+function splitRows(t: tf.Tensor2D): Float32Array[] {
+  const [n, d] = t.shape;
+  const all = t.dataSync() as Float32Array;
+  t.dispose();
+  return Array.from({ length: n }, (_, i) => all.slice(i * d, (i + 1) * d));
+}

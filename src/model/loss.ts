@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs';
+import { l2Normalize, matMul2d } from './ops.js';
+
+/** One side of the all-action loss: vectors and the batch user (row index) each belongs to. */
+export interface HistorySide {
+  /** [R, d]: user-tower outputs at sampled history positions. */
+  vectors: tf.Tensor2D;
+  /** [R]: the user of each row; -1 marks a padding row that takes no part. */
+  users: Int32Array;
+}
+
+export interface TargetSide {
+  /** [M, d]: item-tower outputs of the sampled targets. */
+  vectors: tf.Tensor2D;
+  /** [M]: the user each target belongs to. */
+  users: Int32Array;
+  /** [M]: item ids, so that a repeat of the positive item is never used as its negative. */
+  items: ReadonlyArray<string | number>;
+}
+
+/**
+ * Dense all-action InfoNCE (PinnerFormer, as used by LEARN). Every (history row of user u, target of u) is a positive;
+ * its negatives are the targets of the other users, except those with the positive's item id. Logits are
+ * cosine / temperature; the loss is the mean over positives of -log softmax(positive among [positive, negatives]).
+ * Returns 0 when there is no positive.
+ *
+ * Computed without a [positives x negatives] tensor: with E = exp(S - rowmax) (S: [R, M] logits) and the
+ * symmetric negative mask Q[j, k] = [user k != user j][item k != item j], the negative mass of positive (i, j) is
+ * (E Q)[i, j].
+ */
+export function allActionInfoNce(history: HistorySide, targets: TargetSide, temperature: number): tf.Scalar {
+  const R = history.users.length;
+  const M = targets.users.length;
+  if (history.vectors.shape[0] !== R || targets.vectors.shape[0] !== M || targets.items.length !== M) {
+    throw new Error('allActionInfoNce: vectors, users and items disagree in length');
+  }
+  const positive = new Float32Array(R * M);
+  let positives = 0;
+  for (let i = 0; i < R; i++) {
+    const u = history.users[i] as number;
+    if (u < 0) continue;
+    for (let j = 0; j < M; j++) {
+      if (targets.users[j] === u) {
+        positive[i * M + j] = 1;
+        positives++;
+      }
+    }
+  }
+  if (positives === 0) return tf.scalar(0);
+  const negative = new Float32Array(M * M);
+  for (let j = 0; j < M; j++) {
+    for (let k = 0; k < M; k++) {
+      if (targets.users[k] !== targets.users[j] && targets.items[k] !== targets.items[j]) negative[j * M + k] = 1;
+    }
+  }
+  return tf.tidy(() => {
+    const logits = tf.div(
+      matMul2d(l2Normalize(history.vectors), tf.transpose(l2Normalize(targets.vectors))),
+      temperature,
+    );
+    // The row max cancels in the loss (value and gradient) and keeps exp() in range at small temperatures.
+    const shifted = tf.sub(logits, tf.max(logits, 1, true));
+    const e = tf.exp(shifted);
+    const negMass = matMul2d(e as tf.Tensor2D, tf.tensor2d(negative, [M, M]));
+    const posMask = tf.tensor2d(positive, [R, M]);
+    // Non-positive cells get +1 inside the log so that they stay finite before being masked away.
+    const logDenominator = tf.log(tf.add(tf.add(e, negMass), tf.sub(1, posMask)));
+    const perPair = tf.mul(tf.sub(logDenominator, shifted), posMask);
+    return tf.div(tf.sum(perPair), positives) as tf.Scalar;
+  });
+}

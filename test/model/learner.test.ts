@@ -1,0 +1,91 @@
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { buildPalBatch, type ItemRef, type PalBatch, type UserExample } from '../../src/model/batch.js';
+import { PalLearner } from '../../src/model/learner.js';
+import { Rng } from '../../src/model/rng.js';
+import { maxAbsDiff, randomUnit, tinyConfig, useWasm } from './helpers.js';
+
+before(useWasm);
+
+const cfg = tinyConfig({ dropout: 0.1 });
+
+function catalogue(rng: Rng, n: number): ItemRef[] {
+  return Array.from({ length: n }, (_, i) => ({ itemId: `item${i}`, content: randomUnit(rng, cfg.contentDim) }));
+}
+
+function examples(rng: Rng, items: ItemRef[], users: number): UserExample[] {
+  const pick = () => items[rng.int(items.length)] as ItemRef;
+  return Array.from({ length: users }, () => ({
+    history: Array.from({ length: 1 + rng.int(12) }, pick), // some longer than maxHistory, some length 1
+    targets: Array.from({ length: 1 + rng.int(3) }, pick),
+  }));
+}
+
+test('buildPalBatch: right-aligned histories, last position always sampled, at most N_h / N_t, empties dropped', () => {
+  const rng = new Rng(1);
+  const items = catalogue(rng, 20);
+  const exs = [...examples(rng, items, 5), { history: [], targets: [items[0]!] }, { history: [items[1]!], targets: [] }];
+  const batch = buildPalBatch(exs, cfg, rng);
+  assert.equal(batch.users, 5);
+  assert.ok(batch.seqLen <= cfg.maxHistory);
+  for (let b = 0; b < batch.users; b++) {
+    assert.equal(batch.historyMask[b * batch.seqLen + batch.seqLen - 1], 1);
+    const slots = Array.from(batch.samplePositions.slice(b * cfg.historySamples, (b + 1) * cfg.historySamples));
+    assert.ok(slots.includes(batch.seqLen - 1));
+    for (const p of slots) if (p >= 0) assert.equal(batch.historyMask[b * batch.seqLen + p], 1);
+    const t = Array.from(batch.targetUsers).filter((u) => u === b).length;
+    assert.ok(t >= 1 && t <= cfg.targetSamples);
+  }
+});
+
+test('trainStep leaks no tensors over 20 steps', () => {
+  const rng = new Rng(2);
+  const items = catalogue(rng, 40);
+  const learner = new PalLearner(cfg, 9);
+  const batches = Array.from({ length: 4 }, () => buildPalBatch(examples(rng, items, 6), cfg, rng));
+  learner.trainStep(batches[0]!);
+  const baseline = tf.memory().numTensors;
+  for (let i = 0; i < 20; i++) {
+    const loss = learner.trainStep(batches[i % batches.length]!);
+    assert.ok(Number.isFinite(loss));
+    assert.equal(tf.memory().numTensors, baseline, `step ${i}`);
+  }
+  learner.userVectors([[items[0]!.content, items[1]!.content]]);
+  learner.itemVectors(items.map((i) => i.content));
+  learner.evaluateLoss(batches[0]!);
+  assert.equal(tf.memory().numTensors, baseline);
+  assert.equal(learner.step, 21);
+  learner.dispose();
+});
+
+test('training is deterministic for a seed, and a restored state continues exactly', () => {
+  const rng = new Rng(3);
+  const items = catalogue(rng, 30);
+  const batches: PalBatch[] = Array.from({ length: 3 }, () => buildPalBatch(examples(rng, items, 5), tinyConfig(), rng));
+  const a = new PalLearner(tinyConfig(), 5);
+  const b = new PalLearner(tinyConfig(), 5);
+  const la = batches.map((x) => a.trainStep(x));
+  const lb = batches.map((x) => b.trainStep(x));
+  assert.deepEqual(la, lb);
+
+  const c = new PalLearner(tinyConfig(), 99);
+  c.setState(a.getState());
+  assert.equal(c.step, 3);
+  const next = batches[0]!;
+  assert.equal(c.trainStep(next), a.trainStep(next));
+  const wa = a.model.getWeights();
+  const wc = c.model.getWeights();
+  for (const k of Object.keys(wa)) assert.ok(maxAbsDiff(wa[k]!.values, wc[k]!.values) < 1e-7, k);
+  for (const l of [a, b, c]) l.dispose();
+});
+
+test('a single-user batch has no negatives and is not applied', () => {
+  const rng = new Rng(4);
+  const items = catalogue(rng, 10);
+  const learner = new PalLearner(cfg, 1);
+  const batch = buildPalBatch(examples(rng, items, 1), cfg, rng);
+  assert.equal(learner.trainStep(batch), 0);
+  assert.equal(learner.step, 0);
+  learner.dispose();
+});
