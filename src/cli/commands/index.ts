@@ -1,14 +1,16 @@
 import type { Command } from 'commander';
 import { registerConfig } from './config.js';
 import { registerData } from './data.js';
+import { registerModelBench } from './model.js';
 import { registerDemo } from './demo.js';
 import { registerEncoder } from './encoder.js';
 import { registerRoles } from './roles.js';
 import { registerStack } from './stack.js';
 import { registerTopics } from './topics.js';
+import { registerServe } from './serve.js';
 
 /** One function per command group; each adds its subcommands to the program. */
 export type RegisterCommands = (program: Command) => void;
 
 // Each group lives in its own file beside this one; add it here.
-export const commands: RegisterCommands[] = [registerConfig, registerStack, registerTopics, registerDemo, registerRoles, registerEncoder, registerData];
+export const commands: RegisterCommands[] = [registerConfig, registerStack, registerTopics, registerDemo, registerRoles, registerEncoder, registerData, registerModelBench, registerServe];
