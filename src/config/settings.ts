@@ -118,6 +118,15 @@ export const settings = {
     z.enum(['mean', 'cls', 'last-token']).optional(),
   ),
   encoderDevice: setting('LEARN_ENCODER_DEVICE', 'auto (CUDA when installed, else CPU), cpu or cuda.', z.enum(['auto', 'cpu', 'cuda']).default('auto')),
+  // Redis vector store and serving read path (src/store, src/serve).
+  redisPrefix: setting('LEARN_REDIS_PREFIX', 'Prefix of every Redis key (docs/redis-layout.md).', z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, _ . -').default('learn')),
+  versionGraceS: setting('LEARN_VERSION_GRACE_S', 'Seconds a replaced model version stays readable in Redis before it expires.', positiveInt.default(600)),
+  storeMaxPending: setting('LEARN_STORE_MAX_PENDING', 'Most distinct keys buffered in memory while Redis is unreachable; the trainer pauses at 80%.', positiveInt.default(100_000)),
+  storeMaxPendingBytes: setting('LEARN_STORE_MAX_PENDING_BYTES', 'Most bytes buffered in memory while Redis is unreachable.', positiveInt.default(268_435_456)),
+  seenMax: setting('LEARN_SEEN_MAX', 'Newest interacted items kept per user; recommendations exclude them.', positiveInt.default(500)),
+  serveHost: setting('LEARN_SERVE_HOST', 'Address `learn serve` listens on.', z.string().min(1).default('127.0.0.1')),
+  servePort: setting('LEARN_SERVE_PORT', 'Port `learn serve` listens on.', port.default(8080)),
+  serveRefreshMs: setting('LEARN_SERVE_REFRESH_MS', 'How often the read path looks for new items and a new current version.', positiveInt.default(1000)),
   logLevel: setting(
     'LOG_LEVEL',
     'pino log level.',

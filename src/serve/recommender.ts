@@ -1,0 +1,138 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/load.js';
+import { redisUrl } from '../config/load.js';
+import { log } from '../ops/logger.js';
+import { StoreKeys } from '../store/keys.js';
+import { VersionView, seenItems } from '../store/reader.js';
+import { connectWithin, createRedisClient, isTransientRedisError } from '../store/redis-client.js';
+import { ServeError, parseK } from './errors.js';
+import { ItemIndex, type ScoredItem } from './item-index.js';
+
+const l = log('serve.recommender');
+
+export interface Recommendations {
+  /** The model version every vector of this answer came from. */
+  version: number;
+  k: number;
+  items: ScoredItem[];
+}
+
+export interface RecommenderOptions {
+  redisUrl: string;
+  prefix?: string;
+  /** Minimum time between looks at `current` and the items index (LEARN_SERVE_REFRESH_MS). */
+  refreshMs?: number;
+  /** Most of a user's seen items read for exclusion. */
+  seenMax?: number;
+}
+
+/**
+ * The read path, from Redis only: top-K by inner product over the current version's item vectors.
+ * Each request pins one ItemIndex (one version) and reads only that version's keys.
+ */
+export class Recommender {
+  private readonly keys: StoreKeys;
+  private readonly refreshMs: number;
+  private readonly seenMax: number;
+  private index: ItemIndex | undefined;
+  private refreshedAt = 0;
+  private refreshing: Promise<ItemIndex> | undefined;
+
+  constructor(
+    readonly redis: Redis,
+    opts: Omit<RecommenderOptions, 'redisUrl'> = {},
+  ) {
+    this.keys = new StoreKeys(opts.prefix ?? 'learn');
+    this.refreshMs = opts.refreshMs ?? 1000;
+    this.seenMax = opts.seenMax ?? 10_000;
+  }
+
+  static async open(opts: RecommenderOptions): Promise<Recommender> {
+    const redis = createRedisClient(opts.redisUrl, 'serve', { commandTimeoutMs: 5_000 });
+    await connectWithin(redis, 5_000);
+    return new Recommender(redis, opts);
+  }
+
+  static fromConfig(cfg: Config): Promise<Recommender> {
+    return Recommender.open({ redisUrl: redisUrl(cfg), prefix: cfg.redisPrefix, refreshMs: cfg.serveRefreshMs, seenMax: cfg.seenMax });
+  }
+
+  /** Top-k items for a user, excluding what the user interacted with. */
+  async recommend(userId: string, kRaw: unknown): Promise<Recommendations> {
+    const k = parseK(kRaw);
+    return this.guard(async () => {
+      const index = await this.currentIndex();
+      const [user, seen] = await Promise.all([index.view.userVector(userId), seenItems(this.redis, this.keys, userId, this.seenMax)]);
+      if (!user) throw new ServeError('unknown-user', `unknown user "${userId}": no vector in model version ${index.version}`);
+      return { version: index.version, k, items: index.topK(user, k, new Set(seen)) };
+    });
+  }
+
+  /** Top-k items most similar to an item (inner product), the item itself excluded. */
+  async similar(itemId: string, kRaw: unknown): Promise<Recommendations> {
+    const k = parseK(kRaw);
+    return this.guard(async () => {
+      const index = await this.currentIndex();
+      // An item listed after the last refresh is read directly: cold start must not wait for the index.
+      const query = index.vector(itemId) ?? (await index.view.itemVector(itemId));
+      if (!query) throw new ServeError('unknown-item', `unknown item "${itemId}": no vector in model version ${index.version}`);
+      return { version: index.version, k, items: index.topK(query, k, new Set([itemId])) };
+    });
+  }
+
+  /** Forces a look at `current` and at changed items now; returns the version served. */
+  async refresh(): Promise<number> {
+    return (await this.guard(() => this.reload())).version;
+  }
+
+  /** Ready to serve: Redis answers and a current version exists. */
+  async readiness(): Promise<{ ready: boolean; version?: number; reason?: string }> {
+    try {
+      const view = await VersionView.current(this.redis, this.keys);
+      return view ? { ready: true, version: view.version } : { ready: false, reason: 'no current model version in redis' };
+    } catch (err) {
+      return { ready: false, reason: `redis unreachable: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
+  close(): void {
+    this.redis.disconnect();
+  }
+
+  private async currentIndex(): Promise<ItemIndex> {
+    if (this.index && Date.now() - this.refreshedAt < this.refreshMs) return this.index;
+    return this.reload();
+  }
+
+  /** One reload at a time: resolve `current`, then refresh the same version's index or build the new one. */
+  private reload(): Promise<ItemIndex> {
+    this.refreshing ??= (async () => {
+      const view = await VersionView.current(this.redis, this.keys);
+      if (!view) throw new ServeError('no-model', 'no model version is published in redis yet');
+      let index = this.index;
+      if (!index || index.version !== view.version) {
+        index = new ItemIndex(view);
+        await index.refresh();
+        l.info({ version: view.version, items: index.size }, 'serving model version');
+      } else {
+        await index.refresh();
+      }
+      this.index = index;
+      this.refreshedAt = Date.now();
+      return index;
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async guard<R>(f: () => Promise<R>): Promise<R> {
+    try {
+      return await f();
+    } catch (err) {
+      if (err instanceof ServeError) throw err;
+      if (isTransientRedisError(err)) throw new ServeError('unavailable', `redis unavailable: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+}

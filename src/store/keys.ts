@@ -1,0 +1,85 @@
+/**
+ * The only place Redis key names are built (docs/redis-layout.md describes them).
+ *
+ * Every key of one model version carries the hash tag `{v<ver>}`, so a version's vectors, its event-time
+ * hash, its item index and its meta hash share one Redis Cluster slot: the write script and the reader's
+ * MGETs can touch them together. Keys that are not per version (current pointer, counters, seen sets) have
+ * no tag. Ids are the tail of a key, so an id holding ':' or '{' cannot change another key's meaning.
+ */
+export type VectorKind = 'u' | 'i';
+
+export class StoreKeys {
+  constructor(readonly prefix: string = 'learn') {
+    if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new Error(`bad Redis key prefix "${prefix}": use letters, digits, _ . -`);
+  }
+
+  /** String: the version id readers should use. */
+  current(): string {
+    return `${this.prefix}:model:current`;
+  }
+
+  /** Integer counter: INCR gives the next version id. */
+  versionCounter(): string {
+    return `${this.prefix}:model:next-version`;
+  }
+
+  /** Sorted set: version id -> created_at ms; lets a sweep find versions still lacking a TTL. */
+  versions(): string {
+    return `${this.prefix}:model:versions`;
+  }
+
+  /** The hash tag shared by every key of one version. */
+  private tag(version: number): string {
+    return `${this.prefix}:{v${version}}`;
+  }
+
+  /** Hash: dim, created_at, config, checkpoint, state (building|live|retired), published_at. */
+  meta(version: number): string {
+    return `${this.tag(version)}:meta`;
+  }
+
+  /** String: float32 little-endian vector bytes of one user or item. */
+  vector(version: number, kind: VectorKind, id: string): string {
+    return `${this.tag(version)}:${kind}:${id}`;
+  }
+
+  user(version: number, id: string): string {
+    return this.vector(version, 'u', id);
+  }
+
+  item(version: number, id: string): string {
+    return this.vector(version, 'i', id);
+  }
+
+  /** Hash: `u:<id>` / `i:<id>` -> event time (ms) of the vector stored; the ordering guard and key index. */
+  eventTimes(version: number): string {
+    return `${this.tag(version)}:ts`;
+  }
+
+  /** Field of `eventTimes` for one vector. */
+  eventTimeField(kind: VectorKind, id: string): string {
+    return `${kind}:${id}`;
+  }
+
+  /** Sorted set: item id -> revision of its last applied write; readers fetch items with a higher revision. */
+  items(version: number): string {
+    return `${this.tag(version)}:items`;
+  }
+
+  /** Integer counter: the revision the write script gives to item writes of a version. */
+  itemRevision(version: number): string {
+    return `${this.tag(version)}:items:rev`;
+  }
+
+  /** Sorted set: item id -> last interaction time (ms) of one user, bounded; served items exclude it. */
+  seen(userId: string): string {
+    return `${this.prefix}:u:${userId}:seen`;
+  }
+
+  /** Parses the field of `eventTimes` back into a vector key (used when expiring a version). */
+  keyOfEventTimeField(version: number, field: string): string | undefined {
+    const kind = field.slice(0, 2);
+    if (kind !== 'u:' && kind !== 'i:') return undefined;
+    return this.vector(version, kind[0] as VectorKind, field.slice(2));
+  }
+}

@@ -1,0 +1,395 @@
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/load.js';
+import { redisUrl } from '../config/load.js';
+import { log } from '../ops/logger.js';
+import { BackpressureError, StoreError } from './errors.js';
+import { StoreKeys, type VectorKind } from './keys.js';
+import { kindLabel, storePending, storeRedisUp, vectorFreshness, vectorWrites } from './metrics.js';
+import { PendingBuffer, type PendingOp } from './pending-buffer.js';
+import { connectWithin, createRedisClient, isTransientRedisError } from './redis-client.js';
+import { encodeVector } from './vector-codec.js';
+import {
+  beginVersion,
+  currentVersion,
+  defineVersionScripts,
+  publishVersion,
+  readMeta,
+  retireVersion,
+  type NewVersionMeta,
+  type VersionMeta,
+} from './versions.js';
+import { defineWriteScript, queueWrite, WriteCode, type EncodedWrite } from './write-script.js';
+
+const l = log('store');
+
+/** One vector to write: `eventTime` (ms since epoch) is the time of the source event that produced it. */
+export interface VectorWrite {
+  id: string;
+  eventTime: number;
+  vector: Float32Array;
+}
+
+/** A user interacted with an item: served recommendations exclude it. */
+export interface Interaction {
+  userId: string;
+  itemId: string;
+  eventTime: number;
+}
+
+export type RejectReason = 'unknown-version' | 'dim-mismatch';
+
+/**
+ * What happened to a batch. applied + skipped + rejected.length + pending = the batch size.
+ * `pending` writes are held in memory until Redis answers (see `flush`); `skipped` ones were older than or
+ * equal to what is stored (or held); `rejected` ones can never apply.
+ */
+export interface WriteResult {
+  applied: number;
+  skipped: number;
+  rejected: Array<{ id: string; reason: RejectReason }>;
+  pending: number;
+}
+
+export interface VectorStoreOptions {
+  redisUrl: string;
+  /** Key prefix (LEARN_REDIS_PREFIX). */
+  prefix?: string;
+  /** How long a replaced version stays readable (LEARN_VERSION_GRACE_S). */
+  graceSeconds?: number;
+  /** Pending buffer limits (LEARN_STORE_MAX_PENDING, LEARN_STORE_MAX_PENDING_BYTES). */
+  maxPendingKeys?: number;
+  maxPendingBytes?: number;
+  /** Fraction of a limit past which `shouldPause()` is true. */
+  highWater?: number;
+  /** Most items kept per user's seen set (LEARN_SEEN_MAX). */
+  seenMax?: number;
+  /** Writes per script call; bounds how long one call blocks Redis. */
+  scriptBatch?: number;
+  /** How long `open` waits for a first connection before returning an unhealthy store. */
+  connectWaitMs?: number;
+  commandTimeoutMs?: number;
+}
+
+export interface VectorStoreEvents {
+  /** Redis became reachable (true) or was lost (false). */
+  health: [healthy: boolean];
+  /** The pending buffer emptied. */
+  drained: [];
+}
+
+const RETRY_MS = 500;
+
+/**
+ * The trainer's side of Redis: versioned, ordered, idempotent vector writes that survive Redis outages.
+ *
+ * Micro-batch loop use: call `writeUserVectors`/`writeItemVectors` per batch; check `shouldPause()` and
+ * pause the consumer while it is true; before committing a checkpoint's Kafka offsets call `flush()` so
+ * every write of that checkpoint is in Redis (the pending buffer is memory only).
+ */
+export class VectorStore extends EventEmitter<VectorStoreEvents> {
+  readonly keys: StoreKeys;
+  private readonly pending: PendingBuffer;
+  private readonly graceSeconds: number;
+  private readonly seenMax: number;
+  private readonly scriptBatch: number;
+  private isHealthy = false;
+  private draining: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly redis: Redis,
+    opts: VectorStoreOptions,
+  ) {
+    super();
+    this.keys = new StoreKeys(opts.prefix ?? 'learn');
+    this.graceSeconds = opts.graceSeconds ?? 600;
+    this.seenMax = opts.seenMax ?? 500;
+    this.scriptBatch = opts.scriptBatch ?? 256;
+    this.pending = new PendingBuffer({
+      maxKeys: opts.maxPendingKeys ?? 100_000,
+      maxBytes: opts.maxPendingBytes ?? 256 * 1024 * 1024,
+      highWater: opts.highWater ?? 0.8,
+    });
+    defineWriteScript(redis);
+    defineVersionScripts(redis);
+    redis.on('ready', () => this.setHealthy(true));
+    redis.on('close', () => this.setHealthy(false));
+    redis.on('end', () => this.setHealthy(false));
+  }
+
+  /** Connects (waiting up to `connectWaitMs`); an unreachable Redis gives an unhealthy store that buffers. */
+  static async open(opts: VectorStoreOptions): Promise<VectorStore> {
+    const redis = createRedisClient(opts.redisUrl, 'store', { commandTimeoutMs: opts.commandTimeoutMs ?? 10_000 });
+    const store = new VectorStore(redis, opts);
+    if (!(await connectWithin(redis, opts.connectWaitMs ?? 5_000))) l.warn('redis not reachable yet: writes are buffered until it is');
+    return store;
+  }
+
+  static fromConfig(cfg: Config, overrides: Partial<VectorStoreOptions> = {}): Promise<VectorStore> {
+    return VectorStore.open({
+      redisUrl: redisUrl(cfg),
+      prefix: cfg.redisPrefix,
+      graceSeconds: cfg.versionGraceS,
+      maxPendingKeys: cfg.storeMaxPending,
+      maxPendingBytes: cfg.storeMaxPendingBytes,
+      seenMax: cfg.seenMax,
+      ...overrides,
+    });
+  }
+
+  healthy(): boolean {
+    return this.isHealthy;
+  }
+
+  pendingCount(): number {
+    return this.pending.size;
+  }
+
+  pendingBytes(): number {
+    return this.pending.byteSize;
+  }
+
+  /** True while the pending buffer is past its high-water mark: the consumer feeding writes should pause. */
+  shouldPause(): boolean {
+    return this.pending.overHighWater();
+  }
+
+  writeUserVectors(version: number, writes: readonly VectorWrite[]): Promise<WriteResult> {
+    return this.writeVectors(version, 'u', writes);
+  }
+
+  writeItemVectors(version: number, writes: readonly VectorWrite[]): Promise<WriteResult> {
+    return this.writeVectors(version, 'i', writes);
+  }
+
+  /** Adds interactions to the users' seen sets (bounded to the newest `seenMax` items per user). */
+  async recordInteractions(interactions: readonly Interaction[]): Promise<WriteResult> {
+    for (const x of interactions) checkEventTime(x.eventTime, `interaction ${x.userId}/${x.itemId}`);
+    const ops: PendingOp[] = interactions.map((x) => ({ type: 'seen', ...x }));
+    return this.submit(ops);
+  }
+
+  /** Starts a version in state `building` and returns its id (an INCR counter, so ids only grow). */
+  beginVersion(meta: NewVersionMeta): Promise<number> {
+    return beginVersion(this.redis, this.keys, meta);
+  }
+
+  /**
+   * Waits until every pending write of `version` is in Redis, then switches readers to it atomically and
+   * gives older versions a TTL of the grace period. Returns the version it replaced.
+   */
+  async publishVersion(version: number, opts: { flushTimeoutMs?: number } = {}): Promise<number | undefined> {
+    await this.flush(opts.flushTimeoutMs ?? 30_000);
+    return publishVersion(this.redis, this.keys, version, this.graceSeconds);
+  }
+
+  /** Expires a version (e.g. an abandoned build) after `graceSeconds`. */
+  retireVersion(version: number, graceSeconds = this.graceSeconds): Promise<void> {
+    return retireVersion(this.redis, this.keys, version, graceSeconds);
+  }
+
+  currentVersion(): Promise<number | undefined> {
+    return currentVersion(this.redis, this.keys);
+  }
+
+  versionMeta(version: number): Promise<VersionMeta | undefined> {
+    return readMeta(this.redis, this.keys, version);
+  }
+
+  /** Resolves once the pending buffer is empty; rejects after `timeoutMs` with the count still pending. */
+  async flush(timeoutMs = 30_000): Promise<void> {
+    if (this.pending.size === 0) return;
+    void this.drain();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off('drained', onDrained);
+        reject(new StoreError('redis', `flush: ${this.pending.size} writes still pending after ${timeoutMs} ms (redis ${this.isHealthy ? 'up' : 'unreachable'})`));
+      }, timeoutMs);
+      const onDrained = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.once('drained', onDrained);
+    });
+  }
+
+  /** Closes the connection; pending writes are dropped with a warning (call `flush` first). */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    if (this.pending.size > 0) l.warn({ pending: this.pending.size }, 'closing with pending writes: they are lost');
+    this.redis.disconnect();
+  }
+
+  private async writeVectors(version: number, kind: VectorKind, writes: readonly VectorWrite[]): Promise<WriteResult> {
+    if (!Number.isInteger(version) || version < 1) throw new StoreError('unknown-version', `bad version ${version}`);
+    const ops: PendingOp[] = writes.map((w) => {
+      checkEventTime(w.eventTime, `${kindLabel(kind)} ${w.id}`);
+      return { type: 'vector', version, kind, id: w.id, eventTime: w.eventTime, bytes: encodeVector(w.vector) };
+    });
+    return this.submit(ops);
+  }
+
+  /** Sends `ops` now when Redis is up; holds what could not be sent (all or nothing if the buffer is full). */
+  private async submit(ops: PendingOp[]): Promise<WriteResult> {
+    const result: WriteResult = { applied: 0, skipped: 0, rejected: [], pending: 0 };
+    let unsent = ops;
+    if (this.isHealthy) {
+      const sent = await this.send(ops, result);
+      unsent = sent.failed;
+      if (unsent.length > 0) this.scheduleRetry();
+    }
+    if (unsent.length === 0) return result;
+    if (!this.pending.fits(unsent)) throw new BackpressureError(this.pending.size, this.pending.limits.maxKeys);
+    for (const op of unsent) {
+      if (this.pending.offer(op) === 'held') result.pending++;
+      else result.skipped++;
+    }
+    storePending.set(this.pending.size);
+    return result;
+  }
+
+  /**
+   * Runs the ops against Redis: one script call per (version, kind) chunk and one ZADD per user, in one
+   * pipeline. Ops of calls that failed transiently come back in `failed`; anything else throws.
+   */
+  private async send(ops: readonly PendingOp[], result: WriteResult): Promise<{ failed: PendingOp[] }> {
+    const pipeline = this.redis.pipeline();
+    const calls: Array<{ ops: PendingOp[]; commands: number; settle: (replies: unknown[]) => void }> = [];
+    for (const [group, groupOps] of groupVectorOps(ops)) {
+      for (let at = 0; at < groupOps.length; at += this.scriptBatch) {
+        const chunk = groupOps.slice(at, at + this.scriptBatch);
+        const writes: EncodedWrite[] = chunk.map((o) => ({ id: o.id, eventTime: o.eventTime, bytes: o.bytes }));
+        queueWrite(pipeline, this.keys, group.version, group.kind, writes);
+        calls.push({ ops: chunk, commands: 1, settle: (replies) => this.countWrites(group.kind, chunk, replies[0], result) });
+      }
+    }
+    for (const [userId, seenOps] of groupSeenOps(ops)) {
+      const key = this.keys.seen(userId);
+      const args = seenOps.flatMap((o) => [String(o.eventTime), o.itemId]);
+      pipeline.zadd(key, 'GT', ...args).zremrangebyrank(key, 0, -(this.seenMax + 1));
+      calls.push({ ops: seenOps, commands: 2, settle: () => (result.applied += seenOps.length) });
+    }
+    let replies: Array<[Error | null, unknown]>;
+    try {
+      replies = (await pipeline.exec()) ?? [];
+    } catch (err) {
+      if (!isTransientRedisError(err)) throw err;
+      return { failed: [...ops] };
+    }
+    const failed: PendingOp[] = [];
+    let at = 0;
+    for (const call of calls) {
+      const mine = replies.slice(at, at + call.commands);
+      at += call.commands;
+      const err = mine.find(([e]) => e !== null)?.[0] ?? (mine.length < call.commands ? new Error('no reply') : null);
+      if (err === null) call.settle(mine.map(([, r]) => r));
+      else if (isTransientRedisError(err)) failed.push(...call.ops);
+      else throw new StoreError('redis', `vector write failed: ${err.message}`);
+    }
+    return { failed };
+  }
+
+  private countWrites(kind: VectorKind, ops: readonly VectorOp[], reply: unknown, result: WriteResult): void {
+    const codes = Array.isArray(reply) ? (reply as number[]) : [];
+    const now = Date.now();
+    const label = kindLabel(kind);
+    ops.forEach((op, j) => {
+      const code = codes[j];
+      if (code === WriteCode.applied) {
+        result.applied++;
+        vectorFreshness.observe({ kind: label }, Math.max(0, now - op.eventTime) / 1000);
+        vectorWrites.inc({ kind: label, outcome: 'applied' });
+      } else if (code === WriteCode.stale) {
+        result.skipped++;
+        vectorWrites.inc({ kind: label, outcome: 'stale' });
+      } else {
+        const reason: RejectReason = code === WriteCode.dimMismatch ? 'dim-mismatch' : 'unknown-version';
+        result.rejected.push({ id: op.id, reason });
+        vectorWrites.inc({ kind: label, outcome: 'rejected' });
+      }
+    });
+  }
+
+  private setHealthy(up: boolean): void {
+    if (this.isHealthy === up) return;
+    this.isHealthy = up;
+    storeRedisUp.set(up ? 1 : 0);
+    l.info({ healthy: up, pending: this.pending.size }, up ? 'redis reachable' : 'redis unreachable: buffering writes');
+    this.emit('health', up);
+    if (up) void this.drain();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.drain();
+    }, RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  /** Sends held writes in rounds while Redis is up; one drain at a time. */
+  private drain(): Promise<void> {
+    // `.finally` runs in a later microtask, so `draining` is always cleared after it was set.
+    this.draining ??= this.drainRounds().finally(() => {
+      this.draining = undefined;
+    });
+    return this.draining;
+  }
+
+  /** Stops at the first failed round and retries later; rejected writes are logged and counted, then dropped. */
+  private async drainRounds(): Promise<void> {
+    try {
+      while (this.isHealthy && !this.closed && this.pending.size > 0) {
+        const batch = this.pending.peek(this.scriptBatch * 8);
+        const round: WriteResult = { applied: 0, skipped: 0, rejected: [], pending: 0 };
+        const { failed } = await this.send(batch, round);
+        const failedSet = new Set(failed);
+        for (const op of batch) if (!failedSet.has(op)) this.pending.settle(op);
+        storePending.set(this.pending.size);
+        if (round.rejected.length > 0) l.error({ rejected: round.rejected.slice(0, 10), count: round.rejected.length }, 'held writes rejected by redis');
+        if (failed.length > 0) {
+          this.scheduleRetry();
+          break;
+        }
+      }
+    } catch (err) {
+      l.error({ err }, 'draining pending writes failed');
+      this.scheduleRetry();
+    }
+    if (this.pending.size === 0) this.emit('drained');
+  }
+}
+
+type VectorOp = Extract<PendingOp, { type: 'vector' }>;
+type SeenOp = Extract<PendingOp, { type: 'seen' }>;
+
+function groupVectorOps(ops: readonly PendingOp[]): Map<{ version: number; kind: VectorKind }, VectorOp[]> {
+  const byName = new Map<string, { group: { version: number; kind: VectorKind }; ops: VectorOp[] }>();
+  for (const op of ops) {
+    if (op.type !== 'vector') continue;
+    const name = `${op.version}:${op.kind}`;
+    let g = byName.get(name);
+    if (!g) byName.set(name, (g = { group: { version: op.version, kind: op.kind }, ops: [] }));
+    g.ops.push(op);
+  }
+  return new Map([...byName.values()].map((g) => [g.group, g.ops]));
+}
+
+function groupSeenOps(ops: readonly PendingOp[]): Map<string, SeenOp[]> {
+  const byUser = new Map<string, SeenOp[]>();
+  for (const op of ops) {
+    if (op.type !== 'seen') continue;
+    const list = byUser.get(op.userId) ?? [];
+    list.push(op);
+    byUser.set(op.userId, list);
+  }
+  return byUser;
+}
+
+function checkEventTime(t: number, what: string): void {
+  if (!Number.isSafeInteger(t) || t < 0) throw new StoreError('bad-vector', `${what}: eventTime must be ms since the epoch (a non-negative integer), got ${t}`);
+}

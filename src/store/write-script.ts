@@ -1,0 +1,92 @@
+import type { ChainableCommander, Redis, Result } from 'ioredis';
+import type { StoreKeys, VectorKind } from './keys.js';
+
+/**
+ * The ordered, idempotent vector write (docs/redis-layout.md, "Writes").
+ * Per vector it stores the bytes only if no newer-or-equal event time is recorded for that key in that
+ * version (`ts` hash), so replays and out-of-order retries never move a vector backwards, and rewriting
+ * the same event is a no-op. Item writes also bump the item's revision in the `items` index, which is how
+ * readers find new and changed items. A retired version's TTL is copied onto keys written late.
+ * All keys share the version's hash tag, so the script runs on one Cluster slot.
+ */
+const WRITE_VECTORS_LUA = `
+local n = #KEYS - 4
+local out = {}
+local dim = redis.call('HGET', KEYS[1], 'dim')
+if not dim then
+  for j = 1, n do out[j] = -1 end
+  return out
+end
+local width = tonumber(dim) * 4
+local ttl = redis.call('PTTL', KEYS[1])
+local isItem = ARGV[1] == 'i'
+local any = false
+for j = 1, n do
+  local at = 2 + (j - 1) * 3
+  local field = ARGV[at]
+  local t = tonumber(ARGV[at + 1])
+  local bytes = ARGV[at + 2]
+  if #bytes ~= width then
+    out[j] = -2
+  else
+    local prev = redis.call('HGET', KEYS[2], field)
+    if prev and tonumber(prev) >= t then
+      out[j] = 0
+    else
+      redis.call('SET', KEYS[4 + j], bytes)
+      redis.call('HSET', KEYS[2], field, ARGV[at + 1])
+      if isItem then
+        redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), string.sub(field, 3))
+      end
+      if ttl > 0 then redis.call('PEXPIRE', KEYS[4 + j], ttl) end
+      out[j] = 1
+      any = true
+    end
+  end
+end
+if any and ttl > 0 then
+  for k = 2, 4 do
+    if redis.call('PTTL', KEYS[k]) == -1 then redis.call('PEXPIRE', KEYS[k], ttl) end
+  end
+end
+return out
+`;
+
+/** What the script says about one write. */
+export const WriteCode = { applied: 1, stale: 0, unknownVersion: -1, dimMismatch: -2 } as const;
+export type WriteCodeValue = (typeof WriteCode)[keyof typeof WriteCode];
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    learnWriteVectors(numKeys: number, ...keysAndArgs: Array<string | Buffer>): Result<number[], Context>;
+  }
+}
+
+/** Registers the script on a client once (ioredis then sends EVALSHA, and EVAL after a NOSCRIPT). */
+export function defineWriteScript(redis: Redis): void {
+  if (typeof (redis as Partial<Pick<Redis, 'learnWriteVectors'>>).learnWriteVectors === 'function') return;
+  redis.defineCommand('learnWriteVectors', { lua: WRITE_VECTORS_LUA });
+}
+
+export interface EncodedWrite {
+  id: string;
+  eventTime: number;
+  bytes: Buffer;
+}
+
+/** Adds one script call for `writes` (one version, one kind) to a pipeline. */
+export function queueWrite(
+  pipeline: ChainableCommander,
+  keys: StoreKeys,
+  version: number,
+  kind: VectorKind,
+  writes: readonly EncodedWrite[],
+): void {
+  const keyArgs = [keys.meta(version), keys.eventTimes(version), keys.items(version), keys.itemRevision(version)];
+  const argv: Array<string | Buffer> = [kind];
+  for (const w of writes) {
+    keyArgs.push(keys.vector(version, kind, w.id));
+    argv.push(keys.eventTimeField(kind, w.id), String(w.eventTime), w.bytes);
+  }
+  pipeline.learnWriteVectors(keyArgs.length, ...keyArgs, ...argv);
+}

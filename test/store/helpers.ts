@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+
+/** A key prefix no other suite or run uses, so tests share the stack's Redis without colliding. */
+export function uniquePrefix(label: string): string {
+  return `test-${label}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Deletes every key under `prefix` (SCAN + UNLINK). */
+export async function dropPrefix(url: string, prefix: string): Promise<void> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await r.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await r.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** A plain client for checks by a path independent of the store's own reader. */
+export async function plainClient(url: string): Promise<Redis> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await r.connect();
+  return r;
+}
+
+/** Decodes float32 little-endian bytes with a DataView, independently of src/store/vector-codec.ts. */
+export function decodeWithDataView(bytes: Buffer): number[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: number[] = [];
+  for (let off = 0; off < bytes.byteLength; off += 4) out.push(view.getFloat32(off, true));
+  return out;
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so a failing case can be replayed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomVector(dim: number, next: () => number): Float32Array {
+  return Float32Array.from({ length: dim }, () => next() * 2 - 1);
+}
+
+export const filled = (dim: number, value: number): Float32Array => new Float32Array(dim).fill(value);
+
+export async function eventually(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
