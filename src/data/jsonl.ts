@@ -26,9 +26,11 @@ export class DatasetFormatError extends Error {
 const MAX_PROBLEMS = 20;
 
 /** Epoch milliseconds, or an ISO-8601 date-time with a zone ("2024-05-01T12:00:00Z"). */
-const time = z.union([z.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+const time = z.union([z.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))], {
+  error: 'expected epoch milliseconds or an ISO-8601 date-time with a zone',
+});
 /** Ids are strings on the wire; numeric ids in a log are accepted and written as their decimal text. */
-const id = z.union([z.string().min(1), z.number().int().transform(String)]);
+const id = z.union([z.string().min(1), z.number().int().transform(String)], { error: 'expected a non-empty string or an integer' });
 const optionalText = z.string().nullish().transform((v) => v ?? null);
 const optionalList = z.array(z.string()).nullish().transform((v) => v ?? null);
 
