@@ -118,6 +118,42 @@ export const settings = {
     z.enum(['mean', 'cls', 'last-token']).optional(),
   ),
   encoderDevice: setting('LEARN_ENCODER_DEVICE', 'auto (CUDA when installed, else CPU), cpu or cuda.', z.enum(['auto', 'cpu', 'cuda']).default('auto')),
+  stateDir: setting(
+    'LEARN_STATE_DIR',
+    'Folder for trainer checkpoints (weights, optimizer, histories, offsets); git-ignored. Mount a persistent volume here.',
+    z.string().min(1).default('.state'),
+  ),
+  batchUsers: setting('LEARN_BATCH_USERS', 'Users per training micro-batch: a window is cut when this many users have new events.', positiveInt.default(64)),
+  windowMs: setting('LEARN_WINDOW_MS', 'Longest a micro-batch window stays open (wall-clock ms) before it is trained.', positiveInt.default(2000)),
+  stepsPerBatch: setting('LEARN_STEPS_PER_BATCH', 'Optimizer steps per micro-batch (each with freshly sampled positions).', positiveInt.default(1)),
+  checkpointEveryBatches: setting('LEARN_CHECKPOINT_EVERY_BATCHES', 'Write a checkpoint (and commit offsets) after this many micro-batches.', positiveInt.default(20)),
+  checkpointEveryMs: setting('LEARN_CHECKPOINT_EVERY_MS', 'Also write one when this long has passed since the last checkpoint.', positiveInt.default(30_000)),
+  checkpointsKept: setting('LEARN_CHECKPOINTS_KEPT', 'Checkpoint files kept; older ones are deleted.', positiveInt.default(3)),
+  maxUsers: setting(
+    'LEARN_MAX_USERS',
+    'Users whose history the trainer keeps; past it the least recently active user is evicted (about 50 ids x ~20 bytes each).',
+    positiveInt.default(1_000_000),
+  ),
+  maxWaitingEvents: setting(
+    'LEARN_MAX_WAITING_EVENTS',
+    'Events held while their item has no content vector yet; past it the oldest goes to the DLQ (reason no-content).',
+    positiveInt.default(100_000),
+  ),
+  maxWaitingMs: setting(
+    'LEARN_MAX_WAITING_MS',
+    'Event-time span an event may wait for its item content before it goes to the DLQ (reason no-content).',
+    positiveInt.default(86_400_000),
+  ),
+  eventTypes: setting(
+    'LEARN_EVENT_TYPES',
+    'Comma-separated event types the trainer learns from; others go to the DLQ (reason unknown-event-type).',
+    z
+      .string()
+      .default('click,purchase,rating,view,add_to_cart')
+      .transform((s) => s.split(',').map((t) => t.trim()).filter((t) => t.length > 0)),
+  ),
+  maxFutureMs: setting('LEARN_MAX_FUTURE_MS', 'Events stamped further than this in the future go to the DLQ (reason bad-timestamp).', positiveInt.default(86_400_000)),
+  seed: setting('LEARN_SEED', 'Seed of weight initialisation and sampling.', z.coerce.number().int().default(1)),
   // Redis vector store and serving read path (src/store, src/serve).
   redisPrefix: setting('LEARN_REDIS_PREFIX', 'Prefix of every Redis key (docs/redis-layout.md).', z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, _ . -').default('learn')),
   versionGraceS: setting('LEARN_VERSION_GRACE_S', 'Seconds a replaced model version stays readable in Redis before it expires.', positiveInt.default(600)),

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { EncoderWorker } from '../../encoder/worker.js';
+import { Trainer } from '../../trainer/trainer.js';
 import { log } from '../../ops/logger.js';
 import { onShutdown } from '../../ops/shutdown.js';
 
@@ -13,5 +14,26 @@ export function registerRoles(program: Command): void {
       const worker = await EncoderWorker.start(loadConfig());
       onShutdown('encoder worker', () => worker.stop());
       log('cli').info('encoder worker started; SIGTERM or Ctrl-C stops it');
+    });
+
+  program
+    .command('train')
+    .description('trainer: learn.user-events -> PAL micro-batch steps -> checkpoints (consumer group learn-trainer)')
+    .action(async () => {
+      const trainer = await Trainer.start(loadConfig());
+      onShutdown('trainer', () => trainer.stop());
+      log('cli').info('trainer started; SIGTERM or Ctrl-C stops it after a final checkpoint');
+    });
+  program
+    .command('run')
+    .description('encoder and trainer in one process (the single-machine default)')
+    .action(async () => {
+      const cfg = loadConfig();
+      const encoder = await EncoderWorker.start(cfg);
+      onShutdown('encoder worker', () => encoder.stop());
+      const trainer = await Trainer.start(cfg);
+      // Registered last, closed first: the trainer checkpoints while the encoder is still up.
+      onShutdown('trainer', () => trainer.stop());
+      log('cli').info('encoder and trainer started; SIGTERM or Ctrl-C stops both');
     });
 }

@@ -1,0 +1,15 @@
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { registry } from '../ops/metrics.js';
+
+export const eventsTrained = new Counter({ name: 'learn_events_trained_total', help: 'User events folded into the model by a trained micro-batch', registers: [registry] });
+export const trainSteps = new Counter({ name: 'learn_train_steps_total', help: 'Optimizer steps taken', registers: [registry] });
+export const trainLoss = new Gauge({ name: 'learn_train_loss', help: 'All-action InfoNCE loss of the last step', registers: [registry] });
+export const trainStepSeconds = new Histogram({
+  name: 'learn_train_step_seconds',
+  help: 'Time of one micro-batch: batch building, optimizer steps',
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+  registers: [registry],
+});
+export const eventsWaiting = new Gauge({ name: 'learn_events_waiting', help: 'Events waiting for their item content vector', registers: [registry] });
+export const historyUsers = new Gauge({ name: 'learn_history_users', help: 'Users whose history the trainer holds', registers: [registry] });
+export const checkpointsWritten = new Counter({ name: 'learn_checkpoints_total', help: 'Checkpoints written', registers: [registry] });

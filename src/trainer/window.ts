@@ -1,0 +1,41 @@
+import type { UserEvent } from '../codec/index.js';
+
+/**
+ * The open micro-batch: new events grouped by user, in arrival order per user. Cut when enough users have new
+ * events or when it has been open long enough (the streaming form of the paper's history/target split: what came
+ * before the window is history, the window's events are targets).
+ */
+export class MicroBatchWindow {
+  private byUser = new Map<string, UserEvent[]>();
+  private openedAt = 0;
+  private events = 0;
+
+  get users(): number {
+    return this.byUser.size;
+  }
+
+  get size(): number {
+    return this.events;
+  }
+
+  add(e: UserEvent): void {
+    if (this.events === 0) this.openedAt = Date.now();
+    const list = this.byUser.get(e.user_id);
+    if (list) list.push(e);
+    else this.byUser.set(e.user_id, [e]);
+    this.events++;
+  }
+
+  ageMs(now = Date.now()): number {
+    return this.events === 0 ? 0 : now - this.openedAt;
+  }
+
+  /** Empties the window and returns its events per user, each user's in event-time order. */
+  take(): Map<string, UserEvent[]> {
+    const out = this.byUser;
+    for (const list of out.values()) list.sort((a, b) => a.ts - b.ts);
+    this.byUser = new Map();
+    this.events = 0;
+    return out;
+  }
+}
