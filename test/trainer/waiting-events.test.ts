@@ -26,7 +26,7 @@ test('over the count bound the oldest events are pushed out, never dropped silen
 
 test('events older than the age bound (in event time) are pushed out', () => {
   const q = new WaitingEvents(100, 50);
-  q.add(w('old', 'a', 0));
+  q.add(w('old', 'a', 20));
   q.add(w('mid', 'b', 60));
   assert.deepEqual(q.add(w('new', 'c', 100)).map((e) => e.event.event_id), ['old']);
   assert.deepEqual(WaitingEvents.restore(q.snapshot(), 100, 50).release(['b', 'c']).map((e) => e.event.event_id), ['mid', 'new']);
