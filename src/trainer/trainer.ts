@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { defaultCodec, type ItemContent, type UserEvent } from '../codec/index.js';
 import type { Config } from '../config/load.js';
 import { PROJECT_ROOT } from '../config/paths.js';
@@ -87,6 +87,7 @@ export class Trainer {
   private resumeFrom: PartitionOffsets = new Map();
   private runner: ConsumerRunner<UserEvent> | undefined;
   private follower: TableFollower<ItemContent> | undefined;
+  private kafka: Kafka | undefined;
   private producer: Producer | undefined;
   private dlq: DeadLetterWriter | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -110,21 +111,23 @@ export class Trainer {
 
   static async start(cfg: Config, hooks: TrainerHooks = {}): Promise<Trainer> {
     const t = new Trainer(cfg, hooks);
-    await t.start();
+    await t.prepare();
+    await t.consume();
     return t;
   }
 
-  private async start(): Promise<void> {
+  /** Backend, producer, content table and model (from the newest checkpoint, or fresh): everything but the consumer. */
+  async prepare(contentDim?: number): Promise<void> {
     const backend = await selectBackend(this.cfg.tfBackend);
     const codec = defaultCodec();
     const topics = topicsFrom(this.cfg);
-    const kafka = createKafka(this.cfg, 'trainer');
-    this.producer = await createProducer(kafka);
+    this.kafka = createKafka(this.cfg, 'trainer');
+    this.producer = await createProducer(this.kafka);
     this.dlq = new DeadLetterWriter(this.producer, TRAINER_GROUP, topics.dlq);
 
     const ckpt = this.store.loadLatest();
     this.follower = new TableFollower<ItemContent>({
-      kafka,
+      kafka: this.kafka,
       topic: topics.itemContent,
       role: `${TRAINER_GROUP}-content`,
       decode: (v) => codec.decode('ItemContent', v),
@@ -139,22 +142,28 @@ export class Trainer {
     if (ckpt) {
       this.restore(ckpt.state, ckpt.arrays, ckpt.seq);
     } else {
-      this.l.info({ topic: topics.itemContent }, 'no checkpoint: waiting for the first item content vector to size the model');
-      const dim = await this.content.firstDim();
+      if (contentDim === undefined && this.content.dim === undefined) {
+        this.l.info({ topic: topics.itemContent }, 'no checkpoint: waiting for the first item content vector to size the model');
+      }
+      const dim = this.content.dim ?? contentDim ?? (await this.content.firstDim());
       this.learner = new PalLearner(palConfigFromConfig(this.cfg, dim), this.cfg.seed);
     }
     this.l.info(
       { backend: backend.choice, contentDim: this.learner.cfg.contentDim, checkpoint: ckpt?.seq ?? null, step: this.learner.step, items: this.content.size },
       'trainer ready',
     );
+  }
 
+  /** Starts consuming user events (live training). */
+  async consume(): Promise<void> {
+    const codec = defaultCodec();
     this.runner = new ConsumerRunner<UserEvent>({
-      kafka,
+      kafka: this.kafka!,
       groupId: TRAINER_GROUP,
-      topics: [topics.userEvents],
+      topics: [topicsFrom(this.cfg).userEvents],
       decode: (v) => codec.decode('UserEvent', v ?? Buffer.alloc(0)),
       handle: (records) => this.serial(() => this.handle(records)),
-      dlq: this.dlq,
+      dlq: this.dlq!,
       maxMessageBytes: this.cfg.maxMessageBytes,
       chunkSize: 500,
       commitMode: 'manual',
@@ -162,6 +171,32 @@ export class Trainer {
     });
     await this.runner.start();
     this.timer = setInterval(() => void this.serial(() => this.tick()).catch((err: unknown) => this.l.error({ err }, 'tick failed')), 100);
+  }
+
+  /**
+   * Warm start (the paper pre-trains before fine-tuning): trains on a historical log with the live schedule,
+   * event-time ordered, then checkpoints. Events with no content vector are counted and skipped.
+   */
+  async pretrain(events: Iterable<UserEvent>, onProgress?: (done: number) => void): Promise<{ trained: number; skipped: number; invalid: number }> {
+    let skipped = 0;
+    let invalid = 0;
+    let done = 0;
+    await this.serial(async () => {
+      for (const e of events) {
+        done++;
+        if (this.invalid(e)) invalid++;
+        else if (!this.content.has(e.item_id)) skipped++;
+        else {
+          this.window.add(e);
+          if (this.window.users >= this.cfg.batchUsers) await this.trainWindow();
+        }
+        if (done % 1000 === 0) onProgress?.(done);
+      }
+      if (this.window.size > 0) await this.trainWindow();
+      await this.checkpoint();
+    });
+    onProgress?.(done);
+    return { trained: this.stats.eventsTrained, skipped, invalid };
   }
 
   /** Runs trainer-state changes one at a time: consumer chunks, window timers and shutdown interleave safely. */

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { EncoderWorker } from '../../encoder/worker.js';
+import { firstEvents, loadDataset } from '../../data/index.js';
+import { pretrain } from '../../trainer/pretrain.js';
 import { Trainer } from '../../trainer/trainer.js';
 import { log } from '../../ops/logger.js';
 import { onShutdown } from '../../ops/shutdown.js';
@@ -35,5 +37,22 @@ export function registerRoles(program: Command): void {
       // Registered last, closed first: the trainer checkpoints while the encoder is still up.
       onShutdown('trainer', () => trainer.stop());
       log('cli').info('encoder and trainer started; SIGTERM or Ctrl-C stops both');
+    });
+  program
+    .command('pretrain')
+    .description('warm start: train on a historical log (ml-100k or JSON Lines) and checkpoint, before `learn train` goes live')
+    .requiredOption('--events <dataset>', 'ml-100k, or a JSON Lines file or folder (see docs/datasets.md)')
+    .option('--limit <n>', 'only the first N events', (v) => {
+      const n = Number.parseInt(v, 10);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--limit: expected a positive integer, got ${v}`);
+      return n;
+    })
+    .action(async (o: { events: string; limit?: number }) => {
+      const cfg = loadConfig();
+      const all = await loadDataset(o.events, cfg);
+      const records = o.limit ? firstEvents(all, o.limit) : all;
+      const l = log('cli');
+      const summary = await pretrain(cfg, records, (done, total) => l.info({ done, total }, 'pretraining'));
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
     });
 }
