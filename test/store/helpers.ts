@@ -24,8 +24,14 @@ export async function dropPrefix(url: string, prefix: string): Promise<void> {
 
 /** A plain client for checks by a path independent of the store's own reader. */
 export async function plainClient(url: string): Promise<Redis> {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await r.connect();
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+  } catch (err) {
+    r.disconnect();
+    throw err;
+  }
   return r;
 }
 

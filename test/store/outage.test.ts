@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { BackpressureError } from '../../src/store/errors.js';
+import { StoreKeys } from '../../src/store/keys.js';
+import { VectorStore, type WriteResult } from '../../src/store/vector-store.js';
+import { decodeWithDataView, eventually, filled, plainClient, uniquePrefix } from './helpers.js';
+
+// A private redis-server for this file, so stopping it never disturbs the shared stack. Append-only
+// persistence: what Redis acknowledged before SIGTERM must be there after the restart.
+const dir = mkdtempSync(join(tmpdir(), 'learn-redis-outage-'));
+let server: ChildProcess | undefined;
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as { port: number }).port;
+  s.close();
+  return port;
+}
+
+async function startRedis(port: number): Promise<void> {
+  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], {
+    stdio: 'ignore',
+  });
+  const url = `redis://127.0.0.1:${port}`;
+  await eventually('redis-server answering', async () => {
+    try {
+      const r = await plainClient(url);
+      r.disconnect();
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function stopRedis(): Promise<void> {
+  if (!server || server.exitCode !== null) return;
+  const exited = once(server, 'exit');
+  server.kill('SIGTERM');
+  await exited;
+}
+
+after(async () => {
+  await stopRedis();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('Redis stopped and restarted mid-stream: writes are held (bounded), shouldPause turns on, and every write lands', async () => {
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  await startRedis(port);
+  const prefix = uniquePrefix('store-outage');
+  const keys = new StoreKeys(prefix);
+  const MAX_KEYS = 400;
+  const store = await VectorStore.open({ redisUrl: url, prefix, maxPendingKeys: MAX_KEYS, highWater: 0.5, commandTimeoutMs: 1000 });
+  const health: boolean[] = [];
+  store.on('health', (up) => health.push(up));
+  const ver = await store.beginVersion({ dim: 4 });
+
+  // The writer behaves like the trainer's consumer: it pauses while shouldPause() is true.
+  // `expected` is the newest write per key; values encode (key, event time) so a stale one is visible.
+  const expected = new Map<string, number>();
+  const totals: WriteResult = { applied: 0, skipped: 0, rejected: [], pending: 0 };
+  let running = true;
+  let seq = 0;
+  let pausedWhileDown = false;
+  let maxPending = 0;
+  const writer = (async () => {
+    while (running) {
+      if (store.shouldPause()) {
+        if (!store.healthy()) pausedWhileDown = true;
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
+      const t = 1_700_000_000_000 + seq;
+      // Three new keys and one rewrite of an older key (newest wins, also inside the buffer).
+      const ids = [`n${seq}`, `n${seq + 1}`, `n${seq + 2}`, `n${Math.max(0, seq - 30)}`];
+      seq += 3;
+      const batch = ids.map((id) => ({ id, eventTime: t, vector: filled(4, t % 1_000_000) }));
+      const r = await store.writeItemVectors(ver, batch);
+      for (const id of ids) expected.set(id, t);
+      totals.applied += r.applied;
+      totals.skipped += r.skipped;
+      totals.pending += r.pending;
+      assert.deepEqual(r.rejected, []);
+      maxPending = Math.max(maxPending, store.pendingCount());
+      await new Promise((r2) => setTimeout(r2, 2));
+    }
+  })();
+
+  await eventually('writes applied while redis is up', () => totals.applied > 100);
+  await stopRedis();
+  await eventually('store notices redis is gone', () => !store.healthy());
+  await eventually('the writer pauses on the high-water mark', () => pausedWhileDown, 20_000);
+  assert.ok(store.pendingCount() >= MAX_KEYS * 0.5);
+  assert.ok(store.shouldPause());
+
+  // A caller that ignores shouldPause gets a clear refusal once the buffer is full, and nothing is taken.
+  const before = store.pendingCount();
+  const tooMany = Array.from({ length: MAX_KEYS }, (_, j) => ({ id: `overflow${j}`, eventTime: 1, vector: filled(4, 0) }));
+  await assert.rejects(store.writeItemVectors(ver, tooMany), BackpressureError);
+  assert.equal(store.pendingCount(), before);
+
+  await new Promise((r) => setTimeout(r, 300));
+  await startRedis(port);
+  await store.flush(20_000);
+  running = false;
+  await writer;
+  await store.flush(20_000);
+
+  assert.ok(maxPending <= MAX_KEYS, `pending reached ${maxPending} > ${MAX_KEYS}`);
+  assert.ok(totals.pending > 0, 'no write was ever held: the outage did not happen mid-stream');
+  assert.deepEqual(health.slice(0, 2), [false, true]);
+
+  // Every write is in Redis, at its newest event time, with the matching bytes.
+  const plain: Redis = await plainClient(url);
+  try {
+    const ids = [...expected.keys()];
+    const [times, bytes] = await Promise.all([
+      plain.hmget(keys.eventTimes(ver), ...ids.map((id) => keys.eventTimeField('i', id))),
+      plain.mgetBuffer(...ids.map((id) => keys.item(ver, id))),
+    ]);
+    ids.forEach((id, j) => {
+      const t = expected.get(id) as number;
+      assert.equal(times[j], String(t), `${id}: event time`);
+      const b = bytes[j];
+      assert.ok(b, `${id}: vector missing`);
+      assert.deepEqual(decodeWithDataView(b), Array.from(filled(4, t % 1_000_000)), `${id}: vector`);
+    });
+    assert.equal(await plain.zcard(keys.items(ver)), ids.length);
+  } finally {
+    plain.disconnect();
+    await store.close();
+  }
+});
