@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { benchEncoder } from '../../encoder/bench.js';
+import { benchEncoderLatency } from '../../encoder/bench-latency.js';
 import { DEFAULT_MODEL } from '../../encoder/catalog.js';
 import { encoderOptionsFrom, modelsDirFrom } from '../../encoder/encoder-config.js';
 import { ItemEncoder } from '../../encoder/item-encoder.js';
@@ -57,15 +58,20 @@ export function registerEncoder(program: Command): void {
     .option('--models <list>', 'comma-separated models', 'all-minilm-l6-v2-q,all-minilm-l6-v2')
     .option('--batch-sizes <list>', 'comma-separated batch sizes', '1,8,32')
     .option('--items <n>', 'items per batch size and path', '256')
-    .action(async (opts: { models: string; batchSizes: string; items: string }) => {
-      const { model: _model, ...base } = encoderOptionsFrom(loadConfig());
-      const result = await benchEncoder({
+    .option('--latency-listings <n>', 'listings sent through the real broker for the latency part (0 skips it)', '200')
+    .option('--latency-rate <n>', 'listings per second for the latency part', '20')
+    .action(async (opts: { models: string; batchSizes: string; items: string; latencyListings: string; latencyRate: string }) => {
+      const cfg = loadConfig();
+      const { model: _model, ...base } = encoderOptionsFrom(cfg);
+      const throughput = await benchEncoder({
         ...base,
         models: opts.models.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
         batchSizes: opts.batchSizes.split(',').map((s) => positive(s, '--batch-sizes')),
         items: positive(opts.items, '--items'),
       });
-      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      const n = Number.parseInt(opts.latencyListings, 10);
+      const latency = n > 0 ? await benchEncoderLatency(cfg, n, positive(opts.latencyRate, '--latency-rate')) : null;
+      process.stdout.write(`${JSON.stringify({ ...throughput, brokerLatency: latency }, null, 2)}\n`);
     });
 }
 
