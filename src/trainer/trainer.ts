@@ -54,6 +54,19 @@ export interface TrainerHooks {
   onContent?: (itemId: string, t: Trainer) => void;
   /** Polled by the consumer: true pauses consumption (e.g. the vector store is unreachable). */
   shouldPause?: () => boolean;
+  /** Before a checkpoint: false postpones it (and so the offset commit), e.g. while vector writes are unflushed. */
+  beforeCheckpoint?: (t: Trainer) => Promise<boolean>;
+}
+
+/** Two hook sets as one: both run, in order; a pause or a postponement from either wins. */
+function composeHooks(a: TrainerHooks, b: TrainerHooks): TrainerHooks {
+  const out: TrainerHooks = { ...a, ...b };
+  if (a.beforeTrain && b.beforeTrain) out.beforeTrain = async (w, t) => { await a.beforeTrain!(w, t); await b.beforeTrain!(w, t); };
+  if (a.afterTrain && b.afterTrain) out.afterTrain = async (w, t) => { await a.afterTrain!(w, t); await b.afterTrain!(w, t); };
+  if (a.onContent && b.onContent) out.onContent = (id, t) => { a.onContent!(id, t); b.onContent!(id, t); };
+  if (a.shouldPause && b.shouldPause) out.shouldPause = () => a.shouldPause!() || b.shouldPause!();
+  if (a.beforeCheckpoint && b.beforeCheckpoint) out.beforeCheckpoint = async (t) => (await a.beforeCheckpoint!(t)) && (await b.beforeCheckpoint!(t));
+  return out;
 }
 
 export interface TrainerStats {
@@ -101,7 +114,7 @@ export class Trainer {
 
   constructor(
     readonly cfg: Config,
-    private readonly hooks: TrainerHooks = {},
+    private hooks: TrainerHooks = {},
   ) {
     this.content = new ContentTable();
     this.histories = new UserHistories(cfg.historyLen, cfg.maxUsers);
@@ -154,6 +167,32 @@ export class Trainer {
     );
   }
 
+  /** Adds hooks (before `consume`): e.g. the vector publisher, which needs the prepared model. */
+  use(hooks: TrainerHooks): void {
+    this.hooks = composeHooks(this.hooks, hooks);
+  }
+
+  /** User vectors (current weights) of users with a history: the output at the last position. */
+  userVectorsFor(users: readonly string[]): Map<string, Float32Array> {
+    const ids: string[] = [];
+    const histories: Float32Array[][] = [];
+    for (const u of users) {
+      const h = (this.histories.get(u)?.items ?? []).map((id) => this.content.get(id)).filter((v): v is Float32Array => v !== undefined);
+      if (h.length === 0) continue;
+      ids.push(u);
+      histories.push(h.slice(-this.learner.cfg.maxHistory));
+    }
+    const vectors = histories.length > 0 ? this.learner.userVectors(histories) : [];
+    return new Map(ids.map((id, i) => [id, vectors[i]!]));
+  }
+
+  /** Item vectors (current weights): the tower on a one-item sequence. */
+  itemVectorsFor(items: readonly string[]): Map<string, Float32Array> {
+    const ids = items.filter((id) => this.content.has(id));
+    const vectors = ids.length > 0 ? this.learner.itemVectors(ids.map((id) => this.content.get(id)!)) : [];
+    return new Map(ids.map((id, i) => [id, vectors[i]!]));
+  }
+
   /** Starts consuming user events (live training). */
   async consume(): Promise<void> {
     const codec = defaultCodec();
@@ -167,7 +206,7 @@ export class Trainer {
       maxMessageBytes: this.cfg.maxMessageBytes,
       chunkSize: 500,
       commitMode: 'manual',
-      ...(this.hooks.shouldPause ? { shouldPause: this.hooks.shouldPause } : {}),
+      shouldPause: () => this.hooks.shouldPause?.() ?? false,
     });
     await this.runner.start();
     this.timer = setInterval(() => void this.serial(() => this.tick()).catch((err: unknown) => this.l.error({ err }, 'tick failed')), 100);
@@ -323,6 +362,10 @@ export class Trainer {
 
   /** Writes the checkpoint, then commits the offsets it contains. */
   private async checkpoint(): Promise<void> {
+    if (this.hooks.beforeCheckpoint && !(await this.hooks.beforeCheckpoint(this))) {
+      this.l.warn('checkpoint postponed by a hook');
+      return;
+    }
     const state = this.learner.getState();
     const arrays: NamedArrays = {};
     for (const [k, v] of Object.entries(state.weights)) arrays[`w/${k}`] = v;

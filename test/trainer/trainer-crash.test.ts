@@ -39,6 +39,7 @@ test('trainer killed with SIGKILL mid-stream twice: every event trained exactly 
     LEARN_TOPIC_ITEM_CONTENT: await freshTopic(cfg, 'content', 2),
     LEARN_TOPIC_DLQ: await freshTopic(cfg, 'dlq'),
     LEARN_STATE_DIR: stateDir,
+    LEARN_REDIS_PREFIX: `crash${process.pid}`,
     LEARN_BATCH_USERS: '16',
     LEARN_WINDOW_MS: '300',
     LEARN_CHECKPOINT_EVERY_BATCHES: '4',

@@ -3,7 +3,7 @@ import { loadConfig } from '../../config/load.js';
 import { EncoderWorker } from '../../encoder/worker.js';
 import { firstEvents, loadDataset } from '../../data/index.js';
 import { pretrain } from '../../trainer/pretrain.js';
-import { Trainer } from '../../trainer/trainer.js';
+import { startTrainerRole } from '../../trainer/role.js';
 import { log } from '../../ops/logger.js';
 import { onShutdown } from '../../ops/shutdown.js';
 
@@ -22,7 +22,7 @@ export function registerRoles(program: Command): void {
     .command('train')
     .description('trainer: learn.user-events -> PAL micro-batch steps -> checkpoints (consumer group learn-trainer)')
     .action(async () => {
-      const trainer = await Trainer.start(loadConfig());
+      const trainer = await startTrainerRole(loadConfig());
       onShutdown('trainer', () => trainer.stop());
       log('cli').info('trainer started; SIGTERM or Ctrl-C stops it after a final checkpoint');
     });
@@ -33,7 +33,7 @@ export function registerRoles(program: Command): void {
       const cfg = loadConfig();
       const encoder = await EncoderWorker.start(cfg);
       onShutdown('encoder worker', () => encoder.stop());
-      const trainer = await Trainer.start(cfg);
+      const trainer = await startTrainerRole(cfg);
       // Registered last, closed first: the trainer checkpoints while the encoder is still up.
       onShutdown('trainer', () => trainer.stop());
       log('cli').info('encoder and trainer started; SIGTERM or Ctrl-C stops both');

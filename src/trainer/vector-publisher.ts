@@ -1,0 +1,143 @@
+import type { Config } from '../config/load.js';
+import { log } from '../ops/logger.js';
+import { VectorStore, type VectorWrite } from '../store/index.js';
+import type { TrainedWindow, Trainer, TrainerHooks } from './trainer.js';
+
+const CHUNK = 512;
+
+/**
+ * Puts the trainer's vectors in Redis. After each micro-batch the touched users' vectors are written under the
+ * current version; a new item's vector is written as soon as its content arrives (cold start, before any click);
+ * every N steps or T ms a whole new version (all items, recently active users) is built and switched to, since
+ * every step moves every vector. Consumption pauses while Redis writes back up; checkpoints (and so offset
+ * commits) wait until pending writes are flushed.
+ */
+export class VectorPublisher {
+  private version: number | undefined;
+  private versionStep = 0;
+  private versionAt = Date.now();
+  private readonly newItems = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private readonly l = log('trainer.publisher');
+
+  private constructor(
+    private readonly cfg: Config,
+    private readonly trainer: Trainer,
+    readonly store: VectorStore,
+  ) {}
+
+  /** Opens the store and makes sure a version of the model's dimension is current (building the first one). */
+  static async start(cfg: Config, trainer: Trainer, store?: VectorStore): Promise<VectorPublisher> {
+    const p = new VectorPublisher(cfg, trainer, store ?? (await VectorStore.fromConfig(cfg)));
+    const current = await p.store.currentVersion();
+    const meta = current === undefined ? undefined : await p.store.versionMeta(current);
+    if (meta && meta.dim === trainer.learner.cfg.outDim && meta.config === JSON.stringify(trainer.learner.cfg)) {
+      p.version = current;
+      p.versionStep = trainer.learner.step;
+      p.l.info({ version: current }, 'writing into the current vector version');
+    } else {
+      await p.buildVersion();
+    }
+    p.timer = setInterval(() => void p.flushNewItems(), 200);
+    trainer.use(p.hooks());
+    return p;
+  }
+
+  get currentVersion(): number | undefined {
+    return this.version;
+  }
+
+  private hooks(): TrainerHooks {
+    return {
+      afterTrain: (w) => this.afterTrain(w),
+      onContent: (itemId) => {
+        this.newItems.add(itemId);
+      },
+      shouldPause: () => this.store.shouldPause(),
+      beforeCheckpoint: async () => {
+        try {
+          await this.store.flush(this.cfg.publishFlushMs);
+          return true;
+        } catch (err) {
+          this.l.warn({ err: (err as Error).message }, 'vector writes not flushed: checkpoint postponed');
+          return false;
+        }
+      },
+    };
+  }
+
+  private async afterTrain(w: TrainedWindow): Promise<void> {
+    const steps = this.trainer.learner.step - this.versionStep;
+    if (steps >= this.cfg.versionEverySteps || Date.now() - this.versionAt >= this.cfg.versionEveryMs) {
+      await this.buildVersion();
+      return;
+    }
+    const version = this.version!;
+    const users = [...w.events.keys()];
+    const vectors = this.trainer.userVectorsFor(users);
+    const writes: VectorWrite[] = [...vectors].map(([id, vector]) => ({ id, vector, eventTime: lastTs(w, id) }));
+    await this.store.writeUserVectors(version, writes);
+    await this.store.recordInteractions([...w.events.values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts })));
+  }
+
+  /** Cold start: vectors of items whose content just arrived, under the current version. */
+  private flushNewItems(): Promise<void> {
+    if (this.newItems.size === 0 || this.version === undefined || this.flushing) return this.flushing ?? Promise.resolve();
+    const ids = [...this.newItems];
+    this.newItems.clear();
+    this.flushing = this.writeItems(this.version, ids, Date.now())
+      .catch((err: unknown) => {
+        // Not lost: the next version build writes every item.
+        this.l.warn({ err: (err as Error).message, items: ids.length }, 'item vector write failed');
+      })
+      .finally(() => {
+        this.flushing = undefined;
+      });
+    return this.flushing;
+  }
+
+  private async writeItems(version: number, ids: readonly string[], eventTime: number): Promise<void> {
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const vectors = this.trainer.itemVectorsFor(ids.slice(i, i + CHUNK));
+      await this.store.writeItemVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime })));
+    }
+  }
+
+  /** A whole new version from the current weights: every item, the recently active users; then the switch. */
+  async buildVersion(): Promise<number> {
+    const started = Date.now();
+    const learner = this.trainer.learner;
+    const version = await this.store.beginVersion({
+      dim: learner.cfg.outDim,
+      config: learner.cfg,
+      checkpointId: String(this.trainer.stats.checkpointSeq),
+    });
+    await this.writeItems(version, [...this.trainer.content.ids()], Date.now());
+    const users = this.trainer.histories.recent(this.cfg.versionUsers);
+    for (let i = 0; i < users.length; i += CHUNK) {
+      const vectors = this.trainer.userVectorsFor(users.slice(i, i + CHUNK));
+      await this.store.writeUserVectors(
+        version,
+        [...vectors].map(([id, vector]) => ({ id, vector, eventTime: this.trainer.histories.get(id)?.lastTs ?? 0 })),
+      );
+    }
+    const previous = await this.store.publishVersion(version);
+    this.version = version;
+    this.versionStep = learner.step;
+    this.versionAt = Date.now();
+    this.l.info({ version, previous, items: this.trainer.content.size, users: users.length, step: learner.step, ms: Date.now() - started }, 'vector version published');
+    return version;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flushNewItems();
+    await this.store.flush(this.cfg.publishFlushMs).catch((err: unknown) => this.l.warn({ err: (err as Error).message }, 'pending vector writes dropped at stop'));
+    await this.store.close();
+  }
+}
+
+function lastTs(w: TrainedWindow, user: string): number {
+  return w.events.get(user)?.at(-1)?.ts ?? 0;
+}
