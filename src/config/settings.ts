@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -27,6 +28,17 @@ const bool = z
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 const positiveInt = z.coerce.number().int().positive();
 const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name');
+// A TLS file must exist at start: a typo fails here, naming the variable, not at the first connection.
+const existingFile = z
+  .string()
+  .min(1)
+  .refine((f) => {
+    try {
+      return statSync(f).isFile();
+    } catch {
+      return false;
+    }
+  }, 'no such file (or not a regular file)');
 
 export const settings = {
   kafkaBrokers: setting(
@@ -43,12 +55,17 @@ export const settings = {
   ),
   kafkaSaslUsername: setting('KAFKA_SASL_USERNAME', 'SASL user name.', z.string().min(1).optional()),
   kafkaSaslPassword: setting('KAFKA_SASL_PASSWORD', 'SASL password (never logged).', z.string().min(1).optional(), true),
+  kafkaSslCaFile: setting('KAFKA_SSL_CA_FILE', 'PEM CA bundle that signs the Kafka brokers\' certificates; setting it turns TLS on. Unset: the system CAs.', existingFile.optional()),
+  kafkaSslCertFile: setting('KAFKA_SSL_CERT_FILE', 'PEM client certificate for Kafka mutual TLS (with KAFKA_SSL_KEY_FILE).', existingFile.optional()),
+  kafkaSslKeyFile: setting('KAFKA_SSL_KEY_FILE', 'PEM private key of the Kafka client certificate.', existingFile.optional()),
+  kafkaSslKeyPassword: setting('KAFKA_SSL_KEY_PASSWORD', 'Passphrase of an encrypted KAFKA_SSL_KEY_FILE (never logged).', z.string().min(1).optional(), true),
   redisUrl: setting(
     'REDIS_URL',
     'Redis URL; rediss:// for TLS, redis://:password@host:port for AUTH. Unset: the embedded stack.',
     z.url({ protocol: /^rediss?$/, error: 'expected redis://host:port or rediss://host:port' }).optional(),
     true,
   ),
+  redisTlsCaFile: setting('REDIS_TLS_CA_FILE', 'PEM CA bundle that signs the Redis server certificate (needs a rediss:// REDIS_URL). Unset: the system CAs.', existingFile.optional()),
   stackDir: setting(
     'LEARN_STACK_DIR',
     'Folder for the embedded stack: Kafka jars, data, logs, pid files (git-ignored).',
@@ -154,6 +171,11 @@ export const settings = {
   ),
   maxFutureMs: setting('LEARN_MAX_FUTURE_MS', 'Events stamped further than this in the future go to the DLQ (reason bad-timestamp).', positiveInt.default(86_400_000)),
   seed: setting('LEARN_SEED', 'Seed of weight initialisation and sampling.', z.coerce.number().int().default(1)),
+  // Role observability (src/ops): /metrics, /healthz, /readyz of encode, train and run.
+  metricsPort: setting('LEARN_METRICS_PORT', 'Port of /metrics, /healthz and /readyz of `learn encode`, `learn train` and `learn run`; 0 turns the server off.', z.coerce.number().int().min(0).max(65535).default(9464)),
+  metricsHost: setting('LEARN_METRICS_HOST', 'Address the metrics and health server listens on (0.0.0.0 in a container).', z.string().min(1).default('127.0.0.1')),
+  readyMaxLag: setting('LEARN_READY_MAX_LAG', 'A role is ready only while every partition of its input topics lags by at most this many messages.', z.coerce.number().int().min(0).default(10_000)),
+  lagIntervalMs: setting('LEARN_LAG_INTERVAL_MS', 'How often consumer lag is measured (broker end offsets vs the group\'s committed offsets).', positiveInt.default(5_000)),
   // Redis vector store and serving read path (src/store, src/serve).
   redisPrefix: setting('LEARN_REDIS_PREFIX', 'Prefix of every Redis key (docs/redis-layout.md).', z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, _ . -').default('learn')),
   versionGraceS: setting('LEARN_VERSION_GRACE_S', 'Seconds a replaced model version stays readable in Redis before it expires.', positiveInt.default(600)),

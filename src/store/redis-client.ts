@@ -1,10 +1,33 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
+import { ConfigError } from '../config/load.js';
+import { settings } from '../config/settings.js';
 import { log } from '../ops/logger.js';
 
 export interface RedisClientOptions {
   /** Fails a command that got no answer after this long, so a hung server looks like an unreachable one. */
   commandTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** PEM CA bundle for a rediss:// URL. Default: REDIS_TLS_CA_FILE, so every caller (store, serve, stack) gets it. */
+  tlsCaFile?: string;
+}
+
+/** REDIS_TLS_CA_FILE, validated like the rest of the config (the file must exist). */
+function envTlsCaFile(): string | undefined {
+  const raw = process.env[settings.redisTlsCaFile.env];
+  const parsed = settings.redisTlsCaFile.schema.safeParse(raw === '' ? undefined : raw);
+  if (!parsed.success) throw new ConfigError([`${settings.redisTlsCaFile.env} = ${JSON.stringify(raw)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`]);
+  return parsed.data;
+}
+
+/** ioredis' `tls` option: a CA bundle for rediss:// (which otherwise uses the system CAs); refused for redis://. */
+export function redisTls(url: string, caFile: string | undefined): ConnectionOptions | undefined {
+  if (caFile === undefined) return undefined;
+  if (!url.startsWith('rediss://')) {
+    throw new ConfigError([`${settings.redisTlsCaFile.env} is set but ${settings.redisUrl.env} is not a rediss:// URL: TLS needs rediss://`]);
+  }
+  return { ca: [readFileSync(caFile, 'utf8')] };
 }
 
 /**
@@ -14,7 +37,9 @@ export interface RedisClientOptions {
  */
 export function createRedisClient(url: string, role: string, opts: RedisClientOptions = {}): Redis {
   const l = log(`store.redis.${role}`);
+  const tls = redisTls(url, opts.tlsCaFile ?? envTlsCaFile());
   const client = new Redis(url, {
+    ...(tls ? { tls } : {}),
     lazyConnect: true,
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
@@ -27,7 +52,10 @@ export function createRedisClient(url: string, role: string, opts: RedisClientOp
   let lastError = '';
   client.on('error', (err: Error) => {
     // ioredis repeats the same error on every reconnect attempt: log each distinct one once.
-    if (err.message !== lastError) l.warn({ error: err.message }, 'redis connection error');
+    if (err.message !== lastError) {
+      if (isRedisAuthError(err)) l.error({ error: err.message }, 'redis refused the credentials: check the user and password in REDIS_URL');
+      else l.warn({ error: err.message }, 'redis connection error');
+    }
     lastError = err.message;
   });
   client.on('ready', () => {
@@ -62,4 +90,9 @@ export function isTransientRedisError(err: unknown): boolean {
   if (!(err instanceof Error) || err instanceof TypeError || err instanceof RangeError) return false;
   if (err.name !== 'ReplyError') return true; // connection closed, stream not writeable, timed out, ECONN*
   return /^(LOADING|READONLY|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|OOM|NOREPLICAS|MOVED|ASK)\b/.test(err.message);
+}
+
+/** Wrong or missing credentials (AUTH refused): retrying will not help until REDIS_URL is fixed. */
+export function isRedisAuthError(err: unknown): boolean {
+  return err instanceof Error && /^(WRONGPASS|NOAUTH)\b|invalid password/i.test(err.message);
 }

@@ -6,6 +6,10 @@ import { pretrain } from '../../trainer/pretrain.js';
 import { startTrainerRole } from '../../trainer/role.js';
 import { log } from '../../ops/logger.js';
 import { onShutdown } from '../../ops/shutdown.js';
+import { addReadinessCheck, redisCheck } from '../../ops/health.js';
+import { startRoleOps } from '../../ops/role-ops.js';
+import { ENCODER_GROUP } from '../../encoder/worker.js';
+import { TRAINER_GROUP } from '../../trainer/trainer.js';
 
 /** The long-running roles. Each runs until SIGTERM/SIGINT, then finishes or abandons its batch cleanly. */
 export function registerRoles(program: Command): void {
@@ -13,8 +17,11 @@ export function registerRoles(program: Command): void {
     .command('encode')
     .description('encoder worker: learn.item-listings -> frozen LM -> learn.item-content (consumer group learn-encoder)')
     .action(async () => {
-      const worker = await EncoderWorker.start(loadConfig());
+      const cfg = loadConfig();
+      const ops = await startRoleOps(cfg, 'encoder'); // /metrics, /healthz, /readyz on LEARN_METRICS_PORT
+      const worker = await EncoderWorker.start(cfg);
       onShutdown('encoder worker', () => worker.stop());
+      await ops.watchConsumer({ groupId: ENCODER_GROUP, topics: [cfg.topicItemListings] });
       log('cli').info('encoder worker started; SIGTERM or Ctrl-C stops it');
     });
 
@@ -22,8 +29,12 @@ export function registerRoles(program: Command): void {
     .command('train')
     .description('trainer: learn.user-events -> PAL micro-batch steps -> checkpoints (consumer group learn-trainer)')
     .action(async () => {
-      const trainer = await startTrainerRole(loadConfig());
+      const cfg = loadConfig();
+      const ops = await startRoleOps(cfg, 'trainer'); // /metrics, /healthz, /readyz on LEARN_METRICS_PORT
+      const trainer = await startTrainerRole(cfg);
       onShutdown('trainer', () => trainer.stop());
+      if (trainer.publisher) addReadinessCheck('redis', redisCheck(trainer.publisher.store.redis));
+      await ops.watchConsumer({ groupId: TRAINER_GROUP, topics: [cfg.topicUserEvents] });
       log('cli').info('trainer started; SIGTERM or Ctrl-C stops it after a final checkpoint');
     });
   program
@@ -31,11 +42,15 @@ export function registerRoles(program: Command): void {
     .description('encoder and trainer in one process (the single-machine default)')
     .action(async () => {
       const cfg = loadConfig();
+      const ops = await startRoleOps(cfg, 'run'); // /metrics, /healthz, /readyz on LEARN_METRICS_PORT
       const encoder = await EncoderWorker.start(cfg);
       onShutdown('encoder worker', () => encoder.stop());
       const trainer = await startTrainerRole(cfg);
       // Registered last, closed first: the trainer checkpoints while the encoder is still up.
       onShutdown('trainer', () => trainer.stop());
+      if (trainer.publisher) addReadinessCheck('redis', redisCheck(trainer.publisher.store.redis));
+      await ops.watchConsumer({ groupId: ENCODER_GROUP, topics: [cfg.topicItemListings] });
+      await ops.watchConsumer({ groupId: TRAINER_GROUP, topics: [cfg.topicUserEvents] });
       log('cli').info('encoder and trainer started; SIGTERM or Ctrl-C stops both');
     });
   program
