@@ -3,7 +3,7 @@ import type { Config } from '../config/load.js';
 import { defaultCodec, type ItemListing } from '../codec/index.js';
 import { createKafka } from '../kafka/client.js';
 import { ACKS_ALL, createProducer } from '../kafka/producer.js';
-import { applyTopics, loadTopicSpecs } from '../kafka/topics.js';
+import { applyPrefixedTopics, withTopics } from '../kafka/topics.js';
 import { EncoderWorker } from './worker.js';
 
 export interface EncoderLatencyBench {
@@ -27,14 +27,12 @@ function percentile(sorted: number[], p: number): number {
  */
 export async function benchEncoderLatency(base: Config, listings = 200, ratePerSec = 20): Promise<EncoderLatencyBench> {
   const run = randomBytes(4).toString('hex');
-  const names = { listings: `bench.${run}.item-listings`, content: `bench.${run}.item-content`, dlq: `bench.${run}.dlq` };
-  const cfg: Config = { ...base, topicItemListings: names.listings, topicItemContent: names.content, topicDlq: names.dlq };
-  const kafka = createKafka(cfg, 'bench');
-  const admin = kafka.admin();
+  const admin = createKafka(base, 'bench').admin();
   await admin.connect();
-  const specs = loadTopicSpecs();
-  const rename: Record<string, string> = { 'learn.item-listings': names.listings, 'learn.item-content': names.content, 'learn.dlq': names.dlq };
-  await applyTopics(admin, specs.filter((s) => rename[s.name]).map((s) => ({ ...s, name: rename[s.name]! })));
+  const topics = await applyPrefixedTopics(admin, `bench.${run}`);
+  const names = { listings: topics.itemListings, content: topics.itemContent };
+  const cfg = withTopics(base, topics);
+  const kafka = createKafka(cfg, 'bench');
   const worker = await EncoderWorker.start(cfg);
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
@@ -77,7 +75,7 @@ export async function benchEncoderLatency(base: Config, listings = 200, ratePerS
     await consumer.disconnect();
     await producer.disconnect();
     await worker.stop();
-    await admin.deleteTopics({ topics: Object.values(names) }).catch(() => undefined);
+    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
     await admin.disconnect();
   }
   const sorted = [...latencies].sort((a, b) => a - b);

@@ -102,3 +102,26 @@ export interface TopicNames {
 export function topicsFrom(cfg: Pick<Config, 'topicItemListings' | 'topicUserEvents' | 'topicItemContent' | 'topicDlq'>): TopicNames {
   return { itemListings: cfg.topicItemListings, userEvents: cfg.topicUserEvents, itemContent: cfg.topicItemContent, dlq: cfg.topicDlq };
 }
+
+/** The product topics under another prefix (`bench.1a2b.item-listings`, ...), created from the specs of topics/. */
+export async function applyPrefixedTopics(admin: Admin, prefix: string): Promise<TopicNames> {
+  const names: TopicNames = {
+    itemListings: `${prefix}.item-listings`,
+    userEvents: `${prefix}.user-events`,
+    itemContent: `${prefix}.item-content`,
+    dlq: `${prefix}.dlq`,
+  };
+  const byDefault: Record<string, string> = {
+    [TOPICS.itemListings]: names.itemListings,
+    [TOPICS.userEvents]: names.userEvents,
+    [TOPICS.itemContent]: names.itemContent,
+    [TOPICS.dlq]: names.dlq,
+  };
+  await applyTopics(admin, loadTopicSpecs().flatMap((s) => (byDefault[s.name] ? [{ ...s, name: byDefault[s.name]! }] : [])));
+  return names;
+}
+
+/** A config whose LEARN_TOPIC_* point at the given names. */
+export function withTopics<C extends Config>(cfg: C, t: TopicNames): C {
+  return { ...cfg, topicItemListings: t.itemListings, topicUserEvents: t.userEvents, topicItemContent: t.itemContent, topicDlq: t.dlq };
+}

@@ -45,5 +45,7 @@ export const matMul2d = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFun
  * integer bit patterns (1 reads as 1.4e-45).
  */
 export function oneHotFloat(indices: tf.Tensor1D, depth: number): tf.Tensor2D {
+  // tf.oneHot refuses depth 1 (a batch of one-item histories): every valid index is then 0.
+  if (depth === 1) return tf.ones([indices.shape[0], 1]);
   return tf.cast(tf.oneHot(indices, depth), 'float32') as tf.Tensor2D;
 }

@@ -1,4 +1,5 @@
 import type { Config } from '../config/load.js';
+import { shutdown } from '../ops/shutdown.js';
 import { Trainer, type TrainerHooks } from './trainer.js';
 import { VectorPublisher } from './vector-publisher.js';
 
@@ -10,11 +11,20 @@ export interface TrainerRole {
 }
 
 /** The trainer as `learn train` runs it: model prepared, vector publisher attached (LEARN_PUBLISH_VECTORS), consuming. */
-export async function startTrainerRole(cfg: Config, hooks: TrainerHooks = {}): Promise<TrainerRole> {
+export async function startTrainerRole(cfg: Config, hooks: TrainerHooks = {}, opts: { exitOnFailure?: boolean } = {}): Promise<TrainerRole> {
   const trainer = new Trainer(cfg, hooks);
   await trainer.prepare();
   const publisher = cfg.publishVectors ? await VectorPublisher.start(cfg, trainer) : undefined;
   await trainer.consume();
+  if (opts.exitOnFailure ?? true) {
+    // A failed step leaves state that must not be checkpointed: stop everything and exit non-zero; a restart
+    // resumes from the last checkpoint.
+    void trainer.failure.then(async (err) => {
+      process.exitCode = 1;
+      await shutdown(`trainer failed: ${err.message}`);
+      process.exit(1);
+    });
+  }
   return {
     trainer,
     publisher,

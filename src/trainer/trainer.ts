@@ -109,6 +109,13 @@ export class Trainer {
   private batchesSinceCheckpoint = 0;
   private lastCheckpointAt = Date.now();
   private digest = 0n;
+  /** Set when a step failed: the in-memory state no longer matches the offsets, so nothing more may be checkpointed. */
+  private broken: Error | undefined;
+  private reportFailure: (err: Error) => void = () => undefined;
+  /** Resolves with the error if training fails; the role then exits and a restart resumes from the last checkpoint. */
+  readonly failure = new Promise<Error>((resolve) => {
+    this.reportFailure = resolve;
+  });
   private readonly l = log('trainer');
   readonly stats: TrainerStats = { step: 0, batches: 0, eventsTrained: 0, digest: '0', waiting: 0, users: 0, items: 0, lastLoss: 0, checkpointSeq: 0 };
 
@@ -247,6 +254,7 @@ export class Trainer {
 
   private async handle(records: Array<SourceRecord<UserEvent>>): Promise<Rejection[]> {
     const rejected: Rejection[] = [];
+    if (this.broken) throw this.broken;
     if (this.stopping) return rejected;
     const letters: DeadLetter[] = [];
     for (const r of records) {
@@ -313,6 +321,18 @@ export class Trainer {
   }
 
   private async trainWindow(): Promise<void> {
+    if (this.broken) throw this.broken;
+    try {
+      await this.trainWindowUnsafe();
+    } catch (err) {
+      this.broken = err instanceof Error ? err : new Error(String(err));
+      this.l.fatal({ err: this.broken }, 'training failed: stopping without a checkpoint (a restart resumes from the last one)');
+      this.reportFailure(this.broken);
+      throw this.broken;
+    }
+  }
+
+  private async trainWindowUnsafe(): Promise<void> {
     const events = this.window.take();
     if (events.size === 0) return;
     const stop = m.trainStepSeconds.startTimer();
@@ -362,6 +382,7 @@ export class Trainer {
 
   /** Writes the checkpoint, then commits the offsets it contains. */
   private async checkpoint(): Promise<void> {
+    if (this.broken) return;
     if (this.hooks.beforeCheckpoint && !(await this.hooks.beforeCheckpoint(this))) {
       this.l.warn('checkpoint postponed by a hook');
       return;
@@ -419,6 +440,7 @@ export class Trainer {
     if (this.timer) clearInterval(this.timer);
     await this.serial(async () => {
       this.stopping = true;
+      if (this.broken) return;
       if (this.window.size > 0) await this.trainWindow();
       if (this.batchesSinceCheckpoint > 0) await this.checkpoint();
     });

@@ -89,3 +89,14 @@ test('a single-user batch has no negatives and is not applied', () => {
   assert.equal(learner.step, 0);
   learner.dispose();
 });
+
+test('a user whose history is one item gets that item\'s vector (shared towers), also when every history in the call has length 1', () => {
+  const rng = new Rng(9);
+  const items = catalogue(rng, 4);
+  const learner = new PalLearner(cfg, 3);
+  const users = learner.userVectors([[items[0]!.content], [items[1]!.content]]);
+  const itemVecs = learner.itemVectors([items[0]!.content, items[1]!.content]);
+  assert.ok(maxAbsDiff(users[0]!, itemVecs[0]!) < 1e-5);
+  assert.ok(maxAbsDiff(users[1]!, itemVecs[1]!) < 1e-5);
+  learner.dispose();
+});

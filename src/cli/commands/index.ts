@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerPipelineBench } from './bench.js';
 import { registerConfig } from './config.js';
 import { registerData } from './data.js';
 import { registerModelBench } from './model.js';
@@ -13,4 +14,4 @@ import { registerServe } from './serve.js';
 export type RegisterCommands = (program: Command) => void;
 
 // Each group lives in its own file beside this one; add it here.
-export const commands: RegisterCommands[] = [registerConfig, registerStack, registerTopics, registerDemo, registerRoles, registerEncoder, registerData, registerModelBench, registerServe];
+export const commands: RegisterCommands[] = [registerPipelineBench, registerConfig, registerStack, registerTopics, registerDemo, registerRoles, registerEncoder, registerData, registerModelBench, registerServe];
