@@ -185,6 +185,10 @@ export const settings = {
   serveHost: setting('LEARN_SERVE_HOST', 'Address `learn serve` listens on.', z.string().min(1).default('127.0.0.1')),
   servePort: setting('LEARN_SERVE_PORT', 'Port `learn serve` listens on.', port.default(8080)),
   serveRefreshMs: setting('LEARN_SERVE_REFRESH_MS', 'How often the read path looks for new items and a new current version.', positiveInt.default(1000)),
+  // Event-replay evaluation (src/replay).
+  reportsDir: setting('LEARN_REPORTS_DIR', 'Folder for replay reports (metrics.json, index.html, screenshot); git-ignored.', z.string().min(1).default('reports')),
+  replayHalfLifeDays: setting('LEARN_REPLAY_HALF_LIFE_DAYS', 'Half-life in event-time days of the popularity baseline\'s decayed counts.', z.coerce.number().positive().default(7)),
+  replayWindowDays: setting('LEARN_REPLAY_WINDOW_DAYS', 'Event-time span in days of each replay metrics window (the over-time charts).', z.coerce.number().positive().default(7)),
   publishVectors: setting('LEARN_PUBLISH_VECTORS', 'Whether the trainer writes user and item vectors to Redis.', bool.default(true)),
   versionEverySteps: setting('LEARN_VERSION_EVERY_STEPS', 'Build and switch to a new vector version after this many optimizer steps.', positiveInt.default(500)),
   versionEveryMs: setting('LEARN_VERSION_EVERY_MS', 'Also build one when this long (ms) has passed since the last.', positiveInt.default(600_000)),

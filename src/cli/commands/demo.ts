@@ -1,23 +1,106 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
+import { dataDirFrom, fetchMl100k, loadDataset, ML100K, type DatasetRecord } from '../../data/index.js';
+import { fetchModel, modelsDirFrom } from '../../encoder/index.js';
 import { createKafka } from '../../kafka/client.js';
 import { applyTopics, loadTopicSpecs } from '../../kafka/topics.js';
+import { stackRows, summaryTable } from '../../replay/index.js';
+import { topKInnerProduct } from '../../serve/top-k.js';
 import { stackUp } from '../../stack/stack.js';
+import type { Trainer } from '../../trainer/trainer.js';
+import { replayWithProgress } from './replay.js';
 
-/** The README's first command: everything from a fresh clone to a running pipeline on the embedded stack. */
+interface DemoOptions {
+  speed: string;
+  limit?: string;
+  methods: string;
+}
+
+/** What the demo shows after the replay, computed from the trainer's final weights before it stops. */
+interface Showcase {
+  user: string;
+  history: string[];
+  recommendations: Array<{ item: string; score: number }>;
+  freshItem: string;
+  neighbours: Array<{ item: string; score: number }>;
+}
+
+/** The README's first command: from a fresh clone to a full replay of ML-100K with a report. */
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('bring the embedded stack up and apply the topics (later steps: model, data, replay)')
-    .action(async () => {
+    .description('the main job: stack up, topics, model and data fetched, full ML-100K replay with baselines, summary, report, example recommendations')
+    .option('--speed <x>', 'replay speed as a multiple of real time; 0 = as fast as possible', '0')
+    .option('--limit <n>', 'replay only the first N events (default: all 100,000)')
+    .option('--methods <list>', 'comma-separated methods', 'learn,sasrec,content,popularity')
+    .action(async (o: DemoOptions) => {
       const cfg = loadConfig();
-      for (const s of await stackUp(cfg)) process.stdout.write(`${s.service}: ${s.state} at ${s.address}\n`);
+      const say = (s: string): void => void process.stdout.write(`${s}\n`);
+      for (const s of await stackUp(cfg)) say(`${s.service}: ${s.state} at ${s.address}`);
       const admin = createKafka(cfg, 'admin').admin();
       await admin.connect();
       try {
-        for (const r of await applyTopics(admin, loadTopicSpecs())) process.stdout.write(`topic ${r.name}: ${r.action}\n`);
+        for (const r of await applyTopics(admin, loadTopicSpecs())) say(`topic ${r.name}: ${r.action}`);
       } finally {
         await admin.disconnect();
       }
+      const model = await fetchModel(cfg.encoderModel, { modelsDir: modelsDirFrom(cfg), verify: false });
+      say(`model: ${cfg.encoderModel} (${model.dir})`);
+      await fetchMl100k({ dataDir: dataDirFrom(cfg), python: cfg.pythonBin });
+      say(`data: ${ML100K} in ${dataDirFrom(cfg)}`);
+      say(`replay: ${o.limit ? `first ${o.limit} events` : 'every event'} at ${o.speed === '0' ? 'full speed' : `${o.speed}x`}; progress on stderr`);
+
+      const records = await loadDataset(ML100K, cfg);
+      const titles = new Map(records.flatMap((r) => (r.kind === 'listing' ? [[r.value.item_id, r.value.title] as const] : [])));
+      let showcase: Showcase | undefined;
+      const { report, written, screenshot } = await replayWithProgress(cfg, ML100K, o, {
+        onFinished: (t) => {
+          showcase = showcaseOf(t, records);
+        },
+      });
+      say('');
+      say(summaryTable(report));
+      say(`\n${report.eventsTrained} events trained in ${report.wallSeconds} s; report: ${written.html}${screenshot ? ` (screenshot ${screenshot})` : ''}`);
+      if (showcase) printShowcase(say, showcase, titles);
     });
+}
+
+/**
+ * Recommendations for the user of the stream's last event and the nearest neighbours of the most recently listed
+ * item, by inner product over the final LEARN item vectors. Computed in-process with the read path's top-K
+ * (src/serve/top-k.ts): the replay trains on its own topics and does not publish to Redis.
+ */
+function showcaseOf(t: Trainer, records: readonly DatasetRecord[]): Showcase | undefined {
+  const ids = [...t.content.ids()];
+  if (ids.length === 0) return undefined;
+  const dOut = t.learner.cfg.outDim;
+  const items = stackRows(t.learner.itemVectors(ids.map((id) => t.content.get(id) as Float32Array)), dOut);
+  const lastEvent = [...records].reverse().find((r) => r.kind === 'event' && t.histories.get(r.value.user_id));
+  const freshListing = [...records].reverse().find((r) => r.kind === 'listing' && t.content.has(r.value.item_id));
+  if (!lastEvent || lastEvent.kind !== 'event' || !freshListing || freshListing.kind !== 'listing') return undefined;
+  const user = lastEvent.value.user_id;
+  const history = t.histories.get(user)?.items.filter((id) => t.content.has(id)) ?? [];
+  const seen = new Set(history);
+  const [uv] = t.learner.userVectors([history.map((id) => t.content.get(id) as Float32Array)]);
+  const recs = topKInnerProduct(items, ids.length, dOut, uv as Float32Array, 10, (row) => seen.has(ids[row] as string));
+  const freshItem = freshListing.value.item_id;
+  const fi = ids.indexOf(freshItem);
+  const query = items.slice(fi * dOut, (fi + 1) * dOut);
+  const nn = topKInnerProduct(items, ids.length, dOut, query, 10, (row) => row === fi);
+  return {
+    user,
+    history: history.slice(-5),
+    recommendations: recs.map((s) => ({ item: ids[s.index] as string, score: s.score })),
+    freshItem,
+    neighbours: nn.map((s) => ({ item: ids[s.index] as string, score: s.score })),
+  };
+}
+
+function printShowcase(say: (s: string) => void, s: Showcase, titles: ReadonlyMap<string, string>): void {
+  const name = (id: string): string => `${id} ${titles.get(id) ?? ''}`.trim();
+  say(`\nTop 10 for user ${s.user} (LEARN vectors, inner product, seen items excluded; computed in-process):`);
+  say(`  recent history: ${s.history.map(name).join(' | ')}`);
+  s.recommendations.forEach((r, i) => say(`  ${String(i + 1).padStart(2)}. ${r.score.toFixed(3)}  ${name(r.item)}`));
+  say(`\nNearest neighbours of the most recently listed item, ${name(s.freshItem)}:`);
+  s.neighbours.forEach((r, i) => say(`  ${String(i + 1).padStart(2)}. ${r.score.toFixed(3)}  ${name(r.item)}`));
 }

@@ -1,0 +1,96 @@
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { loadConfig, type Config } from '../../config/load.js';
+import { log } from '../../ops/logger.js';
+import { newRunId, parseMethods, reportDir, runReplay, screenshotReport, summaryTable, writeReport, type ReplayOptions, type ReplayProgress, type ReplayReport, type WrittenReport } from '../../replay/index.js';
+
+export interface ReplayCliOptions {
+  speed: string;
+  limit?: string;
+  methods: string;
+  out?: string;
+  keepTopics?: boolean;
+}
+
+/** `learn replay DATASET`: event-replay evaluation of LEARN and its baselines -> reports/RUN/{metrics.json,index.html}. */
+export function registerReplay(program: Command): void {
+  program
+    .command('replay <dataset>')
+    .description('event-replay evaluation (test-then-train) of LEARN and baselines through the real pipeline; writes metrics.json and index.html')
+    .option('--speed <x>', 'multiple of real time; 0 = as fast as possible', '0')
+    .option('--limit <n>', 'replay only the first N events')
+    .option('--methods <list>', 'comma-separated methods: learn,sasrec,content,popularity', 'learn,sasrec,content,popularity')
+    .option('--out <dir>', 'report folder (default LEARN_REPORTS_DIR/<run>)')
+    .option('--keep-topics', 'keep the run\'s replay.<run>.* topics afterwards')
+    .action(async (dataset: string, o: ReplayCliOptions) => {
+      const { report, written } = await replayWithProgress(loadConfig(), dataset, o);
+      process.stdout.write(`${summaryTable(report)}\n\nreport: ${written.html}\nmetrics: ${written.json}\n`);
+    });
+}
+
+/** Parses the CLI options, runs the replay with progress bars on stderr, writes the report and a screenshot. */
+export async function replayWithProgress(
+  cfg: Config,
+  dataset: string,
+  o: ReplayCliOptions,
+  extra: Pick<ReplayOptions, 'onFinished'> = {},
+): Promise<{ report: ReplayReport; written: WrittenReport; screenshot: string | undefined }> {
+  const speed = Number(o.speed);
+  if (!Number.isFinite(speed) || speed < 0) throw new Error(`--speed must be a number >= 0, got ${o.speed}`);
+  const limit = o.limit === undefined ? undefined : Number(o.limit);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new Error(`--limit must be a positive integer, got ${o.limit}`);
+  const run = newRunId();
+  const bars = progressBars();
+  let report: ReplayReport;
+  try {
+    report = await runReplay(cfg, {
+      dataset,
+      speed,
+      ...(limit !== undefined ? { limit } : {}),
+      methods: parseMethods(o.methods),
+      run,
+      onProgress: bars.update,
+      ...(o.keepTopics ? { keepTopics: true } : {}),
+      ...extra,
+    });
+  } finally {
+    bars.stop();
+  }
+  const written = writeReport(report, reportDir(cfg, run, o.out));
+  const screenshot = screenshotReport(written.dir);
+  return { report, written, screenshot };
+}
+
+/** cli-progress bars on a terminal; a log line every 5 s otherwise (CI, files). */
+export function progressBars(stream: NodeJS.WriteStream = process.stderr): { update: (p: ReplayProgress) => void; stop: () => void } {
+  if (!stream.isTTY) {
+    const l = log('replay.progress');
+    let last = 0;
+    return {
+      update: (p) => {
+        if (Date.now() - last < 5_000) return;
+        last = Date.now();
+        l.info(p, 'replay progress');
+      },
+      stop: () => {},
+    };
+  }
+  const multi = new cliProgress.MultiBar(
+    { stream, hideCursor: true, clearOnComplete: false, format: '{name} [{bar}] {percentage}% | {value}/{total} {extra}' },
+    cliProgress.Presets.shades_classic,
+  );
+  let made: Record<'produced' | 'encoded' | 'trained', cliProgress.SingleBar> | undefined;
+  return {
+    update: (p) => {
+      made ??= {
+        produced: multi.create(p.events, 0, { name: 'events produced', extra: '' }),
+        encoded: multi.create(p.listings, 0, { name: 'items encoded  ', extra: '' }),
+        trained: multi.create(p.events, 0, { name: 'events trained ', extra: '' }),
+      };
+      made.produced.update(p.eventsProduced, { extra: `(+${p.listingsProduced} listings)` });
+      made.encoded.update(p.itemsEncoded, { extra: '' });
+      made.trained.update(p.eventsTrained, { extra: `| loss ${p.loss.toFixed(3)} | lag ${p.lag} | dlq ${p.deadLetteredEvents}` });
+    },
+    stop: () => multi.stop(),
+  };
+}

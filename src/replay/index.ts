@@ -1,0 +1,11 @@
+// Event-replay evaluation: test-then-train metrics of LEARN and its baselines on a logged stream, and the report.
+export { recallAtK, ndcgAtK, reciprocalRank, rankOf } from './metrics.js';
+export { RankingMetrics, SLICES, slicesOf, DAY_MS, type MetricsReport, type MetricSummary, type RankObservation, type SliceName, type WindowSpec, type WindowSummary } from './metrics-accumulator.js';
+export { METHODS, METHOD_LABELS, COLD_USER_FALLBACK, parseMethods, ReplayEvaluator, type EvaluatorOptions, type LossPoint, type MethodName } from './evaluator.js';
+export { IdSequenceLearner, type IdExample } from './id-learner.js';
+export { DecayedPopularity } from './popularity.js';
+export { LatencyRecorder, LATENCY_BUCKETS_MS, type LatencySummary } from './latency.js';
+export { runReplay, replayTopics, newRunId, REPLAY_KS, REPLAY_COLD_THRESHOLD, type ReplayOptions, type ReplayProgress, type ReplayReport } from './run.js';
+export { writeReport, renderReportHtml, reportDir, summaryRows, summaryTable, type WrittenReport } from './report.js';
+export { screenshotReport, CHROMIUM, CHROMIUM_ARGS } from './screenshot.js';
+export { scoreRows, stackRows, normalisedMean } from './scoring.js';

@@ -1,0 +1,39 @@
+// The popularity baseline: recency-decayed interaction counts, ranked the same way as every other method.
+
+/**
+ * Each interaction adds 1 that halves every `halfLifeMs` of event time. Kept lazily per item as
+ * (value at its last update, that time), so an update is O(1) and a ranking pass is O(items).
+ */
+export class DecayedPopularity {
+  private readonly items = new Map<string, { value: number; at: number }>();
+
+  constructor(readonly halfLifeMs: number) {
+    if (!(halfLifeMs > 0)) throw new RangeError(`halfLifeMs must be > 0, got ${halfLifeMs}`);
+  }
+
+  add(itemId: string, at: number, weight = 1): void {
+    const cur = this.items.get(itemId);
+    if (!cur) {
+      this.items.set(itemId, { value: weight, at });
+      return;
+    }
+    // Out-of-order events (partitions interleave) decay forward to the newer time, never backwards.
+    const t = Math.max(cur.at, at);
+    cur.value = cur.value * this.decay(t - cur.at) + weight * this.decay(t - at);
+    cur.at = t;
+  }
+
+  /** Scores of `ids` at event time `now` (0 for items never seen). */
+  scores(ids: readonly string[], now: number): Float32Array {
+    const out = new Float32Array(ids.length);
+    ids.forEach((id, i) => {
+      const cur = this.items.get(id);
+      if (cur) out[i] = cur.value * this.decay(now - cur.at);
+    });
+    return out;
+  }
+
+  private decay(dt: number): number {
+    return Math.pow(2, -dt / this.halfLifeMs);
+  }
+}
