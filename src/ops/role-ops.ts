@@ -46,6 +46,8 @@ export async function startRoleOps(cfg: Config, role: string): Promise<RoleOps> 
     server = undefined;
   }
   const started = server !== undefined;
+  // Not ready until the role has started its consumer and watches it (an empty set of checks would pass).
+  const removeStarting = addReadinessCheck(`role:${role}`, () => ({ ok: false, detail: 'starting' }));
   let admin: Promise<Admin> | undefined;
   const sharedAdmin = (): Promise<Admin> => {
     admin ??= (async () => {
@@ -60,16 +62,21 @@ export async function startRoleOps(cfg: Config, role: string): Promise<RoleOps> 
     address,
     async watchConsumer(source: LagSource): Promise<ConsumerLagMonitor | undefined> {
       if (!started) return undefined;
-      const monitor = new ConsumerLagMonitor(await sharedAdmin(), source, { intervalMs: cfg.lagIntervalMs, maxLag: cfg.readyMaxLag });
-      // A stopping role stays not ready until it exits, whatever its lag.
-      let stopping = false;
-      addReadinessCheck(`consumer:${source.groupId}`, () => (stopping ? { ok: false, detail: 'stopping' } : monitor.check()));
+      // The check goes in before the first await: watches started together (`learn run`) are all counted at once.
+      let monitor: ConsumerLagMonitor | undefined;
+      let stopping = false; // a stopping role stays not ready until it exits, whatever its lag
+      addReadinessCheck(`consumer:${source.groupId}`, () =>
+        stopping ? { ok: false, detail: 'stopping' } : (monitor?.check() ?? { ok: false, detail: 'lag not measured yet' }),
+      );
+      removeStarting();
+      monitor = new ConsumerLagMonitor(await sharedAdmin(), source, { intervalMs: cfg.lagIntervalMs, maxLag: cfg.readyMaxLag });
       await monitor.start();
+      const m = monitor;
       onShutdown(`ops.lag:${source.groupId}`, () => {
         stopping = true;
-        monitor.stop();
+        m.stop();
       });
-      return monitor;
+      return m;
     },
   };
 }

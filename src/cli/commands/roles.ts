@@ -49,8 +49,10 @@ export function registerRoles(program: Command): void {
       // Registered last, closed first: the trainer checkpoints while the encoder is still up.
       onShutdown('trainer', () => trainer.stop());
       if (trainer.publisher) addReadinessCheck('redis', redisCheck(trainer.publisher.store.redis));
-      await ops.watchConsumer({ groupId: ENCODER_GROUP, topics: [cfg.topicItemListings] });
-      await ops.watchConsumer({ groupId: TRAINER_GROUP, topics: [cfg.topicUserEvents] });
+      await Promise.all([
+        ops.watchConsumer({ groupId: ENCODER_GROUP, topics: [cfg.topicItemListings] }),
+        ops.watchConsumer({ groupId: TRAINER_GROUP, topics: [cfg.topicUserEvents] }),
+      ]);
       log('cli').info('encoder and trainer started; SIGTERM or Ctrl-C stops both');
     });
   program
