@@ -92,6 +92,9 @@ export const settings = {
   topicUserEvents: setting('LEARN_TOPIC_USER_EVENTS', 'Topic of UserEvent records.', topicName.default('learn.user-events')),
   topicItemContent: setting('LEARN_TOPIC_ITEM_CONTENT', 'Compacted topic of ItemContent records.', topicName.default('learn.item-content')),
   topicDlq: setting('LEARN_TOPIC_DLQ', 'Dead-letter topic.', topicName.default('learn.dlq')),
+  kafkaSessionTimeoutMs: setting('LEARN_KAFKA_SESSION_TIMEOUT_MS', 'Consumer group session timeout: how long a crashed encoder or trainer holds its partitions before the group hands them to a restarted or standby member (at least the broker\'s group.min.session.timeout.ms, 6000 by default).', z.coerce.number().int().min(1000).default(30_000)),
+  // Groups are per deployment, not per topic: two pipelines sharing a group rebalance (and stall) each other.
+  groupPrefix: setting('LEARN_GROUP_PREFIX', 'Prefix of the consumer groups: <prefix>-encoder and <prefix>-trainer. Give each pipeline sharing a cluster (a replay, a bench, a test) its own.', z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, _ . -').default('learn')),
   maxMessageBytes: setting(
     'LEARN_MAX_MESSAGE_BYTES',
     'Largest accepted Kafka message value; larger ones go to the DLQ.',

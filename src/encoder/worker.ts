@@ -16,6 +16,9 @@ import { encodeSeconds, listingsEncoded, listingsSkipped } from './metrics.js';
 
 export const ENCODER_GROUP = 'learn-encoder';
 
+/** The encoder's consumer group: `learn-encoder` unless LEARN_GROUP_PREFIX gives this pipeline its own. */
+export const encoderGroup = (cfg: Pick<Config, 'groupPrefix'>): string => `${cfg.groupPrefix}-encoder`;
+
 interface Job {
   record: SourceRecord<ItemListing>;
   key: string;
@@ -61,13 +64,13 @@ export class EncoderWorker {
     const topics = topicsFrom(this.cfg);
     const kafka = createKafka(this.cfg, 'encoder');
     this.producer = await createProducer(kafka);
-    const dlq = new DeadLetterWriter(this.producer, ENCODER_GROUP, topics.dlq);
+    const dlq = new DeadLetterWriter(this.producer, encoderGroup(this.cfg), topics.dlq);
     this.batcher = new EncoderBatcher(this.encoder, batcherOptionsFrom(this.cfg));
 
     this.follower = new TableFollower<ItemContent>({
       kafka,
       topic: topics.itemContent,
-      role: `${ENCODER_GROUP}-content`,
+      role: `${encoderGroup(this.cfg)}-content`,
       decode: (v) => codec.decode('ItemContent', v),
       apply: (itemId, c) => {
         if (c === null) this.known.delete(itemId);
@@ -80,7 +83,7 @@ export class EncoderWorker {
 
     this.runner = new ConsumerRunner<ItemListing>({
       kafka,
-      groupId: ENCODER_GROUP,
+      groupId: encoderGroup(this.cfg),
       topics: [topics.itemListings],
       decode: (v) => codec.decode('ItemListing', v ?? Buffer.alloc(0)),
       handle: (records) => this.handle(records, topics.itemContent),
@@ -88,6 +91,7 @@ export class EncoderWorker {
       maxMessageBytes: this.cfg.maxMessageBytes,
       chunkSize: 256,
       commitMode: 'after-chunk',
+      sessionTimeoutMs: this.cfg.kafkaSessionTimeoutMs,
     });
     await this.runner.start();
     this.l.info({ model: this.encoder.modelId, dim: this.encoder.dim, knownItems: this.known.size }, 'encoder worker running');

@@ -45,6 +45,8 @@ export interface ConsumerRunnerOptions<T> {
   commitMode: 'after-chunk' | 'manual';
   /** Polled between chunks; while it returns true the consumer pauses (backpressure). */
   shouldPause?: () => boolean;
+  /** How long a crashed member holds its partitions (default 30 s); heartbeats go out at a tenth of it, at most every 3 s. */
+  sessionTimeoutMs?: number;
   consumerConfig?: Partial<ConsumerConfig>;
 }
 
@@ -67,8 +69,8 @@ export class ConsumerRunner<T> {
     this.l = log('kafka.consumer').child({ group: o.groupId });
     this.consumer = o.kafka.consumer({
       groupId: o.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: o.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((o.sessionTimeoutMs ?? 30_000) / 10)),
       maxBytesPerPartition: Math.max(1_048_576, o.maxMessageBytes),
       ...o.consumerConfig,
     });

@@ -21,6 +21,9 @@ import { MicroBatchWindow } from './window.js';
 
 export const TRAINER_GROUP = 'learn-trainer';
 
+/** The trainer's consumer group: `learn-trainer` unless LEARN_GROUP_PREFIX gives this pipeline its own. */
+export const trainerGroup = (cfg: Pick<Config, 'groupPrefix'>): string => `${cfg.groupPrefix}-trainer`;
+
 /** The JSON part of a trainer checkpoint (the float arrays travel beside it). */
 export interface TrainerCheckpointState {
   step: number;
@@ -143,13 +146,13 @@ export class Trainer {
     const topics = topicsFrom(this.cfg);
     this.kafka = createKafka(this.cfg, 'trainer');
     this.producer = await createProducer(this.kafka);
-    this.dlq = new DeadLetterWriter(this.producer, TRAINER_GROUP, topics.dlq);
+    this.dlq = new DeadLetterWriter(this.producer, trainerGroup(this.cfg), topics.dlq);
 
     const ckpt = this.store.loadLatest();
     this.follower = new TableFollower<ItemContent>({
       kafka: this.kafka,
       topic: topics.itemContent,
-      role: `${TRAINER_GROUP}-content`,
+      role: `${trainerGroup(this.cfg)}-content`,
       decode: (v) => codec.decode('ItemContent', v),
       apply: (itemId, c) => {
         if (this.content.apply(itemId, c) && this.learner) this.hooks.onContent?.(itemId, this);
@@ -205,7 +208,7 @@ export class Trainer {
     const codec = defaultCodec();
     this.runner = new ConsumerRunner<UserEvent>({
       kafka: this.kafka!,
-      groupId: TRAINER_GROUP,
+      groupId: trainerGroup(this.cfg),
       topics: [topicsFrom(this.cfg).userEvents],
       decode: (v) => codec.decode('UserEvent', v ?? Buffer.alloc(0)),
       handle: (records) => this.serial(() => this.handle(records)),
@@ -213,6 +216,7 @@ export class Trainer {
       maxMessageBytes: this.cfg.maxMessageBytes,
       chunkSize: 500,
       commitMode: 'manual',
+      sessionTimeoutMs: this.cfg.kafkaSessionTimeoutMs,
       shouldPause: () => this.hooks.shouldPause?.() ?? false,
     });
     await this.runner.start();

@@ -8,8 +8,8 @@ import { log } from '../../ops/logger.js';
 import { onShutdown } from '../../ops/shutdown.js';
 import { addReadinessCheck, redisCheck } from '../../ops/health.js';
 import { startRoleOps } from '../../ops/role-ops.js';
-import { ENCODER_GROUP } from '../../encoder/worker.js';
-import { TRAINER_GROUP } from '../../trainer/trainer.js';
+import { encoderGroup } from '../../encoder/worker.js';
+import { trainerGroup } from '../../trainer/trainer.js';
 
 /** The long-running roles. Each runs until SIGTERM/SIGINT, then finishes or abandons its batch cleanly. */
 export function registerRoles(program: Command): void {
@@ -21,7 +21,7 @@ export function registerRoles(program: Command): void {
       const ops = await startRoleOps(cfg, 'encoder'); // /metrics, /healthz, /readyz on LEARN_METRICS_PORT
       const worker = await EncoderWorker.start(cfg);
       onShutdown('encoder worker', () => worker.stop());
-      await ops.watchConsumer({ groupId: ENCODER_GROUP, topics: [cfg.topicItemListings] });
+      await ops.watchConsumer({ groupId: encoderGroup(cfg), topics: [cfg.topicItemListings] });
       log('cli').info('encoder worker started; SIGTERM or Ctrl-C stops it');
     });
 
@@ -34,7 +34,7 @@ export function registerRoles(program: Command): void {
       const trainer = await startTrainerRole(cfg);
       onShutdown('trainer', () => trainer.stop());
       if (trainer.publisher) addReadinessCheck('redis', redisCheck(trainer.publisher.store.redis));
-      await ops.watchConsumer({ groupId: TRAINER_GROUP, topics: [cfg.topicUserEvents] });
+      await ops.watchConsumer({ groupId: trainerGroup(cfg), topics: [cfg.topicUserEvents] });
       log('cli').info('trainer started; SIGTERM or Ctrl-C stops it after a final checkpoint');
     });
   program
@@ -50,8 +50,8 @@ export function registerRoles(program: Command): void {
       onShutdown('trainer', () => trainer.stop());
       if (trainer.publisher) addReadinessCheck('redis', redisCheck(trainer.publisher.store.redis));
       await Promise.all([
-        ops.watchConsumer({ groupId: ENCODER_GROUP, topics: [cfg.topicItemListings] }),
-        ops.watchConsumer({ groupId: TRAINER_GROUP, topics: [cfg.topicUserEvents] }),
+        ops.watchConsumer({ groupId: encoderGroup(cfg), topics: [cfg.topicItemListings] }),
+        ops.watchConsumer({ groupId: trainerGroup(cfg), topics: [cfg.topicUserEvents] }),
       ]);
       log('cli').info('encoder and trainer started; SIGTERM or Ctrl-C stops both');
     });
