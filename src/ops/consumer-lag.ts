@@ -108,11 +108,16 @@ export class ConsumerLagMonitor {
 
   private async measure(): Promise<LagSnapshot> {
     const { groupId, topics } = this.source;
-    const [ends, committed, described] = await Promise.all([
+    // allSettled, not all: a measurement ends only when none of its requests is still retrying in the background.
+    const [endsR, committedR, describedR] = await Promise.allSettled([
       Promise.all(topics.map(async (topic) => ({ topic, partitions: await this.admin.fetchTopicOffsets(topic) }))),
       this.admin.fetchOffsets({ groupId, topics }),
       this.admin.describeGroups([groupId]),
     ]);
+    if (endsR.status === 'rejected') throw endsR.reason;
+    if (committedR.status === 'rejected') throw committedR.reason;
+    if (describedR.status === 'rejected') throw describedR.reason;
+    const [ends, committed, described] = [endsR.value, committedR.value, describedR.value];
     const processed = this.source.positions?.() ?? new Map<string, Map<number, string>>();
     const partitions: PartitionLag[] = [];
     for (const { topic, partitions: ps } of ends) {
