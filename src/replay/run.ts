@@ -115,6 +115,8 @@ export async function runReplay(base: Config, opts: ReplayOptions): Promise<Repl
     topicItemContent: topics.itemContent,
     topicDlq: topics.dlq,
     stateDir,
+    // Own consumer groups: a pipeline sharing learn-encoder/learn-trainer with another one rebalances and stalls both.
+    groupPrefix: `learn-replay-${run}`,
   };
   const kafka = createKafka(cfg, 'replay');
   const admin = kafka.admin();
