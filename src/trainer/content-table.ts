@@ -1,6 +1,28 @@
 import type { ItemContent } from '../codec/index.js';
 import { log } from '../ops/logger.js';
 
+/** A content record the trainer must not learn from; its `reason` names the DLQ reason (the runner reads it). */
+export class ContentRejected extends Error {
+  constructor(
+    readonly reason: 'non-finite-vector' | 'bad-vector-size',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Checks an ItemContent as it is decoded, so that a bad one is dead-lettered with its reason instead of only
+ * being counted: a NaN or infinite value would poison every gradient step it reaches.
+ */
+export function checkedContent(c: ItemContent): ItemContent {
+  if (c.dim <= 0 || c.vector.length !== c.dim * 4) throw new ContentRejected('bad-vector-size', `item ${c.item_id}: ${c.vector.length} vector bytes for dim ${c.dim}`);
+  const v = new Float32Array(c.vector.buffer.slice(c.vector.byteOffset, c.vector.byteOffset + c.vector.length));
+  const bad = v.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new ContentRejected('non-finite-vector', `item ${c.item_id}: value ${v[bad]} at position ${bad}`);
+  return c;
+}
+
 /**
  * item_id -> frozen content vector, built from the compacted item-content topic and kept current.
  * All vectors share one dimension (the LM's); a record of another dimension is refused, not stored.

@@ -12,7 +12,7 @@ import { topicsFrom } from '../kafka/topics.js';
 import { buildPalBatch, palConfigFromConfig, PalLearner, selectBackend, type ItemRef, type LearnerState, type NamedArrays, type UserExample } from '../model/index.js';
 import { log } from '../ops/logger.js';
 import { CheckpointStore } from './checkpoint.js';
-import { ContentTable } from './content-table.js';
+import { checkedContent, ContentTable } from './content-table.js';
 import { addToDigest } from './digest.js';
 import { UserHistories, type HistoriesSnapshot } from './histories.js';
 import * as m from './metrics.js';
@@ -152,7 +152,7 @@ export class Trainer {
       kafka: this.kafka,
       topic: topics.itemContent,
       role: `${trainerGroup(this.cfg)}-content`,
-      decode: (v) => codec.decode('ItemContent', v),
+      decode: (v) => checkedContent(codec.decode('ItemContent', v)),
       apply: (itemId, c) => {
         if (this.content.apply(itemId, c) && this.learner) this.hooks.onContent?.(itemId, this);
       },
