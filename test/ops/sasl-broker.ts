@@ -51,7 +51,15 @@ export async function startSaslBroker(cfg: Config, port: number, controllerPort:
     ].join('\n'),
   );
   const cp = `${libs}/*`;
-  execFileSync('java', [`-Dlog4j.configuration=file:${log4j}`, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', randomBytes(16).toString('base64url'), '-c', props], { stdio: 'ignore' });
+  // A Kafka Uuid is 16 random bytes in base64url; one starting with '-' would be read as an option.
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
+  try {
+    execFileSync('java', [`-Dlog4j.configuration=file:${log4j}`, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], { stdio: 'ignore' });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const child: ChildProcess = spawn('java', ['-Xmx256m', '-Xms256m', '-XX:+UseSerialGC', `-Dlog4j.configuration=file:${log4j}`, '-cp', cp, 'kafka.Kafka', props], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

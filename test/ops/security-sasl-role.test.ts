@@ -24,7 +24,7 @@ const REDIS_SECRET = `redis-auth-secret-${randomBytes(8).toString('hex')}`;
 let broker: SaslBroker;
 let redis: ChildProcess;
 let env: Record<string, string>;
-let stateDir: string;
+let stateDir: string | undefined;
 const printed: string[] = [];
 const roles: RoleProcess[] = [];
 
@@ -32,14 +32,15 @@ before(async () => {
   const [bp, cp, rp] = [await freePort(), await freePort(), await freePort()];
   broker = await startSaslBroker(loadConfig(), bp, cp, KAFKA_SECRET);
   redis = spawn('redis-server', ['--port', String(rp), '--bind', '127.0.0.1', '--requirepass', REDIS_SECRET, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  stateDir = mkdtempSync(join(tmpdir(), 'learn-sasl-state-'));
+  const dir = mkdtempSync(join(tmpdir(), 'learn-sasl-state-'));
+  stateDir = dir;
   env = {
     KAFKA_BROKERS: broker.brokers,
     KAFKA_SASL_MECHANISM: 'plain',
     KAFKA_SASL_USERNAME: broker.username,
     KAFKA_SASL_PASSWORD: KAFKA_SECRET,
     REDIS_URL: `redis://:${REDIS_SECRET}@127.0.0.1:${rp}`,
-    LEARN_STATE_DIR: stateDir,
+    LEARN_STATE_DIR: dir,
     LEARN_LAG_INTERVAL_MS: '500',
     LEARN_READY_MAX_LAG: '0',
     LEARN_WINDOW_MS: '300',
@@ -58,7 +59,7 @@ after(async () => {
   for (const r of roles) if (r.child.exitCode === null) r.child.kill('SIGKILL');
   await broker?.stop();
   redis?.kill('SIGTERM');
-  rmSync(stateDir, { recursive: true, force: true });
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
 });
 
 const get = async (port: string, path: string): Promise<{ status: number; body: string }> => {
