@@ -19,6 +19,7 @@ export class VectorPublisher {
   private readonly newItems = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  private flushSoon: NodeJS.Immediate | undefined;
   private readonly l = log('trainer.publisher');
 
   private constructor(
@@ -39,6 +40,7 @@ export class VectorPublisher {
     } else {
       await p.buildVersion();
     }
+    // Catches items that arrived while a flush was running.
     p.timer = setInterval(() => void p.flushNewItems(), 200);
     trainer.use(p.hooks());
     return p;
@@ -53,6 +55,11 @@ export class VectorPublisher {
       afterTrain: (w) => this.afterTrain(w),
       onContent: (itemId) => {
         this.newItems.add(itemId);
+        // Soon, not at once: a burst of content records (a table load, a chunk of listings) becomes one write.
+        this.flushSoon ??= setImmediate(() => {
+          this.flushSoon = undefined;
+          void this.flushNewItems();
+        });
       },
       shouldPause: () => this.store.shouldPause(),
       beforeCheckpoint: async () => {
