@@ -80,8 +80,10 @@ function classpath(cfg: Config): string {
 function formatStorageOnce(cfg: Config): void {
   const p = paths(cfg);
   if (existsSync(join(p.data, 'meta.properties'))) return;
-  // A Kafka Uuid is 16 random bytes, base64url without padding.
-  const clusterId = randomBytes(16).toString('base64url');
+  // A Kafka Uuid is 16 random bytes, base64url without padding; like Kafka's own generator, avoid a leading
+  // '-', which StorageTool's argument parser would take for an option.
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   l.info({ data: p.data, clusterId }, 'formatting KRaft storage');
   execFileSync(
     'java',
