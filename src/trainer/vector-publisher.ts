@@ -1,6 +1,6 @@
 import type { Config } from '../config/load.js';
 import { log } from '../ops/logger.js';
-import { VectorStore, type VectorWrite } from '../store/index.js';
+import { BackpressureError, VectorStore, type Interaction, type VectorWrite } from '../store/index.js';
 import type { TrainedWindow, Trainer, TrainerHooks } from './trainer.js';
 
 const CHUNK = 512;
@@ -19,6 +19,13 @@ export class VectorPublisher {
   private readonly newItems = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  /**
+   * Writes the store's full buffer refused (Redis away, and the windows already fetched before consumption paused
+   * still train): users whose vector is written later from the current weights and their history's last event
+   * time, and their interactions. Bounded by what one paused fetch holds; checkpoints wait until they are written.
+   */
+  private readonly deferredUsers = new Set<string>();
+  private deferredInteractions: Interaction[] = [];
   private flushSoon: NodeJS.Immediate | undefined;
   private readonly l = log('trainer.publisher');
 
@@ -41,7 +48,10 @@ export class VectorPublisher {
       await p.buildVersion();
     }
     // Catches items that arrived while a flush was running.
-    p.timer = setInterval(() => void p.flushNewItems(), 200);
+    p.timer = setInterval(() => {
+      void p.flushNewItems();
+      void p.writeDeferred().catch((err: unknown) => p.l.warn({ err: (err as Error).message }, 'deferred vector writes failed'));
+    }, 200);
     trainer.use(p.hooks());
     return p;
   }
@@ -64,6 +74,8 @@ export class VectorPublisher {
       shouldPause: () => this.store.shouldPause(),
       beforeCheckpoint: async () => {
         try {
+          await this.writeDeferred();
+          if (this.deferredUsers.size > 0 || this.deferredInteractions.length > 0) throw new Error(`${this.deferredUsers.size} user vectors deferred`);
           await this.store.flush(this.cfg.publishFlushMs);
           return true;
         } catch (err) {
@@ -82,10 +94,55 @@ export class VectorPublisher {
     }
     const version = this.version!;
     const users = [...w.events.keys()];
+    const interactions = [...w.events.values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts }));
+    await this.writeDeferred();
+    if (this.deferredUsers.size > 0) {
+      // Keep the order: nothing of this window may overtake what is still deferred.
+      this.defer(users, interactions);
+      return;
+    }
     const vectors = this.trainer.userVectorsFor(users);
     const writes: VectorWrite[] = [...vectors].map(([id, vector]) => ({ id, vector, eventTime: lastTs(w, id) }));
-    await this.store.writeUserVectors(version, writes);
-    await this.store.recordInteractions([...w.events.values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts })));
+    try {
+      await this.store.writeUserVectors(version, writes);
+    } catch (err) {
+      if (!(err instanceof BackpressureError)) throw err;
+      this.defer(users, interactions);
+      return;
+    }
+    try {
+      await this.store.recordInteractions(interactions);
+    } catch (err) {
+      if (!(err instanceof BackpressureError)) throw err;
+      this.defer([], interactions);
+    }
+  }
+
+  private defer(users: readonly string[], interactions: readonly Interaction[]): void {
+    if (this.deferredUsers.size === 0 && this.deferredInteractions.length === 0) this.l.warn({ users: users.length }, 'vector store buffer full: user vector writes deferred until it drains');
+    for (const u of users) this.deferredUsers.add(u);
+    this.deferredInteractions.push(...interactions);
+  }
+
+  /** Writes deferred users (current weights, history's last event time) and interactions once the buffer has room. */
+  private async writeDeferred(): Promise<void> {
+    if ((this.deferredUsers.size === 0 && this.deferredInteractions.length === 0) || this.store.shouldPause() || this.version === undefined) return;
+    const ids = [...this.deferredUsers];
+    try {
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        const part = ids.slice(i, i + CHUNK);
+        const vectors = this.trainer.userVectorsFor(part);
+        await this.store.writeUserVectors(this.version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime: this.trainer.histories.get(id)?.lastTs ?? 0 })));
+        for (const id of part) this.deferredUsers.delete(id);
+      }
+      if (this.deferredInteractions.length > 0) {
+        await this.store.recordInteractions(this.deferredInteractions);
+        this.deferredInteractions = [];
+      }
+      this.l.info('deferred user vector writes buffered');
+    } catch (err) {
+      if (!(err instanceof BackpressureError)) throw err;
+    }
   }
 
   /** Cold start: vectors of items whose content just arrived, under the current version. */

@@ -144,6 +144,7 @@ test('10,000+ malformed messages interleaved with good ones: each bad one dead-l
     assert.ok(alive(role), `learn run still running:\n${role.logs().slice(-3000)}`);
   } catch (err) {
     dumpLogs('bad', { run: role });
+    await producer.disconnect();
     throw err;
   } finally {
     const code = await stopRole(role);

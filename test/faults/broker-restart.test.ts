@@ -105,6 +105,9 @@ test('Kafka broker stopped and started mid-stream: learn run recovers by itself,
     assert.ok(alive(role), 'learn run still running');
   } catch (err) {
     dumpLogs('broker', { run: role });
+    brokerUp = true;
+    await producing.catch(() => undefined);
+    await producer.disconnect();
     throw new Error(`${String(err)}\nlearn run log tail:\n${role.logs().slice(-4000)}`);
   } finally {
     const code = await stopRole(role);
