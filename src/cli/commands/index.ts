@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerPipelineBench } from './bench.js';
+import { registerLoadBench } from './bench-load.js';
 import { registerConfig } from './config.js';
 import { registerData } from './data.js';
 import { registerModelBench } from './model.js';
@@ -15,4 +16,4 @@ import { registerServe } from './serve.js';
 export type RegisterCommands = (program: Command) => void;
 
 // Each group lives in its own file beside this one; add it here.
-export const commands: RegisterCommands[] = [registerPipelineBench, registerConfig, registerStack, registerTopics, registerDemo, registerReplay, registerRoles, registerEncoder, registerData, registerModelBench, registerServe];
+export const commands: RegisterCommands[] = [registerPipelineBench, registerConfig, registerStack, registerTopics, registerDemo, registerReplay, registerRoles, registerEncoder, registerData, registerModelBench, registerServe, registerLoadBench];
