@@ -38,7 +38,7 @@ export async function benchFreshness(base: Config, opts: { listings?: number; ev
   await admin.connect();
   const topics = await applyPrefixedTopics(admin, `bench.${run}`);
   const stateDir = mkdtempSync(join(tmpdir(), 'learn-bench-freshness-'));
-  const cfg: Config = { ...withTopics(base, topics), redisPrefix: `bench-${run}`, stateDir, checkpointEveryMs: 3_600_000 };
+  const cfg: Config = { ...withTopics(base, topics), redisPrefix: `bench-${run}`, groupPrefix: `bench-${run}`, stateDir, checkpointEveryMs: 3_600_000 };
   const codec = defaultCodec();
   const producer = await createProducer(createKafka(cfg, 'bench'));
   const redis = createRedisClient(redisUrl(cfg), 'bench');

@@ -144,6 +144,11 @@ export const settings = {
     z.string().min(1).default('.state'),
   ),
   batchUsers: setting('LEARN_BATCH_USERS', 'Users per training micro-batch: a window is cut when this many users have new events.', positiveInt.default(64)),
+  windowMaxEvents: setting(
+    'LEARN_WINDOW_MAX_EVENTS',
+    'A micro-batch window is also cut at this many events: bursty users (or a replay at full speed) would otherwise make huge windows.',
+    positiveInt.default(256),
+  ),
   windowMs: setting('LEARN_WINDOW_MS', 'Longest a micro-batch window stays open (wall-clock ms) before it is trained.', positiveInt.default(2000)),
   stepsPerBatch: setting('LEARN_STEPS_PER_BATCH', 'Optimizer steps per micro-batch (each with freshly sampled positions).', positiveInt.default(1)),
   checkpointEveryBatches: setting('LEARN_CHECKPOINT_EVERY_BATCHES', 'Write a checkpoint (and commit offsets) after this many micro-batches.', positiveInt.default(20)),

@@ -31,7 +31,7 @@ export async function benchEncoderLatency(base: Config, listings = 200, ratePerS
   await admin.connect();
   const topics = await applyPrefixedTopics(admin, `bench.${run}`);
   const names = { listings: topics.itemListings, content: topics.itemContent };
-  const cfg = withTopics(base, topics);
+  const cfg = { ...withTopics(base, topics), groupPrefix: `bench-${run}` };
   const kafka = createKafka(cfg, 'bench');
   const worker = await EncoderWorker.start(cfg);
   const sentAt = new Map<string, number>();

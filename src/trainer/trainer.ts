@@ -237,7 +237,7 @@ export class Trainer {
         else if (!this.content.has(e.item_id)) skipped++;
         else {
           this.window.add(e);
-          if (this.window.users >= this.cfg.batchUsers) await this.trainWindow();
+          if (this.windowFull()) await this.trainWindow();
         }
         if (done % 1000 === 0) onProgress?.(done);
       }
@@ -274,7 +274,7 @@ export class Trainer {
       if (this.content.has(r.value.item_id)) {
         this.window.add(r.value);
         // Cut as soon as the window is full: a chunk may hold many windows' worth of events.
-        if (this.window.users >= this.cfg.batchUsers) await this.trainWindow();
+        if (this.windowFull()) await this.trainWindow();
       } else {
         const pushedOut = this.waiting.add({ event: r.value, topic: r.topic, partition: r.partition, offset: r.offset });
         letters.push(...pushedOut.map((w) => this.noContent(w)));
@@ -282,6 +282,11 @@ export class Trainer {
     }
     await this.dlq!.write(letters);
     return rejected;
+  }
+
+  /** Enough users, or enough events (bursty users, or a replay at full speed, would otherwise make huge windows). */
+  private windowFull(): boolean {
+    return this.window.users >= this.cfg.batchUsers || this.window.size >= this.cfg.windowMaxEvents;
   }
 
   private invalid(e: UserEvent): { reason: string; error: string } | undefined {
@@ -317,7 +322,7 @@ export class Trainer {
     const arrived = this.content.takeArrived();
     if (arrived.size > 0) for (const w of this.waiting.release(arrived)) this.window.add(w.event);
     m.eventsWaiting.set(this.waiting.size);
-    if (this.window.size > 0 && (this.window.users >= this.cfg.batchUsers || this.window.ageMs() >= this.cfg.windowMs)) {
+    if (this.window.size > 0 && (this.windowFull() || this.window.ageMs() >= this.cfg.windowMs)) {
       await this.trainWindow();
     } else if (this.batchesSinceCheckpoint > 0 && Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs) {
       await this.checkpoint();
