@@ -5,6 +5,15 @@ export function subgroup(program: Command, name: string, description: string): C
   return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
 }
 
+/** A commander argument parser for a number flag of at least `min` (fractions allowed). */
+export function numberOption(flag: string, min = 0): (value: string) => number {
+  return (value) => {
+    const n = Number(value.trim());
+    if (!Number.isFinite(n) || n < min) throw new Error(`${flag}: expected a number >= ${min}, got "${value}"`);
+    return n;
+  };
+}
+
 /** A commander argument parser for an integer flag of at least `min`, naming the flag when it is not one. */
 export function intOption(flag: string, min = 1): (value: string) => number {
   return (value) => {

@@ -8,18 +8,10 @@ import { progressReporter } from '../../data/progress.js';
 import { firstEvents } from '../../data/stream.js';
 import { createKafka } from '../../kafka/client.js';
 import { onShutdown } from '../../ops/shutdown.js';
+import { intOption, numberOption } from '../options.js';
 
 const DATASET_HELP = `${ML100K} (fetched once into LEARN_DATA_DIR), a JSON Lines file, or a folder with listings.jsonl and events.jsonl (docs/datasets.md)`;
 
-function number(flag: string, min: number, integer: boolean) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-      throw new Error(`${flag}: expected ${integer ? 'an integer' : 'a number'} >= ${min}, got ${v}`);
-    }
-    return n;
-  };
-}
 
 interface ProduceFlags {
   speed: number;
@@ -54,10 +46,10 @@ export function registerData(program: Command): void {
   program
     .command('produce <dataset>')
     .description(`publish a data set in time order: listings to ${DEFAULT_PRODUCE_TOPICS.listings}, events to ${DEFAULT_PRODUCE_TOPICS.events}; DATASET: ${DATASET_HELP}`)
-    .option('--speed <x>', 'multiple of real time for the gaps between records; 0 = as fast as possible', number('--speed', 0, false), 0)
-    .option('--limit <n>', 'stop after the first N events (and the listings before them)', number('--limit', 1, true))
-    .option('--batch-size <n>', 'messages per send request', number('--batch-size', 1, true), DEFAULT_BATCH_SIZE)
-    .option('--max-sleep-ms <ms>', 'longest pause between two records with --speed', number('--max-sleep-ms', 0, false), DEFAULT_MAX_SLEEP_MS)
+    .option('--speed <x>', 'multiple of real time for the gaps between records; 0 = as fast as possible', numberOption('--speed', 0), 0)
+    .option('--limit <n>', 'stop after the first N events (and the listings before them)', intOption('--limit'))
+    .option('--batch-size <n>', 'messages per send request', intOption('--batch-size'), DEFAULT_BATCH_SIZE)
+    .option('--max-sleep-ms <ms>', 'longest pause between two records with --speed', numberOption('--max-sleep-ms', 0), DEFAULT_MAX_SLEEP_MS)
     .option('--listings-topic <name>', 'topic for listings', DEFAULT_PRODUCE_TOPICS.listings)
     .option('--events-topic <name>', 'topic for events', DEFAULT_PRODUCE_TOPICS.events)
     .action(async (spec: string, o: ProduceFlags) => {

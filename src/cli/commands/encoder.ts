@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
+import { intOption, subgroup } from '../options.js';
 import { benchEncoder } from '../../encoder/bench.js';
 import { benchEncoderLatency } from '../../encoder/bench-latency.js';
 import { DEFAULT_MODEL } from '../../encoder/catalog.js';
@@ -66,22 +67,13 @@ export function registerEncoder(program: Command): void {
       const throughput = await benchEncoder({
         ...base,
         models: opts.models.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
-        batchSizes: opts.batchSizes.split(',').map((s) => positive(s, '--batch-sizes')),
-        items: positive(opts.items, '--items'),
+        batchSizes: opts.batchSizes.split(',').map((s) => intOption('--batch-sizes')(s)),
+        items: intOption('--items')(opts.items),
       });
-      const n = Number.parseInt(opts.latencyListings, 10);
-      const latency = n > 0 ? await benchEncoderLatency(cfg, n, positive(opts.latencyRate, '--latency-rate')) : null;
+      const n = intOption('--latency-listings', 0)(opts.latencyListings);
+      const latency = n > 0 ? await benchEncoderLatency(cfg, n, intOption('--latency-rate')(opts.latencyRate)) : null;
       process.stdout.write(`${JSON.stringify({ ...throughput, brokerLatency: latency }, null, 2)}\n`);
     });
 }
 
 /** A parent command shared with other groups (e.g. `bench`): reuse it when another file made it first. */
-function subgroup(program: Command, name: string, description: string): Command {
-  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
-}
-
-function positive(s: string, flag: string): number {
-  const n = Number(s.trim());
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected positive integers, got "${s}"`);
-  return n;
-}

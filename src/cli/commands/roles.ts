@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
+import { intOption } from '../options.js';
 import { EncoderWorker } from '../../encoder/worker.js';
 import { firstEvents, loadDataset } from '../../data/index.js';
 import { pretrain } from '../../trainer/pretrain.js';
@@ -59,11 +60,7 @@ export function registerRoles(program: Command): void {
     .command('pretrain')
     .description('warm start: train on a historical log (ml-100k or JSON Lines) and checkpoint, before `learn train` goes live')
     .requiredOption('--events <dataset>', 'ml-100k, or a JSON Lines file or folder (see docs/datasets.md)')
-    .option('--limit <n>', 'only the first N events', (v) => {
-      const n = Number.parseInt(v, 10);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`--limit: expected a positive integer, got ${v}`);
-      return n;
-    })
+    .option('--limit <n>', 'only the first N events', intOption('--limit'))
     .action(async (o: { events: string; limit?: number }) => {
       const cfg = loadConfig();
       const all = await loadDataset(o.events, cfg);

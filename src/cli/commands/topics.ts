@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
+import { intOption } from '../options.js';
 import { createKafka } from '../../kafka/client.js';
 import { applyTopics, loadTopicSpecs } from '../../kafka/topics.js';
 
@@ -8,11 +9,7 @@ export function registerTopics(program: Command): void {
   topics
     .command('apply')
     .description('create missing topics; report (never change) existing ones that differ from topics/')
-    .option('--replication <n>', 'replication factor for created topics (default: the spec, 1 for the local stack)', (v) => {
-      const n = Number.parseInt(v, 10);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`--replication: expected a positive integer, got ${v}`);
-      return n;
-    })
+    .option('--replication <n>', 'replication factor for created topics (default: the spec, 1 for the local stack)', intOption('--replication'))
     .option('--json', 'print JSON')
     .action(async (o: { replication?: number; json?: boolean }) => {
       const admin = createKafka(loadConfig(), 'admin').admin();
