@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { defaultCodec, type ItemContent } from '../../src/codec/index.js';
+import { loadConfig, redisUrl, type Config } from '../../src/config/load.js';
+import { createKafka } from '../../src/kafka/client.js';
+import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
+import { Rng } from '../../src/model/index.js';
+import { StoreKeys } from '../../src/store/index.js';
+import { Trainer } from '../../src/trainer/trainer.js';
+import { VectorPublisher } from '../../src/trainer/vector-publisher.js';
+import { ensureStack, freshTopic } from '../support/stack.js';
+
+let cfg: Config;
+const stateDir = mkdtempSync(join(tmpdir(), 'learn-published-'));
+before(async () => {
+  const shared = await ensureStack();
+  cfg = loadConfig({
+    ...process.env,
+    LEARN_TOPIC_ITEM_CONTENT: await freshTopic(shared, 'content', 1),
+    LEARN_TOPIC_USER_EVENTS: await freshTopic(shared, 'events', 1),
+    LEARN_TOPIC_DLQ: await freshTopic(shared, 'dlq', 1),
+    LEARN_STATE_DIR: stateDir,
+    LEARN_REDIS_PREFIX: `pv${randomBytes(3).toString('hex')}`,
+    LEARN_GROUP_PREFIX: `pv${randomBytes(3).toString('hex')}`,
+    LEARN_PAL_DIM: '32',
+    LEARN_PAL_LAYERS: '1',
+    LEARN_PAL_OUT_DIM: '16',
+  });
+});
+after(() => rmSync(stateDir, { recursive: true, force: true }));
+
+/** The independent decoding path: raw bytes from Redis read as little-endian float32 with a DataView. */
+function decodeLE(buf: Buffer): number[] {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  return Array.from({ length: buf.byteLength / 4 }, (_, i) => view.getFloat32(i * 4, true));
+}
+
+test("item vectors in Redis, decoded independently, equal the trainer's tensors", { timeout: 120_000 }, async () => {
+  const rng = new Rng(11);
+  const dim = 24;
+  const contents: ItemContent[] = Array.from({ length: 12 }, (_, i) => ({
+    item_id: `pv-${i}`,
+    model_id: 'test',
+    text_hash: 'f'.repeat(64),
+    dim,
+    vector: Buffer.from(new Float32Array(dim).map(() => rng.normal()).buffer),
+    encoded_at: 1,
+  }));
+  const producer = await createProducer(createKafka(cfg, 'test-producer'));
+  await producer.send({ topic: cfg.topicItemContent, acks: ACKS_ALL, messages: contents.map((c) => ({ key: c.item_id, value: defaultCodec().encode('ItemContent', c) })) });
+  await producer.disconnect();
+
+  const trainer = new Trainer(cfg);
+  await trainer.prepare();
+  const publisher = await VectorPublisher.start(cfg, trainer);
+  const redis = new Redis(redisUrl(cfg));
+  try {
+    const version = publisher.currentVersion!;
+    const expected = trainer.itemVectorsFor(contents.map((c) => c.item_id));
+    const keys = new StoreKeys(cfg.redisPrefix);
+    for (const [id, v] of expected) {
+      const raw = await redis.getBuffer(keys.item(version, id));
+      assert.ok(raw, `vector of ${id} in Redis`);
+      assert.equal(raw.byteLength, 16 * 4);
+      assert.deepEqual(decodeLE(raw), Array.from(v), id);
+    }
+    assert.equal(await redis.hget(keys.meta(version), 'dim'), '16');
+  } finally {
+    redis.disconnect();
+    await trainer.stop();
+    await publisher.stop();
+  }
+});
