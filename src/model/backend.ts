@@ -52,6 +52,16 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Sel
   throw new Error('no tensorflow.js backend could start');
 }
 
+/**
+ * Bytes of the wasm backend's linear memory (0 on other backends). It only ever grows: its size is the peak the
+ * kernels needed so far, which tf.memory() (live tensors) does not show.
+ */
+export function wasmHeapBytes(): number {
+  if (tf.getBackend() !== 'wasm') return 0;
+  const b = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return b.wasm?.HEAPU8?.buffer.byteLength ?? 0;
+}
+
 /** The backend chosen by the last selectBackend, if any. */
 export function selectedBackend(): SelectedBackend | undefined {
   return current;

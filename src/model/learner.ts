@@ -16,6 +16,16 @@ export interface LearnerState {
 
 // Rows per inference call: bounds the memory of scoring a whole catalogue.
 const INFERENCE_CHUNK = 512;
+/**
+ * Sequence positions (rows x history length) per user-vector call. The wasm heap never shrinks, so its size is the
+ * largest call's peak: ~25 KB per position at the default sizes, so 4096 positions keep it near 100 MB.
+ */
+export const INFERENCE_POSITIONS = 4096;
+
+/** Rows per user-vector call for histories up to `seqLen` long. */
+export function userChunkRows(seqLen: number): number {
+  return Math.max(1, Math.floor(INFERENCE_POSITIONS / Math.max(1, seqLen)));
+}
 
 /**
  * The PAL tower with its AdamW optimizer: the unit the streaming trainer drives. It owns a seeded generator for
@@ -116,8 +126,9 @@ export class PalLearner {
   /** User vectors (d_out each, unit length) from histories of content vectors, oldest first; none may be empty. */
   userVectors(histories: readonly (readonly Float32Array[])[]): Float32Array[] {
     const out: Float32Array[] = [];
-    for (let start = 0; start < histories.length; start += INFERENCE_CHUNK) {
-      const chunk = histories.slice(start, start + INFERENCE_CHUNK);
+    const rows = userChunkRows(histories.reduce((m, h) => Math.max(m, Math.min(h.length, this.cfg.maxHistory)), 1));
+    for (let start = 0; start < histories.length; start += rows) {
+      const chunk = histories.slice(start, start + rows);
       const { content, mask, seqLen } = packHistories(chunk, this.cfg.contentDim, this.cfg.maxHistory);
       const t = tf.tidy(() =>
         this.model.userVectors(tf.tensor3d(content, [chunk.length, seqLen, this.cfg.contentDim]), tf.tensor2d(mask, [chunk.length, seqLen])),

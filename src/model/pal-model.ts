@@ -122,7 +122,9 @@ export class PalModel {
       let x = tf.add(matMul2d(tf.reshape(content, [B * T, dc]) as tf.Tensor2D, this.adapterW as tf.Tensor2D), this.adapterB) as tf.Tensor2D;
       x = tf.add(x, matMul2d(positionOneHot(mask, this.cfg.maxHistory), this.positions as tf.Tensor2D));
       const bias = attentionBias(mask);
-      for (const block of this.blocks) x = this.block(x, block, bias, B, T, training);
+      // Inference frees each block's intermediates as it goes (tidy would otherwise hold every block's until the
+      // end, e.g. ~1 GB of wasm heap for 512 histories of 50); training keeps them for the backward pass.
+      for (const block of this.blocks) x = training ? this.block(x, block, bias, B, T, true) : tf.tidy(() => this.block(x, block, bias, B, T, false));
       x = layerNorm(x, this.lnFinalGamma, this.lnFinalBeta);
       const out = l2Normalize(tf.add(matMul2d(x, this.projW as tf.Tensor2D), this.projB));
       return tf.reshape(out, [B, T, outDim]) as tf.Tensor3D;

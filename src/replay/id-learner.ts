@@ -2,7 +2,7 @@
 // trainable ID embeddings instead of frozen content vectors. It shows what content buys: an ID model knows
 // nothing about an item until it has been trained on interactions with it.
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, allActionInfoNce, buildPalBatch, palConfig, PalModel, Rng, type ItemRef, type PalConfig, type PalParameter, type UserExample } from '../model/index.js';
+import { AdamW, allActionInfoNce, buildPalBatch, palConfig, PalModel, Rng, userChunkRows, type ItemRef, type PalConfig, type PalParameter, type UserExample } from '../model/index.js';
 
 /** One user's example by item id (history before the window, oldest first; targets in it). */
 export interface IdExample {
@@ -105,8 +105,15 @@ export class IdSequenceLearner {
     return this.lastLoss;
   }
 
-  /** User vectors from histories of item ids (none empty), oldest first. */
+  /** User vectors from histories of item ids (none empty), oldest first; in bounded chunks (see userChunkRows). */
   userVectors(histories: readonly (readonly string[])[]): Float32Array[] {
+    const rows = userChunkRows(histories.reduce((m, h) => Math.max(m, Math.min(h.length, this.cfg.maxHistory)), 1));
+    const out: Float32Array[] = [];
+    for (let start = 0; start < histories.length; start += rows) out.push(...this.userVectorChunk(histories.slice(start, start + rows)));
+    return out;
+  }
+
+  private userVectorChunk(histories: readonly (readonly string[])[]): Float32Array[] {
     if (histories.length === 0) return [];
     const L = this.cfg.maxHistory;
     const cut = histories.map((h) => h.slice(-L));

@@ -100,3 +100,16 @@ test('a user whose history is one item gets that item\'s vector (shared towers),
   assert.ok(maxAbsDiff(users[1]!, itemVecs[1]!) < 1e-5);
   learner.dispose();
 });
+
+test('user vectors do not depend on the inference chunking (bounded chunks, per-block tidy) and leak no tensors', () => {
+  const rng = new Rng(11);
+  const items = catalogue(rng, 30);
+  const learner = new PalLearner(cfg, 5);
+  const hs = examples(rng, items, 700).map((e) => e.history.map((r) => r.content));
+  const before = tf.memory().numTensors;
+  const all = learner.userVectors(hs); // several chunks (userChunkRows)
+  const one = hs.slice(600).map((h) => learner.userVectors([h])[0] as Float32Array);
+  assert.equal(tf.memory().numTensors, before);
+  one.forEach((v, i) => assert.ok(maxAbsDiff(v, all[600 + i] as Float32Array) < 1e-5));
+  learner.dispose();
+});
