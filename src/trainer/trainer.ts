@@ -320,7 +320,14 @@ export class Trainer {
   private async tick(): Promise<void> {
     if (this.stopping) return;
     const arrived = this.content.takeArrived();
-    if (arrived.size > 0) for (const w of this.waiting.release(arrived)) this.window.add(w.event);
+    // Released events are cut into windows like consumed ones: at full replay speed the encoder lags and hundreds
+    // of waiting events are released at once (one huge window otherwise).
+    if (arrived.size > 0) {
+      for (const w of this.waiting.release(arrived)) {
+        this.window.add(w.event);
+        if (this.windowFull()) await this.trainWindow();
+      }
+    }
     m.eventsWaiting.set(this.waiting.size);
     if (this.window.size > 0 && (this.windowFull() || this.window.ageMs() >= this.cfg.windowMs)) {
       await this.trainWindow();
