@@ -77,7 +77,12 @@ export class ReplayEvaluator {
     return this.metrics.get(this.methods[0] as MethodName)?.events ?? 0;
   }
 
-  /** The trainer's beforeTrain hook: rank every event of the window by every method, then train the ID model. */
+  /**
+   * The trainer's beforeTrain hook: rank every event of the window by every method, then train the ID model.
+   * Each event is scored with the user's history up to that event (the history before the window plus the user's
+   * earlier events in this window), by the weights from before the window: still test-then-train, and only a
+   * user's very first event falls back to popularity.
+   */
   beforeTrain = async (w: Omit<TrainedWindow, 'loss'>, t: Trainer): Promise<void> => {
     const started = performance.now();
     const ids = [...t.content.ids()];
@@ -85,45 +90,22 @@ export class ReplayEvaluator {
     const events = [...w.events.values()].flat().sort((a, b) => a.ts - b.ts);
     if (events.length === 0) return;
     const now = (events[0] as UserEvent).ts;
-    const history = (u: string): readonly ItemRef[] => w.examples.get(u)?.history ?? [];
-    const users = [...w.events.keys()].filter((u) => history(u).length > 0);
+    const histories = eventHistories(events, w.examples, (id) => t.content.get(id), t.learner.cfg.maxHistory);
     const popScores = this.popularity.scores(ids, now);
+    const scorers = new Map<MethodName, (i: number) => Float32Array | undefined>();
+    for (const m of this.methods) if (m !== 'popularity' && ids.length > 0) scorers.set(m, this.scorer(m, t, ids, histories));
 
-    // Per method: the user's scores over all candidates (absent: no history, the fallback ranks the event).
-    const perUser = new Map<MethodName, Map<string, Float32Array>>();
-    for (const m of this.methods) {
-      const scores = new Map<string, Float32Array>();
-      perUser.set(m, scores);
-      if (m === 'popularity' || users.length === 0 || ids.length === 0) continue;
-      if (m === 'learn') {
-        const dOut = t.learner.cfg.outDim;
-        const items = stackRows(t.learner.itemVectors(ids.map((id) => t.content.get(id) as Float32Array)), dOut);
-        const userVecs = t.learner.userVectors(users.map((u) => history(u).map((r) => r.content)));
-        users.forEach((u, i) => scores.set(u, scoreRows(items, ids.length, dOut, userVecs[i] as Float32Array)));
-      } else if (m === 'content') {
-        const dc = t.learner.cfg.contentDim;
-        const items = stackRows(ids.map((id) => t.content.get(id) as Float32Array), dc);
-        for (const u of users) scores.set(u, scoreRows(items, ids.length, dc, normalisedMean(history(u).map((r) => r.content), dc)));
-      } else {
-        const id = this.sasrec(t);
-        const dOut = id.cfg.outDim;
-        const items = id.itemMatrix(ids);
-        const userVecs = id.userVectors(users.map((u) => history(u).map((r) => r.itemId)));
-        users.forEach((u, i) => scores.set(u, scoreRows(items, ids.length, dOut, userVecs[i] as Float32Array)));
-      }
-    }
-
-    for (const e of events) {
+    events.forEach((e, i) => {
       const seen = this.seen.get(e.user_id) ?? new Set<string>();
       const excluded = new Set<number>();
       for (const item of seen) {
-        const i = index.get(item);
-        if (i !== undefined) excluded.add(i);
+        const x = index.get(item);
+        if (x !== undefined) excluded.add(x);
       }
       const target = index.get(e.item_id);
       const obs = { itemInteractionsBefore: this.itemCounts.get(e.item_id) ?? 0, userEventsBefore: this.userCounts.get(e.user_id) ?? 0, eventTime: e.ts };
       for (const m of this.methods) {
-        let scores = perUser.get(m)?.get(e.user_id);
+        let scores = scorers.get(m)?.(i);
         if (!scores) {
           scores = popScores;
           if (m !== 'popularity') this.fallbackEvents[m]++;
@@ -135,7 +117,7 @@ export class ReplayEvaluator {
       this.seen.set(e.user_id, seen);
       this.itemCounts.set(e.item_id, obs.itemInteractionsBefore + 1);
       this.userCounts.set(e.user_id, obs.userEventsBefore + 1);
-    }
+    });
     for (const e of events) this.popularity.add(e.item_id, e.ts);
     this.scoreSeconds += (performance.now() - started) / 1000;
 
@@ -164,6 +146,37 @@ export class ReplayEvaluator {
     this.idLearner = undefined;
   }
 
+  /**
+   * One method's scores for event i (absent: no history, the fallback ranks it). The user vectors of every event
+   * with a history are computed up front in one batched call; item vectors once per window.
+   */
+  private scorer(m: Exclude<MethodName, 'popularity'>, t: Trainer, ids: readonly string[], histories: readonly (readonly ItemRef[])[]): (i: number) => Float32Array | undefined {
+    const withHistory = histories.flatMap((h, i) => (h.length > 0 ? [i] : []));
+    const row = new Map(withHistory.map((i, r) => [i, r]));
+    if (withHistory.length === 0) return () => undefined;
+    let items: Float32Array;
+    let dim: number;
+    let users: Float32Array[];
+    if (m === 'learn') {
+      dim = t.learner.cfg.outDim;
+      items = stackRows(t.learner.itemVectors(ids.map((id) => t.content.get(id) as Float32Array)), dim);
+      users = t.learner.userVectors(withHistory.map((i) => (histories[i] as ItemRef[]).map((r) => r.content)));
+    } else if (m === 'content') {
+      dim = t.learner.cfg.contentDim;
+      items = stackRows(ids.map((id) => t.content.get(id) as Float32Array), dim);
+      users = withHistory.map((i) => normalisedMean((histories[i] as ItemRef[]).map((r) => r.content), dim));
+    } else {
+      const id = this.sasrec(t);
+      dim = id.cfg.outDim;
+      items = id.itemMatrix(ids);
+      users = id.userVectors(withHistory.map((i) => (histories[i] as ItemRef[]).map((r) => r.itemId)));
+    }
+    return (i) => {
+      const r = row.get(i);
+      return r === undefined ? undefined : scoreRows(items, ids.length, dim, users[r] as Float32Array);
+    };
+  }
+
   private sasrec(t: Trainer): IdSequenceLearner {
     if (!this.idLearner) {
       this.idLearner = new IdSequenceLearner(t.learner.cfg, this.opts.idCapacity, this.opts.seed);
@@ -171,4 +184,25 @@ export class ReplayEvaluator {
     }
     return this.idLearner;
   }
+}
+
+/**
+ * Per event (in the given order): the user's history up to it, the trainer's history before the window followed by
+ * the user's earlier events of this window that have content, cut to the last `maxHistory` items.
+ */
+export function eventHistories(
+  events: readonly UserEvent[],
+  examples: ReadonlyMap<string, UserExample>,
+  content: (itemId: string) => Float32Array | undefined,
+  maxHistory: number,
+): ItemRef[][] {
+  const running = new Map<string, ItemRef[]>();
+  return events.map((e) => {
+    let h = running.get(e.user_id);
+    if (!h) running.set(e.user_id, (h = [...(examples.get(e.user_id)?.history ?? [])]));
+    const out = h.slice(-maxHistory);
+    const c = content(e.item_id);
+    if (c) h.push({ itemId: e.item_id, content: c });
+    return out;
+  });
 }

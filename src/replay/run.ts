@@ -14,6 +14,7 @@ import { createKafka } from '../kafka/client.js';
 import { ACKS_ALL, createProducer } from '../kafka/producer.js';
 import { applyTopics, loadTopicSpecs, type TopicNames } from '../kafka/topics.js';
 import { log } from '../ops/logger.js';
+import { wasmHeapBytes } from '../model/index.js';
 import { Trainer } from '../trainer/trainer.js';
 import { COLD_USER_FALLBACK, METHOD_LABELS, ReplayEvaluator, type LossPoint, type MethodName } from './evaluator.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
@@ -21,6 +22,7 @@ import { DAY_MS, type MetricsReport } from './metrics-accumulator.js';
 
 export const REPLAY_KS: readonly number[] = [10, 20, 50];
 export const REPLAY_COLD_THRESHOLD = 5;
+const MIB = 1024 * 1024;
 
 export interface ReplayProgress {
   listings: number;
@@ -33,6 +35,9 @@ export interface ReplayProgress {
   loss: number;
   /** Events produced but neither trained nor dead-lettered yet. */
   lag: number;
+  /** Process resident set and the wasm backend's heap (0 on other backends), MiB. */
+  rssMb: number;
+  wasmHeapMb: number;
 }
 
 export interface ReplayOptions {
@@ -84,6 +89,8 @@ export interface ReplayReport {
   };
   lossCurve: LossPoint[];
   scoreSeconds: number;
+  /** Peaks seen by the progress poll (every 250 ms), MiB. */
+  memory: { peakRssMb: number; peakWasmHeapMb: number };
 }
 
 export function newRunId(now = new Date()): string {
@@ -226,12 +233,17 @@ export async function runReplay(base: Config, opts: ReplayOptions): Promise<Repl
       deadLetteredEvents: dlq.events,
       loss: t.stats.lastLoss,
       lag: producedEvents - t.stats.eventsTrained - dlq.events,
+      rssMb: Math.round(process.memoryUsage.rss() / MIB),
+      wasmHeapMb: Math.round(wasmHeapBytes() / MIB),
     });
+    const peak = { peakRssMb: 0, peakWasmHeapMb: 0 };
     for (;;) {
       if (produced === undefined) produced = await Promise.race([producing, sleep(250).then(() => undefined)]);
       else await sleep(250);
       const p = progress();
       opts.onProgress?.(p);
+      peak.peakRssMb = Math.max(peak.peakRssMb, p.rssMb);
+      peak.peakWasmHeapMb = Math.max(peak.peakWasmHeapMb, p.wasmHeapMb);
       if (produced !== undefined && p.eventsTrained + p.deadLetteredEvents >= produced.events) break;
       const sig = `${p.eventsProduced}/${p.itemsEncoded}/${p.eventsTrained}/${p.deadLetteredEvents}`;
       if (sig !== lastSig) {
@@ -277,6 +289,7 @@ export async function runReplay(base: Config, opts: ReplayOptions): Promise<Repl
       freshness: { listingToContent: listingLatency.summary(), eventToTrained: eventLatency.summary() },
       lossCurve: thin(evaluator.lossCurve, 400),
       scoreSeconds: Math.round(evaluator.scoreSeconds * 10) / 10,
+      memory: peak,
     };
     await trainer.stop();
     trainer = undefined;
