@@ -338,6 +338,9 @@ export class Trainer {
 
   private async trainWindow(): Promise<void> {
     if (this.broken) throw this.broken;
+    // A window is seconds of synchronous work, and a chunk or a release from waiting can hold several: let timers
+    // and I/O (the consumers' heartbeats) run between windows, or the group evicts this process's members.
+    await new Promise<void>((r) => setImmediate(r));
     try {
       await this.trainWindowUnsafe();
     } catch (err) {
