@@ -26,6 +26,8 @@ export interface StepTiming {
   stepsPerSec: number;
   /** User sequences trained per second. */
   examplesPerSec: number;
+  /** Target events (the window's new events the step learns from) per second: the trainer's events/s at this batch shape. */
+  eventsPerSec: number;
   /** (history position, target) positive pairs per second. */
   positivePairsPerSec: number;
   finalLoss: number;
@@ -88,11 +90,13 @@ function timeSteps(cfg: PalConfig, batches: PalBatch[], steps: number, warmup: n
     for (let i = 0; i < warmup; i++) learner.trainStep(batches[i % batches.length] as PalBatch);
     let pairs = 0;
     let examples = 0;
+    let events = 0;
     const t0 = performance.now();
     for (let i = 0; i < steps; i++) {
       const batch = batches[i % batches.length] as PalBatch;
       loss = learner.trainStep(batch);
       examples += batch.users;
+      events += batch.targetItems.length;
       pairs += positivePairs(batch);
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -102,6 +106,7 @@ function timeSteps(cfg: PalConfig, batches: PalBatch[], steps: number, warmup: n
       msPerStep: round((seconds * 1000) / steps, 1),
       stepsPerSec: round(steps / seconds, 3),
       examplesPerSec: round(examples / seconds, 1),
+      eventsPerSec: round(events / seconds, 1),
       positivePairsPerSec: round(pairs / seconds, 0),
       finalLoss: round(loss, 4),
     };
