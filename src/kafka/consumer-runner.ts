@@ -121,7 +121,15 @@ export class ConsumerRunner<T> {
         return;
       }
       const chunk = batch.messages.slice(i, i + size);
-      await this.processChunk(batch, chunk);
+      // A chunk can outlast the session timeout (the encoder's 256 listings on busy cores): heartbeat while it runs
+      // whenever the loop is free (kafkajs throttles these to heartbeatInterval), or the group evicts this member
+      // and its commits fail, over and over.
+      const keepAlive = setInterval(() => void p.heartbeat().catch(() => undefined), 1_000);
+      try {
+        await this.processChunk(batch, chunk);
+      } finally {
+        clearInterval(keepAlive);
+      }
       const last = chunk[chunk.length - 1];
       if (last === undefined) continue;
       p.resolveOffset(last.offset);
