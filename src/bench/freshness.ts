@@ -1,18 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { defaultCodec, type ItemListing, type UserEvent } from '../codec/index.js';
 import type { Config } from '../config/load.js';
 import { EncoderWorker } from '../encoder/worker.js';
 import { createKafka } from '../kafka/client.js';
 import { ACKS_ALL, createProducer } from '../kafka/producer.js';
-import { applyPrefixedTopics, withTopics } from '../kafka/topics.js';
 import { log } from '../ops/logger.js';
 import { StoreKeys, VersionView, connectWithin, createRedisClient } from '../store/index.js';
 import { redisUrl } from '../config/load.js';
 import { startTrainerRole } from '../trainer/role.js';
 import { summarise, type LatencySummary } from './percentiles.js';
+import { benchPipeline } from './pipeline.js';
 
 export interface FreshnessBench {
   /** Listing produced (acknowledged) -> its item vector readable in Redis under the current version. */
@@ -33,12 +29,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function benchFreshness(base: Config, opts: { listings?: number; events?: number } = {}): Promise<FreshnessBench> {
   const l = log('bench.freshness');
-  const run = randomBytes(4).toString('hex');
-  const admin = createKafka(base, 'bench').admin();
-  await admin.connect();
-  const topics = await applyPrefixedTopics(admin, `bench.${run}`);
-  const stateDir = mkdtempSync(join(tmpdir(), 'learn-bench-freshness-'));
-  const cfg: Config = { ...withTopics(base, topics), redisPrefix: `bench-${run}`, groupPrefix: `bench-${run}`, stateDir, checkpointEveryMs: 3_600_000 };
+  const { run, cfg, topics, cleanup } = await benchPipeline(base, 'freshness', { checkpointEveryMs: 3_600_000 });
   const codec = defaultCodec();
   const producer = await createProducer(createKafka(cfg, 'bench'));
   const redis = createRedisClient(redisUrl(cfg), 'bench');
@@ -98,8 +89,6 @@ export async function benchFreshness(base: Config, opts: { listings?: number; ev
     await encoder.stop();
     await producer.disconnect();
     redis.disconnect();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-    await admin.disconnect();
-    rmSync(stateDir, { recursive: true, force: true });
+    await cleanup();
   }
 }

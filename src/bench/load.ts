@@ -1,7 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Message } from 'kafkajs';
 import { defaultCodec, type ItemListing, type UserEvent } from '../codec/index.js';
@@ -9,11 +5,11 @@ import type { Config } from '../config/load.js';
 import { EncoderWorker } from '../encoder/worker.js';
 import { createKafka } from '../kafka/client.js';
 import { ACKS_ALL, createProducer } from '../kafka/producer.js';
-import { applyPrefixedTopics, withTopics } from '../kafka/topics.js';
 import { ConsumerLagMonitor } from '../ops/consumer-lag.js';
 import { log } from '../ops/logger.js';
 import { startTrainerRole } from '../trainer/role.js';
 import { trainerGroup } from '../trainer/trainer.js';
+import { benchPipeline } from './pipeline.js';
 
 /** One second of a load step. */
 export interface LoadSample {
@@ -81,14 +77,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
  */
 export async function benchLoad(base: Config, o: LoadOptions): Promise<LoadBench> {
   const l = log('bench.load');
-  const run = randomBytes(4).toString('hex');
-  const kafka = createKafka(base, 'bench');
-  const admin = kafka.admin();
-  await admin.connect();
-  const topics = await applyPrefixedTopics(admin, `bench.${run}`);
-  const stateDir = mkdtempSync(join(tmpdir(), 'learn-bench-load-'));
   // Commits follow checkpoints: a 1 s cadence makes the broker's lag a second-by-second measure.
-  const cfg: Config = { ...withTopics(base, topics), redisPrefix: `bench-${run}`, groupPrefix: `bench-${run}`, stateDir, checkpointEveryMs: 1000 };
+  const { run, cfg, topics, admin, cleanup } = await benchPipeline(base, 'load', { checkpointEveryMs: 1000 });
   const codec = defaultCodec();
   const producer = await createProducer(createKafka(cfg, 'bench'));
   const listing = (i: number): ItemListing => ({
@@ -182,8 +172,6 @@ export async function benchLoad(base: Config, o: LoadOptions): Promise<LoadBench
     await trainer?.stop();
     await encoder.stop();
     await producer.disconnect();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-    await admin.disconnect();
-    rmSync(stateDir, { recursive: true, force: true });
+    await cleanup();
   }
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { log } from '../ops/logger.js';
-import { isMissingProgram, runCommand, tail } from './command.js';
+import { isMissingProgram, runCommand, tail } from '../ops/run-command.js';
 
 export const ML100K = 'ml-100k';
 const PACKAGE = 'recbole';
