@@ -136,7 +136,15 @@ export class ConsumerRunner<T> {
       const next = (BigInt(last.offset) + 1n).toString();
       this.markProcessed(batch.topic, batch.partition, next);
       if (this.o.commitMode === 'after-chunk') {
-        await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+        try {
+          await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+        } catch (err) {
+          // Typically this member was dropped from the group (a broker restart, a long stall). Its output is
+          // acknowledged and the roles are idempotent, so the chunk may simply be seen again after the rejoin:
+          // stop this batch instead of crashing the consumer.
+          this.l.warn({ err: (err as Error).message, topic: batch.topic, partition: batch.partition, offset: next }, 'offset commit failed; rejoining');
+          return;
+        }
       }
       await p.heartbeat();
     }
