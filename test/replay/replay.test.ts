@@ -53,6 +53,8 @@ test('replay of the first 3000 ML-100K events through the real stack: every meth
   assert.ok((report.metrics.popularity?.overall.recall['10'] ?? 0) > 10 / report.produced.listings);
   assert.ok(report.freshness.listingToContent.count > 0 && report.freshness.eventToTrained.count === report.eventsTrained);
   assert.ok(existsSync(written.json) && existsSync(written.html));
+  // Events are scored with the history up to them: only a user's first event falls back to popularity.
+  assert.ok((report.fallbackEvents.learn ?? 0) < report.eventsTrained / 5, `fallback events ${report.fallbackEvents.learn}`);
 });
 
 test('the report renders in headless Chromium with every chart drawn', { timeout: 120_000 }, async (t) => {
