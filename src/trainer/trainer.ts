@@ -19,6 +19,9 @@ import * as m from './metrics.js';
 import { WaitingEvents, type WaitingEvent } from './waiting-events.js';
 import { MicroBatchWindow } from './window.js';
 
+/** How often waiting events are checked against the content table, besides the arrival notices. */
+const WAITING_SWEEP_MS = 2_000;
+
 export const TRAINER_GROUP = 'learn-trainer';
 
 /** The trainer's consumer group: `learn-trainer` unless LEARN_GROUP_PREFIX gives this pipeline its own. */
@@ -111,6 +114,7 @@ export class Trainer {
   private batchesSinceCheckpoint = 0;
   private lastCheckpointAt = Date.now();
   private digest = 0n;
+  private lastSweepAt = Date.now();
   /** Set when a step failed: the in-memory state no longer matches the offsets, so nothing more may be checkpointed. */
   private broken: Error | undefined;
   private reportFailure: (err: Error) => void = () => undefined;
@@ -320,6 +324,11 @@ export class Trainer {
   private async tick(): Promise<void> {
     if (this.stopping) return;
     const arrived = this.content.takeArrived();
+    // A periodic sweep as well as the arrival notices: an event must never wait for content that is already here.
+    if (this.waiting.size > 0 && Date.now() - this.lastSweepAt >= WAITING_SWEEP_MS) {
+      this.lastSweepAt = Date.now();
+      for (const item of this.waiting.items()) if (this.content.has(item)) arrived.add(item);
+    }
     // Released events are cut into windows like consumed ones: at full replay speed the encoder lags and hundreds
     // of waiting events are released at once (one huge window otherwise).
     if (arrived.size > 0) {

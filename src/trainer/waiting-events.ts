@@ -34,6 +34,11 @@ export class WaitingEvents {
     return this.expire(w.event.ts);
   }
 
+  /** The items that events are waiting for. */
+  items(): IterableIterator<string> {
+    return this.byItem.keys();
+  }
+
   /** Removes and returns the events of items that now have content, in event-time order. */
   release(items: Iterable<string>): WaitingEvent[] {
     const out: WaitingEvent[] = [];
