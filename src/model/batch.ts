@@ -7,6 +7,12 @@ export interface ItemRef {
   content: Float32Array;
 }
 
+/** The items negatives are sampled from (the catalogue so far): random access by index. */
+export interface NegativePool {
+  readonly size: number;
+  at(index: number): ItemRef;
+}
+
 /** One user's training example: what came before (oldest first) and the new items to predict. */
 export interface UserExample {
   history: readonly ItemRef[];
@@ -35,14 +41,19 @@ export interface PalBatch {
   targetUsers: Int32Array;
   /** [targets] */
   targetItems: string[];
+  /** [negatives * contentDim]: catalogue items sampled as extra negatives for every positive. */
+  negativeContent: Float32Array;
+  /** [negatives] */
+  negativeItems: string[];
 }
 
 /**
  * Builds a batch: histories cut to the last maxHistory items; per user up to N_h history positions, always including
  * the last one (the position that serves the user's vector), the rest drawn uniformly without replacement; up to N_t
  * targets drawn the same way. Examples with an empty history or no targets are left out (they give no positive).
+ * With a `pool`, cfg.negativeSamples distinct items are drawn from it uniformly as shared extra negatives.
  */
-export function buildPalBatch(examples: readonly UserExample[], cfg: PalConfig, rng: Rng): PalBatch {
+export function buildPalBatch(examples: readonly UserExample[], cfg: PalConfig, rng: Rng, pool?: NegativePool): PalBatch {
   const dc = cfg.contentDim;
   const kept = examples
     .filter((e) => e.history.length > 0 && e.targets.length > 0)
@@ -80,6 +91,12 @@ export function buildPalBatch(examples: readonly UserExample[], cfg: PalConfig, 
       targetItems.push(item.itemId);
     }
   });
+  const negatives = pool && B > 0 ? sampleNegatives(pool, cfg.negativeSamples, rng) : [];
+  const negativeContent = new Float32Array(negatives.length * dc);
+  negatives.forEach((item, k) => {
+    checkContent(item, dc);
+    negativeContent.set(item.content, k * dc);
+  });
   return {
     users: B,
     seqLen: T,
@@ -91,7 +108,21 @@ export function buildPalBatch(examples: readonly UserExample[], cfg: PalConfig, 
     targetContent,
     targetUsers,
     targetItems,
+    negativeContent,
+    negativeItems: negatives.map((n) => n.itemId),
   };
+}
+
+/**
+ * Up to k distinct items drawn uniformly: draws with replacement and skips repeats (the whole pool when it is
+ * small), so the cost is O(k) whatever the catalogue size.
+ */
+function sampleNegatives(pool: NegativePool, k: number, rng: Rng): ItemRef[] {
+  if (k <= 0 || pool.size === 0) return [];
+  const chosen = new Set<number>();
+  if (pool.size <= k) for (let i = 0; i < pool.size; i++) chosen.add(i);
+  else for (let tries = 0; chosen.size < k && tries < 4 * k; tries++) chosen.add(rng.int(pool.size));
+  return [...chosen].map((i) => pool.at(i));
 }
 
 /** Right-aligned padded histories for inference: content [B * T * d_c] and mask [B * T]. */

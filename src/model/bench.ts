@@ -11,6 +11,8 @@ export interface TrainerBenchOptions {
   /** Model sizes; defaults are the product defaults. */
   config?: Partial<PalConfig>;
   usersPerBatch?: number;
+  /** Targets (window events) per user: 4 x 64 users is a busy 256-event window. */
+  targetsPerUser?: number;
   /** Timed steps on the selected backend (after warm-up). */
   steps?: number;
   /** Timed steps on the cpu backend for the ratio; 0 skips it. */
@@ -40,6 +42,7 @@ export interface TrainerBench {
   usersPerBatch: number;
   historyLength: number;
   targetsPerUser: number;
+  negativesPerStep: number;
   selected: StepTiming;
   cpu: StepTiming | null;
   /** selected steps/s over cpu steps/s. */
@@ -49,7 +52,7 @@ export interface TrainerBench {
 
 /**
  * Micro-benchmark of one training step (forward, loss, backward, AdamW) at the configured sizes on synthetic data:
- * full-length histories and N_t targets per user, on the selected backend and on the pure-JS cpu backend.
+ * full-length histories, `targetsPerUser` targets each and cfg.negativeSamples catalogue negatives, on the selected backend and on the pure-JS cpu backend.
  * Leaves the selected backend active.
  */
 export async function benchTrainer(opts: TrainerBenchOptions = {}): Promise<TrainerBench> {
@@ -57,7 +60,8 @@ export async function benchTrainer(opts: TrainerBenchOptions = {}): Promise<Trai
   const users = opts.usersPerBatch ?? 64;
   const seed = opts.seed ?? 7;
   const chosen = await selectBackend(opts.backend ?? 'auto');
-  const batches = syntheticBatches(cfg, users, 4, seed);
+  const targets = opts.targetsPerUser ?? 4;
+  const batches = syntheticBatches(cfg, users, targets, 4, seed);
   const selected = timeSteps(cfg, batches, opts.steps ?? 10, opts.warmupSteps ?? 2, seed, chosen.tfBackend);
   let cpu: StepTiming | null = null;
   const cpuSteps = opts.cpuSteps ?? 2;
@@ -75,7 +79,8 @@ export async function benchTrainer(opts: TrainerBenchOptions = {}): Promise<Trai
     config: cfg,
     usersPerBatch: users,
     historyLength: cfg.maxHistory,
-    targetsPerUser: cfg.targetSamples,
+    targetsPerUser: targets,
+    negativesPerStep: batches[0]?.negativeItems.length ?? 0,
     selected,
     cpu,
     speedupVsCpu: cpu ? round(selected.stepsPerSec / cpu.stepsPerSec, 2) : chosen.tfBackend === 'cpu' ? 1 : null,
@@ -127,8 +132,8 @@ function positivePairs(batch: PalBatch): number {
   return n;
 }
 
-/** Random unit content vectors for a catalogue; users with full histories and N_t targets each. */
-function syntheticBatches(cfg: PalConfig, users: number, count: number, seed: number): PalBatch[] {
+/** Random unit content vectors for a catalogue; users with full histories and `targets` targets each. */
+function syntheticBatches(cfg: PalConfig, users: number, targets: number, count: number, seed: number): PalBatch[] {
   const rng = new Rng(seed);
   const catalogue = Array.from({ length: 2000 }, (_, i) => {
     const v = new Float32Array(cfg.contentDim);
@@ -144,9 +149,9 @@ function syntheticBatches(cfg: PalConfig, users: number, count: number, seed: nu
   return Array.from({ length: count }, () => {
     const examples: UserExample[] = Array.from({ length: users }, () => ({
       history: Array.from({ length: cfg.maxHistory }, pick),
-      targets: Array.from({ length: cfg.targetSamples }, pick),
+      targets: Array.from({ length: targets }, pick),
     }));
-    return buildPalBatch(examples, cfg, rng);
+    return buildPalBatch(examples, cfg, rng, { size: catalogue.length, at: (i) => catalogue[i] as (typeof catalogue)[number] });
   });
 }
 

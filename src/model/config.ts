@@ -19,6 +19,8 @@ export interface PalConfig {
   historySamples: number;
   /** Target items sampled per user for the all-action loss. */
   targetSamples: number;
+  /** Catalogue items sampled per step as extra negatives (0: in-batch negatives only). */
+  negativeSamples: number;
   temperature: number;
   learningRate: number;
   weightDecay: number;
@@ -36,8 +38,9 @@ export const DEFAULT_PAL_CONFIG: PalConfig = {
   maxHistory: 50,
   dropout: 0.1,
   historySamples: 10,
-  targetSamples: 10,
-  temperature: 0.05,
+  targetSamples: 50,
+  negativeSamples: 256,
+  temperature: 0.2,
   learningRate: 1e-3,
   weightDecay: 0.01,
   clipNorm: 1.0,
@@ -52,6 +55,7 @@ export function palConfig(overrides: Partial<PalConfig> = {}): PalConfig {
   for (const k of ['contentDim', 'dim', 'layers', 'heads', 'ffDim', 'outDim', 'maxHistory', 'historySamples', 'targetSamples'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) throw new Error(`PAL ${k} must be a positive integer, got ${cfg[k]}`);
   }
+  if (!Number.isInteger(cfg.negativeSamples) || cfg.negativeSamples < 0) throw new Error(`PAL negativeSamples must be an integer >= 0, got ${cfg.negativeSamples}`);
   return cfg;
 }
 
@@ -67,6 +71,7 @@ export function palConfigFromConfig(cfg: Config, contentDim: number): PalConfig 
     dropout: cfg.dropout,
     historySamples: cfg.historySamples,
     targetSamples: cfg.targetSamples,
+    negativeSamples: cfg.negativeSamples,
     temperature: cfg.temperature,
     learningRate: cfg.learningRate,
     weightDecay: cfg.weightDecay,

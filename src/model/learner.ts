@@ -57,16 +57,17 @@ export class PalLearner {
   }
 
   /**
-   * Forward, all-action loss, backward and one AdamW update. Returns the loss before the update. A batch with fewer
-   * than two users has no negatives: it is not applied, and its loss (0) is returned.
+   * Forward, all-action loss, backward and one AdamW update. Returns the loss before the update. A batch with nothing
+   * to contrast (one user and no sampled negatives) is not applied, and its loss (0) is returned.
    */
   trainStep(batch: PalBatch): number {
-    if (batch.users < 2 || batch.targetItems.length === 0) return 0;
+    if (!hasNegatives(batch)) return 0;
     const result = tf.tidy(() => {
       const { users: B, seqLen: T, contentDim: dc, historySamples: Nh } = batch;
       const content = tf.tensor3d(batch.historyContent, [B, T, dc]);
       const mask = tf.tensor2d(batch.historyMask, [B, T]);
       const targets = tf.tensor2d(batch.targetContent, [batch.targetItems.length, dc]);
+      const negatives = batch.negativeItems.length > 0 ? tf.tensor2d(batch.negativeContent, [batch.negativeItems.length, dc]) : undefined;
       // One-hot selection [B, Nh, T] of the sampled positions: a batched matmul instead of a gather keeps the
       // gradient free of UnsortedSegmentSum.
       const select = new Float32Array(B * Nh * T);
@@ -89,6 +90,7 @@ export class PalLearner {
           { vectors: picked, users: historyUsers },
           { vectors: targetVectors, users: batch.targetUsers, items: batch.targetItems },
           this.cfg.temperature,
+          negatives ? { vectors: this.model.itemVectors(negatives, true), items: batch.negativeItems } : undefined,
         );
       }, trainable);
       const norm = this.optimizer.applyGradients(grads);
@@ -102,7 +104,7 @@ export class PalLearner {
 
   /** The loss of a batch without training (dropout off). */
   evaluateLoss(batch: PalBatch): number {
-    if (batch.users < 2 || batch.targetItems.length === 0) return 0;
+    if (!hasNegatives(batch)) return 0;
     const t = tf.tidy(() => {
       const { users: B, seqLen: T, contentDim: dc, historySamples: Nh } = batch;
       const outputs = this.model.encodeSequences(tf.tensor3d(batch.historyContent, [B, T, dc]), tf.tensor2d(batch.historyMask, [B, T]));
@@ -112,10 +114,12 @@ export class PalLearner {
       const picked = tf.gather(flat, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
       const users = Int32Array.from(batch.samplePositions, (p, i) => (p < 0 ? -1 : Math.floor(i / Nh)));
       const targetVectors = this.model.itemVectors(tf.tensor2d(batch.targetContent, [batch.targetItems.length, dc]));
+      const N = batch.negativeItems.length;
       return allActionInfoNce(
         { vectors: picked, users },
         { vectors: targetVectors, users: batch.targetUsers, items: batch.targetItems },
         this.cfg.temperature,
+        N > 0 ? { vectors: this.model.itemVectors(tf.tensor2d(batch.negativeContent, [N, dc])), items: batch.negativeItems } : undefined,
       );
     });
     const v = t.dataSync()[0] as number;
@@ -169,6 +173,14 @@ export class PalLearner {
     this.optimizer.dispose();
     this.model.dispose();
   }
+}
+
+/**
+ * Whether a batch can train: it needs a positive and something to contrast it with, i.e. a second user (in-batch
+ * negatives) or sampled catalogue negatives.
+ */
+export function hasNegatives(batch: PalBatch): boolean {
+  return batch.users > 0 && batch.targetItems.length > 0 && (batch.users >= 2 || batch.negativeItems.length > 0);
 }
 
 /** Copies a [N, D] tensor out as N independent rows and disposes it. */

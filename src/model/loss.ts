@@ -9,6 +9,14 @@ export interface HistorySide {
   users: Int32Array;
 }
 
+/** Items sampled from the whole catalogue: extra negatives shared by every positive. */
+export interface SampledSide {
+  /** [N, d]: item-tower outputs of the sampled items. */
+  vectors: tf.Tensor2D;
+  /** [N]: their item ids; a sample equal to a positive's item is not its negative. */
+  items: ReadonlyArray<string | number>;
+}
+
 export interface TargetSide {
   /** [M, d]: item-tower outputs of the sampled targets. */
   vectors: tf.Tensor2D;
@@ -20,20 +28,26 @@ export interface TargetSide {
 
 /**
  * Dense all-action InfoNCE (PinnerFormer, as used by LEARN). Every (history row of user u, target of u) is a positive;
- * its negatives are the targets of the other users, except those with the positive's item id. Logits are
- * cosine / temperature; the loss is the mean over positives of -log softmax(positive among [positive, negatives]).
- * Returns 0 when there is no positive.
+ * its negatives are the targets of the other users and the `sampled` catalogue items (mixed negative sampling),
+ * except those with the positive's item id. Logits are cosine / temperature; the loss is the mean over positives of
+ * -log softmax(positive among [positive, negatives]). Returns 0 when there is no positive.
+ *
+ * In-batch negatives alone are the items other users just interacted with, so they are popularity-biased and,
+ * in a window of few users, few: the towers then never learn to tell apart the bulk of the catalogue that full-
+ * catalogue retrieval ranks against. Uniform catalogue samples supply exactly that.
  *
  * Computed without a [positives x negatives] tensor: with E = exp(S - rowmax) (S: [R, M] logits) and the
  * symmetric negative mask Q[j, k] = [user k != user j][item k != item j], the negative mass of positive (i, j) is
- * (E Q)[i, j].
+ * (E Q)[i, j]; the sampled side adds (E_s Q_s)[i, j] with Q_s[k, j] = [item k != item j].
  */
-export function allActionInfoNce(history: HistorySide, targets: TargetSide, temperature: number): tf.Scalar {
+export function allActionInfoNce(history: HistorySide, targets: TargetSide, temperature: number, sampled?: SampledSide): tf.Scalar {
   const R = history.users.length;
   const M = targets.users.length;
   if (history.vectors.shape[0] !== R || targets.vectors.shape[0] !== M || targets.items.length !== M) {
     throw new Error('allActionInfoNce: vectors, users and items disagree in length');
   }
+  const N = sampled?.items.length ?? 0;
+  if (sampled && sampled.vectors.shape[0] !== N) throw new Error('allActionInfoNce: sampled vectors and items disagree in length');
   const positive = new Float32Array(R * M);
   let positives = 0;
   for (let i = 0; i < R; i++) {
@@ -53,15 +67,20 @@ export function allActionInfoNce(history: HistorySide, targets: TargetSide, temp
       if (targets.users[k] !== targets.users[j] && targets.items[k] !== targets.items[j]) negative[j * M + k] = 1;
     }
   }
+  const sampledNegative = new Float32Array(N * M);
+  for (let k = 0; k < N; k++) {
+    for (let j = 0; j < M; j++) if (sampled!.items[k] !== targets.items[j]) sampledNegative[k * M + j] = 1;
+  }
   return tf.tidy(() => {
-    const logits = tf.div(
-      matMul2d(l2Normalize(history.vectors), tf.transpose(l2Normalize(targets.vectors))),
-      temperature,
-    );
+    const h = l2Normalize(history.vectors);
+    const logits = tf.div(matMul2d(h, tf.transpose(l2Normalize(targets.vectors))), temperature);
+    const sampledLogits = sampled && N > 0 ? tf.div(matMul2d(h, tf.transpose(l2Normalize(sampled.vectors))), temperature) : undefined;
     // The row max cancels in the loss (value and gradient) and keeps exp() in range at small temperatures.
-    const shifted = tf.sub(logits, tf.max(logits, 1, true));
+    const rowMax = sampledLogits ? tf.maximum(tf.max(logits, 1, true), tf.max(sampledLogits, 1, true)) : tf.max(logits, 1, true);
+    const shifted = tf.sub(logits, rowMax);
     const e = tf.exp(shifted);
-    const negMass = matMul2d(e as tf.Tensor2D, tf.tensor2d(negative, [M, M]));
+    let negMass = matMul2d(e as tf.Tensor2D, tf.tensor2d(negative, [M, M]));
+    if (sampledLogits) negMass = tf.add(negMass, matMul2d(tf.exp(tf.sub(sampledLogits, rowMax)) as tf.Tensor2D, tf.tensor2d(sampledNegative, [N, M])));
     const posMask = tf.tensor2d(positive, [R, M]);
     // Non-positive cells get +1 inside the log so that they stay finite before being masked away.
     const logDenominator = tf.log(tf.add(tf.add(e, negMass), tf.sub(1, posMask)));

@@ -125,7 +125,7 @@ export class ReplayEvaluator {
     if (this.methods.includes('sasrec')) {
       const id = this.sasrec(t);
       const examples = [...w.examples.values()].map((ex: UserExample) => ({ history: ex.history.map((r) => r.itemId), targets: ex.targets.map((r) => r.itemId) }));
-      for (let s = 0; s < t.cfg.stepsPerBatch; s++) this.lastSasrecLoss = id.trainStep(examples);
+      for (let s = 0; s < t.cfg.stepsPerBatch; s++) this.lastSasrecLoss = id.trainStep(examples, t.content);
     }
     this.windows++;
   };

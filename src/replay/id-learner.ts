@@ -2,7 +2,21 @@
 // trainable ID embeddings instead of frozen content vectors. It shows what content buys: an ID model knows
 // nothing about an item until it has been trained on interactions with it.
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, allActionInfoNce, buildPalBatch, palConfig, PalModel, Rng, userChunkRows, type ItemRef, type PalConfig, type PalParameter, type UserExample } from '../model/index.js';
+import {
+  AdamW,
+  allActionInfoNce,
+  buildPalBatch,
+  hasNegatives,
+  palConfig,
+  PalModel,
+  Rng,
+  userChunkRows,
+  type ItemRef,
+  type NegativePool,
+  type PalConfig,
+  type PalParameter,
+  type UserExample,
+} from '../model/index.js';
 
 /** One user's example by item id (history before the window, oldest first; targets in it). */
 export interface IdExample {
@@ -62,11 +76,15 @@ export class IdSequenceLearner {
     return r;
   }
 
-  /** One all-action InfoNCE step on a window's examples (the trainer's schedule); returns the loss before it. */
-  trainStep(examples: readonly IdExample[]): number {
+  /**
+   * One all-action InfoNCE step on a window's examples (the trainer's schedule), with negatives sampled from the same
+   * `catalogue` as LEARN's; returns the loss before it.
+   */
+  trainStep(examples: readonly IdExample[], catalogue?: NegativePool): number {
     const refs: UserExample[] = examples.map((e) => ({ history: e.history.map((id) => this.ref(id)), targets: e.targets.map((id) => this.ref(id)) }));
-    const batch = buildPalBatch(refs, this.indexCfg, this.rng);
-    if (batch.users < 2 || batch.targetItems.length === 0) return 0;
+    const pool: NegativePool | undefined = catalogue && { size: catalogue.size, at: (i) => this.ref(catalogue.at(i).itemId) };
+    const batch = buildPalBatch(refs, this.indexCfg, this.rng, pool);
+    if (!hasNegatives(batch)) return 0;
     const { users: B, seqLen: T, historySamples: Nh } = batch;
     const d = this.cfg.contentDim;
     const select = new Float32Array(B * Nh * T);
@@ -82,6 +100,7 @@ export class IdSequenceLearner {
     const result = tf.tidy(() => {
       const historyRows = tf.tensor1d(Int32Array.from(batch.historyContent), 'int32');
       const targetRows = tf.tensor1d(Int32Array.from(batch.targetContent), 'int32');
+      const negativeRows = batch.negativeItems.length > 0 ? tf.tensor1d(Int32Array.from(batch.negativeContent), 'int32') : undefined;
       const mask = tf.tensor2d(batch.historyMask, [B, T]);
       const selection = tf.tensor3d(select, [B, Nh, T]);
       const trainable = [...this.model.parameters().map((p) => p.variable), this.table];
@@ -94,6 +113,7 @@ export class IdSequenceLearner {
           { vectors: picked, users: historyUsers },
           { vectors: targetVectors, users: batch.targetUsers, items: batch.targetItems },
           this.cfg.temperature,
+          negativeRows ? { vectors: this.model.itemVectors(tf.gather(this.table, negativeRows) as tf.Tensor2D, true), items: batch.negativeItems } : undefined,
         );
       }, trainable);
       const norm = this.optimizer.applyGradients(grads);

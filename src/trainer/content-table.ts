@@ -1,4 +1,5 @@
 import type { ItemContent } from '../codec/index.js';
+import type { ItemRef, NegativePool } from '../model/index.js';
 import { log } from '../ops/logger.js';
 
 /** A content record the trainer must not learn from; its `reason` names the DLQ reason (the runner reads it). */
@@ -26,9 +27,13 @@ export function checkedContent(c: ItemContent): ItemContent {
 /**
  * item_id -> frozen content vector, built from the compacted item-content topic and kept current.
  * All vectors share one dimension (the LM's); a record of another dimension is refused, not stored.
+ * It is also the pool the trainer samples catalogue negatives from (random access by position).
  */
-export class ContentTable {
+export class ContentTable implements NegativePool {
   private readonly vectors = new Map<string, Float32Array>();
+  /** Item ids in a dense array (and each id's position) for O(1) uniform sampling; deletes swap the last id in. */
+  private readonly order: string[] = [];
+  private readonly position = new Map<string, number>();
   private dimension: number | undefined;
   private readonly dimWaiters: Array<(d: number) => void> = [];
   /** Items that got content since the last `takeArrived()`: the trainer releases their waiting events. */
@@ -60,10 +65,17 @@ export class ContentTable {
     return this.vectors.keys();
   }
 
+  /** The item at a position in [0, size): with a uniform index, a uniformly drawn catalogue item. */
+  at(index: number): ItemRef {
+    const itemId = this.order[index];
+    if (itemId === undefined) throw new RangeError(`content table position ${index} is outside 0..${this.order.length - 1}`);
+    return { itemId, content: this.vectors.get(itemId) as Float32Array };
+  }
+
   /** Applies one record of the item-content topic; returns whether it was stored. */
   apply(itemId: string, c: ItemContent | null): boolean {
     if (c === null) {
-      this.vectors.delete(itemId);
+      this.remove(itemId);
       return false;
     }
     if (c.vector.length !== c.dim * 4 || (this.dimension !== undefined && c.dim !== this.dimension)) {
@@ -81,9 +93,25 @@ export class ContentTable {
       this.dimension = c.dim;
       for (const w of this.dimWaiters.splice(0)) w(c.dim);
     }
+    if (!this.vectors.has(itemId)) {
+      this.position.set(itemId, this.order.length);
+      this.order.push(itemId);
+    }
     this.vectors.set(itemId, v);
     this.arrived.add(itemId);
     return true;
+  }
+
+  private remove(itemId: string): void {
+    const at = this.position.get(itemId);
+    if (at === undefined) return;
+    const last = this.order.pop() as string;
+    if (last !== itemId) {
+      this.order[at] = last;
+      this.position.set(last, at);
+    }
+    this.position.delete(itemId);
+    this.vectors.delete(itemId);
   }
 
   /** Resolves with the content dimension once known (at once when a vector is already stored). */

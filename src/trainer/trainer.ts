@@ -373,7 +373,7 @@ export class Trainer {
     await this.hooks.beforeTrain?.({ events, examples }, this);
     let loss = 0;
     for (let s = 0; s < this.cfg.stepsPerBatch; s++) {
-      loss = this.learner.trainStep(buildPalBatch([...examples.values()], this.learner.cfg, this.learner.rng));
+      loss = this.learner.trainStep(buildPalBatch([...examples.values()], this.learner.cfg, this.learner.rng, this.content));
     }
     let n = 0;
     for (const [user, list] of events) {
@@ -454,8 +454,10 @@ export class Trainer {
   private restore(s: TrainerCheckpointState, arrays: NamedArrays, seq: number): void {
     const pick = (prefix: string): NamedArrays =>
       Object.fromEntries(Object.entries(arrays).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-    this.learner = new PalLearner(s.learner.config, this.cfg.seed);
-    this.learner.setState({ config: s.learner.config, weights: pick('w/'), optimizer: { step: s.learner.optimizerStep, m: pick('m/'), v: pick('v/') } });
+    // A checkpoint from before a hyperparameter existed takes its value from the settings.
+    const config = { ...palConfigFromConfig(this.cfg, s.learner.config.contentDim), ...s.learner.config };
+    this.learner = new PalLearner(config, this.cfg.seed);
+    this.learner.setState({ config, weights: pick('w/'), optimizer: { step: s.learner.optimizerStep, m: pick('m/'), v: pick('v/') } });
     this.learner.rng.setState(s.rng);
     this.histories = UserHistories.restore(s.histories, this.cfg.historyLen, this.cfg.maxUsers);
     this.waiting = WaitingEvents.restore(s.waiting, this.cfg.maxWaitingEvents, this.cfg.maxWaitingMs);

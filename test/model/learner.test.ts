@@ -39,11 +39,46 @@ test('buildPalBatch: right-aligned histories, last position always sampled, at m
   }
 });
 
+test('buildPalBatch with a pool: distinct uniform catalogue negatives, the whole pool when it is small', () => {
+  const rng = new Rng(3);
+  const items = catalogue(rng, 30);
+  const pool = { size: items.length, at: (i: number) => items[i]! };
+  const exs = examples(rng, items, 3);
+  const some = buildPalBatch(exs, tinyConfig({ negativeSamples: 10 }), rng, pool);
+  assert.equal(some.negativeItems.length, 10);
+  assert.equal(new Set(some.negativeItems).size, 10);
+  some.negativeItems.forEach((id, k) => {
+    const item = items.find((i) => i.itemId === id)!;
+    assert.deepEqual(Array.from(some.negativeContent.slice(k * cfg.contentDim, (k + 1) * cfg.contentDim)), Array.from(item.content));
+  });
+  assert.deepEqual(new Set(buildPalBatch(exs, tinyConfig({ negativeSamples: 50 }), rng, pool).negativeItems), new Set(items.map((i) => i.itemId)));
+  assert.equal(buildPalBatch(exs, tinyConfig({ negativeSamples: 0 }), rng, pool).negativeItems.length, 0);
+  assert.equal(buildPalBatch(exs, tinyConfig({ negativeSamples: 10 }), rng).negativeItems.length, 0);
+});
+
+test('a one-user window trains when catalogue negatives are sampled, and is skipped without them', () => {
+  const rng = new Rng(4);
+  const items = catalogue(rng, 30);
+  const pool = { size: items.length, at: (i: number) => items[i]! };
+  const one = examples(rng, items, 1);
+  const learner = new PalLearner(cfg, 3);
+  assert.equal(learner.trainStep(buildPalBatch(one, cfg, rng)), 0);
+  assert.equal(learner.step, 0);
+  const before = learner.itemVectors([items[0]!.content])[0]!;
+  const loss = learner.trainStep(buildPalBatch(one, tinyConfig({ dropout: 0.1, negativeSamples: 16 }), rng, pool));
+  assert.ok(loss > 0 && Number.isFinite(loss));
+  assert.equal(learner.step, 1);
+  assert.ok(maxAbsDiff(before, learner.itemVectors([items[0]!.content])[0]!) > 0);
+  learner.dispose();
+});
+
 test('trainStep leaks no tensors over 20 steps', () => {
   const rng = new Rng(2);
   const items = catalogue(rng, 40);
   const learner = new PalLearner(cfg, 9);
-  const batches = Array.from({ length: 4 }, () => buildPalBatch(examples(rng, items, 6), cfg, rng));
+  const pool = { size: items.length, at: (i: number) => items[i]! };
+  const batches = Array.from({ length: 4 }, () => buildPalBatch(examples(rng, items, 6), tinyConfig({ dropout: 0.1, negativeSamples: 8 }), rng, pool));
+  assert.equal(batches[0]!.negativeItems.length, 8);
   learner.trainStep(batches[0]!);
   const baseline = tf.memory().numTensors;
   for (let i = 0; i < 20; i++) {

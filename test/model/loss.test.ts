@@ -26,8 +26,16 @@ const targets = [
 const targetUsers = [0, 0, 1, 1, 2];
 const targetItems = ['A', 'B', 'A', 'C', 'B'];
 
+// Catalogue samples: 'A' repeats a target item (never the negative of an 'A' positive), the others are new.
+const sampled = [
+  [0.2, -1, 0.3],
+  [1, 0.1, 0.1],
+  [0, 0, 1],
+];
+const sampledItems = ['S1', 'A', 'S3'];
+
 /** The loss written out pair by pair, in float64, independent of the implementation. */
-function referenceLoss(temperature: number): number {
+function referenceLoss(temperature: number, withSampled = false): number {
   const cos = (a: number[], b: number[]) => {
     const dot = a.reduce((s, x, i) => s + x * (b[i] as number), 0);
     const na = Math.hypot(...a);
@@ -47,6 +55,11 @@ function referenceLoss(temperature: number): number {
         if (targetUsers[k] === u || targetItems[k] === targetItems[j]) return;
         denom += Math.exp(cos(h, neg) / temperature);
       });
+      if (withSampled) {
+        sampled.forEach((neg, k) => {
+          if (sampledItems[k] !== targetItems[j]) denom += Math.exp(cos(h, neg) / temperature);
+        });
+      }
       total += -posLogit + Math.log(denom);
       count++;
     });
@@ -54,12 +67,13 @@ function referenceLoss(temperature: number): number {
   return total / count;
 }
 
-function implementationLoss(temperature: number): number {
+function implementationLoss(temperature: number, withSampled = false): number {
   const t = tf.tidy(() =>
     allActionInfoNce(
       { vectors: tf.tensor2d(history), users: Int32Array.from(historyUsers) },
       { vectors: tf.tensor2d(targets), users: Int32Array.from(targetUsers), items: targetItems },
       temperature,
+      withSampled ? { vectors: tf.tensor2d(sampled), items: sampledItems } : undefined,
     ),
   );
   const v = t.dataSync()[0] as number;
@@ -88,4 +102,31 @@ test('the repeated-item mask matters: without it the loss would differ', () => {
   const v = t.dataSync()[0] as number;
   t.dispose();
   assert.ok(Math.abs(v - implementationLoss(0.5)) > 1e-3);
+});
+
+test('sampled catalogue negatives join every positive, except a sample of the positive item itself', () => {
+  for (const temperature of [1, 0.2, 0.05]) {
+    const want = referenceLoss(temperature, true);
+    const got = implementationLoss(temperature, true);
+    assert.ok(Math.abs(got - want) <= 1e-4 * Math.max(1, Math.abs(want)), `T=${temperature}: got ${got}, want ${want}`);
+    assert.ok(got > implementationLoss(temperature) + 1e-3, 'extra negatives must raise the loss');
+  }
+});
+
+test('one user with sampled negatives has a loss (no in-batch negatives needed)', () => {
+  const t = tf.tidy(() =>
+    allActionInfoNce(
+      { vectors: tf.tensor2d([history[0] as number[]]), users: Int32Array.of(0) },
+      { vectors: tf.tensor2d([targets[0] as number[]]), users: Int32Array.of(0), items: ['A'] },
+      0.5,
+      { vectors: tf.tensor2d(sampled), items: sampledItems },
+    ),
+  );
+  const v = t.dataSync()[0] as number;
+  t.dispose();
+  const cos = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * (b[i] as number), 0) / (Math.hypot(...a) * Math.hypot(...b));
+  const h = history[0] as number[];
+  const pos = cos(h, targets[0] as number[]) / 0.5;
+  const denom = Math.exp(pos) + Math.exp(cos(h, sampled[0] as number[]) / 0.5) + Math.exp(cos(h, sampled[2] as number[]) / 0.5);
+  assert.ok(Math.abs(v - (Math.log(denom) - pos)) < 1e-4, `got ${v}`);
 });

@@ -13,9 +13,10 @@ export function registerModelBench(program: Command): void {
     .option('--users <n>', 'users per micro-batch', intOption('--users', 2), 64)
     .option('--steps <n>', 'timed steps on the selected backend', intOption('--steps'), 10)
     .option('--cpu-steps <n>', 'timed steps on the pure-JS cpu backend for the ratio (0 skips)', intOption('--cpu-steps', 0), 2)
+    .option('--targets <n>', 'target events per user in each batch', intOption('--targets'), 4)
     .option('--content-dim <n>', 'content vector width (the frozen LM output)', intOption('--content-dim'), 384)
     .option('--backend <name>', `tfjs backend: ${BACKENDS.join('|')} (default: LEARN_TF_BACKEND)`)
-    .action(async (opts: { users: number; steps: number; cpuSteps: number; contentDim: number; backend?: string }) => {
+    .action(async (opts: { users: number; targets: number; steps: number; cpuSteps: number; contentDim: number; backend?: string }) => {
       const cfg = loadConfig();
       const backend = opts.backend ?? cfg.tfBackend;
       if (!(BACKENDS as readonly string[]).includes(backend)) throw new Error(`--backend: expected ${BACKENDS.join('|')}, got "${backend}"`);
@@ -23,6 +24,7 @@ export function registerModelBench(program: Command): void {
         backend: backend as BackendChoice,
         config: palConfigFromConfig(cfg, opts.contentDim),
         usersPerBatch: opts.users,
+        targetsPerUser: opts.targets,
         steps: opts.steps,
         cpuSteps: opts.cpuSteps,
       });

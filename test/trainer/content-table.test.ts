@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ItemContent } from '../../src/codec/index.js';
+import { ContentTable } from '../../src/trainer/content-table.js';
+
+function content(itemId: string, values: number[]): ItemContent {
+  const v = Float32Array.from(values);
+  return { item_id: itemId, model_id: 'm@1', text_hash: 'h', dim: v.length, vector: Buffer.from(v.buffer), encoded_at: 0 };
+}
+
+test('positions address every stored item once, through updates and deletes (the negative-sampling pool)', () => {
+  const t = new ContentTable();
+  for (const id of ['a', 'b', 'c', 'd']) assert.ok(t.apply(id, content(id, [1, 0])));
+  t.apply('b', content('b', [0, 1])); // an update keeps one position
+  t.apply('a', null); // a delete moves the last item into the hole
+  t.apply('zz', null); // deleting an unknown item changes nothing
+  assert.equal(t.size, 3);
+  const seen = Array.from({ length: t.size }, (_, i) => t.at(i));
+  assert.deepEqual(seen.map((r) => r.itemId).sort(), ['b', 'c', 'd']);
+  assert.deepEqual(Array.from(seen.find((r) => r.itemId === 'b')!.content), [0, 1]);
+  assert.throws(() => t.at(3), /outside/);
+  t.apply('a', content('a', [1, 1]));
+  assert.deepEqual(Array.from({ length: t.size }, (_, i) => t.at(i).itemId).sort(), ['a', 'b', 'c', 'd']);
+});
