@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { AdamW, type AdamWState } from './adamw.js';
-import { packHistories, type PalBatch } from './batch.js';
+import { historySelection, packHistories, type PalBatch } from './batch.js';
 import type { PalConfig } from './config.js';
 import { allActionInfoNce } from './loss.js';
 import { PalModel } from './pal-model.js';
@@ -70,16 +70,7 @@ export class PalLearner {
       const negatives = batch.negativeItems.length > 0 ? tf.tensor2d(batch.negativeContent, [batch.negativeItems.length, dc]) : undefined;
       // One-hot selection [B, Nh, T] of the sampled positions: a batched matmul instead of a gather keeps the
       // gradient free of UnsortedSegmentSum.
-      const select = new Float32Array(B * Nh * T);
-      const historyUsers = new Int32Array(B * Nh).fill(-1);
-      for (let b = 0; b < B; b++) {
-        for (let s = 0; s < Nh; s++) {
-          const p = batch.samplePositions[b * Nh + s] as number;
-          if (p < 0) continue;
-          select[(b * Nh + s) * T + p] = 1;
-          historyUsers[b * Nh + s] = b;
-        }
-      }
+      const { select, historyUsers } = historySelection(batch);
       const selection = tf.tensor3d(select, [B, Nh, T]);
       const trainable = this.model.parameters().map((p) => p.variable);
       const { value, grads } = tf.variableGrads(() => {

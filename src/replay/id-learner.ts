@@ -7,6 +7,7 @@ import {
   allActionInfoNce,
   buildPalBatch,
   hasNegatives,
+  historySelection,
   palConfig,
   PalModel,
   Rng,
@@ -87,16 +88,7 @@ export class IdSequenceLearner {
     if (!hasNegatives(batch)) return 0;
     const { users: B, seqLen: T, historySamples: Nh } = batch;
     const d = this.cfg.contentDim;
-    const select = new Float32Array(B * Nh * T);
-    const historyUsers = new Int32Array(B * Nh).fill(-1);
-    for (let b = 0; b < B; b++) {
-      for (let s = 0; s < Nh; s++) {
-        const p = batch.samplePositions[b * Nh + s] as number;
-        if (p < 0) continue;
-        select[(b * Nh + s) * T + p] = 1;
-        historyUsers[b * Nh + s] = b;
-      }
-    }
+    const { select, historyUsers } = historySelection(batch);
     const result = tf.tidy(() => {
       const historyRows = tf.tensor1d(Int32Array.from(batch.historyContent), 'int32');
       const targetRows = tf.tensor1d(Int32Array.from(batch.targetContent), 'int32');
