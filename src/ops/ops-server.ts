@@ -45,7 +45,7 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   res.end(body);
 }
 
-/** Listens and resolves with the bound address (port 0 picks a free one). */
+/** Listens and resolves with the bound address (port 0 picks a free one); the ops and the serving servers both use it. */
 export async function listenOps(server: Server, port: number, host: string): Promise<AddressInfo> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

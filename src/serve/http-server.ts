@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { log } from '../ops/logger.js';
 import { registry } from '../ops/metrics.js';
 import { ServeError } from './errors.js';
@@ -26,17 +25,6 @@ export function createHttpServer(recommender: Recommender): Server {
   });
 }
 
-/** Listens and resolves with the bound address (port 0 picks a free one). */
-export async function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return server.address() as AddressInfo;
-}
 
 async function route(recommender: Recommender, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');

@@ -2,5 +2,5 @@
 export { Recommender, type Recommendations, type RecommenderOptions } from './recommender.js';
 export { ItemIndex, type ScoredItem } from './item-index.js';
 export { ServeError, parseK, MAX_K, type ServeErrorCode } from './errors.js';
-export { createHttpServer, listen } from './http-server.js';
+export { createHttpServer } from './http-server.js';
 export { topKInnerProduct } from './top-k.js';

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { onShutdown } from '../../ops/shutdown.js';
 import { ServeError } from '../../serve/errors.js';
-import { createHttpServer, listen } from '../../serve/http-server.js';
+import { listenOps as listen } from '../../ops/ops-server.js';
+import { createHttpServer } from '../../serve/http-server.js';
 import { Recommender, type Recommendations } from '../../serve/recommender.js';
 
 /** `learn recommend`, `learn similar`, `learn serve`: the read path, from Redis only. */
