@@ -4,7 +4,7 @@ import { dataDirFrom, fetchMl100k, loadDataset, ML100K, type DatasetRecord } fro
 import { fetchModel, modelsDirFrom } from '../../encoder/index.js';
 import { createKafka } from '../../kafka/client.js';
 import { applyTopics, loadTopicSpecs } from '../../kafka/topics.js';
-import { stackRows, summaryTable } from '../../replay/index.js';
+import { scoreRows, stackRows, summaryTable } from '../../replay/index.js';
 import { topKInnerProduct } from '../../serve/top-k.js';
 import { stackUp } from '../../stack/stack.js';
 import type { Trainer } from '../../trainer/trainer.js';
@@ -21,8 +21,16 @@ interface Showcase {
   user: string;
   history: string[];
   recommendations: Array<{ item: string; score: number }>;
+  /** The user's scores over the whole catalogue: the top 10 read against them. */
+  userScores: ScoreSpread;
   freshItem: string;
   neighbours: Array<{ item: string; score: number }>;
+}
+
+interface ScoreSpread {
+  min: number;
+  median: number;
+  max: number;
 }
 
 /** The README's first command: from a fresh clone to a full replay of ML-100K with a report. */
@@ -83,6 +91,7 @@ function showcaseOf(t: Trainer, records: readonly DatasetRecord[]): Showcase | u
   const seen = new Set(history);
   const [uv] = t.learner.userVectors([history.map((id) => t.content.get(id) as Float32Array)]);
   const recs = topKInnerProduct(items, ids.length, dOut, uv as Float32Array, 10, (row) => seen.has(ids[row] as string));
+  const all = scoreRows(items, ids.length, dOut, uv as Float32Array).sort();
   const freshItem = freshListing.value.item_id;
   const fi = ids.indexOf(freshItem);
   const query = items.slice(fi * dOut, (fi + 1) * dOut);
@@ -91,6 +100,7 @@ function showcaseOf(t: Trainer, records: readonly DatasetRecord[]): Showcase | u
     user,
     history: history.slice(-5),
     recommendations: recs.map((s) => ({ item: ids[s.index] as string, score: s.score })),
+    userScores: { min: all[0] as number, median: all[all.length >> 1] as number, max: all[all.length - 1] as number },
     freshItem,
     neighbours: nn.map((s) => ({ item: ids[s.index] as string, score: s.score })),
   };
@@ -100,7 +110,9 @@ function printShowcase(say: (s: string) => void, s: Showcase, titles: ReadonlyMa
   const name = (id: string): string => `${id} ${titles.get(id) ?? ''}`.trim();
   say(`\nTop 10 for user ${s.user} (LEARN vectors, inner product, seen items excluded; computed in-process):`);
   say(`  recent history: ${s.history.map(name).join(' | ')}`);
-  s.recommendations.forEach((r, i) => say(`  ${String(i + 1).padStart(2)}. ${r.score.toFixed(3)}  ${name(r.item)}`));
+  s.recommendations.forEach((r, i) => say(`  ${String(i + 1).padStart(2)}. ${r.score.toFixed(4)}  ${name(r.item)}`));
+  const u = s.userScores;
+  say(`  (cosine scores; over the whole catalogue this user's run from ${u.min.toFixed(4)} to ${u.max.toFixed(4)}, median ${u.median.toFixed(4)})`);
   say(`\nNearest neighbours of the most recently listed item, ${name(s.freshItem)}:`);
-  s.neighbours.forEach((r, i) => say(`  ${String(i + 1).padStart(2)}. ${r.score.toFixed(3)}  ${name(r.item)}`));
+  s.neighbours.forEach((r, i) => say(`  ${String(i + 1).padStart(2)}. ${r.score.toFixed(4)}  ${name(r.item)}`));
 }
