@@ -8,6 +8,7 @@ import { StoreKeys, VersionView, connectWithin, createRedisClient } from '../sto
 import { redisUrl } from '../config/load.js';
 import { startTrainerRole } from '../trainer/role.js';
 import { summarise, type LatencySummary } from './percentiles.js';
+import { benchListing } from './listings.js';
 import { benchPipeline } from './pipeline.js';
 
 export interface FreshnessBench {
@@ -37,16 +38,7 @@ export async function benchFreshness(base: Config, opts: { listings?: number; ev
   const keys = new StoreKeys(cfg.redisPrefix);
   const encoder = await EncoderWorker.start(cfg);
   const send = (topic: string, key: string, value: Buffer) => producer.send({ topic, acks: ACKS_ALL, messages: [{ key, value }] });
-  const listing = (i: number): ItemListing => ({
-    item_id: `fresh-${i}`,
-    title: `${['trail shoe', 'coffee grinder', 'wool scarf', 'desk lamp'][i % 4]} ${i}`,
-    category: 'Bench',
-    brand: null,
-    price: null,
-    keywords: null,
-    attributes: null,
-    listed_at: Date.now(),
-  });
+  const listing = (i: number): ItemListing => benchListing('fresh', i);
   let trainer: Awaited<ReturnType<typeof startTrainerRole>> | undefined;
   try {
     // A seed catalogue sizes the model; the trainer starts once the first content exists.

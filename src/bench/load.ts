@@ -9,6 +9,7 @@ import { ConsumerLagMonitor } from '../ops/consumer-lag.js';
 import { log } from '../ops/logger.js';
 import { startTrainerRole } from '../trainer/role.js';
 import { trainerGroup } from '../trainer/trainer.js';
+import { benchListing } from './listings.js';
 import { benchPipeline } from './pipeline.js';
 
 /** One second of a load step. */
@@ -81,16 +82,7 @@ export async function benchLoad(base: Config, o: LoadOptions): Promise<LoadBench
   const { run, cfg, topics, admin, cleanup } = await benchPipeline(base, 'load', { checkpointEveryMs: 1000 });
   const codec = defaultCodec();
   const producer = await createProducer(createKafka(cfg, 'bench'));
-  const listing = (i: number): ItemListing => ({
-    item_id: `load-${i}`,
-    title: `${['trail shoe', 'coffee grinder', 'wool scarf', 'desk lamp', 'yoga mat'][i % 5]} model ${i}`,
-    category: 'Bench',
-    brand: null,
-    price: null,
-    keywords: null,
-    attributes: null,
-    listed_at: Date.now(),
-  });
+  const listing = (i: number): ItemListing => benchListing('load', i);
   const encoder = await EncoderWorker.start(cfg);
   let trainer: Awaited<ReturnType<typeof startTrainerRole>> | undefined;
   const loop = monitorEventLoopDelay({ resolution: 10 });

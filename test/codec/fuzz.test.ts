@@ -7,23 +7,13 @@ import { CODEC_ERROR_REASONS, CodecError } from '../../src/codec/errors.js';
 import type { RecordName } from '../../src/codec/records.js';
 import { SchemaRegistry } from '../../src/codec/registry.js';
 import { CONTENT, EVENT, LISTING } from './samples.js';
+import { rng } from '../support/random.js';
 
 const codec = new AvroCodec(SchemaRegistry.loadDir());
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 
-/** mulberry32: small seeded PRNG so a failure can be replayed with FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-const rand = prng(SEED);
+const rand = rng(SEED);
 const int = (n: number): number => Math.floor(rand() * n);
 const randomBytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => int(256)));
 

@@ -8,7 +8,7 @@ import { DLQ_HEADERS } from '../../src/kafka/dead-letter.js';
 import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
 import { eventually, header, readTopic } from '../support/kafka.js';
 import { startLearn } from '../support/process.js';
-import { ensureStack, freshTopic, withAdmin } from '../support/stack.js';
+import { ensureStack, freshPipelineTopics, freshTopic, withAdmin } from '../support/stack.js';
 import { ensureDefaultModel } from './model-helper.js';
 
 let cfg: Config;
@@ -34,11 +34,7 @@ const listing = (i: number): ItemListing => ({
 });
 
 test('learn encode: N listings in, N ItemContent out, none twice across a SIGKILL mid-stream; an empty listing goes to the DLQ', { timeout: 300_000 }, async (t) => {
-  const topics = {
-    LEARN_TOPIC_ITEM_LISTINGS: await freshTopic(cfg, 'listings', 2),
-    LEARN_TOPIC_ITEM_CONTENT: await freshTopic(cfg, 'content', 2),
-    LEARN_TOPIC_DLQ: await freshTopic(cfg, 'dlq'),
-  };
+  const topics = await freshPipelineTopics(cfg, 'worker', { listings: 2, content: 2, dlq: 1 });
   const n = 400;
   const codec = defaultCodec();
   const producer: Producer = await createProducer(createKafka(cfg, 'test-producer'));

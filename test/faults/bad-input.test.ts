@@ -13,7 +13,7 @@ import { digestOf } from '../../src/trainer/digest.js';
 import { ensureDefaultModel } from '../encoder/model-helper.js';
 import { eventually } from '../support/kafka.js';
 import { startLearn } from '../support/process.js';
-import { ensureStack, freshTopic } from '../support/stack.js';
+import { ensureStack, freshPipelineTopics, freshTopic } from '../support/stack.js';
 import { SMALL_TRAINER_ENV, alive, dumpLogs, event, latestCheckpoint, listing, messageCount, readAll, sendAll, sleep, stopRole } from './support.js';
 import { DLQ_HEADERS } from '../../src/kafka/dead-letter.js';
 import { header } from '../support/kafka.js';
@@ -41,10 +41,7 @@ test('10,000+ malformed messages interleaved with good ones: each bad one dead-l
   const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => rng.int(256)));
   const env = {
     ...SMALL_TRAINER_ENV,
-    LEARN_TOPIC_ITEM_LISTINGS: await freshTopic(cfg, 'bad-listings', 2),
-    LEARN_TOPIC_ITEM_CONTENT: await freshTopic(cfg, 'bad-content', 2),
-    LEARN_TOPIC_USER_EVENTS: await freshTopic(cfg, 'bad-events', 3),
-    LEARN_TOPIC_DLQ: await freshTopic(cfg, 'bad-dlq', 2),
+    ...(await freshPipelineTopics(cfg, 'bad', { listings: 2, content: 2, events: 3, dlq: 2 })),
     LEARN_STATE_DIR: stateDir,
     LEARN_REDIS_PREFIX: `faultbad${process.pid}`,
     LEARN_GROUP_PREFIX: `faultbad${process.pid}`,

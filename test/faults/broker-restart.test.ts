@@ -15,7 +15,7 @@ import { digestOf } from '../../src/trainer/digest.js';
 import { ensureDefaultModel } from '../encoder/model-helper.js';
 import { eventually } from '../support/kafka.js';
 import { startLearn } from '../support/process.js';
-import { freshTopic } from '../support/stack.js';
+import { freshPipelineTopics, freshTopic } from '../support/stack.js';
 import { SMALL_TRAINER_ENV, alive, dumpLogs, event, latestCheckpoint, listing, messageCount, readAll, sendAll, sleep, stopRole, summariseDlq } from './support.js';
 
 // The broker of a PRIVATE stack (own folder and ports) is stopped mid-stream and started again while
@@ -49,10 +49,7 @@ test('Kafka broker stopped and started mid-stream: learn run recovers by itself,
     ...SMALL_TRAINER_ENV,
     ...PORTS,
     LEARN_STACK_DIR: dir,
-    LEARN_TOPIC_ITEM_LISTINGS: await freshTopic(cfg, 'broker-listings', 2),
-    LEARN_TOPIC_ITEM_CONTENT: await freshTopic(cfg, 'broker-content', 2),
-    LEARN_TOPIC_USER_EVENTS: await freshTopic(cfg, 'broker-events', 3),
-    LEARN_TOPIC_DLQ: await freshTopic(cfg, 'broker-dlq'),
+    ...(await freshPipelineTopics(cfg, 'broker', { listings: 2, content: 2, events: 3, dlq: 1 })),
     LEARN_STATE_DIR: stateDir,
     LEARN_REDIS_PREFIX: 'faultbroker',
   };

@@ -15,7 +15,7 @@ import { StoreKeys, createRedisClient, connectWithin } from '../../src/store/ind
 import { digestOf } from '../../src/trainer/digest.js';
 import { eventually } from '../support/kafka.js';
 import { startLearn } from '../support/process.js';
-import { ensureStack, freshTopic } from '../support/stack.js';
+import { ensureStack, freshPipelineTopics, freshTopic } from '../support/stack.js';
 import { SMALL_TRAINER_ENV, alive, dumpLogs, event, latestCheckpoint, rssKiB, sendAll, sleep, stopRole, unitVector } from './support.js';
 
 // A private redis-server (append-only, own port and folder) under `learn train` is stopped with SIGTERM while the
@@ -57,9 +57,7 @@ test('Redis stopped and restarted mid-stream under learn train: consumption paus
   const env = {
     ...SMALL_TRAINER_ENV,
     REDIS_URL: URL,
-    LEARN_TOPIC_USER_EVENTS: await freshTopic(cfg, 'redis-events', 3),
-    LEARN_TOPIC_ITEM_CONTENT: await freshTopic(cfg, 'redis-content', 2),
-    LEARN_TOPIC_DLQ: await freshTopic(cfg, 'redis-dlq'),
+    ...(await freshPipelineTopics(cfg, 'redis', { events: 3, content: 2, dlq: 1 })),
     LEARN_STATE_DIR: stateDir,
     LEARN_REDIS_PREFIX: prefix,
     LEARN_GROUP_PREFIX: prefix,

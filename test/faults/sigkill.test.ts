@@ -12,7 +12,7 @@ import { digestOf } from '../../src/trainer/digest.js';
 import { ensureDefaultModel } from '../encoder/model-helper.js';
 import { eventually } from '../support/kafka.js';
 import { startLearn, type RoleProcess } from '../support/process.js';
-import { ensureStack, freshTopic } from '../support/stack.js';
+import { ensureStack, freshPipelineTopics, freshTopic } from '../support/stack.js';
 import { SMALL_TRAINER_ENV, alive, event, latestCheckpoint, listing, messageCount, readAll, sendAll, sleep, stopRole, summariseDlq, dumpLogs } from './support.js';
 
 // SIGKILL of `learn train` and `learn encode` at seeded random moments while listings and events keep arriving:
@@ -34,10 +34,7 @@ test('SIGKILL of trainer and encoder, alternately, 6 times mid-stream: no event 
   const codec = defaultCodec();
   const env = {
     ...SMALL_TRAINER_ENV,
-    LEARN_TOPIC_ITEM_LISTINGS: await freshTopic(cfg, 'kill-listings', 2),
-    LEARN_TOPIC_ITEM_CONTENT: await freshTopic(cfg, 'kill-content', 2),
-    LEARN_TOPIC_USER_EVENTS: await freshTopic(cfg, 'kill-events', 3),
-    LEARN_TOPIC_DLQ: await freshTopic(cfg, 'kill-dlq'),
+    ...(await freshPipelineTopics(cfg, 'kill', { listings: 2, content: 2, events: 3, dlq: 1 })),
     LEARN_STATE_DIR: stateDir,
     LEARN_REDIS_PREFIX: `faultkill${process.pid}`,
     // Own consumer groups: other pipelines on the shared broker must not rebalance these.

@@ -6,7 +6,6 @@ import type { ItemListing, UserEvent } from '../../src/codec/index.js';
 import type { Config } from '../../src/config/load.js';
 import { DLQ_HEADERS } from '../../src/kafka/dead-letter.js';
 import { ACKS_ALL } from '../../src/kafka/producer.js';
-import type { Rng } from '../../src/model/index.js';
 import { CheckpointStore } from '../../src/trainer/checkpoint.js';
 import type { TrainerCheckpointState } from '../../src/trainer/trainer.js';
 import { header, readTopic } from '../support/kafka.js';
@@ -17,27 +16,9 @@ import { withAdmin } from '../support/stack.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A child's env common to every fault suite: small model, quick windows and checkpoints, no metrics port. */
-export const SMALL_TRAINER_ENV: Record<string, string> = {
-  LEARN_METRICS_PORT: '0',
-  // A killed member's partitions move on after 6 s rather than 30 s.
-  LEARN_KAFKA_SESSION_TIMEOUT_MS: '6000',
-  LEARN_BATCH_USERS: '16',
-  LEARN_WINDOW_MS: '300',
-  LEARN_CHECKPOINT_EVERY_BATCHES: '4',
-  LEARN_CHECKPOINT_EVERY_MS: '1000',
-  LEARN_PAL_DIM: '64',
-  LEARN_PAL_LAYERS: '1',
-  LEARN_HISTORY_LEN: '20',
-  LEARN_ENCODER_BATCH: '8',
-  LEARN_ENCODER_THREADS: '1',
-};
+export { SMALL_TRAINER_ENV, unitVector } from '../support/pipeline.js';
 
-export function unitVector(rng: Rng, dim: number): Buffer {
-  const v = new Float32Array(dim).map(() => rng.normal());
-  const n = Math.hypot(...v);
-  return Buffer.from(v.map((x) => x / n).buffer);
-}
+
 
 const NOUNS = ['hiking boots', 'espresso machine', 'yoga mat', 'desk lamp', 'rain jacket', 'chess set', 'kettle'];
 export function listing(i: number, title?: string): ItemListing {

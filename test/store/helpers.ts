@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 
+export { rng } from '../support/random.js';
+
 /** A key prefix no other suite or run uses, so tests share the stack's Redis without colliding. */
 export function uniquePrefix(label: string): string {
   return `test-${label}-${randomBytes(4).toString('hex')}`;
@@ -43,17 +45,6 @@ export function decodeWithDataView(bytes: Buffer): number[] {
   return out;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failing case can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function randomVector(dim: number, next: () => number): Float32Array {
   return Float32Array.from({ length: dim }, () => next() * 2 - 1);

@@ -41,3 +41,25 @@ export async function freshTopic(cfg: Config, label: string, partitions = 1): Pr
 }
 
 export const uniqueGroup = (label: string): string => `test-${label}-${randomBytes(4).toString('hex')}`;
+
+const PIPELINE_TOPIC_ENV = {
+  listings: 'LEARN_TOPIC_ITEM_LISTINGS',
+  content: 'LEARN_TOPIC_ITEM_CONTENT',
+  events: 'LEARN_TOPIC_USER_EVENTS',
+  dlq: 'LEARN_TOPIC_DLQ',
+} as const;
+
+type PipelineRole = keyof typeof PIPELINE_TOPIC_ENV;
+
+/** Fresh topics for the pipeline topics a test names (role -> partitions), as the LEARN_TOPIC_* settings. */
+export async function freshPipelineTopics<R extends PipelineRole>(
+  cfg: Config,
+  label: string,
+  partitions: Record<R, number>,
+): Promise<Record<(typeof PIPELINE_TOPIC_ENV)[R], string>> {
+  const env: Partial<Record<string, string>> = {};
+  for (const [role, n] of Object.entries(partitions) as Array<[R, number]>) {
+    env[PIPELINE_TOPIC_ENV[role]] = await freshTopic(cfg, `${label}-${role}`, n);
+  }
+  return env as Record<(typeof PIPELINE_TOPIC_ENV)[R], string>;
+}

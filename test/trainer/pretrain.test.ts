@@ -10,7 +10,7 @@ import { CheckpointStore } from '../../src/trainer/checkpoint.js';
 import { pretrain } from '../../src/trainer/pretrain.js';
 import type { TrainerCheckpointState } from '../../src/trainer/trainer.js';
 import { ensureDefaultModel } from '../encoder/model-helper.js';
-import { ensureStack, freshTopic } from '../support/stack.js';
+import { ensureStack, freshPipelineTopics, freshTopic } from '../support/stack.js';
 
 let cfg: Config;
 const stateDir = mkdtempSync(join(tmpdir(), 'learn-pretrain-'));
@@ -19,9 +19,7 @@ before(async () => {
   await ensureDefaultModel();
   cfg = loadConfig({
     ...process.env,
-    LEARN_TOPIC_ITEM_CONTENT: await freshTopic(shared, 'content', 1),
-    LEARN_TOPIC_USER_EVENTS: await freshTopic(shared, 'events', 1),
-    LEARN_TOPIC_DLQ: await freshTopic(shared, 'dlq', 1),
+    ...(await freshPipelineTopics(shared, 'pretrain', { content: 1, events: 1, dlq: 1 })),
     LEARN_STATE_DIR: stateDir,
     LEARN_BATCH_USERS: '8',
     LEARN_PAL_DIM: '32',

@@ -13,7 +13,7 @@ import { Rng } from '../../src/model/index.js';
 import { StoreKeys } from '../../src/store/index.js';
 import { Trainer } from '../../src/trainer/trainer.js';
 import { VectorPublisher } from '../../src/trainer/vector-publisher.js';
-import { ensureStack, freshTopic } from '../support/stack.js';
+import { ensureStack, freshPipelineTopics, freshTopic } from '../support/stack.js';
 
 let cfg: Config;
 const stateDir = mkdtempSync(join(tmpdir(), 'learn-published-'));
@@ -21,9 +21,7 @@ before(async () => {
   const shared = await ensureStack();
   cfg = loadConfig({
     ...process.env,
-    LEARN_TOPIC_ITEM_CONTENT: await freshTopic(shared, 'content', 1),
-    LEARN_TOPIC_USER_EVENTS: await freshTopic(shared, 'events', 1),
-    LEARN_TOPIC_DLQ: await freshTopic(shared, 'dlq', 1),
+    ...(await freshPipelineTopics(shared, 'published-vectors', { content: 1, events: 1, dlq: 1 })),
     LEARN_STATE_DIR: stateDir,
     LEARN_REDIS_PREFIX: `pv${randomBytes(3).toString('hex')}`,
     LEARN_GROUP_PREFIX: `pv${randomBytes(3).toString('hex')}`,

@@ -13,7 +13,8 @@ import type { TrainerCheckpointState } from '../../src/trainer/trainer.js';
 import { Rng } from '../../src/model/index.js';
 import { eventually } from '../support/kafka.js';
 import { startLearn } from '../support/process.js';
-import { ensureStack, freshTopic } from '../support/stack.js';
+import { ensureStack, freshPipelineTopics, freshTopic } from '../support/stack.js';
+import { SMALL_TRAINER_ENV, unitVector } from '../support/pipeline.js';
 
 let cfg: Config;
 const stateDir = mkdtempSync(join(tmpdir(), 'learn-trainer-crash-'));
@@ -22,12 +23,6 @@ before(async () => {
 });
 after(() => rmSync(stateDir, { recursive: true, force: true }));
 
-function unitVector(rng: Rng, dim: number): Buffer {
-  const v = new Float32Array(dim).map(() => rng.normal());
-  const n = Math.hypot(...v);
-  return Buffer.from(v.map((x) => x / n).buffer);
-}
-
 function latest(): TrainerCheckpointState | undefined {
   return new CheckpointStore<TrainerCheckpointState>(join(stateDir, 'checkpoints'), 3).loadLatest()?.state;
 }
@@ -35,18 +30,10 @@ function latest(): TrainerCheckpointState | undefined {
 test('trainer killed with SIGKILL mid-stream twice: every event trained exactly once', { timeout: 420_000 }, async (t) => {
   const codec = defaultCodec();
   const env = {
-    LEARN_TOPIC_USER_EVENTS: await freshTopic(cfg, 'events', 3),
-    LEARN_TOPIC_ITEM_CONTENT: await freshTopic(cfg, 'content', 2),
-    LEARN_TOPIC_DLQ: await freshTopic(cfg, 'dlq'),
+    ...(await freshPipelineTopics(cfg, 'trainer-crash', { events: 3, content: 2, dlq: 1 })),
     LEARN_STATE_DIR: stateDir,
     LEARN_REDIS_PREFIX: `crash${process.pid}`,
-    LEARN_BATCH_USERS: '16',
-    LEARN_WINDOW_MS: '300',
-    LEARN_CHECKPOINT_EVERY_BATCHES: '4',
-    LEARN_CHECKPOINT_EVERY_MS: '1000',
-    LEARN_PAL_DIM: '64',
-    LEARN_PAL_LAYERS: '1',
-    LEARN_HISTORY_LEN: '20',
+    ...SMALL_TRAINER_ENV,
   };
   const rng = new Rng(7);
   const items = 120;

@@ -12,7 +12,7 @@ import { Recommender } from '../../src/serve/recommender.js';
 import { ensureDefaultModel } from '../encoder/model-helper.js';
 import { eventually } from '../support/kafka.js';
 import { startLearn } from '../support/process.js';
-import { ensureStack, freshTopic } from '../support/stack.js';
+import { ensureStack, freshPipelineTopics, freshTopic } from '../support/stack.js';
 
 let shared: Config;
 const stateDir = mkdtempSync(join(tmpdir(), 'learn-publisher-'));
@@ -32,10 +32,7 @@ const listing = (id: string, title: string, category: string): ItemListing => ({
 test('learn run: a newly listed item is servable from Redis before any event, and `similar` finds its text neighbours; user vectors follow events', { timeout: 300_000 }, async (t) => {
   const prefix = `t${randomBytes(3).toString('hex')}`;
   const env = {
-    LEARN_TOPIC_ITEM_LISTINGS: await freshTopic(shared, 'listings', 2),
-    LEARN_TOPIC_ITEM_CONTENT: await freshTopic(shared, 'content', 2),
-    LEARN_TOPIC_USER_EVENTS: await freshTopic(shared, 'events', 2),
-    LEARN_TOPIC_DLQ: await freshTopic(shared, 'dlq'),
+    ...(await freshPipelineTopics(shared, 'vector-publisher', { listings: 2, content: 2, events: 2, dlq: 1 })),
     LEARN_STATE_DIR: stateDir,
     LEARN_REDIS_PREFIX: prefix,
     LEARN_BATCH_USERS: '4',

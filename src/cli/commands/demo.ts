@@ -8,7 +8,7 @@ import { scoreRows, stackRows, summaryTable } from '../../replay/index.js';
 import { topKInnerProduct } from '../../serve/top-k.js';
 import { stackUp } from '../../stack/stack.js';
 import type { Trainer } from '../../trainer/trainer.js';
-import { replayWithProgress } from './replay.js';
+import { replayWithProgress, withReplayRunOptions } from './replay.js';
 
 interface DemoOptions {
   speed: string;
@@ -35,12 +35,10 @@ interface ScoreSpread {
 
 /** The README's first command: from a fresh clone to a full replay of ML-100K with a report. */
 export function registerDemo(program: Command): void {
-  program
+  const cmd = program
     .command('demo')
-    .description('the main job: stack up, topics, model and data fetched, full ML-100K replay with baselines, summary, report, example recommendations')
-    .option('--speed <x>', 'replay speed as a multiple of real time; 0 = as fast as possible', '0')
-    .option('--limit <n>', 'replay only the first N events (default: all 100,000)')
-    .option('--methods <list>', 'comma-separated methods', 'learn,sasrec,content,popularity')
+    .description('the main job: stack up, topics, model and data fetched, full ML-100K replay with baselines, summary, report, example recommendations');
+  withReplayRunOptions(cmd, 'replay only the first N events (default: all 100,000)')
     .action(async (o: DemoOptions) => {
       const cfg = loadConfig();
       const say = (s: string): void => void process.stdout.write(`${s}\n`);

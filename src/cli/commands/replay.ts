@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config/load.js';
 import { log } from '../../ops/logger.js';
-import { newRunId, parseMethods, reportDir, runReplay, screenshotReport, summaryTable, writeReport, type ReplayOptions, type ReplayProgress, type ReplayReport, type WrittenReport } from '../../replay/index.js';
+import { METHODS, newRunId, parseMethods, reportDir, runReplay, screenshotReport, summaryTable, writeReport, type ReplayOptions, type ReplayProgress, type ReplayReport, type WrittenReport } from '../../replay/index.js';
 
 export interface ReplayCliOptions {
   speed: string;
@@ -14,18 +14,24 @@ export interface ReplayCliOptions {
 
 /** `learn replay DATASET`: event-replay evaluation of LEARN and its baselines -> reports/RUN/{metrics.json,index.html}. */
 export function registerReplay(program: Command): void {
-  program
+  const cmd = program
     .command('replay <dataset>')
-    .description('event-replay evaluation (test-then-train) of LEARN and baselines through the real pipeline; writes metrics.json and index.html')
-    .option('--speed <x>', 'multiple of real time; 0 = as fast as possible', '0')
-    .option('--limit <n>', 'replay only the first N events')
-    .option('--methods <list>', 'comma-separated methods: learn,sasrec,content,popularity', 'learn,sasrec,content,popularity')
+    .description('event-replay evaluation (test-then-train) of LEARN and baselines through the real pipeline; writes metrics.json and index.html');
+  withReplayRunOptions(cmd, 'replay only the first N events')
     .option('--out <dir>', 'report folder (default LEARN_REPORTS_DIR/<run>)')
     .option('--keep-topics', 'keep the run\'s replay.<run>.* topics afterwards')
     .action(async (dataset: string, o: ReplayCliOptions) => {
       const { report, written } = await replayWithProgress(loadConfig(), dataset, o);
       process.stdout.write(`${summaryTable(report)}\n\nreport: ${written.html}\nmetrics: ${written.json}\n`);
     });
+}
+
+/** --speed, --limit and --methods: what `replay` and `demo` share. */
+export function withReplayRunOptions(cmd: Command, limitHelp: string): Command {
+  return cmd
+    .option('--speed <x>', 'replay speed as a multiple of real time; 0 = as fast as possible', '0')
+    .option('--limit <n>', limitHelp)
+    .option('--methods <list>', `comma-separated methods: ${METHODS.join(',')}`, METHODS.join(','));
 }
 
 /** Parses the CLI options, runs the replay with progress bars on stderr, writes the report and a screenshot. */

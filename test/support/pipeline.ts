@@ -1,0 +1,25 @@
+// Pieces shared by the suites that run the pipeline's roles as child processes.
+import type { Rng } from '../../src/model/rng.js';
+
+/** A child's env common to the crash and fault suites: small model, quick windows and checkpoints, no metrics port. */
+export const SMALL_TRAINER_ENV: Record<string, string> = {
+  LEARN_METRICS_PORT: '0',
+  // A killed member's partitions move on after 6 s rather than 30 s.
+  LEARN_KAFKA_SESSION_TIMEOUT_MS: '6000',
+  LEARN_BATCH_USERS: '16',
+  LEARN_WINDOW_MS: '300',
+  LEARN_CHECKPOINT_EVERY_BATCHES: '4',
+  LEARN_CHECKPOINT_EVERY_MS: '1000',
+  LEARN_PAL_DIM: '64',
+  LEARN_PAL_LAYERS: '1',
+  LEARN_HISTORY_LEN: '20',
+  LEARN_ENCODER_BATCH: '8',
+  LEARN_ENCODER_THREADS: '1',
+};
+
+/** A random unit content vector as ItemContent's little-endian float32 bytes. */
+export function unitVector(rng: Rng, dim: number): Buffer {
+  const v = new Float32Array(dim).map(() => rng.normal());
+  const n = Math.hypot(...v);
+  return Buffer.from(v.map((x) => x / n).buffer);
+}
