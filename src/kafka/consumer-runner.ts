@@ -11,6 +11,8 @@ export interface SourceRecord<T> {
   key: Buffer | null;
   timestamp: string;
   value: T;
+  /** The message value as it arrived: what a dead letter carries. */
+  raw: Buffer | null;
 }
 
 /** A record the handler could not process for a reason of its own (e.g. a listing with no text). */
@@ -48,6 +50,12 @@ export interface ConsumerRunnerOptions<T> {
   /** How long a crashed member holds its partitions (default 30 s); heartbeats go out at a tenth of it, at most every 3 s. */
   sessionTimeoutMs?: number;
   consumerConfig?: Partial<ConsumerConfig>;
+}
+
+/** The dead letter of a record a handler rejected: its original key and bytes, where it came from, and why. */
+export function deadLetterOf(r: Rejection): DeadLetter {
+  const { topic, partition, offset, key, raw } = r.record;
+  return { topic, partition, offset, key, value: raw, reason: r.reason, error: r.error };
 }
 
 const reasonOf = (err: unknown): string =>
@@ -161,29 +169,20 @@ export class ConsumerRunner<T> {
       }
       try {
         const value = this.o.decode(m.value, m, batch.topic);
-        good.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, timestamp: m.timestamp, value });
+        good.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, timestamp: m.timestamp, value, raw: m.value });
       } catch (err) {
         letters.push({ ...where, reason: reasonOf(err), error: err instanceof Error ? err.message : String(err) });
       }
     }
+    // Undecodable messages are acknowledged by the DLQ before the handler runs: a handler that commits on its own (the
+    // trainer, at a checkpoint inside the chunk) may commit past them.
+    await this.o.dlq.write(letters);
     if (good.length > 0) {
       const rejected = (await this.o.handle(good)) ?? [];
-      for (const r of rejected) {
-        const raw = chunk.find((m) => m.offset === r.record.offset);
-        letters.push({
-          topic: r.record.topic,
-          partition: r.record.partition,
-          offset: r.record.offset,
-          key: r.record.key,
-          value: raw?.value ?? null,
-          reason: r.reason,
-          error: r.error,
-        });
-      }
+      // Dead letters are acknowledged by the broker before the offsets past them are resolved.
+      await this.o.dlq.write(rejected.map(deadLetterOf));
       messagesProcessed.inc({ topic: batch.topic, group: this.o.groupId }, good.length - rejected.length);
     }
-    // Dead letters are acknowledged by the broker before the offsets past them are resolved.
-    await this.o.dlq.write(letters);
   }
 
   private markProcessed(topic: string, partition: number, next: string): void {

@@ -2,7 +2,7 @@ import type { ItemListing, UserEvent } from '../codec/index.js';
 import { defaultCodec } from '../codec/index.js';
 import type { Config } from '../config/load.js';
 import type { DatasetRecord } from '../data/index.js';
-import { EncoderBatcher, ItemEncoder, batcherOptionsFrom, encoderOptionsFrom, itemText, toItemContent } from '../encoder/index.js';
+import { EncoderBatcher, ItemEncoder, batcherOptionsFrom, encodeListings, encoderOptionsFrom } from '../encoder/index.js';
 import { createKafka } from '../kafka/client.js';
 import { ACKS_ALL, createProducer } from '../kafka/producer.js';
 import { topicsFrom } from '../kafka/topics.js';
@@ -34,7 +34,7 @@ export async function pretrain(cfg: Config, records: readonly DatasetRecord[], o
   try {
     await trainer.prepare(encoder.dim);
     const listings = records.filter((r): r is { kind: 'listing'; value: ItemListing } => r.kind === 'listing').map((r) => r.value);
-    const missing = listings.filter((li) => !trainer.content.has(li.item_id));
+    const missing = listings.filter((li) => !trainer.model.content.has(li.item_id));
     const itemsEncoded = await encodeMissing(cfg, encoder, missing, trainer);
     l.info({ listings: listings.length, encoded: itemsEncoded }, 'content ready');
     const events = records.filter((r): r is { kind: 'event'; value: UserEvent } => r.kind === 'event').map((r) => r.value);
@@ -63,21 +63,14 @@ async function encodeMissing(cfg: Config, encoder: ItemEncoder, listings: ItemLi
   let n = 0;
   try {
     for (let i = 0; i < listings.length; i += 256) {
-      const chunk = listings.slice(i, i + 256).flatMap((li) => {
-        try {
-          return [{ li, text: itemText(li, cfg.itemTextMaxChars) }];
-        } catch {
-          return []; // no usable text: the encoder worker would dead-letter it; here it simply has no content
-        }
-      });
-      const vectors = await Promise.all(chunk.map((c) => batcher.submit(c.text.text)));
-      const contents = chunk.map((c, j) => toItemContent(c.li.item_id, c.text.textHash, encoder.modelId, vectors[j]!));
+      // A listing with no usable text gets no content (the encoder worker would dead-letter it).
+      const { contents } = await encodeListings(batcher, encoder.modelId, listings.slice(i, i + 256), cfg.itemTextMaxChars);
       await producer.send({
         topic: topicsFrom(cfg).itemContent,
         acks: ACKS_ALL,
         messages: contents.map((c) => ({ key: c.item_id, value: codec.encode('ItemContent', c) })),
       });
-      for (const c of contents) trainer.content.apply(c.item_id, c);
+      for (const c of contents) trainer.model.content.apply(c.item_id, c);
       n += contents.length;
     }
   } finally {

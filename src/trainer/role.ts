@@ -1,6 +1,6 @@
 import type { Config } from '../config/load.js';
 import { shutdown } from '../ops/shutdown.js';
-import { Trainer, type TrainerHooks } from './trainer.js';
+import { Trainer, type TrainerCollaborators } from './trainer.js';
 import { VectorPublisher } from './vector-publisher.js';
 
 export interface TrainerRole {
@@ -11,10 +11,10 @@ export interface TrainerRole {
 }
 
 /** The trainer as `learn train` runs it: model prepared, vector publisher attached (LEARN_PUBLISH_VECTORS), consuming. */
-export async function startTrainerRole(cfg: Config, hooks: TrainerHooks = {}, opts: { exitOnFailure?: boolean } = {}): Promise<TrainerRole> {
-  const trainer = new Trainer(cfg, hooks);
+export async function startTrainerRole(cfg: Config, collaborators: TrainerCollaborators = {}, opts: { exitOnFailure?: boolean } = {}): Promise<TrainerRole> {
+  const trainer = new Trainer(cfg, collaborators);
   await trainer.prepare();
-  const publisher = cfg.publishVectors ? await VectorPublisher.start(cfg, trainer) : undefined;
+  const publisher = cfg.publishVectors ? await VectorPublisher.start(cfg, trainer, { onFailure: (err) => trainer.fail(err) }) : undefined;
   await trainer.consume();
   if (opts.exitOnFailure ?? true) {
     // A failed step leaves state that must not be checkpointed: stop everything and exit non-zero; a restart

@@ -1,20 +1,22 @@
+import { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
 import type { Kafka, Producer } from 'kafkajs';
 import { defaultCodec, type ItemContent, type UserEvent } from '../codec/index.js';
 import type { Config } from '../config/load.js';
 import { PROJECT_ROOT } from '../config/paths.js';
 import { createKafka } from '../kafka/client.js';
-import { ConsumerRunner, type PartitionOffsets, type Rejection, type SourceRecord } from '../kafka/consumer-runner.js';
+import { ConsumerRunner, deadLetterOf, type PartitionOffsets, type Rejection, type SourceRecord } from '../kafka/consumer-runner.js';
 import { DeadLetterWriter, type DeadLetter } from '../kafka/dead-letter.js';
 import { createProducer } from '../kafka/producer.js';
 import { TableFollower } from '../kafka/table-follower.js';
 import { topicsFrom } from '../kafka/topics.js';
-import { buildPalBatch, palConfigFromConfig, PalLearner, selectBackend, type ItemRef, type LearnerState, type NamedArrays, type UserExample } from '../model/index.js';
+import { checkedContent, ContentTable } from '../learner/content-table.js';
+import { eventProblem } from '../learner/event-check.js';
+import { OnlineModel, type OnlineModelState, type WindowExamples } from '../learner/online-model.js';
+import { selectBackend, type NamedArrays, type NegativePool } from '../model/index.js';
 import { log } from '../ops/logger.js';
 import { CheckpointStore } from './checkpoint.js';
-import { checkedContent, ContentTable } from './content-table.js';
 import { addToDigest } from './digest.js';
-import { UserHistories, type HistoriesSnapshot } from './histories.js';
 import * as m from './metrics.js';
 import { WaitingEvents, type WaitingEvent } from './waiting-events.js';
 import { MicroBatchWindow } from './window.js';
@@ -22,13 +24,11 @@ import { MicroBatchWindow } from './window.js';
 /** How often waiting events are checked against the content table, besides the arrival notices. */
 const WAITING_SWEEP_MS = 2_000;
 
-export const TRAINER_GROUP = 'learn-trainer';
-
 /** The trainer's consumer group: `learn-trainer` unless LEARN_GROUP_PREFIX gives this pipeline its own. */
 export const trainerGroup = (cfg: Pick<Config, 'groupPrefix'>): string => `${cfg.groupPrefix}-trainer`;
 
-/** The JSON part of a trainer checkpoint (the float arrays travel beside it). */
-export interface TrainerCheckpointState {
+/** The JSON part of a trainer checkpoint (the float arrays travel beside it): the model's state and the stream position. */
+export interface TrainerCheckpointState extends OnlineModelState {
   step: number;
   batches: number;
   eventsTrained: number;
@@ -36,46 +36,42 @@ export interface TrainerCheckpointState {
   digest: string;
   /** Next offset to read per topic and partition: everything before it is trained or waiting. */
   offsets: Record<string, Record<string, string>>;
-  histories: HistoriesSnapshot;
   waiting: WaitingEvent[];
-  learner: { config: LearnerState['config']; optimizerStep: number };
-  rng: number;
 }
 
-/** One trained micro-batch, as hooks see it. */
-export interface TrainedWindow {
-  /** user -> this window's events, event-time order. */
-  events: Map<string, UserEvent[]>;
-  /** The examples the step trained on (history before the window, targets in it). */
-  examples: Map<string, UserExample>;
+/** One trained micro-batch, as `windowTrained` listeners see it. */
+export interface TrainedWindow extends WindowExamples {
   loss: number;
 }
 
-export interface TrainerHooks {
-  /** Test-then-train: called with the window before the model learns from it (the replay scores here). */
-  beforeTrain?: (w: Omit<TrainedWindow, 'loss'>, t: Trainer) => void | Promise<void>;
-  /** After the step and the history update (the vector publisher writes touched users here). */
-  afterTrain?: (w: TrainedWindow, t: Trainer) => void | Promise<void>;
-  /** A new or changed item content vector (cold start: its item vector can be served at once). */
-  onContent?: (itemId: string, t: Trainer) => void;
-  /** Polled by the consumer: true pauses consumption (e.g. the vector store is unreachable). */
-  shouldPause?: () => boolean;
-  /** Before a checkpoint: false postpones it (and so the offset commit), e.g. while vector writes are unflushed. */
-  beforeCheckpoint?: (t: Trainer) => Promise<boolean>;
+/**
+ * What the trainer emits (like kafkajs's instrumentation events). Listeners run synchronously, in order; one that
+ * throws fails the window (the role stops without a checkpoint).
+ * - windowReady: a window about to be learned from (test-then-train: the replay scores here, with the old weights);
+ * - windowTrained: after the step and the history update (the vector publisher writes touched users);
+ * - contentArrived: a new or changed item content vector (cold start: its item vector can be served at once).
+ */
+export interface TrainerEvents {
+  windowReady: [w: WindowExamples];
+  windowTrained: [w: TrainedWindow];
+  contentArrived: [itemId: string];
 }
 
-/** Two hook sets as one: both run, in order; a pause or a postponement from either wins. */
-function composeHooks(a: TrainerHooks, b: TrainerHooks): TrainerHooks {
-  const out: TrainerHooks = { ...a, ...b };
-  if (a.beforeTrain && b.beforeTrain) out.beforeTrain = async (w, t) => { await a.beforeTrain!(w, t); await b.beforeTrain!(w, t); };
-  if (a.afterTrain && b.afterTrain) out.afterTrain = async (w, t) => { await a.afterTrain!(w, t); await b.afterTrain!(w, t); };
-  if (a.onContent && b.onContent) out.onContent = (id, t) => { a.onContent!(id, t); b.onContent!(id, t); };
-  if (a.shouldPause && b.shouldPause) out.shouldPause = () => a.shouldPause!() || b.shouldPause!();
-  if (a.beforeCheckpoint && b.beforeCheckpoint) out.beforeCheckpoint = async (t) => (await a.beforeCheckpoint!(t)) && (await b.beforeCheckpoint!(t));
-  return out;
+/** Collaborators the trainer asks, injected at construction. */
+export interface TrainerCollaborators {
+  /** Polled by the consumer: true pauses consumption (e.g. the vector store's buffer is full). */
+  backpressure?: { shouldPause(): boolean };
+  /** Before a checkpoint: false postpones it (and so the offset commit), e.g. while vector writes are unflushed. */
+  checkpointGate?: { beforeCheckpoint(): Promise<boolean> };
+  /** Where a window's negatives are drawn from (default: the whole content table). */
+  negativePool?: (w: WindowExamples) => NegativePool;
 }
 
 export interface TrainerStats {
+  /** Events handled by this process (trained, waiting, in the open window or dead-lettered). */
+  consumed: number;
+  /** Seconds spent in optimizer steps. */
+  trainSeconds: number;
   step: number;
   batches: number;
   eventsTrained: number;
@@ -93,12 +89,15 @@ export interface TrainerStats {
  * offsets of everything they contain; Kafka offsets are committed only after that checkpoint is on disk, and on
  * start records below the checkpoint's offsets are skipped as already trained.
  */
-export class Trainer {
-  learner!: PalLearner;
-  readonly content: ContentTable;
-  histories: UserHistories;
+export class Trainer extends EventEmitter<TrainerEvents> {
+  private onlineModel: OnlineModel | undefined;
+  private readonly content = new ContentTable();
   private waiting: WaitingEvents;
-  private readonly window = new MicroBatchWindow();
+  /** Events released from waiting into the open window: checkpointed with the waiting ones until that window trains. */
+  private released: WaitingEvent[] = [];
+  /** Dead letters not yet written: written before anything is checkpointed (a checkpoint commits past them). */
+  private letters: DeadLetter[] = [];
+  private readonly window: MicroBatchWindow;
   private readonly store: CheckpointStore<TrainerCheckpointState>;
   private readonly consumed: PartitionOffsets = new Map();
   /** Offsets of the last trained window: what a checkpoint may claim. */
@@ -123,23 +122,27 @@ export class Trainer {
     this.reportFailure = resolve;
   });
   private readonly l = log('trainer');
-  readonly stats: TrainerStats = { step: 0, batches: 0, eventsTrained: 0, digest: '0', waiting: 0, users: 0, items: 0, lastLoss: 0, checkpointSeq: 0 };
+  readonly stats: TrainerStats = { consumed: 0, trainSeconds: 0, step: 0, batches: 0, eventsTrained: 0, digest: '0', waiting: 0, users: 0, items: 0, lastLoss: 0, checkpointSeq: 0 };
 
   constructor(
     readonly cfg: Config,
-    private hooks: TrainerHooks = {},
+    private collaborators: TrainerCollaborators = {},
   ) {
-    this.content = new ContentTable();
-    this.histories = new UserHistories(cfg.historyLen, cfg.maxUsers);
+    super();
+    this.window = new MicroBatchWindow({ maxUsers: cfg.batchUsers, maxEvents: cfg.windowMaxEvents });
     this.waiting = new WaitingEvents(cfg.maxWaitingEvents, cfg.maxWaitingMs);
     this.store = new CheckpointStore(join(resolve(PROJECT_ROOT, cfg.stateDir), 'checkpoints'), cfg.checkpointsKept);
   }
 
-  static async start(cfg: Config, hooks: TrainerHooks = {}): Promise<Trainer> {
-    const t = new Trainer(cfg, hooks);
-    await t.prepare();
-    await t.consume();
-    return t;
+  /** The model being trained (after `prepare`). */
+  get model(): OnlineModel {
+    if (!this.onlineModel) throw new Error('the trainer is not prepared yet');
+    return this.onlineModel;
+  }
+
+  /** Adds collaborators (before `consume`): e.g. the vector publisher, which needs the prepared model. */
+  collaborate(c: TrainerCollaborators): void {
+    this.collaborators = { ...this.collaborators, ...c };
   }
 
   /** Backend, producer, content table and model (from the newest checkpoint, or fresh): everything but the consumer. */
@@ -158,7 +161,7 @@ export class Trainer {
       role: `${trainerGroup(this.cfg)}-content`,
       decode: (v) => checkedContent(codec.decode('ItemContent', v)),
       apply: (itemId, c) => {
-        if (this.content.apply(itemId, c) && this.learner) this.hooks.onContent?.(itemId, this);
+        if (this.content.apply(itemId, c) && this.onlineModel) this.emit('contentArrived', itemId);
       },
       dlq: this.dlq,
       maxMessageBytes: this.cfg.maxMessageBytes,
@@ -172,38 +175,12 @@ export class Trainer {
         this.l.info({ topic: topics.itemContent }, 'no checkpoint: waiting for the first item content vector to size the model');
       }
       const dim = this.content.dim ?? contentDim ?? (await this.content.firstDim());
-      this.learner = new PalLearner(palConfigFromConfig(this.cfg, dim), this.cfg.seed);
+      this.onlineModel = OnlineModel.fresh(this.cfg, this.content, dim);
     }
     this.l.info(
-      { backend: backend.choice, contentDim: this.learner.cfg.contentDim, checkpoint: ckpt?.seq ?? null, step: this.learner.step, items: this.content.size },
+      { backend: backend.choice, contentDim: this.model.config.contentDim, checkpoint: ckpt?.seq ?? null, step: this.model.step, items: this.content.size },
       'trainer ready',
     );
-  }
-
-  /** Adds hooks (before `consume`): e.g. the vector publisher, which needs the prepared model. */
-  use(hooks: TrainerHooks): void {
-    this.hooks = composeHooks(this.hooks, hooks);
-  }
-
-  /** User vectors (current weights) of users with a history: the output at the last position. */
-  userVectorsFor(users: readonly string[]): Map<string, Float32Array> {
-    const ids: string[] = [];
-    const histories: Float32Array[][] = [];
-    for (const u of users) {
-      const h = (this.histories.get(u)?.items ?? []).map((id) => this.content.get(id)).filter((v): v is Float32Array => v !== undefined);
-      if (h.length === 0) continue;
-      ids.push(u);
-      histories.push(h.slice(-this.learner.cfg.maxHistory));
-    }
-    const vectors = histories.length > 0 ? this.learner.userVectors(histories) : [];
-    return new Map(ids.map((id, i) => [id, vectors[i]!]));
-  }
-
-  /** Item vectors (current weights): the tower on a one-item sequence. */
-  itemVectorsFor(items: readonly string[]): Map<string, Float32Array> {
-    const ids = items.filter((id) => this.content.has(id));
-    const vectors = ids.length > 0 ? this.learner.itemVectors(ids.map((id) => this.content.get(id)!)) : [];
-    return new Map(ids.map((id, i) => [id, vectors[i]!]));
   }
 
   /** Starts consuming user events (live training). */
@@ -220,7 +197,7 @@ export class Trainer {
       chunkSize: 500,
       commitMode: 'manual',
       sessionTimeoutMs: this.cfg.kafkaSessionTimeoutMs,
-      shouldPause: () => this.hooks.shouldPause?.() ?? false,
+      shouldPause: () => this.collaborators.backpressure?.shouldPause() ?? false,
     });
     await this.runner.start();
     this.timer = setInterval(() => void this.serial(() => this.tick()).catch((err: unknown) => this.l.error({ err }, 'tick failed')), 100);
@@ -237,11 +214,11 @@ export class Trainer {
     await this.serial(async () => {
       for (const e of events) {
         done++;
-        if (this.invalid(e)) invalid++;
+        if (eventProblem(e, this.cfg)) invalid++;
         else if (!this.content.has(e.item_id)) skipped++;
         else {
           this.window.add(e);
-          if (this.windowFull()) await this.trainWindow();
+          if (this.window.full) await this.trainWindow();
         }
         if (done % 1000 === 0) onProgress?.(done);
       }
@@ -260,46 +237,56 @@ export class Trainer {
   }
 
   private async handle(records: Array<SourceRecord<UserEvent>>): Promise<Rejection[]> {
-    const rejected: Rejection[] = [];
     if (this.broken) throw this.broken;
-    if (this.stopping) return rejected;
-    const letters: DeadLetter[] = [];
+    if (this.stopping) return [];
     for (const r of records) {
       // Already consumed: in the checkpoint (offsets are committed after it, so a restart sees these again), or
       // earlier in this process (a rebalance, e.g. after a broker restart, re-fetches from the last commit).
       const next = this.consumed.get(r.topic)?.get(r.partition);
       if (next !== undefined && BigInt(r.offset) < BigInt(next)) continue;
       this.markConsumed(r.topic, r.partition, r.offset);
-      const why = this.invalid(r.value);
+      this.stats.consumed++;
+      const why = eventProblem(r.value, this.cfg);
       if (why) {
-        rejected.push({ record: r, reason: why.reason, error: why.error });
+        // Rejected records are dead-lettered here, not by the runner: a window that fills later in this chunk
+        // checkpoints and commits their offsets, so their letters must be written before it.
+        this.letters.push(deadLetterOf({ record: r, ...why } satisfies Rejection));
         continue;
       }
       if (this.content.has(r.value.item_id)) {
         this.window.add(r.value);
         // Cut as soon as the window is full: a chunk may hold many windows' worth of events.
-        if (this.windowFull()) await this.trainWindow();
+        if (this.window.full) await this.trainWindow();
       } else {
         const pushedOut = this.waiting.add({ event: r.value, topic: r.topic, partition: r.partition, offset: r.offset });
-        letters.push(...pushedOut.map((w) => this.noContent(w)));
+        this.letters.push(...pushedOut.map((w) => this.noContent(w)));
       }
     }
-    await this.dlq!.write(letters);
-    return rejected;
+    await this.writeLetters();
+    return [];
   }
 
-  /** Enough users, or enough events (bursty users, or a replay at full speed, would otherwise make huge windows). */
-  private windowFull(): boolean {
-    return this.window.users >= this.cfg.batchUsers || this.window.size >= this.cfg.windowMaxEvents;
+  /** Writes the pending dead letters (acknowledged by the broker) before anything may commit past them. */
+  private async writeLetters(): Promise<void> {
+    if (this.letters.length === 0) return;
+    const letters = this.letters;
+    this.letters = [];
+    try {
+      await this.dlq!.write(letters);
+    } catch (err) {
+      this.letters = [...letters, ...this.letters];
+      throw err;
+    }
   }
 
-  private invalid(e: UserEvent): { reason: string; error: string } | undefined {
-    if (!this.cfg.eventTypes.includes(e.type)) return { reason: 'unknown-event-type', error: `event type "${e.type}" is not one of LEARN_EVENT_TYPES` };
-    if (!Number.isFinite(e.ts) || e.ts < 0) return { reason: 'bad-timestamp', error: `negative or non-finite timestamp ${e.ts}` };
-    if (e.ts > Date.now() + this.cfg.maxFutureMs) return { reason: 'bad-timestamp', error: `timestamp ${e.ts} is more than LEARN_MAX_FUTURE_MS in the future` };
-    if (e.weight !== null && !Number.isFinite(e.weight)) return { reason: 'bad-weight', error: `non-finite weight ${e.weight}` };
-    if (e.user_id.length === 0 || e.item_id.length === 0) return { reason: 'missing-id', error: 'empty user_id or item_id' };
-    return undefined;
+  /**
+   * Trains the open window now, whatever its size (the replay calls it once the stream has been consumed, since
+   * its windows are cut by size only).
+   */
+  flush(): Promise<void> {
+    return this.serial(async () => {
+      if (this.window.size > 0) await this.trainWindow();
+    });
   }
 
   private noContent(w: WaitingEvent): DeadLetter {
@@ -334,15 +321,27 @@ export class Trainer {
     if (arrived.size > 0) {
       for (const w of this.waiting.release(arrived)) {
         this.window.add(w.event);
-        if (this.windowFull()) await this.trainWindow();
+        this.released.push(w);
+        if (this.window.full) await this.trainWindow();
       }
     }
     m.eventsWaiting.set(this.waiting.size);
-    if (this.window.size > 0 && (this.windowFull() || this.window.ageMs() >= this.cfg.windowMs)) {
+    if (this.window.size > 0 && (this.window.full || this.window.ageMs() >= this.cfg.windowMs)) {
       await this.trainWindow();
     } else if (this.batchesSinceCheckpoint > 0 && Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs) {
       await this.checkpoint();
     }
+  }
+
+  /**
+   * Stops training for good: a collaborator failed (e.g. a vector write) and the in-memory state may run ahead of what
+   * was published, so nothing more is checkpointed; the role exits and a restart resumes from the last checkpoint.
+   */
+  fail(err: Error): void {
+    if (this.broken) return;
+    this.broken = err;
+    this.l.fatal({ err }, 'trainer failed: stopping without a checkpoint (a restart resumes from the last one)');
+    this.reportFailure(err);
   }
 
   private async trainWindow(): Promise<void> {
@@ -353,31 +352,26 @@ export class Trainer {
     try {
       await this.trainWindowUnsafe();
     } catch (err) {
-      this.broken = err instanceof Error ? err : new Error(String(err));
-      this.l.fatal({ err: this.broken }, 'training failed: stopping without a checkpoint (a restart resumes from the last one)');
-      this.reportFailure(this.broken);
+      this.fail(err instanceof Error ? err : new Error(String(err)));
       throw this.broken;
     }
   }
 
   private async trainWindowUnsafe(): Promise<void> {
+    await this.writeLetters();
     const events = this.window.take();
+    // These events are in the window being trained: from here on the window's trained state covers them.
+    this.released = [];
     if (events.size === 0) return;
     const stop = m.trainStepSeconds.startTimer();
-    const examples = new Map<string, UserExample>();
-    for (const [user, list] of events) {
-      const history = (this.histories.get(user)?.items ?? []).map((id) => this.ref(id)).filter((r): r is ItemRef => r !== undefined);
-      const targets = list.map((e) => this.ref(e.item_id)).filter((r): r is ItemRef => r !== undefined);
-      examples.set(user, { history, targets });
-    }
-    await this.hooks.beforeTrain?.({ events, examples }, this);
-    let loss = 0;
-    for (let s = 0; s < this.cfg.stepsPerBatch; s++) {
-      loss = this.learner.trainStep(buildPalBatch([...examples.values()], this.learner.cfg, this.learner.rng, this.content));
-    }
+    const model = this.model;
+    const w: WindowExamples = { events, examples: model.examplesOf(events) };
+    this.emit('windowReady', w);
+    const learning = performance.now();
+    const loss = model.learnWindow(w, this.collaborators.negativePool?.(w));
+    this.stats.trainSeconds += (performance.now() - learning) / 1000;
     let n = 0;
-    for (const [user, list] of events) {
-      this.histories.append(user, list.map((e) => e.item_id), list.at(-1)!.ts);
+    for (const list of events.values()) {
       for (const e of list) this.digest = addToDigest(this.digest, e.event_id);
       n += list.length;
     }
@@ -385,54 +379,46 @@ export class Trainer {
     this.trained = new Map([...this.consumed].map(([t, p]) => [t, new Map(p)]));
     this.stats.batches++;
     this.stats.eventsTrained += n;
-    this.stats.step = this.learner.step;
+    this.stats.step = model.step;
     this.stats.lastLoss = loss;
     this.stats.digest = this.digest.toString(16);
     this.stats.waiting = this.waiting.size;
-    this.stats.users = this.histories.size;
+    this.stats.users = model.users;
     this.stats.items = this.content.size;
     m.eventsTrained.inc(n);
     m.trainSteps.inc(this.cfg.stepsPerBatch);
     if (loss > 0) m.trainLoss.set(loss);
-    m.historyUsers.set(this.histories.size);
+    m.historyUsers.set(model.users);
     stop();
-    await this.hooks.afterTrain?.({ events, examples, loss }, this);
+    this.emit('windowTrained', { ...w, loss });
     this.batchesSinceCheckpoint++;
     if (this.batchesSinceCheckpoint >= this.cfg.checkpointEveryBatches || Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs) {
       await this.checkpoint();
     }
   }
 
-  private ref(itemId: string): ItemRef | undefined {
-    const content = this.content.get(itemId);
-    return content ? { itemId, content } : undefined;
-  }
-
   /** Writes the checkpoint, then commits the offsets it contains. */
   private async checkpoint(): Promise<void> {
     if (this.broken) return;
-    if (this.hooks.beforeCheckpoint && !(await this.hooks.beforeCheckpoint(this))) {
-      this.l.warn('checkpoint postponed by a hook');
+    await this.writeLetters();
+    if (this.collaborators.checkpointGate && !(await this.collaborators.checkpointGate.beforeCheckpoint())) {
+      this.l.warn('checkpoint postponed by its gate');
       return;
     }
-    const state = this.learner.getState();
-    const arrays: NamedArrays = {};
-    for (const [k, v] of Object.entries(state.weights)) arrays[`w/${k}`] = v;
-    for (const [k, v] of Object.entries(state.optimizer.m)) arrays[`m/${k}`] = v;
-    for (const [k, v] of Object.entries(state.optimizer.v)) arrays[`v/${k}`] = v;
+    if (this.broken) return;
+    const { state, arrays } = this.model.state();
     const offsets: TrainerCheckpointState['offsets'] = {};
     for (const [t, p] of this.trained) offsets[t] = Object.fromEntries([...p].map(([part, o]) => [String(part), o]));
     const seq = this.store.write({
       state: {
-        step: this.learner.step,
+        ...state,
+        step: this.model.step,
         batches: this.stats.batches,
         eventsTrained: this.stats.eventsTrained,
         digest: this.digest.toString(16),
         offsets,
-        histories: this.histories.snapshot(),
-        waiting: this.waiting.snapshot(),
-        learner: { config: state.config, optimizerStep: state.optimizer.step },
-        rng: this.learner.rng.getState(),
+        // Events released into the open window are not trained yet: they wait again after a restart.
+        waiting: [...this.waiting.snapshot(), ...this.released],
       },
       arrays,
     });
@@ -448,18 +434,11 @@ export class Trainer {
       this.l.warn({ seq, error: err instanceof Error ? err.message : String(err) }, 'checkpoint written; offset commit failed (retried with the next checkpoint)');
       return;
     }
-    this.l.info({ seq, step: this.learner.step, eventsTrained: this.stats.eventsTrained, users: this.histories.size }, 'checkpoint written, offsets committed');
+    this.l.info({ seq, step: this.model.step, eventsTrained: this.stats.eventsTrained, users: this.model.users }, 'checkpoint written, offsets committed');
   }
 
   private restore(s: TrainerCheckpointState, arrays: NamedArrays, seq: number): void {
-    const pick = (prefix: string): NamedArrays =>
-      Object.fromEntries(Object.entries(arrays).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-    // A checkpoint from before a hyperparameter existed takes its value from the settings.
-    const config = { ...palConfigFromConfig(this.cfg, s.learner.config.contentDim), ...s.learner.config };
-    this.learner = new PalLearner(config, this.cfg.seed);
-    this.learner.setState({ config, weights: pick('w/'), optimizer: { step: s.learner.optimizerStep, m: pick('m/'), v: pick('v/') } });
-    this.learner.rng.setState(s.rng);
-    this.histories = UserHistories.restore(s.histories, this.cfg.historyLen, this.cfg.maxUsers);
+    this.onlineModel = OnlineModel.restore(this.cfg, this.content, s, arrays);
     this.waiting = WaitingEvents.restore(s.waiting, this.cfg.maxWaitingEvents, this.cfg.maxWaitingMs);
     this.digest = BigInt(`0x${s.digest}`);
     for (const [t, parts] of Object.entries(s.offsets)) {
@@ -467,7 +446,7 @@ export class Trainer {
       this.consumed.set(t, new Map(p));
     }
     this.trained = new Map([...this.consumed].map(([t, p]) => [t, new Map(p)]));
-    Object.assign(this.stats, { step: s.step, batches: s.batches, eventsTrained: s.eventsTrained, digest: s.digest, checkpointSeq: seq, waiting: this.waiting.size, users: this.histories.size });
+    Object.assign(this.stats, { step: s.step, batches: s.batches, eventsTrained: s.eventsTrained, digest: s.digest, checkpointSeq: seq, waiting: this.waiting.size, users: this.onlineModel.users });
     this.l.info({ seq, step: s.step, eventsTrained: s.eventsTrained }, 'resumed from checkpoint');
   }
 
@@ -483,7 +462,7 @@ export class Trainer {
     await this.runner?.stop();
     await this.follower?.stop();
     await this.producer?.disconnect();
-    this.learner?.dispose();
+    this.onlineModel?.dispose();
     this.l.info(this.stats, 'trainer stopped');
   }
 }

@@ -1,7 +1,7 @@
 import type { Config } from '../config/load.js';
 import { log } from '../ops/logger.js';
 import { BackpressureError, VectorStore, type Interaction, type VectorWrite } from '../store/index.js';
-import type { TrainedWindow, Trainer, TrainerHooks } from './trainer.js';
+import type { TrainedWindow, Trainer } from './trainer.js';
 
 const CHUNK = 512;
 
@@ -27,22 +27,31 @@ export class VectorPublisher {
   private readonly deferredUsers = new Set<string>();
   private deferredInteractions: Interaction[] = [];
   private flushSoon: NodeJS.Immediate | undefined;
+  /** The window writes in flight, one after another: a checkpoint waits for them. */
+  private windowWrites: Promise<void> = Promise.resolve();
   private readonly l = log('trainer.publisher');
 
   private constructor(
     private readonly cfg: Config,
     private readonly trainer: Trainer,
     readonly store: VectorStore,
+    private readonly onFailure: (err: Error) => void,
   ) {}
 
-  /** Opens the store and makes sure a version of the model's dimension is current (building the first one). */
-  static async start(cfg: Config, trainer: Trainer, store?: VectorStore): Promise<VectorPublisher> {
-    const p = new VectorPublisher(cfg, trainer, store ?? (await VectorStore.fromConfig(cfg)));
+  /**
+   * Opens the store, makes sure a version of the model's dimension is current (building the first one), and follows
+   * the trainer's windows and content. A write that fails for a reason other than backpressure is reported to
+   * `onFailure` (the role stops; a restart resumes from the last checkpoint, whose offsets it never passed).
+   */
+  static async start(cfg: Config, trainer: Trainer, opts: { store?: VectorStore; onFailure?: (err: Error) => void } = {}): Promise<VectorPublisher> {
+    const fail = opts.onFailure ?? ((err: Error) => log('trainer.publisher').error({ err }, 'vector write failed'));
+    const p = new VectorPublisher(cfg, trainer, opts.store ?? (await VectorStore.fromConfig(cfg)), fail);
+    const model = trainer.model;
     const current = await p.store.currentVersion();
     const meta = current === undefined ? undefined : await p.store.versionMeta(current);
-    if (meta && meta.dim === trainer.learner.cfg.outDim && meta.config === JSON.stringify(trainer.learner.cfg)) {
+    if (meta && meta.dim === model.config.outDim && meta.config === JSON.stringify(model.config)) {
       p.version = current;
-      p.versionStep = trainer.learner.step;
+      p.versionStep = model.step;
       p.l.info({ version: current }, 'writing into the current vector version');
     } else {
       await p.buildVersion();
@@ -52,7 +61,18 @@ export class VectorPublisher {
       void p.flushNewItems();
       void p.writeDeferred().catch((err: unknown) => p.l.warn({ err: (err as Error).message }, 'deferred vector writes failed'));
     }, 200);
-    trainer.use(p.hooks());
+    trainer.on('windowTrained', (w) => {
+      p.windowWrites = p.windowWrites.then(() => p.afterTrain(w)).catch((err: unknown) => p.onFailure(err instanceof Error ? err : new Error(String(err))));
+    });
+    trainer.on('contentArrived', (itemId) => {
+      p.newItems.add(itemId);
+      // Soon, not at once: a burst of content records (a table load, a chunk of listings) becomes one write.
+      p.flushSoon ??= setImmediate(() => {
+        p.flushSoon = undefined;
+        void p.flushNewItems();
+      });
+    });
+    trainer.collaborate({ backpressure: p.store, checkpointGate: p });
     return p;
   }
 
@@ -60,34 +80,22 @@ export class VectorPublisher {
     return this.version;
   }
 
-  private hooks(): TrainerHooks {
-    return {
-      afterTrain: (w) => this.afterTrain(w),
-      onContent: (itemId) => {
-        this.newItems.add(itemId);
-        // Soon, not at once: a burst of content records (a table load, a chunk of listings) becomes one write.
-        this.flushSoon ??= setImmediate(() => {
-          this.flushSoon = undefined;
-          void this.flushNewItems();
-        });
-      },
-      shouldPause: () => this.store.shouldPause(),
-      beforeCheckpoint: async () => {
-        try {
-          await this.writeDeferred();
-          if (this.deferredUsers.size > 0 || this.deferredInteractions.length > 0) throw new Error(`${this.deferredUsers.size} user vectors deferred`);
-          await this.store.flush(this.cfg.publishFlushMs);
-          return true;
-        } catch (err) {
-          this.l.warn({ err: (err as Error).message }, 'vector writes not flushed: checkpoint postponed');
-          return false;
-        }
-      },
-    };
+  /** The trainer's checkpoint gate: window writes done, deferred writes buffered and pending writes flushed. */
+  async beforeCheckpoint(): Promise<boolean> {
+    try {
+      await this.windowWrites;
+      await this.writeDeferred();
+      if (this.deferredUsers.size > 0 || this.deferredInteractions.length > 0) throw new Error(`${this.deferredUsers.size} user vectors deferred`);
+      await this.store.flush(this.cfg.publishFlushMs);
+      return true;
+    } catch (err) {
+      this.l.warn({ err: (err as Error).message }, 'vector writes not flushed: checkpoint postponed');
+      return false;
+    }
   }
 
   private async afterTrain(w: TrainedWindow): Promise<void> {
-    const steps = this.trainer.learner.step - this.versionStep;
+    const steps = this.trainer.model.step - this.versionStep;
     if (steps >= this.cfg.versionEverySteps || Date.now() - this.versionAt >= this.cfg.versionEveryMs) {
       await this.buildVersion();
       return;
@@ -101,7 +109,7 @@ export class VectorPublisher {
       this.defer(users, interactions);
       return;
     }
-    const vectors = this.trainer.userVectorsFor(users);
+    const vectors = this.trainer.model.userVectors(users);
     const writes: VectorWrite[] = [...vectors].map(([id, vector]) => ({ id, vector, eventTime: lastTs(w, id) }));
     try {
       await this.store.writeUserVectors(version, writes);
@@ -131,8 +139,7 @@ export class VectorPublisher {
     try {
       for (let i = 0; i < ids.length; i += CHUNK) {
         const part = ids.slice(i, i + CHUNK);
-        const vectors = this.trainer.userVectorsFor(part);
-        await this.store.writeUserVectors(this.version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime: this.trainer.histories.get(id)?.lastTs ?? 0 })));
+        await this.writeUsers(this.version, part);
         for (const id of part) this.deferredUsers.delete(id);
       }
       if (this.deferredInteractions.length > 0) {
@@ -163,7 +170,7 @@ export class VectorPublisher {
 
   private async writeItems(version: number, ids: readonly string[], eventTime: number): Promise<void> {
     for (let i = 0; i < ids.length; i += CHUNK) {
-      const vectors = this.trainer.itemVectorsFor(ids.slice(i, i + CHUNK));
+      const vectors = this.trainer.model.itemVectors(ids.slice(i, i + CHUNK));
       await this.store.writeItemVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime })));
     }
   }
@@ -171,31 +178,34 @@ export class VectorPublisher {
   /** A whole new version from the current weights: every item, the recently active users; then the switch. */
   async buildVersion(): Promise<number> {
     const started = Date.now();
-    const learner = this.trainer.learner;
+    const model = this.trainer.model;
     const version = await this.store.beginVersion({
-      dim: learner.cfg.outDim,
-      config: learner.cfg,
+      dim: model.config.outDim,
+      config: model.config,
       checkpointId: String(this.trainer.stats.checkpointSeq),
     });
-    await this.writeItems(version, [...this.trainer.content.ids()], Date.now());
-    const users = this.trainer.histories.recent(this.cfg.versionUsers);
-    for (let i = 0; i < users.length; i += CHUNK) {
-      const vectors = this.trainer.userVectorsFor(users.slice(i, i + CHUNK));
-      await this.store.writeUserVectors(
-        version,
-        [...vectors].map(([id, vector]) => ({ id, vector, eventTime: this.trainer.histories.get(id)?.lastTs ?? 0 })),
-      );
-    }
+    const items = [...model.content.ids()];
+    await this.writeItems(version, items, Date.now());
+    const users = model.recentUsers(this.cfg.versionUsers);
+    for (let i = 0; i < users.length; i += CHUNK) await this.writeUsers(version, users.slice(i, i + CHUNK));
     const previous = await this.store.publishVersion(version);
     this.version = version;
-    this.versionStep = learner.step;
+    this.versionStep = model.step;
     this.versionAt = Date.now();
-    this.l.info({ version, previous, items: this.trainer.content.size, users: users.length, step: learner.step, ms: Date.now() - started }, 'vector version published');
+    this.l.info({ version, previous, items: items.length, users: users.length, step: model.step, ms: Date.now() - started }, 'vector version published');
     return version;
+  }
+
+  /** Users' vectors from their stored histories, stamped with their history's last event time. */
+  private async writeUsers(version: number, users: readonly string[]): Promise<void> {
+    const model = this.trainer.model;
+    const vectors = model.userVectors(users);
+    await this.store.writeUserVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime: model.history(id)?.lastTs ?? 0 })));
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.windowWrites;
     await this.flushNewItems();
     await this.store.flush(this.cfg.publishFlushMs).catch((err: unknown) => this.l.warn({ err: (err as Error).message }, 'pending vector writes dropped at stop'));
     await this.store.close();

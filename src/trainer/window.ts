@@ -10,6 +10,17 @@ export class MicroBatchWindow {
   private openedAt = 0;
   private events = 0;
 
+  /**
+   * Cut at `maxUsers` users with new events, or at `maxEvents` events (bursty users, or a replay at full speed, would
+   * otherwise make huge windows, and fewer, larger steps learn less from the same events).
+   */
+  constructor(private readonly limits: { maxUsers: number; maxEvents: number }) {}
+
+  /** Whether the window must be cut now. */
+  get full(): boolean {
+    return this.byUser.size >= this.limits.maxUsers || this.events >= this.limits.maxEvents;
+  }
+
   get users(): number {
     return this.byUser.size;
   }

@@ -59,7 +59,7 @@ test("item vectors in Redis, decoded independently, equal the trainer's tensors"
   const redis = new Redis(redisUrl(cfg));
   try {
     const version = publisher.currentVersion!;
-    const expected = trainer.itemVectorsFor(contents.map((c) => c.item_id));
+    const expected = trainer.model.itemVectors(contents.map((c) => c.item_id));
     const keys = new StoreKeys(cfg.redisPrefix);
     for (const [id, v] of expected) {
       const raw = await redis.getBuffer(keys.item(version, id));

@@ -4,17 +4,13 @@ import { dataDirFrom, fetchMl100k, loadDataset, ML100K, type DatasetRecord } fro
 import { fetchModel, modelsDirFrom } from '../../encoder/index.js';
 import { createKafka } from '../../kafka/client.js';
 import { applyTopics, loadTopicSpecs } from '../../kafka/topics.js';
-import { scoreRows, stackRows, summaryTable } from '../../replay/index.js';
+import { scoreRows, summaryTable } from '../../replay/index.js';
 import { topKInnerProduct } from '../../serve/top-k.js';
 import { stackUp } from '../../stack/stack.js';
-import type { Trainer } from '../../trainer/trainer.js';
-import { replayWithProgress, withReplayRunOptions } from './replay.js';
+import type { OnlineModel } from '../../learner/online-model.js';
+import { replayWithProgress, withReplayRunOptions, type ReplayCliOptions } from './replay.js';
 
-interface DemoOptions {
-  speed: string;
-  limit?: string;
-  methods: string;
-}
+type DemoOptions = ReplayCliOptions;
 
 /** What the demo shows after the replay, computed from the trainer's final weights before it stops. */
 interface Showcase {
@@ -60,8 +56,8 @@ export function registerDemo(program: Command): void {
       const titles = new Map(records.flatMap((r) => (r.kind === 'listing' ? [[r.value.item_id, r.value.title] as const] : [])));
       let showcase: Showcase | undefined;
       const { report, written, screenshot } = await replayWithProgress(cfg, ML100K, o, {
-        onFinished: (t) => {
-          showcase = showcaseOf(t, records);
+        onFinished: (model) => {
+          showcase = showcaseOf(model, records);
         },
       });
       say('');
@@ -76,20 +72,20 @@ export function registerDemo(program: Command): void {
  * item, by inner product over the final LEARN item vectors. Computed in-process with the read path's top-K
  * (src/serve/top-k.ts): the replay trains on its own topics and does not publish to Redis.
  */
-function showcaseOf(t: Trainer, records: readonly DatasetRecord[]): Showcase | undefined {
-  const ids = [...t.content.ids()];
+function showcaseOf(model: OnlineModel, records: readonly DatasetRecord[]): Showcase | undefined {
+  const ids = [...model.content.ids()];
   if (ids.length === 0) return undefined;
-  const dOut = t.learner.cfg.outDim;
-  const items = stackRows(t.learner.itemVectors(ids.map((id) => t.content.get(id) as Float32Array)), dOut);
-  const lastEvent = [...records].reverse().find((r) => r.kind === 'event' && t.histories.get(r.value.user_id));
-  const freshListing = [...records].reverse().find((r) => r.kind === 'listing' && t.content.has(r.value.item_id));
+  const dOut = model.config.outDim;
+  const items = model.itemMatrix(ids);
+  const lastEvent = [...records].reverse().find((r) => r.kind === 'event' && model.history(r.value.user_id));
+  const freshListing = [...records].reverse().find((r) => r.kind === 'listing' && model.content.has(r.value.item_id));
   if (!lastEvent || lastEvent.kind !== 'event' || !freshListing || freshListing.kind !== 'listing') return undefined;
   const user = lastEvent.value.user_id;
-  const history = t.histories.get(user)?.items.filter((id) => t.content.has(id)) ?? [];
+  const history = model.history(user)?.items.filter((id) => model.content.has(id)) ?? [];
   const seen = new Set(history);
-  const [uv] = t.learner.userVectors([history.map((id) => t.content.get(id) as Float32Array)]);
-  const recs = topKInnerProduct(items, ids.length, dOut, uv as Float32Array, 10, (row) => seen.has(ids[row] as string));
-  const all = scoreRows(items, ids.length, dOut, uv as Float32Array).sort();
+  const uv = model.userVectors([user]).get(user) as Float32Array;
+  const recs = topKInnerProduct(items, ids.length, dOut, uv, 10, (row) => seen.has(ids[row] as string));
+  const all = scoreRows(items, ids.length, dOut, uv).sort();
   const freshItem = freshListing.value.item_id;
   const fi = ids.indexOf(freshItem);
   const query = items.slice(fi * dOut, (fi + 1) * dOut);

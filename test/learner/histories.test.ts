@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { UserHistories } from '../../src/trainer/histories.js';
+import { UserHistories } from '../../src/learner/histories.js';
 
 test('a history keeps its last maxLength items and counts every event', () => {
   const h = new UserHistories(3, 10);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ItemContent } from '../../src/codec/index.js';
-import { ContentTable } from '../../src/trainer/content-table.js';
+import { ContentTable } from '../../src/learner/content-table.js';
 
 function content(itemId: string, values: number[]): ItemContent {
   const v = Float32Array.from(values);

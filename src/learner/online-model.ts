@@ -1,0 +1,176 @@
+import type { UserEvent } from '../codec/index.js';
+import type { Config } from '../config/load.js';
+import { buildPalBatch, palConfigFromConfig, PalLearner, type ItemRef, type NamedArrays, type NegativePool, type PalConfig, type UserExample } from '../model/index.js';
+import type { ContentTable } from './content-table.js';
+import { UserHistories, type HistoriesSnapshot, type UserHistory } from './histories.js';
+
+/** The settings the online model reads (a narrow view of the program's config). */
+export type OnlineModelSettings = Pick<Config, 'historyLen' | 'maxUsers' | 'stepsPerBatch' | 'seed'> & Parameters<typeof palConfigFromConfig>[0];
+
+/** The JSON part of the model's state; the float arrays (weights, optimizer moments) travel beside it. */
+export interface OnlineModelState {
+  histories: HistoriesSnapshot;
+  learner: { config: PalConfig; optimizerStep: number };
+  rng: number;
+}
+
+/** A window's events per user (event-time order each) and the examples built from them. */
+export interface WindowExamples {
+  events: ReadonlyMap<string, readonly UserEvent[]>;
+  /** user -> history before the window (content refs) and the window's items as targets. */
+  examples: ReadonlyMap<string, UserExample>;
+}
+
+/**
+ * The online LEARN model in memory, with no Kafka and no Redis: the frozen content table, the users' histories and the
+ * PAL learner (River's learn_one/predict_one, one window at a time). The trainer role drives it from Kafka, the
+ * in-process replay from a data set; scoring and publishing read vectors through it only.
+ */
+export class OnlineModel {
+  private readonly histories: UserHistories;
+
+  private constructor(
+    private readonly settings: OnlineModelSettings,
+    /** The frozen content vectors, fed by whoever follows the item-content stream. */
+    readonly content: ContentTable,
+    private readonly learner: PalLearner,
+    histories?: UserHistories,
+  ) {
+    this.histories = histories ?? new UserHistories(settings.historyLen, settings.maxUsers);
+  }
+
+  /** A new model for content vectors of `contentDim` values. */
+  static fresh(settings: OnlineModelSettings, content: ContentTable, contentDim: number): OnlineModel {
+    return new OnlineModel(settings, content, new PalLearner(palConfigFromConfig(settings, contentDim), settings.seed));
+  }
+
+  /** A model from a saved state (see `state()`). A state from before a hyperparameter existed takes it from the settings. */
+  static restore(settings: OnlineModelSettings, content: ContentTable, s: OnlineModelState, arrays: NamedArrays): OnlineModel {
+    const pick = (prefix: string): NamedArrays =>
+      Object.fromEntries(Object.entries(arrays).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+    const config = { ...palConfigFromConfig(settings, s.learner.config.contentDim), ...s.learner.config };
+    const learner = new PalLearner(config, settings.seed);
+    learner.setState({ config, weights: pick('w/'), optimizer: { step: s.learner.optimizerStep, m: pick('m/'), v: pick('v/') } });
+    learner.rng.setState(s.rng);
+    return new OnlineModel(settings, content, learner, UserHistories.restore(s.histories, settings.historyLen, settings.maxUsers));
+  }
+
+  /** The tower's sizes and hyperparameters (a copy). */
+  get config(): PalConfig {
+    return { ...this.learner.cfg };
+  }
+
+  /** Optimizer steps taken so far. */
+  get step(): number {
+    return this.learner.step;
+  }
+
+  get users(): number {
+    return this.histories.size;
+  }
+
+  history(userId: string): Readonly<UserHistory> | undefined {
+    return this.histories.get(userId);
+  }
+
+  /** The most recently active users, newest first. */
+  recentUsers(limit: number): string[] {
+    return this.histories.recent(limit);
+  }
+
+  /** Examples of a window: each user's history before it (items with content) and its events with content as targets. */
+  examplesOf(events: ReadonlyMap<string, readonly UserEvent[]>): Map<string, UserExample> {
+    const examples = new Map<string, UserExample>();
+    for (const [user, list] of events) {
+      const history = this.refs(this.histories.get(user)?.items ?? []);
+      const targets = this.refs(list.map((e) => e.item_id));
+      examples.set(user, { history, targets });
+    }
+    return examples;
+  }
+
+  /**
+   * Learns from one window: `stepsPerBatch` optimizer steps on its examples, negatives drawn from `pool` (default: the
+   * whole content table), then the window's items join the users' histories. Returns the last step's loss (0 when the
+   * window had nothing to contrast).
+   */
+  learnWindow(w: WindowExamples, pool: NegativePool = this.content): number {
+    let loss = 0;
+    const examples = [...w.examples.values()];
+    for (let s = 0; s < this.settings.stepsPerBatch; s++) loss = this.learner.trainStep(buildPalBatch(examples, this.learner.cfg, this.learner.rng, pool));
+    for (const [user, list] of w.events) {
+      if (list.length > 0) this.histories.append(user, list.map((e) => e.item_id), list.at(-1)!.ts);
+    }
+    return loss;
+  }
+
+  /** User vectors (current weights) of users with a history of items that have content; others are absent. */
+  userVectors(users: readonly string[]): Map<string, Float32Array> {
+    const ids: string[] = [];
+    const histories: ItemRef[][] = [];
+    for (const u of users) {
+      const h = this.refs(this.histories.get(u)?.items ?? []);
+      if (h.length === 0) continue;
+      ids.push(u);
+      histories.push(h);
+    }
+    const vectors = this.userVectorsOf(histories);
+    return new Map(ids.map((id, i) => [id, vectors[i]!]));
+  }
+
+  /** User vectors from given histories (oldest first, none empty): what a user with that history would be served. */
+  userVectorsOf(histories: readonly (readonly ItemRef[])[]): Float32Array[] {
+    if (histories.length === 0) return [];
+    const L = this.learner.cfg.maxHistory;
+    return this.learner.userVectors(histories.map((h) => h.slice(-L).map((r) => r.content)));
+  }
+
+  /** Item vectors (current weights) of items with content; others are absent. */
+  itemVectors(items: readonly string[]): Map<string, Float32Array> {
+    const ids = items.filter((id) => this.content.has(id));
+    const rows = this.itemMatrix(ids);
+    const d = this.learner.cfg.outDim;
+    return new Map(ids.map((id, i) => [id, rows.slice(i * d, (i + 1) * d)]));
+  }
+
+  /** Item vectors of `ids` (all with content) as one row-major [ids.length * outDim] matrix. */
+  itemMatrix(ids: readonly string[]): Float32Array {
+    const d = this.learner.cfg.outDim;
+    const out = new Float32Array(ids.length * d);
+    if (ids.length === 0) return out;
+    this.learner.itemVectors(ids.map((id) => this.contentOf(id))).forEach((v, i) => out.set(v, i * d));
+    return out;
+  }
+
+  /** The model's state: JSON part and named arrays (w/ weights, m/ and v/ optimizer moments). */
+  state(): { state: OnlineModelState; arrays: NamedArrays } {
+    const s = this.learner.getState();
+    const arrays: NamedArrays = {};
+    for (const [k, v] of Object.entries(s.weights)) arrays[`w/${k}`] = v;
+    for (const [k, v] of Object.entries(s.optimizer.m)) arrays[`m/${k}`] = v;
+    for (const [k, v] of Object.entries(s.optimizer.v)) arrays[`v/${k}`] = v;
+    return {
+      state: { histories: this.histories.snapshot(), learner: { config: s.config, optimizerStep: s.optimizer.step }, rng: this.learner.rng.getState() },
+      arrays,
+    };
+  }
+
+  dispose(): void {
+    this.learner.dispose();
+  }
+
+  private contentOf(itemId: string): Float32Array {
+    const c = this.content.get(itemId);
+    if (!c) throw new Error(`item ${itemId} has no content vector`);
+    return c;
+  }
+
+  private refs(items: readonly string[]): ItemRef[] {
+    const out: ItemRef[] = [];
+    for (const itemId of items) {
+      const content = this.content.get(itemId);
+      if (content) out.push({ itemId, content });
+    }
+    return out;
+  }
+}
