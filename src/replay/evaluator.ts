@@ -1,13 +1,14 @@
-// Test-then-train scoring of every method on exactly the same events: it runs inside the trainer's beforeTrain
-// hook, so each window is ranked by every method before any of them learns from it.
+// Test-then-train scoring of every method on exactly the same events: the replay calls it with each window before
+// any method learns from it (the Kafka path from the trainer's windowReady event, the in-process path directly).
 import type { UserEvent } from '../codec/index.js';
-import type { ItemRef, UserExample } from '../model/index.js';
+import type { OnlineModel, WindowExamples } from '../learner/online-model.js';
+import type { ItemRef, NegativePool, UserExample } from '../model/index.js';
 import { log } from '../ops/logger.js';
-import type { TrainedWindow, Trainer } from '../trainer/trainer.js';
 import { IdSequenceLearner } from './id-learner.js';
 import { RankingMetrics, type MetricsReport, type WindowSpec } from './metrics-accumulator.js';
 import { rankOf } from './metrics.js';
 import { DecayedPopularity } from './popularity.js';
+import type { ListedCatalogue } from './protocol.js';
 import { normalisedMean, scoreRows, stackRows } from './scoring.js';
 
 export const METHODS = ['learn', 'sasrec', 'content', 'popularity'] as const;
@@ -43,6 +44,20 @@ export interface EvaluatorOptions {
   /** Rows of the ID model's embedding table: the catalogue size of the replayed data set. */
   idCapacity: number;
   seed: number;
+  /** Optimizer steps per window of the ID model (the trainer's LEARN_STEPS_PER_BATCH: the same budget). */
+  stepsPerBatch: number;
+  /**
+   * The items in listing order: an item is a candidate for an event once listed at or before the event's time.
+   * Absent: every item with content is a candidate.
+   */
+  catalogue?: Pick<ListedCatalogue, 'available' | 'listedAt'>;
+  /**
+   * Score-time popularity prior: every history-based method ranks by score + beta * log(1 + decayed popularity)
+   * (the same prior for every method; 0 turns it off).
+   */
+  popularityPrior?: number;
+  /** Keep every event's rank per method (`ranks`), e.g. to compare two replay paths event by event. */
+  keepRanks?: boolean;
 }
 
 export interface LossPoint {
@@ -57,8 +72,12 @@ export class ReplayEvaluator {
   /** Events a method ranked by the cold-user fallback. */
   readonly fallbackEvents: Record<MethodName, number> = { learn: 0, sasrec: 0, content: 0, popularity: 0 };
   readonly lossCurve: LossPoint[] = [];
+  /** Per method, each scored event's rank in scoring order (only with keepRanks). */
+  readonly ranks = new Map<MethodName, number[]>();
   windows = 0;
   scoreSeconds = 0;
+  /** Seconds the ID model spent learning (part of the replay's training time). */
+  idTrainSeconds = 0;
   idLearner: IdSequenceLearner | undefined;
   private readonly popularity: DecayedPopularity;
   private readonly seen = new Map<string, Set<string>>();
@@ -69,7 +88,10 @@ export class ReplayEvaluator {
 
   constructor(private readonly opts: EvaluatorOptions) {
     this.methods = [...opts.methods];
-    for (const m of this.methods) this.metrics.set(m, new RankingMetrics({ ks: opts.ks, coldThreshold: opts.coldThreshold, window: opts.window }));
+    for (const m of this.methods) {
+      this.metrics.set(m, new RankingMetrics({ ks: opts.ks, coldThreshold: opts.coldThreshold, window: opts.window }));
+      if (opts.keepRanks) this.ranks.set(m, []);
+    }
     this.popularity = new DecayedPopularity(opts.halfLifeMs);
   }
 
@@ -78,22 +100,28 @@ export class ReplayEvaluator {
   }
 
   /**
-   * The trainer's beforeTrain hook: rank every event of the window by every method, then train the ID model.
-   * Each event is scored with the user's history up to that event (the history before the window plus the user's
-   * earlier events in this window), by the weights from before the window: still test-then-train, and only a
-   * user's very first event falls back to popularity.
+   * Ranks every event of the window by every method, then the ID model learns from the window. Each event is scored
+   * with the user's history up to that event (the history before the window plus the user's earlier events in this
+   * window), by the weights from before the window: test-then-train, and only a user's very first event falls back to
+   * popularity. Candidates are the items with content listed at or before the event, minus the user's earlier items.
    */
-  beforeTrain = async (w: Omit<TrainedWindow, 'loss'>, t: Trainer): Promise<void> => {
+  scoreWindow(w: WindowExamples, model: OnlineModel, pool: NegativePool = model.content): void {
     const started = performance.now();
-    const ids = [...t.content.ids()];
-    const index = new Map(ids.map((id, i) => [id, i]));
     const events = [...w.events.values()].flat().sort((a, b) => a.ts - b.ts);
     if (events.length === 0) return;
+    const last = (events.at(-1) as UserEvent).ts;
+    const catalogue = this.opts.catalogue;
+    const ids = catalogue ? catalogue.available(last, model.content) : [...model.content.ids()];
+    const index = new Map(ids.map((id, i) => [id, i]));
     const now = (events[0] as UserEvent).ts;
-    const histories = eventHistories(events, w.examples, (id) => t.content.get(id), t.learner.cfg.maxHistory);
+    const histories = eventHistories(events, w.examples, (id) => model.content.get(id), model.config.maxHistory);
     const popScores = this.popularity.scores(ids, now);
+    const beta = this.opts.popularityPrior ?? 0;
+    const prior = beta > 0 ? popScores.map((p) => beta * Math.log1p(p)) : undefined;
     const scorers = new Map<MethodName, (i: number) => Float32Array | undefined>();
-    for (const m of this.methods) if (m !== 'popularity' && ids.length > 0) scorers.set(m, this.scorer(m, t, ids, histories));
+    for (const m of this.methods) if (m !== 'popularity' && ids.length > 0) scorers.set(m, this.scorer(m, model, ids, histories));
+    // Items listed after an event (but within its window) are not its candidates yet.
+    const notYetListed = catalogue ? ids.flatMap((id, x) => ((catalogue.listedAt(id) ?? -Infinity) > now ? [[x, catalogue.listedAt(id) as number] as const] : [])) : [];
 
     events.forEach((e, i) => {
       const seen = this.seen.get(e.user_id) ?? new Set<string>();
@@ -102,6 +130,7 @@ export class ReplayEvaluator {
         const x = index.get(item);
         if (x !== undefined) excluded.add(x);
       }
+      for (const [x, at] of notYetListed) if (at > e.ts) excluded.add(x);
       const target = index.get(e.item_id);
       const obs = { itemInteractionsBefore: this.itemCounts.get(e.item_id) ?? 0, userEventsBefore: this.userCounts.get(e.user_id) ?? 0, eventTime: e.ts };
       for (const m of this.methods) {
@@ -109,9 +138,12 @@ export class ReplayEvaluator {
         if (!scores) {
           scores = popScores;
           if (m !== 'popularity') this.fallbackEvents[m]++;
+        } else if (prior) {
+          for (let j = 0; j < scores.length; j++) scores[j] = (scores[j] as number) + (prior[j] as number);
         }
         const rank = target === undefined ? Number.POSITIVE_INFINITY : rankOf(scores, target, excluded);
         this.metrics.get(m)!.add({ rank, ...obs });
+        this.ranks.get(m)?.push(rank);
       }
       seen.add(e.item_id);
       this.seen.set(e.user_id, seen);
@@ -119,23 +151,24 @@ export class ReplayEvaluator {
       this.userCounts.set(e.user_id, obs.userEventsBefore + 1);
     });
     for (const e of events) this.popularity.add(e.item_id, e.ts);
-    this.scoreSeconds += (performance.now() - started) / 1000;
+    const scored = performance.now();
+    this.scoreSeconds += (scored - started) / 1000;
 
     // The ID model learns from the window right after scoring, as the trainer does with LEARN.
     if (this.methods.includes('sasrec')) {
-      const id = this.sasrec(t);
+      const id = this.sasrec(model);
       const examples = [...w.examples.values()].map((ex: UserExample) => ({ history: ex.history.map((r) => r.itemId), targets: ex.targets.map((r) => r.itemId) }));
-      for (let s = 0; s < t.cfg.stepsPerBatch; s++) this.lastSasrecLoss = id.trainStep(examples, t.content);
+      for (let s = 0; s < this.opts.stepsPerBatch; s++) this.lastSasrecLoss = id.trainStep(examples, pool);
+      this.idTrainSeconds += (performance.now() - scored) / 1000;
     }
     this.windows++;
-  };
+  }
 
-  /** The trainer's afterTrain hook: the loss curve. */
-  afterTrain = (w: TrainedWindow, t: Trainer): void => {
-    // A window with no user history trains nothing (loss 0): not a point on the curve.
-    if (w.loss <= 0) return;
-    this.lossCurve.push({ eventsTrained: t.stats.eventsTrained, learn: w.loss, ...(this.lastSasrecLoss !== undefined ? { sasrec: this.lastSasrecLoss } : {}) });
-  };
+  /** A point of the loss curve after LEARN learned from a window (a window with nothing to contrast is no point). */
+  recordLoss(eventsTrained: number, loss: number): void {
+    if (loss <= 0) return;
+    this.lossCurve.push({ eventsTrained, learn: loss, ...(this.lastSasrecLoss !== undefined ? { sasrec: this.lastSasrecLoss } : {}) });
+  }
 
   report(): Record<string, MetricsReport> {
     return Object.fromEntries(this.methods.map((m) => [m, this.metrics.get(m)!.report()]));
@@ -150,7 +183,7 @@ export class ReplayEvaluator {
    * One method's scores for event i (absent: no history, the fallback ranks it). The user vectors of every event
    * with a history are computed up front in one batched call; item vectors once per window.
    */
-  private scorer(m: Exclude<MethodName, 'popularity'>, t: Trainer, ids: readonly string[], histories: readonly (readonly ItemRef[])[]): (i: number) => Float32Array | undefined {
+  private scorer(m: Exclude<MethodName, 'popularity'>, model: OnlineModel, ids: readonly string[], histories: readonly (readonly ItemRef[])[]): (i: number) => Float32Array | undefined {
     const withHistory = histories.flatMap((h, i) => (h.length > 0 ? [i] : []));
     const row = new Map(withHistory.map((i, r) => [i, r]));
     if (withHistory.length === 0) return () => undefined;
@@ -158,15 +191,15 @@ export class ReplayEvaluator {
     let dim: number;
     let users: Float32Array[];
     if (m === 'learn') {
-      dim = t.learner.cfg.outDim;
-      items = stackRows(t.learner.itemVectors(ids.map((id) => t.content.get(id) as Float32Array)), dim);
-      users = t.learner.userVectors(withHistory.map((i) => (histories[i] as ItemRef[]).map((r) => r.content)));
+      dim = model.config.outDim;
+      items = model.itemMatrix(ids);
+      users = model.userVectorsOf(withHistory.map((i) => histories[i] as ItemRef[]));
     } else if (m === 'content') {
-      dim = t.learner.cfg.contentDim;
-      items = stackRows(ids.map((id) => t.content.get(id) as Float32Array), dim);
+      dim = model.config.contentDim;
+      items = stackRows(ids.map((id) => model.content.get(id) as Float32Array), dim);
       users = withHistory.map((i) => normalisedMean((histories[i] as ItemRef[]).map((r) => r.content), dim));
     } else {
-      const id = this.sasrec(t);
+      const id = this.sasrec(model);
       dim = id.cfg.outDim;
       items = id.itemMatrix(ids);
       users = id.userVectors(withHistory.map((i) => (histories[i] as ItemRef[]).map((r) => r.itemId)));
@@ -177,9 +210,9 @@ export class ReplayEvaluator {
     };
   }
 
-  private sasrec(t: Trainer): IdSequenceLearner {
+  private sasrec(model: OnlineModel): IdSequenceLearner {
     if (!this.idLearner) {
-      this.idLearner = new IdSequenceLearner(t.learner.cfg, this.opts.idCapacity, this.opts.seed);
+      this.idLearner = new IdSequenceLearner(model.config, this.opts.idCapacity, this.opts.seed);
       this.l.info({ capacity: this.opts.idCapacity, dim: this.idLearner.cfg.contentDim }, 'SASRec-like ID model created');
     }
     return this.idLearner;

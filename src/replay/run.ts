@@ -1,6 +1,7 @@
-// `learn replay`: the real pipeline on a logged stream. Fresh topics per run, the data set produced through Kafka,
-// the encoder worker and the trainer in-process, and every method scored test-then-train in the trainer's
-// beforeTrain hook. Ends when every produced event has been trained or dead-lettered.
+// `learn replay`: event-replay evaluation of LEARN and its baselines on a logged stream, test-then-train, by the
+// protocol of protocol.ts. Two paths: through the real pipeline (fresh one-partition topics, the data set produced
+// through Kafka, the encoder worker and the trainer in-process; the end-to-end check), or in-process (the same model,
+// windows and evaluator without a broker; fast experiments). Both give the same ranks for a seed.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,20 +9,22 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Consumer, TopicMessages } from 'kafkajs';
 import type { Config } from '../config/load.js';
-import { firstEvents, loadDataset, produceRecords, recordTime, type DatasetRecord, type ProduceSummary } from '../data/index.js';
+import { produceRecords, type DatasetRecord } from '../data/index.js';
 import { EncoderWorker } from '../encoder/worker.js';
+import type { OnlineModel, WindowExamples } from '../learner/online-model.js';
 import { createKafka } from '../kafka/client.js';
 import { ACKS_ALL, createProducer } from '../kafka/producer.js';
 import { applyTopics, loadTopicSpecs, type TopicNames } from '../kafka/topics.js';
 import { log } from '../ops/logger.js';
-import { wasmHeapBytes } from '../model/index.js';
+import { wasmHeapBytes, type NegativePool } from '../model/index.js';
 import { Trainer } from '../trainer/trainer.js';
-import { COLD_USER_FALLBACK, METHOD_LABELS, ReplayEvaluator, type LossPoint, type MethodName } from './evaluator.js';
+import { COLD_USER_FALLBACK, METHOD_LABELS, type LossPoint, type MethodName } from './evaluator.js';
+import { replayInProcess } from './in-process.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
-import { DAY_MS, type MetricsReport } from './metrics-accumulator.js';
+import type { MetricsReport } from './metrics-accumulator.js';
+import { planReplay, type ReplayPlan } from './protocol.js';
 
-export const REPLAY_KS: readonly number[] = [10, 20, 50];
-export const REPLAY_COLD_THRESHOLD = 5;
+export { REPLAY_KS, REPLAY_COLD_THRESHOLD } from './protocol.js';
 const MIB = 1024 * 1024;
 
 export interface ReplayProgress {
@@ -43,17 +46,25 @@ export interface ReplayProgress {
 export interface ReplayOptions {
   /** 'ml-100k' or a JSON Lines path (see loadDataset). */
   dataset: string;
-  /** Multiple of real time; 0 produces as fast as the broker acknowledges. */
+  /** Multiple of real time; 0 produces as fast as the broker acknowledges (Kafka path only). */
   speed: number;
   /** Replay only the first N events (and every listing before them). */
   limit?: number;
   methods: readonly MethodName[];
+  /** In-process (no broker) instead of through the real pipeline. */
+  inProcess?: boolean;
+  /** Score-time popularity prior weight for every history-based method (see EvaluatorOptions). */
+  popularityPrior?: number;
+  /** Keep every event's rank per method in the report (`ranks`). */
+  keepRanks?: boolean;
+  /** In-process only: content vectors to use instead of encoding (see InProcessOptions.content). */
+  content?: ReadonlyMap<string, Float32Array>;
   /** Run id: names the topics `replay.<run>.*`; default a timestamp and random suffix. */
   run?: string;
   /** Called about every 250 ms. */
   onProgress?: (p: ReplayProgress) => void;
-  /** Called once the stream is done, before the trainer stops: its learner and content are still live. */
-  onFinished?: (t: Trainer, e: ReplayEvaluator) => void | Promise<void>;
+  /** Called once the stream is done, with the model still live. */
+  onFinished?: (model: OnlineModel) => void | Promise<void>;
   /** Fails the run when nothing moves for this long (ms). */
   stallTimeoutMs?: number;
   /** Keep the run's topics afterwards (default: deleted). */
@@ -63,11 +74,13 @@ export interface ReplayOptions {
 export interface ReplayReport {
   run: string;
   dataset: string;
+  /** Which path ran it. */
+  path: 'kafka' | 'in-process';
   startedAt: string;
   wallSeconds: number;
   speed: number;
   limit: number | null;
-  topics: TopicNames;
+  topics: TopicNames | null;
   model: { contentDim: number; dim: number; layers: number; heads: number; outDim: number; historyLen: number; batchUsers: number; stepsPerBatch: number; lr: number; backend: string };
   produced: { listings: number; events: number; seconds: number };
   itemsEncoded: number;
@@ -79,6 +92,8 @@ export interface ReplayReport {
   methodLabels: Record<string, string>;
   /** How users with no history are ranked by the history-based methods. */
   coldUserFallback: string;
+  /** Score-time popularity prior weight applied to every history-based method (0: none). */
+  popularityPrior: number;
   fallbackEvents: Partial<Record<MethodName, number>>;
   metrics: Partial<Record<MethodName, MetricsReport>>;
   freshness: {
@@ -88,9 +103,13 @@ export interface ReplayReport {
     eventToTrained: LatencySummary;
   };
   lossCurve: LossPoint[];
+  /** Where the wall time went, seconds: encoding the listings, LEARN's and the ID model's training, scoring every method; the rest is Kafka I/O and waiting. */
+  timings: { encode: number; train: number; idTrain: number; score: number; other: number };
   scoreSeconds: number;
   /** Peaks seen by the progress poll (every 250 ms), MiB. */
   memory: { peakRssMb: number; peakWasmHeapMb: number };
+  /** Per method, every event's rank in scoring order (only when asked for). */
+  ranks?: Partial<Record<MethodName, number[]>>;
 }
 
 export function newRunId(now = new Date()): string {
@@ -108,15 +127,113 @@ export function replayTopics(run: string): TopicNames {
   };
 }
 
-/** Runs one replay end to end and returns its report (not yet written anywhere: see writeReport). */
+/** Runs one replay end to end, on the path the options ask for, and returns its report (see writeReport). */
 export async function runReplay(base: Config, opts: ReplayOptions): Promise<ReplayReport> {
-  const l = log('replay');
   const started = Date.now();
   const run = opts.run ?? newRunId();
+  const plan = await planReplay(base, {
+    dataset: opts.dataset,
+    methods: opts.methods,
+    ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+    ...(opts.popularityPrior !== undefined ? { popularityPrior: opts.popularityPrior } : {}),
+    ...(opts.keepRanks ? { keepRanks: true } : {}),
+  });
+  try {
+    const outcome = opts.inProcess ? await driveInProcess(plan, opts) : await driveKafka(plan, opts, run);
+    return reportOf(plan, opts, run, started, outcome);
+  } finally {
+    plan.evaluator.dispose();
+  }
+}
+
+/** What a path hands to the report. */
+interface DriveOutcome {
+  path: ReplayReport['path'];
+  topics: TopicNames | null;
+  produced: ReplayReport['produced'];
+  itemsEncoded: number;
+  eventsTrained: number;
+  deadLettered: ReplayReport['deadLettered'];
+  steps: number;
+  model: ReplayReport['model'];
+  freshness: ReplayReport['freshness'];
+  seconds: { encode: number; train: number };
+  memory: ReplayReport['memory'];
+}
+
+function modelSummary(cfg: Config, model: OnlineModel): ReplayReport['model'] {
+  const c = model.config;
+  return {
+    contentDim: c.contentDim,
+    dim: c.dim,
+    layers: c.layers,
+    heads: c.heads,
+    outDim: c.outDim,
+    historyLen: cfg.historyLen,
+    batchUsers: cfg.batchUsers,
+    stepsPerBatch: cfg.stepsPerBatch,
+    lr: cfg.learningRate,
+    backend: tf.getBackend(),
+  };
+}
+
+async function driveInProcess(plan: ReplayPlan, opts: ReplayOptions): Promise<DriveOutcome> {
+  const peak = { peakRssMb: 0, peakWasmHeapMb: 0 };
+  let summary: ReplayReport['model'] | undefined;
+  const r = await replayInProcess(plan.cfg, plan, {
+    ...(opts.content ? { content: opts.content } : {}),
+    progressEvery: 1000,
+    onProgress: (p) => {
+      const rssMb = Math.round(process.memoryUsage.rss() / MIB);
+      const wasmHeapMb = Math.round(wasmHeapBytes() / MIB);
+      peak.peakRssMb = Math.max(peak.peakRssMb, rssMb);
+      peak.peakWasmHeapMb = Math.max(peak.peakWasmHeapMb, wasmHeapMb);
+      opts.onProgress?.({
+        listings: plan.listings.length,
+        events: plan.events.length,
+        listingsProduced: plan.listings.length,
+        eventsProduced: p.eventsDone,
+        itemsEncoded: plan.listings.length,
+        eventsTrained: p.eventsTrained,
+        deadLetteredEvents: p.eventsDone - p.eventsTrained,
+        loss: p.loss,
+        lag: 0,
+        rssMb,
+        wasmHeapMb,
+      });
+    },
+    onFinished: async (model) => {
+      summary = modelSummary(plan.cfg, model);
+      await opts.onFinished?.(model);
+    },
+  });
+  const none = new LatencyRecorder().summary();
+  return {
+    path: 'in-process',
+    topics: null,
+    produced: { listings: plan.listings.length, events: plan.events.length, seconds: 0 },
+    itemsEncoded: r.itemsEncoded,
+    eventsTrained: r.eventsTrained,
+    deadLettered: { events: r.eventsRejected, listings: r.listingsWithoutContent },
+    steps: r.steps,
+    model: summary!,
+    freshness: { listingToContent: none, eventToTrained: none },
+    seconds: r.seconds,
+    memory: peak,
+  };
+}
+
+/**
+ * The Kafka path: one-partition replay topics (the stream's order is the consumers' order), every listing produced
+ * and encoded first, then the events; the trainer cuts windows by size only and trains the last one when the stream
+ * has been consumed.
+ */
+async function driveKafka(plan: ReplayPlan, opts: ReplayOptions, run: string): Promise<DriveOutcome> {
+  const l = log('replay');
   const topics = replayTopics(run);
   const stateDir = mkdtempSync(join(tmpdir(), `learn-replay-${run}-`));
   const cfg: Config = {
-    ...base,
+    ...plan.cfg,
     topicItemListings: topics.itemListings,
     topicUserEvents: topics.userEvents,
     topicItemContent: topics.itemContent,
@@ -124,6 +241,10 @@ export async function runReplay(base: Config, opts: ReplayOptions): Promise<Repl
     stateDir,
     // Own consumer groups: a pipeline sharing learn-encoder/learn-trainer with another one rebalances and stalls both.
     groupPrefix: `learn-replay-${run}`,
+    // Windows are cut by size only (the protocol); the last one is trained by flush() at the end of the stream.
+    windowMs: Number.MAX_SAFE_INTEGER,
+    // Every listing is encoded before the first event, so an event waits for content only if its item has none.
+    maxWaitingMs: Number.MAX_SAFE_INTEGER,
   };
   const kafka = createKafka(cfg, 'replay');
   const admin = kafka.admin();
@@ -134,178 +255,202 @@ export async function runReplay(base: Config, opts: ReplayOptions): Promise<Repl
     ['learn.item-content', topics.itemContent],
     ['learn.dlq', topics.dlq],
   ]);
-  const specs = loadTopicSpecs().map((s) => ({ ...s, name: byDefault.get(s.name) ?? `replay.${run}.${s.name}` }));
+  const specs = loadTopicSpecs().map((s) => ({ ...s, partitions: 1, name: byDefault.get(s.name) ?? `replay.${run}.${s.name}` }));
   await applyTopics(admin, specs);
   l.info({ run, topics }, 'replay topics created');
 
-  let records: DatasetRecord[] = await loadDataset(opts.dataset, cfg);
-  if (opts.limit !== undefined) records = firstEvents(records, opts.limit);
-  // A replay compresses months into minutes: events outrun the encoder by far more event time than live traffic
-  // would, so the event-time bound on waiting for content is widened to the data set's span (the count bound stays).
-  let [tMin, tMax] = [Infinity, -Infinity];
-  for (const r of records) [tMin, tMax] = [Math.min(tMin, recordTime(r)), Math.max(tMax, recordTime(r))];
-  if (tMax >= tMin) cfg.maxWaitingMs = Math.max(cfg.maxWaitingMs, Math.ceil(tMax - tMin) + 1);
-  const listings = records.filter((r) => r.kind === 'listing').length;
-  const events = records.length - listings;
-
-  const evaluator = new ReplayEvaluator({
-    methods: opts.methods,
-    ks: REPLAY_KS,
-    window: { by: 'time', ms: Math.round(cfg.replayWindowDays * DAY_MS) },
-    coldThreshold: REPLAY_COLD_THRESHOLD,
-    halfLifeMs: cfg.replayHalfLifeDays * DAY_MS,
-    idCapacity: Math.max(1, new Set(records.flatMap((r) => (r.kind === 'listing' ? [r.value.item_id] : []))).size),
-    seed: cfg.seed,
-  });
   const sentAt = new Map<string, number>(); // listing item_id or event id -> when its batch was sent
   const listingLatency = new LatencyRecorder();
   const eventLatency = new LatencyRecorder();
-
   const dlq = new DeadLetterCounter(cfg, topics, run);
   await dlq.start();
   let encoder: EncoderWorker | undefined;
   let trainer: Trainer | undefined;
-  let producedListings = 0;
-  let producedEvents = 0;
-  let produced: ProduceSummary | undefined;
+  const produced = { listings: 0, events: 0, seconds: 0 };
+  const peak = { peakRssMb: 0, peakWasmHeapMb: 0 };
+  let encodeSeconds = 0;
   try {
     encoder = await EncoderWorker.start(cfg);
-    // The trainer sizes its model from the first content vector, so it becomes ready while production runs.
-    const trainerReady = Trainer.start(cfg, {
-      beforeTrain: evaluator.beforeTrain,
-      afterTrain: (w, t) => {
-        const now = Date.now();
-        for (const list of w.events.values()) {
-          for (const e of list) {
-            eventLatency.record(now - (sentAt.get(e.event_id) ?? now));
-            sentAt.delete(e.event_id);
-          }
+    const t = new Trainer(cfg, { negativePool: (w) => pool(w) });
+    trainer = t;
+    t.on('windowReady', (w) => plan.evaluator.scoreWindow(w, t.model, pool(w)));
+    t.on('windowTrained', (w) => {
+      const now = Date.now();
+      for (const list of w.events.values()) {
+        for (const e of list) {
+          eventLatency.record(now - (sentAt.get(e.event_id) ?? now));
+          sentAt.delete(e.event_id);
         }
-        evaluator.afterTrain(w, t);
-      },
-      onContent: (itemId) => {
-        const at = sentAt.get(itemId);
-        if (at !== undefined) listingLatency.record(Date.now() - at);
-      },
+      }
+      plan.evaluator.recordLoss(t.stats.eventsTrained, w.loss);
     });
+    t.on('contentArrived', (itemId) => {
+      const at = sentAt.get(itemId);
+      if (at !== undefined) listingLatency.record(Date.now() - at);
+    });
+    // The trainer sizes its model from the first content vector, so it becomes ready while the listings are encoded.
+    const trainerReady = t.prepare();
     trainerReady.catch(() => undefined);
+    const pool = (w: WindowExamples): NegativePool => plan.catalogue.poolFor(w, t.model.content);
     const producer = await createProducer(kafka);
-    // Records are sent in their order, so each batch is the next N records yielded: stamp them on send.
-    const queue: DatasetRecord[] = [];
-    function* tap(): Generator<DatasetRecord> {
-      for (const r of records) {
-        queue.push(r);
-        yield r;
-      }
-    }
-    const producing = produceRecords(
-      tap(),
-      async (batch: TopicMessages[]) => {
+    const produceStarted = Date.now();
+    try {
+      const send = (kind: 'listing' | 'event') => async (batch: TopicMessages[], ids: readonly string[]): Promise<void> => {
         const at = Date.now();
-        const n = batch.reduce((s, b) => s + b.messages.length, 0);
-        for (const r of queue.splice(0, n)) {
-          if (r.kind === 'listing') {
-            sentAt.set(r.value.item_id, at);
-            producedListings++;
-          } else {
-            sentAt.set(r.value.event_id, at);
-            producedEvents++;
-          }
-        }
+        for (const id of ids) sentAt.set(id, at);
         await producer.sendBatch({ topicMessages: batch, acks: ACKS_ALL });
-      },
-      { topics: { listings: topics.itemListings, events: topics.userEvents }, speed: opts.speed },
-    ).finally(() => producer.disconnect());
-    producing.catch(() => undefined);
-    trainer = await trainerReady;
-    const t = trainer;
-
-    const stallMs = opts.stallTimeoutMs ?? 180_000;
-    let lastMove = Date.now();
-    let lastSig = '';
-    const progress = (): ReplayProgress => ({
-      listings,
-      events,
-      listingsProduced: producedListings,
-      eventsProduced: producedEvents,
-      itemsEncoded: encoder?.stats.encoded ?? 0,
-      eventsTrained: t.stats.eventsTrained,
-      deadLetteredEvents: dlq.events,
-      loss: t.stats.lastLoss,
-      lag: producedEvents - t.stats.eventsTrained - dlq.events,
-      rssMb: Math.round(process.memoryUsage.rss() / MIB),
-      wasmHeapMb: Math.round(wasmHeapBytes() / MIB),
-    });
-    const peak = { peakRssMb: 0, peakWasmHeapMb: 0 };
-    for (;;) {
-      if (produced === undefined) produced = await Promise.race([producing, sleep(250).then(() => undefined)]);
-      else await sleep(250);
-      const p = progress();
-      opts.onProgress?.(p);
-      peak.peakRssMb = Math.max(peak.peakRssMb, p.rssMb);
-      peak.peakWasmHeapMb = Math.max(peak.peakWasmHeapMb, p.wasmHeapMb);
-      if (produced !== undefined && p.eventsTrained + p.deadLetteredEvents >= produced.events) break;
-      const sig = `${p.eventsProduced}/${p.itemsEncoded}/${p.eventsTrained}/${p.deadLetteredEvents}`;
-      if (sig !== lastSig) {
-        lastSig = sig;
-        lastMove = Date.now();
-      } else if (Date.now() - lastMove > stallMs) {
-        throw new Error(`replay stalled for ${stallMs} ms: ${JSON.stringify(p)}`);
-      }
+        if (kind === 'listing') produced.listings += ids.length;
+        else produced.events += ids.length;
+      };
+      const listingRecords: DatasetRecord[] = plan.listings.map((value) => ({ kind: 'listing', value }));
+      const encodeStarted = Date.now();
+      await produceTracked(listingRecords, send('listing'), topics, 0);
+      await trainerReady;
+      const progress = (): ReplayProgress => ({
+        listings: plan.listings.length,
+        events: plan.events.length,
+        listingsProduced: produced.listings,
+        eventsProduced: produced.events,
+        itemsEncoded: encoder?.stats.encoded ?? 0,
+        eventsTrained: t.stats.eventsTrained,
+        deadLetteredEvents: dlq.events,
+        loss: t.stats.lastLoss,
+        lag: produced.events - t.stats.eventsTrained - dlq.events,
+        rssMb: Math.round(process.memoryUsage.rss() / MIB),
+        wasmHeapMb: Math.round(wasmHeapBytes() / MIB),
+      });
+      const watch = stallWatch(opts.stallTimeoutMs ?? 180_000, progress, opts.onProgress, peak);
+      // Every listing encoded (or dead-lettered) before the first event: the content table is complete and in order.
+      await watch.until(() => t.model.content.size + dlq.listings >= plan.listings.length);
+      encodeSeconds = (Date.now() - encodeStarted) / 1000;
+      await t.consume();
+      const eventRecords: DatasetRecord[] = plan.events.map((value) => ({ kind: 'event', value }));
+      let producingDone = false;
+      const producing = produceTracked(eventRecords, send('event'), topics, opts.speed).then(() => (producingDone = true));
+      producing.catch(() => undefined);
+      await watch.until(() => producingDone && t.stats.consumed >= produced.events, producing);
+      await t.flush();
+      await watch.until(() => t.stats.eventsTrained + dlq.events >= produced.events);
+      produced.seconds = Math.round((Date.now() - produceStarted) / 100) / 10;
+    } finally {
+      await producer.disconnect();
     }
-    await opts.onFinished?.(t, evaluator);
-    const s = t.stats;
-    const report: ReplayReport = {
-      run,
-      dataset: opts.dataset,
-      startedAt: new Date(started).toISOString(),
-      wallSeconds: 0,
-      speed: opts.speed,
-      limit: opts.limit ?? null,
+    await opts.onFinished?.(t.model);
+    const outcome: DriveOutcome = {
+      path: 'kafka',
       topics,
-      model: {
-        contentDim: t.learner.cfg.contentDim,
-        dim: t.learner.cfg.dim,
-        layers: t.learner.cfg.layers,
-        heads: t.learner.cfg.heads,
-        outDim: t.learner.cfg.outDim,
-        historyLen: cfg.historyLen,
-        batchUsers: cfg.batchUsers,
-        stepsPerBatch: cfg.stepsPerBatch,
-        lr: cfg.learningRate,
-        backend: tf.getBackend(),
-      },
-      produced: { listings: produced.listings, events: produced.events, seconds: produced.seconds },
+      produced,
       itemsEncoded: encoder.stats.encoded,
-      eventsTrained: s.eventsTrained,
+      eventsTrained: t.stats.eventsTrained,
       deadLettered: { events: dlq.events, listings: dlq.listings },
-      trainerSteps: s.step,
-      windows: evaluator.windows,
-      methods: [...opts.methods],
-      methodLabels: { ...METHOD_LABELS },
-      coldUserFallback: COLD_USER_FALLBACK,
-      fallbackEvents: Object.fromEntries(opts.methods.filter((m) => m !== 'popularity').map((m) => [m, evaluator.fallbackEvents[m]])),
-      metrics: evaluator.report(),
+      steps: t.stats.step,
+      model: modelSummary(cfg, t.model),
       freshness: { listingToContent: listingLatency.summary(), eventToTrained: eventLatency.summary() },
-      lossCurve: thin(evaluator.lossCurve, 400),
-      scoreSeconds: Math.round(evaluator.scoreSeconds * 10) / 10,
+      seconds: { encode: encodeSeconds, train: t.stats.trainSeconds },
       memory: peak,
     };
-    await trainer.stop();
+    await t.stop();
     trainer = undefined;
-    report.wallSeconds = Math.round((Date.now() - started) / 100) / 10;
-    return report;
+    return outcome;
   } finally {
     await trainer?.stop().catch((err: unknown) => l.warn({ err }, 'trainer stop failed'));
     await encoder?.stop().catch((err: unknown) => l.warn({ err }, 'encoder stop failed'));
     await dlq.stop();
-    evaluator.dispose();
     if (!opts.keepTopics) {
       await admin.deleteTopics({ topics: Object.values(topics) }).catch((err: unknown) => l.warn({ err }, 'could not delete the replay topics'));
     }
     await admin.disconnect();
     rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+/** Produces records in order through `send`, telling it which listing or event ids each batch holds. */
+function produceTracked(
+  records: readonly DatasetRecord[],
+  send: (batch: TopicMessages[], ids: readonly string[]) => Promise<void>,
+  topics: TopicNames,
+  speed: number,
+): Promise<unknown> {
+  let next = 0;
+  return produceRecords(
+    records,
+    async (batch) => {
+      const n = batch.reduce((s, b) => s + b.messages.length, 0);
+      const ids = records.slice(next, next + n).map((r) => (r.kind === 'listing' ? r.value.item_id : r.value.event_id));
+      next += n;
+      await send(batch, ids);
+    },
+    { topics: { listings: topics.itemListings, events: topics.userEvents }, speed },
+  );
+}
+
+/** Waits for conditions while reporting progress every 250 ms; fails when nothing moves for `stallMs`. */
+function stallWatch(
+  stallMs: number,
+  progress: () => ReplayProgress,
+  onProgress: ((p: ReplayProgress) => void) | undefined,
+  peak: { peakRssMb: number; peakWasmHeapMb: number },
+): { until: (done: () => boolean, alongside?: Promise<unknown>) => Promise<void> } {
+  let lastMove = Date.now();
+  let lastSig = '';
+  return {
+    until: async (done, alongside) => {
+      let failed: unknown;
+      alongside?.catch((err: unknown) => (failed = err));
+      for (;;) {
+        if (failed !== undefined) throw failed;
+        const p = progress();
+        onProgress?.(p);
+        peak.peakRssMb = Math.max(peak.peakRssMb, p.rssMb);
+        peak.peakWasmHeapMb = Math.max(peak.peakWasmHeapMb, p.wasmHeapMb);
+        if (done()) return;
+        const sig = `${p.listingsProduced}/${p.eventsProduced}/${p.itemsEncoded}/${p.eventsTrained}/${p.deadLetteredEvents}`;
+        if (sig !== lastSig) {
+          lastSig = sig;
+          lastMove = Date.now();
+        } else if (Date.now() - lastMove > stallMs) {
+          throw new Error(`replay stalled for ${stallMs} ms: ${JSON.stringify(p)}`);
+        }
+        await sleep(250);
+      }
+    },
+  };
+}
+
+function reportOf(plan: ReplayPlan, opts: ReplayOptions, run: string, started: number, o: DriveOutcome): ReplayReport {
+  const e = plan.evaluator;
+  const wallSeconds = Math.round((Date.now() - started) / 100) / 10;
+  const r1 = (x: number): number => Math.round(x * 10) / 10;
+  const busy = o.seconds.encode + o.seconds.train + e.idTrainSeconds + e.scoreSeconds;
+  return {
+    run,
+    dataset: opts.dataset,
+    path: o.path,
+    startedAt: new Date(started).toISOString(),
+    wallSeconds,
+    speed: opts.speed,
+    limit: opts.limit ?? null,
+    topics: o.topics,
+    model: o.model,
+    produced: o.produced,
+    itemsEncoded: o.itemsEncoded,
+    eventsTrained: o.eventsTrained,
+    deadLettered: o.deadLettered,
+    trainerSteps: o.steps,
+    windows: e.windows,
+    methods: [...opts.methods],
+    methodLabels: { ...METHOD_LABELS },
+    coldUserFallback: COLD_USER_FALLBACK,
+    popularityPrior: opts.popularityPrior ?? 0,
+    fallbackEvents: Object.fromEntries(opts.methods.filter((m) => m !== 'popularity').map((m) => [m, e.fallbackEvents[m]])),
+    metrics: e.report(),
+    freshness: o.freshness,
+    lossCurve: thin(e.lossCurve, 400),
+    timings: { encode: r1(o.seconds.encode), train: r1(o.seconds.train), idTrain: r1(e.idTrainSeconds), score: r1(e.scoreSeconds), other: r1(Math.max(0, wallSeconds - busy)) },
+    scoreSeconds: r1(e.scoreSeconds),
+    memory: o.memory,
+    ...(opts.keepRanks ? { ranks: Object.fromEntries(e.ranks) } : {}),
+  };
 }
 
 /** Counts the run's dead letters by source: events (the stop condition) and the rest (listings). */

@@ -8,6 +8,8 @@ export interface ReplayCliOptions {
   speed: string;
   limit?: string;
   methods: string;
+  inProcess?: boolean;
+  prior: string;
   out?: string;
   keepTopics?: boolean;
 }
@@ -31,7 +33,9 @@ export function withReplayRunOptions(cmd: Command, limitHelp: string): Command {
   return cmd
     .option('--speed <x>', 'replay speed as a multiple of real time; 0 = as fast as possible', '0')
     .option('--limit <n>', limitHelp)
-    .option('--methods <list>', `comma-separated methods: ${METHODS.join(',')}`, METHODS.join(','));
+    .option('--methods <list>', `comma-separated methods: ${METHODS.join(',')}`, METHODS.join(','))
+    .option('--in-process', 'replay without Kafka: the same model, windows and evaluator fed from the data set (fast experiments)')
+    .option('--prior <beta>', 'score-time popularity prior for every history-based method: score + beta * log(1 + decayed popularity)', '0');
 }
 
 /** Parses the CLI options, runs the replay with progress bars on stderr, writes the report and a screenshot. */
@@ -45,6 +49,8 @@ export async function replayWithProgress(
   if (!Number.isFinite(speed) || speed < 0) throw new Error(`--speed must be a number >= 0, got ${o.speed}`);
   const limit = o.limit === undefined ? undefined : Number(o.limit);
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new Error(`--limit must be a positive integer, got ${o.limit}`);
+  const prior = Number(o.prior);
+  if (!Number.isFinite(prior) || prior < 0) throw new Error(`--prior must be a number >= 0, got ${o.prior}`);
   const run = newRunId();
   const bars = progressBars();
   let report: ReplayReport;
@@ -54,6 +60,8 @@ export async function replayWithProgress(
       speed,
       ...(limit !== undefined ? { limit } : {}),
       methods: parseMethods(o.methods),
+      ...(o.inProcess ? { inProcess: true } : {}),
+      popularityPrior: prior,
       run,
       onProgress: bars.update,
       ...(o.keepTopics ? { keepTopics: true } : {}),
