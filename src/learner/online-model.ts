@@ -95,13 +95,24 @@ export class OnlineModel {
    * window had nothing to contrast).
    */
   learnWindow(w: WindowExamples, pool: NegativePool = this.content): number {
+    const loss = this.train(w.examples, pool);
+    this.observe(w.events);
+    return loss;
+  }
+
+  /** Optimizer steps on examples without touching the histories (warm-start epochs, delayed retraining). */
+  train(examples: ReadonlyMap<string, UserExample>, pool: NegativePool = this.content): number {
     let loss = 0;
-    const examples = [...w.examples.values()];
-    for (let s = 0; s < this.settings.stepsPerBatch; s++) loss = this.learner.trainStep(buildPalBatch(examples, this.learner.cfg, this.learner.rng, pool));
-    for (const [user, list] of w.events) {
+    const list = [...examples.values()];
+    for (let s = 0; s < this.settings.stepsPerBatch; s++) loss = this.learner.trainStep(buildPalBatch(list, this.learner.cfg, this.learner.rng, pool));
+    return loss;
+  }
+
+  /** The window's items join their users' histories (what a user vector reads), with no weight update. */
+  observe(events: ReadonlyMap<string, readonly UserEvent[]>): void {
+    for (const [user, list] of events) {
       if (list.length > 0) this.histories.append(user, list.map((e) => e.item_id), list.at(-1)!.ts);
     }
-    return loss;
   }
 
   /** User vectors (current weights) of users with a history of items that have content; others are absent. */

@@ -6,8 +6,8 @@ import type { ItemRef, NegativePool, UserExample } from '../model/index.js';
 import { log } from '../ops/logger.js';
 import { IdSequenceLearner } from './id-learner.js';
 import { RankingMetrics, type MetricsReport, type WindowSpec } from './metrics-accumulator.js';
-import { rankOf } from './metrics.js';
 import { DecayedPopularity } from './popularity.js';
+import { coldFade, operatingGrid, OperatingPointMetrics, popularityPrior, rankAt, type OperatingPoint, type ScoreTerms } from './operating-points.js';
 import type { ListedCatalogue } from './protocol.js';
 import { normalisedMean, scoreRows, stackRows } from './scoring.js';
 
@@ -52,10 +52,12 @@ export interface EvaluatorOptions {
    */
   catalogue?: Pick<ListedCatalogue, 'available' | 'listedAt'>;
   /**
-   * Score-time popularity prior: every history-based method ranks by score + beta * log(1 + decayed popularity)
-   * (the same prior for every method; 0 turns it off).
+   * The default operating point (see operating-points.ts): the popularity prior weight every history-based method
+   * ranks with, and LEARN's cold-item content boost. Default: neither.
    */
-  popularityPrior?: number;
+  operatingPoint?: OperatingPoint;
+  /** Also rank every event under the whole grid of operating points (the trade-off curves). */
+  grid?: boolean;
   /** Keep every event's rank per method (`ranks`), e.g. to compare two replay paths event by event. */
   keepRanks?: boolean;
 }
@@ -74,6 +76,8 @@ export class ReplayEvaluator {
   readonly lossCurve: LossPoint[] = [];
   /** Per method, each scored event's rank in scoring order (only with keepRanks). */
   readonly ranks = new Map<MethodName, number[]>();
+  /** Per history-based method, its metrics under every operating point of the grid (only with grid). */
+  readonly gridMetrics = new Map<MethodName, OperatingPointMetrics>();
   windows = 0;
   scoreSeconds = 0;
   /** Seconds the ID model spent learning (part of the replay's training time). */
@@ -91,6 +95,7 @@ export class ReplayEvaluator {
     for (const m of this.methods) {
       this.metrics.set(m, new RankingMetrics({ ks: opts.ks, coldThreshold: opts.coldThreshold, window: opts.window }));
       if (opts.keepRanks) this.ranks.set(m, []);
+      if (opts.grid && m !== 'popularity') this.gridMetrics.set(m, new OperatingPointMetrics(operatingGrid(m === 'learn'), { ks: opts.ks, coldThreshold: opts.coldThreshold }));
     }
     this.popularity = new DecayedPopularity(opts.halfLifeMs);
   }
@@ -116,52 +121,80 @@ export class ReplayEvaluator {
     const now = (events[0] as UserEvent).ts;
     const histories = eventHistories(events, w.examples, (id) => model.content.get(id), model.config.maxHistory);
     const popScores = this.popularity.scores(ids, now);
-    const beta = this.opts.popularityPrior ?? 0;
-    const prior = beta > 0 ? popScores.map((p) => beta * Math.log1p(p)) : undefined;
+    const point = this.opts.operatingPoint ?? { beta: 0, coldBoost: 0 };
+    const prior = popularityPrior(popScores);
     const scorers = new Map<MethodName, (i: number) => Float32Array | undefined>();
     for (const m of this.methods) if (m !== 'popularity' && ids.length > 0) scorers.set(m, this.scorer(m, model, ids, histories));
+    // LEARN's cold boost needs the frozen content's scores, whether or not that method is replayed.
+    const wantsBoost = this.methods.includes('learn') && (point.coldBoost !== 0 || this.gridMetrics.has('learn'));
+    const contentScores = wantsBoost && ids.length > 0 ? (scorers.get('content') ?? this.scorer('content', model, ids, histories)) : undefined;
+    const fade = Float32Array.from(ids, (id) => coldFade(this.itemCounts.get(id) ?? 0));
     // Items listed after an event (but within its window) are not its candidates yet.
     const notYetListed = catalogue ? ids.flatMap((id, x) => ((catalogue.listedAt(id) ?? -Infinity) > now ? [[x, catalogue.listedAt(id) as number] as const] : [])) : [];
+    const plain: ScoreTerms = { prior: new Float32Array(ids.length) };
 
     events.forEach((e, i) => {
       const seen = this.seen.get(e.user_id) ?? new Set<string>();
-      const excluded = new Set<number>();
+      const excluded = new Uint8Array(ids.length);
       for (const item of seen) {
         const x = index.get(item);
-        if (x !== undefined) excluded.add(x);
+        if (x !== undefined) excluded[x] = 1;
       }
-      for (const [x, at] of notYetListed) if (at > e.ts) excluded.add(x);
+      for (const [x, at] of notYetListed) if (at > e.ts) excluded[x] = 1;
       const target = index.get(e.item_id);
       const obs = { itemInteractionsBefore: this.itemCounts.get(e.item_id) ?? 0, userEventsBefore: this.userCounts.get(e.user_id) ?? 0, eventTime: e.ts };
+      const cs = contentScores?.(i);
+      const boosted: ScoreTerms = cs ? { prior, coldContent: cs.map((c, j) => c * (fade[j] as number)) } : { prior };
       for (const m of this.methods) {
-        let scores = scorers.get(m)?.(i);
-        if (!scores) {
-          scores = popScores;
-          if (m !== 'popularity') this.fallbackEvents[m]++;
-        } else if (prior) {
-          for (let j = 0; j < scores.length; j++) scores[j] = (scores[j] as number) + (prior[j] as number);
-        }
-        const rank = target === undefined ? Number.POSITIVE_INFINITY : rankOf(scores, target, excluded);
+        const own = scorers.get(m)?.(i);
+        if (!own && m !== 'popularity') this.fallbackEvents[m]++;
+        // The popularity method, and a user's first event under every method, rank by popularity alone.
+        const base = own ?? popScores;
+        const terms = !own ? plain : m === 'learn' ? boosted : { prior };
+        const rankAtPoint = (p: OperatingPoint): number => (target === undefined ? Number.POSITIVE_INFINITY : rankAt(base, terms, p, target, excluded));
+        const rank = rankAtPoint(m === 'learn' ? point : { beta: point.beta, coldBoost: 0 });
         this.metrics.get(m)!.add({ rank, ...obs });
         this.ranks.get(m)?.push(rank);
+        const grid = this.gridMetrics.get(m);
+        grid?.points.forEach((p, k) => grid.add(k, { rank: own ? rankAtPoint(p) : rank, ...obs }));
       }
-      seen.add(e.item_id);
-      this.seen.set(e.user_id, seen);
-      this.itemCounts.set(e.item_id, obs.itemInteractionsBefore + 1);
-      this.userCounts.set(e.user_id, obs.userEventsBefore + 1);
+      this.observeEvent(e);
     });
     for (const e of events) this.popularity.add(e.item_id, e.ts);
-    const scored = performance.now();
-    this.scoreSeconds += (scored - started) / 1000;
-
-    // The ID model learns from the window right after scoring, as the trainer does with LEARN.
-    if (this.methods.includes('sasrec')) {
-      const id = this.sasrec(model);
-      const examples = [...w.examples.values()].map((ex: UserExample) => ({ history: ex.history.map((r) => r.itemId), targets: ex.targets.map((r) => r.itemId) }));
-      for (let s = 0; s < this.opts.stepsPerBatch; s++) this.lastSasrecLoss = id.trainStep(examples, pool);
-      this.idTrainSeconds += (performance.now() - scored) / 1000;
-    }
+    this.scoreSeconds += (performance.now() - started) / 1000;
     this.windows++;
+    // The ID model learns from the window right after scoring, as the trainer does with LEARN.
+    if (this.learnsOnline) this.trainId(w.examples, model, pool);
+  }
+
+  /** Whether scoreWindow trains the ID model (false while a replay freezes or delays every method's updates). */
+  learnsOnline = true;
+
+  /** A window seen without scoring (the warm-start prefix): popularity, the users' seen items, the interaction counts. */
+  observe(events: ReadonlyMap<string, readonly UserEvent[]>): void {
+    const sorted = [...events.values()].flat().sort((a, b) => a.ts - b.ts);
+    for (const e of sorted) {
+      this.observeEvent(e);
+      this.popularity.add(e.item_id, e.ts);
+    }
+  }
+
+  /** The ID model's optimizer steps on a window's examples (the trainer's schedule and budget). */
+  trainId(examples: ReadonlyMap<string, UserExample>, model: OnlineModel, pool: NegativePool = model.content): void {
+    if (!this.methods.includes('sasrec')) return;
+    const started = performance.now();
+    const id = this.sasrec(model);
+    const byId = [...examples.values()].map((ex) => ({ history: ex.history.map((r) => r.itemId), targets: ex.targets.map((r) => r.itemId) }));
+    for (let s = 0; s < this.opts.stepsPerBatch; s++) this.lastSasrecLoss = id.trainStep(byId, pool);
+    this.idTrainSeconds += (performance.now() - started) / 1000;
+  }
+
+  private observeEvent(e: UserEvent): void {
+    const seen = this.seen.get(e.user_id) ?? new Set<string>();
+    seen.add(e.item_id);
+    this.seen.set(e.user_id, seen);
+    this.itemCounts.set(e.item_id, (this.itemCounts.get(e.item_id) ?? 0) + 1);
+    this.userCounts.set(e.user_id, (this.userCounts.get(e.user_id) ?? 0) + 1);
   }
 
   /** A point of the loss curve after LEARN learned from a window (a window with nothing to contrast is no point). */
@@ -172,6 +205,11 @@ export class ReplayEvaluator {
 
   report(): Record<string, MetricsReport> {
     return Object.fromEntries(this.methods.map((m) => [m, this.metrics.get(m)!.report()]));
+  }
+
+  /** Per method, overall, cold-item and new-item metrics under every operating point (empty without grid). */
+  operatingPoints(): Partial<Record<MethodName, ReturnType<OperatingPointMetrics['report']>>> {
+    return Object.fromEntries([...this.gridMetrics].map(([m, g]) => [m, g.report()]));
   }
 
   dispose(): void {

@@ -5,17 +5,35 @@ import { EncoderBatcher, ItemEncoder, batcherOptionsFrom, encodeListings, encode
 import { ContentTable } from '../learner/content-table.js';
 import { eventProblem } from '../learner/event-check.js';
 import { OnlineModel, type WindowExamples } from '../learner/online-model.js';
-import { selectBackend, type NegativePool } from '../model/index.js';
+import { Rng, selectBackend, type NegativePool } from '../model/index.js';
+import type { UserEvent } from '../codec/index.js';
+import { DAY_MS } from './metrics-accumulator.js';
 import { log } from '../ops/logger.js';
 import { MicroBatchWindow } from '../trainer/window.js';
 import { toItemContent } from '../encoder/index.js';
 import type { ReplayPlan } from './protocol.js';
 
+/**
+ * How the weights follow the stream after go-live: online (every window, the product), static (frozen at go-live;
+ * histories and new items' content stay fresh), daily (retrained once per event-time day on that day's windows).
+ */
+export const UPDATE_MODES = ['online', 'static', 'daily'] as const;
+export type UpdateMode = (typeof UPDATE_MODES)[number];
+
+/** The warm-start protocol: the first `fraction` of the events pretrain every learned method for `epochs` epochs (windows shuffled), unscored. */
+export interface WarmStart {
+  fraction: number;
+  epochs: number;
+}
+
 export interface InProcessOptions {
+  warmStart?: WarmStart;
+  /** Default online. */
+  updates?: UpdateMode;
   /** Content vectors to use instead of encoding the listings (e.g. those of an earlier run, to compare paths). */
   content?: ReadonlyMap<string, Float32Array>;
   /** Called every `progressEvery` events with the events done so far. */
-  onProgress?: (p: { eventsDone: number; eventsTrained: number; loss: number }) => void;
+  onProgress?: (p: { eventsDone: number; eventsTrained: number; eventsRejected: number; loss: number }) => void;
   progressEvery?: number;
   /** Called once the stream is done, with the model still live. */
   onFinished?: (model: OnlineModel) => void | Promise<void>;
@@ -63,35 +81,73 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
   l.info({ items: content.size, seconds: Math.round(encodeSeconds) }, 'listings encoded');
 
   const model = OnlineModel.fresh(cfg, content, dim);
+  const evaluator = plan.evaluator;
   const pool = (w: WindowExamples): NegativePool => plan.catalogue.poolFor(w, content);
   const window = new MicroBatchWindow({ maxUsers: cfg.batchUsers, maxEvents: cfg.windowMaxEvents });
   const every = opts.progressEvery ?? 5000;
+  const updates = opts.updates ?? 'online';
+  const split = opts.warmStart ? Math.round(plan.events.length * opts.warmStart.fraction) : 0;
   let trained = 0;
   let rejected = 0;
   let loss = 0;
   let trainSeconds = 0;
-  const learn = (): void => {
+  const timed = (f: () => number): void => {
+    const started = performance.now();
+    loss = f();
+    trainSeconds += (performance.now() - started) / 1000;
+  };
+  // Windows of the warm-start prefix (examples as of their time) and, in daily mode, the day's windows not yet learned.
+  const prefix: WindowExamples[] = [];
+  let pending: WindowExamples[] = [];
+  let pendingDay: number | undefined;
+  const retrain = (ws: readonly WindowExamples[]): void => {
+    for (const w of ws) {
+      timed(() => model.train(w.examples, pool(w)));
+      evaluator.trainId(w.examples, model, pool(w));
+    }
+  };
+  evaluator.learnsOnline = updates === 'online';
+  const cut = (warm: boolean): void => {
     const events = window.take();
     const w = { events, examples: model.examplesOf(events) };
-    const negatives = pool(w);
-    plan.evaluator.scoreWindow(w, model, negatives);
-    const started = performance.now();
-    loss = model.learnWindow(w, negatives);
-    trainSeconds += (performance.now() - started) / 1000;
     for (const list of events.values()) trained += list.length;
-    plan.evaluator.recordLoss(trained, loss);
+    if (warm) {
+      prefix.push(w);
+      model.observe(events);
+      evaluator.observe(events);
+      return;
+    }
+    const day = Math.floor(Math.min(...[...events.values()].map((l) => (l[0] as UserEvent).ts)) / DAY_MS);
+    if (updates === 'daily' && pendingDay !== undefined && day !== pendingDay) {
+      retrain(pending);
+      pending = [];
+    }
+    pendingDay = day;
+    evaluator.scoreWindow(w, model, pool(w));
+    if (updates === 'online') timed(() => model.learnWindow(w, pool(w)));
+    else {
+      model.observe(events);
+      if (updates === 'daily') pending.push(w);
+    }
+    evaluator.recordLoss(trained, loss);
   };
+  const rng = new Rng(cfg.seed ^ 0x77a1);
   try {
     plan.events.forEach((e, i) => {
+      if (i === split && split > 0) {
+        if (window.size > 0) cut(true);
+        for (let epoch = 0; epoch < (opts.warmStart?.epochs ?? 0); epoch++) retrain(shuffled(prefix, rng));
+        l.info({ windows: prefix.length, epochs: opts.warmStart?.epochs, steps: model.step }, 'warm start done: going live');
+      }
       if (eventProblem(e, cfg) || !content.has(e.item_id)) rejected++;
       else {
         window.add(e);
-        if (window.full) learn();
+        if (window.full) cut(i < split);
       }
-      if ((i + 1) % every === 0) opts.onProgress?.({ eventsDone: i + 1, eventsTrained: trained, loss });
+      if ((i + 1) % every === 0) opts.onProgress?.({ eventsDone: i + 1, eventsTrained: trained, eventsRejected: rejected, loss });
     });
-    if (window.size > 0) learn();
-    opts.onProgress?.({ eventsDone: plan.events.length, eventsTrained: trained, loss });
+    if (window.size > 0) cut(false);
+    opts.onProgress?.({ eventsDone: plan.events.length, eventsTrained: trained, eventsRejected: rejected, loss });
     await opts.onFinished?.(model);
     return {
       itemsEncoded: content.size,
@@ -108,3 +164,13 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
 }
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+/** A seeded Fisher-Yates shuffle (a copy). */
+function shuffled<T>(xs: readonly T[], rng: Rng): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}

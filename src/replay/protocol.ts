@@ -14,6 +14,7 @@ import type { WindowExamples } from '../learner/online-model.js';
 import type { NegativePool } from '../model/index.js';
 import { ReplayEvaluator, type MethodName } from './evaluator.js';
 import { DAY_MS } from './metrics-accumulator.js';
+import type { OperatingPoint } from './operating-points.js';
 
 export const REPLAY_KS: readonly number[] = [10, 20, 50];
 export const REPLAY_COLD_THRESHOLD = 5;
@@ -31,8 +32,9 @@ export interface PlanOptions {
   dataset: string;
   limit?: number;
   methods: readonly MethodName[];
-  /** See EvaluatorOptions.popularityPrior. */
-  popularityPrior?: number;
+  /** See EvaluatorOptions.operatingPoint and grid. */
+  operatingPoint?: OperatingPoint;
+  grid?: boolean;
   keepRanks?: boolean;
 }
 
@@ -53,7 +55,8 @@ export async function planReplay(cfg: Config, opts: PlanOptions): Promise<Replay
     seed: cfg.seed,
     stepsPerBatch: cfg.stepsPerBatch,
     catalogue,
-    ...(opts.popularityPrior !== undefined ? { popularityPrior: opts.popularityPrior } : {}),
+    ...(opts.operatingPoint ? { operatingPoint: opts.operatingPoint } : {}),
+    ...(opts.grid ? { grid: true } : {}),
     ...(opts.keepRanks ? { keepRanks: true } : {}),
   });
   return { cfg, listings, events, catalogue, evaluator };

@@ -60,6 +60,21 @@ export function summaryTable(r: ReplayReport): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), `(cold item: fewer than ${(r.metrics[r.methods[0] as MethodName]?.coldThreshold ?? 5)} earlier interactions; ${coldEvents} events)`].join('\n');
 }
 
+/**
+ * The trade-off of every method under the grid of operating points, best overall Recall@10 first: beta (popularity
+ * prior), cold boost, overall Recall@10 / NDCG@10, cold-item and new-item Recall@10. Empty without a grid.
+ */
+export function operatingPointsTable(r: ReplayReport, top = 5): string {
+  const out: string[] = [];
+  for (const [m, points] of Object.entries(r.operatingPoints ?? {})) {
+    const sorted = [...(points ?? [])].sort((a, b) => (b.overall.recall['10'] ?? 0) - (a.overall.recall['10'] ?? 0));
+    out.push(`${m}: ${sorted.slice(0, top).map((p) => `beta ${p.beta} boost ${p.coldBoost}: R@10 ${fx(p.overall.recall['10'])} N@10 ${fx(p.overall.ndcg['10'])} cold R@10 ${fx(p.coldItem.recall['10'])}`).join('; ')}`);
+  }
+  return out.join('\n');
+}
+
+const fx = (x: number | undefined): string => (x ?? 0).toFixed(4);
+
 const COLORS: Record<string, string> = { learn: '#d62728', sasrec: '#1f77b4', content: '#2ca02c', popularity: '#7f7f7f' };
 
 function chartJsSource(): string {
@@ -122,7 +137,14 @@ export function renderReportHtml(r: ReplayReport): string {
       ...(r.methods.includes('sasrec') ? [{ label: 'sasrec', color: COLORS['sasrec'] as string, data: r.lossCurve.map((p) => p.sasrec ?? null) }] : []),
     ],
   };
-  const charts = { line: [...overTime, lossChart], bar: [...sliceCharts, ...latencyCharts] };
+  const tradeoff = r.operatingPoints
+    ? [{
+        id: 'tradeoff',
+        title: 'Operating points: overall Recall@10 (x) against cold-item Recall@10 (y), one point per popularity prior / cold boost',
+        datasets: Object.entries(r.operatingPoints).map(([m, pts]) => ({ label: m, color: COLORS[m] ?? '#000', data: (pts ?? []).map((p) => ({ x: p.overall.recall['10'] ?? 0, y: p.coldItem.recall['10'] ?? 0 })) })),
+      }]
+    : [];
+  const charts = { line: [...overTime, lossChart], bar: [...sliceCharts, ...latencyCharts], scatter: tradeoff };
   const fallback = Object.entries(r.fallbackEvents).map(([m, n]) => `${esc(m)}: ${n}`).join(', ');
   const canvas = (c: { id: string }): string => `<div class="chart"><canvas id="${c.id}" width="560" height="300"></canvas></div>`;
   return `<!doctype html>
@@ -147,6 +169,10 @@ ${rows.map((x) => `<tr><td>${esc(x.label)}</td><td>${x.events}</td><td>${f(x.rec
 <h2>Cold and warm slices</h2><div class="grid">${sliceCharts.map(canvas).join('')}</div>
 <h2>Freshness during the replay</h2><div class="grid">${latencyCharts.map(canvas).join('')}</div>
 <h2>Training</h2><div class="grid">${canvas(lossChart)}</div>
+<p class="note">Protocol: ${r.protocol.warmStart ? `warm start (the first ${Math.round(r.protocol.warmStart.fraction * 100)}% of the events pretrain every learned method for ${r.protocol.warmStart.epochs} epochs, unscored)` : 'pure streaming from an empty system'}; weights after go-live: ${esc(r.protocol.updates)}; path: ${esc(r.path)}.
+Operating point of the table: popularity prior ${r.operatingPoint.beta}, LEARN cold boost ${r.operatingPoint.coldBoost}.
+Time: encode ${r.timings.encode} s, LEARN training ${r.timings.train} s, SASRec-like training ${r.timings.idTrain} s, scoring ${r.timings.score} s, Kafka I/O and waiting ${r.timings.other} s.</p>
+${tradeoff.length > 0 ? `<h2>Trade-off: overall against cold items</h2><div class="grid">${tradeoff.map(canvas).join('')}</div>` : ''}
 <script>${chartJsSource()}</script>
 <script>
 const CHARTS = ${JSON.stringify(charts).replace(/</g, '\\u003c')};
@@ -161,6 +187,14 @@ function draw(kind, c) {
 }
 CHARTS.line.forEach((c) => draw('line', c));
 CHARTS.bar.forEach((c) => draw('bar', c));
+CHARTS.scatter.forEach((c) => {
+  const chart = new Chart(document.getElementById(c.id), {
+    type: 'scatter',
+    data: { datasets: c.datasets.map((d) => ({ label: d.label, data: d.data, borderColor: d.color, backgroundColor: d.color })) },
+    options: { animation: false, responsive: true, maintainAspectRatio: false, plugins: { title: { display: true, text: c.title } }, scales: { x: { title: { display: true, text: 'overall Recall@10' } }, y: { title: { display: true, text: 'cold-item Recall@10' }, beginAtZero: true } } },
+  });
+  window.__charts.push(chart);
+});
 window.__chartsReady = window.__charts.length;
 </script>
 </body></html>

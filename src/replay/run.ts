@@ -18,8 +18,9 @@ import { applyTopics, loadTopicSpecs, type TopicNames } from '../kafka/topics.js
 import { log } from '../ops/logger.js';
 import { wasmHeapBytes, type NegativePool } from '../model/index.js';
 import { Trainer } from '../trainer/trainer.js';
-import { COLD_USER_FALLBACK, METHOD_LABELS, type LossPoint, type MethodName } from './evaluator.js';
-import { replayInProcess } from './in-process.js';
+import { COLD_USER_FALLBACK, METHOD_LABELS, type LossPoint, type MethodName, type ReplayEvaluator } from './evaluator.js';
+import type { OperatingPoint } from './operating-points.js';
+import { replayInProcess, type UpdateMode, type WarmStart } from './in-process.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import type { MetricsReport } from './metrics-accumulator.js';
 import { planReplay, type ReplayPlan } from './protocol.js';
@@ -53,12 +54,18 @@ export interface ReplayOptions {
   methods: readonly MethodName[];
   /** In-process (no broker) instead of through the real pipeline. */
   inProcess?: boolean;
-  /** Score-time popularity prior weight for every history-based method (see EvaluatorOptions). */
-  popularityPrior?: number;
+  /** The default score-time operating point (see operating-points.ts); default: no prior, no cold boost. */
+  operatingPoint?: OperatingPoint;
+  /** Also rank under the whole grid of operating points (the report's trade-off curves). */
+  grid?: boolean;
   /** Keep every event's rank per method in the report (`ranks`). */
   keepRanks?: boolean;
   /** In-process only: content vectors to use instead of encoding (see InProcessOptions.content). */
   content?: ReadonlyMap<string, Float32Array>;
+  /** In-process only: the warm-start protocol (pretrain on a prefix, evaluate the rest). */
+  warmStart?: WarmStart;
+  /** In-process only: how weights follow the stream (default online). */
+  updates?: UpdateMode;
   /** Run id: names the topics `replay.<run>.*`; default a timestamp and random suffix. */
   run?: string;
   /** Called about every 250 ms. */
@@ -76,6 +83,8 @@ export interface ReplayReport {
   dataset: string;
   /** Which path ran it. */
   path: 'kafka' | 'in-process';
+  /** The protocol: pure streaming from an empty system, or warm start (events before the split pretrain, unscored). */
+  protocol: { warmStart: WarmStart | null; updates: UpdateMode };
   startedAt: string;
   wallSeconds: number;
   speed: number;
@@ -92,8 +101,10 @@ export interface ReplayReport {
   methodLabels: Record<string, string>;
   /** How users with no history are ranked by the history-based methods. */
   coldUserFallback: string;
-  /** Score-time popularity prior weight applied to every history-based method (0: none). */
-  popularityPrior: number;
+  /** The score-time operating point of `metrics` (popularity prior for every history-based method; LEARN's cold boost). */
+  operatingPoint: OperatingPoint;
+  /** Every method under every operating point of the grid (absent without --grid). */
+  operatingPoints?: ReturnType<ReplayEvaluator['operatingPoints']>;
   fallbackEvents: Partial<Record<MethodName, number>>;
   metrics: Partial<Record<MethodName, MetricsReport>>;
   freshness: {
@@ -130,12 +141,16 @@ export function replayTopics(run: string): TopicNames {
 /** Runs one replay end to end, on the path the options ask for, and returns its report (see writeReport). */
 export async function runReplay(base: Config, opts: ReplayOptions): Promise<ReplayReport> {
   const started = Date.now();
+  if (!opts.inProcess && (opts.warmStart || (opts.updates ?? 'online') !== 'online' || opts.content)) {
+    throw new Error('--warm-start, --updates and given content are protocols of the in-process replay: add --in-process');
+  }
   const run = opts.run ?? newRunId();
   const plan = await planReplay(base, {
     dataset: opts.dataset,
     methods: opts.methods,
     ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
-    ...(opts.popularityPrior !== undefined ? { popularityPrior: opts.popularityPrior } : {}),
+    ...(opts.operatingPoint ? { operatingPoint: opts.operatingPoint } : {}),
+    ...(opts.grid ? { grid: true } : {}),
     ...(opts.keepRanks ? { keepRanks: true } : {}),
   });
   try {
@@ -182,6 +197,8 @@ async function driveInProcess(plan: ReplayPlan, opts: ReplayOptions): Promise<Dr
   let summary: ReplayReport['model'] | undefined;
   const r = await replayInProcess(plan.cfg, plan, {
     ...(opts.content ? { content: opts.content } : {}),
+    ...(opts.warmStart ? { warmStart: opts.warmStart } : {}),
+    ...(opts.updates ? { updates: opts.updates } : {}),
     progressEvery: 1000,
     onProgress: (p) => {
       const rssMb = Math.round(process.memoryUsage.rss() / MIB);
@@ -195,9 +212,9 @@ async function driveInProcess(plan: ReplayPlan, opts: ReplayOptions): Promise<Dr
         eventsProduced: p.eventsDone,
         itemsEncoded: plan.listings.length,
         eventsTrained: p.eventsTrained,
-        deadLetteredEvents: p.eventsDone - p.eventsTrained,
+        deadLetteredEvents: p.eventsRejected,
         loss: p.loss,
-        lag: 0,
+        lag: p.eventsDone - p.eventsTrained - p.eventsRejected,
         rssMb,
         wasmHeapMb,
       });
@@ -426,6 +443,7 @@ function reportOf(plan: ReplayPlan, opts: ReplayOptions, run: string, started: n
     run,
     dataset: opts.dataset,
     path: o.path,
+    protocol: { warmStart: opts.warmStart ?? null, updates: opts.updates ?? 'online' },
     startedAt: new Date(started).toISOString(),
     wallSeconds,
     speed: opts.speed,
@@ -441,7 +459,8 @@ function reportOf(plan: ReplayPlan, opts: ReplayOptions, run: string, started: n
     methods: [...opts.methods],
     methodLabels: { ...METHOD_LABELS },
     coldUserFallback: COLD_USER_FALLBACK,
-    popularityPrior: opts.popularityPrior ?? 0,
+    operatingPoint: opts.operatingPoint ?? { beta: 0, coldBoost: 0 },
+    ...(opts.grid ? { operatingPoints: e.operatingPoints() } : {}),
     fallbackEvents: Object.fromEntries(opts.methods.filter((m) => m !== 'popularity').map((m) => [m, e.fallbackEvents[m]])),
     metrics: e.report(),
     freshness: o.freshness,

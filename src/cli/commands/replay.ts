@@ -2,7 +2,8 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config/load.js';
 import { log } from '../../ops/logger.js';
-import { METHODS, newRunId, parseMethods, reportDir, runReplay, screenshotReport, summaryTable, writeReport, type ReplayOptions, type ReplayProgress, type ReplayReport, type WrittenReport } from '../../replay/index.js';
+import { UPDATE_MODES, type UpdateMode } from '../../replay/in-process.js';
+import { METHODS, newRunId, operatingPointsTable, parseMethods, reportDir, runReplay, screenshotReport, summaryTable, writeReport, type ReplayOptions, type ReplayProgress, type ReplayReport, type WrittenReport } from '../../replay/index.js';
 
 export interface ReplayCliOptions {
   speed: string;
@@ -10,6 +11,11 @@ export interface ReplayCliOptions {
   methods: string;
   inProcess?: boolean;
   prior: string;
+  coldBoost: string;
+  grid?: boolean;
+  warmStart?: string;
+  epochs: string;
+  updates: string;
   out?: string;
   keepTopics?: boolean;
 }
@@ -24,7 +30,10 @@ export function registerReplay(program: Command): void {
     .option('--keep-topics', 'keep the run\'s replay.<run>.* topics afterwards')
     .action(async (dataset: string, o: ReplayCliOptions) => {
       const { report, written } = await replayWithProgress(loadConfig(), dataset, o);
-      process.stdout.write(`${summaryTable(report)}\n\nreport: ${written.html}\nmetrics: ${written.json}\n`);
+      const points = operatingPointsTable(report);
+      const t = report.timings;
+      process.stdout.write(`time: ${report.wallSeconds} s wall = encode ${t.encode} + LEARN training ${t.train} + SASRec-like training ${t.idTrain} + scoring ${t.score} + Kafka I/O and waiting ${t.other} (s)\n`);
+      process.stdout.write(`${summaryTable(report)}\n${points ? `\noperating points (best overall first):\n${points}\n` : ''}\nreport: ${written.html}\nmetrics: ${written.json}\n`);
     });
 }
 
@@ -35,7 +44,12 @@ export function withReplayRunOptions(cmd: Command, limitHelp: string): Command {
     .option('--limit <n>', limitHelp)
     .option('--methods <list>', `comma-separated methods: ${METHODS.join(',')}`, METHODS.join(','))
     .option('--in-process', 'replay without Kafka: the same model, windows and evaluator fed from the data set (fast experiments)')
-    .option('--prior <beta>', 'score-time popularity prior for every history-based method: score + beta * log(1 + decayed popularity)', '0');
+    .option('--prior <beta>', 'score-time popularity prior for every history-based method: score + beta * log(1 + decayed popularity) / log(1 + its largest value)', '0')
+    .option('--cold-boost <gamma>', "LEARN's cold-item boost: + gamma * frozen-content cosine, fading from an item's first interaction to its tenth", '0')
+    .option('--grid', 'also rank every event under a grid of priors and cold boosts: the trade-off curves in the report')
+    .option('--warm-start <fraction>', 'warm-start protocol (with --in-process): the first fraction of the events pretrains every learned method, unscored; the rest is evaluated')
+    .option('--epochs <n>', 'warm-start epochs over the prefix (shuffled windows), the same for every method', '3')
+    .option('--updates <mode>', `after go-live (with --in-process): ${UPDATE_MODES.join(' | ')}`, 'online');
 }
 
 /** Parses the CLI options, runs the replay with progress bars on stderr, writes the report and a screenshot. */
@@ -49,8 +63,14 @@ export async function replayWithProgress(
   if (!Number.isFinite(speed) || speed < 0) throw new Error(`--speed must be a number >= 0, got ${o.speed}`);
   const limit = o.limit === undefined ? undefined : Number(o.limit);
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new Error(`--limit must be a positive integer, got ${o.limit}`);
-  const prior = Number(o.prior);
-  if (!Number.isFinite(prior) || prior < 0) throw new Error(`--prior must be a number >= 0, got ${o.prior}`);
+  const beta = Number(o.prior);
+  if (!Number.isFinite(beta) || beta < 0) throw new Error(`--prior must be a number >= 0, got ${o.prior}`);
+  const coldBoost = Number(o.coldBoost);
+  if (!Number.isFinite(coldBoost) || coldBoost < 0) throw new Error(`--cold-boost must be a number >= 0, got ${o.coldBoost}`);
+  const warmStart = o.warmStart === undefined ? undefined : { fraction: Number(o.warmStart), epochs: Number(o.epochs) };
+  if (warmStart && !(warmStart.fraction > 0 && warmStart.fraction < 1)) throw new Error(`--warm-start must be a fraction in (0, 1), got ${o.warmStart}`);
+  if (warmStart && !(Number.isInteger(warmStart.epochs) && warmStart.epochs >= 0)) throw new Error(`--epochs must be an integer >= 0, got ${o.epochs}`);
+  if (!(UPDATE_MODES as readonly string[]).includes(o.updates)) throw new Error(`--updates must be one of ${UPDATE_MODES.join(', ')}, got ${o.updates}`);
   const run = newRunId();
   const bars = progressBars();
   let report: ReplayReport;
@@ -61,7 +81,10 @@ export async function replayWithProgress(
       ...(limit !== undefined ? { limit } : {}),
       methods: parseMethods(o.methods),
       ...(o.inProcess ? { inProcess: true } : {}),
-      popularityPrior: prior,
+      operatingPoint: { beta, coldBoost },
+      ...(warmStart ? { warmStart } : {}),
+      updates: o.updates as UpdateMode,
+      ...(o.grid ? { grid: true } : {}),
       run,
       onProgress: bars.update,
       ...(o.keepTopics ? { keepTopics: true } : {}),

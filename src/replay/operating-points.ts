@@ -1,0 +1,91 @@
+// Score-time operating points: one replay ranks every event under a grid of settings, so the trade-off between
+// overall and cold-item recall is measured in one pass, for every method on the same events.
+import type { MetricSummary } from './metrics-accumulator.js';
+import { RankingMetrics, type MetricsOptions } from './metrics-accumulator.js';
+
+/**
+ * score + beta * popularity prior + coldBoost * content cosine * coldFade(interactions):
+ * - the prior is log(1 + decayed popularity) / log(1 + the largest decayed popularity), in [0, 1] whatever the traffic;
+ * - the content cosine is the frozen content's user vector (normalised mean of the history) against the item's content;
+ * - coldFade is 1 for an item never interacted with, falling linearly to 0 at COLD_BOOST_SPAN interactions.
+ * The prior depends on no item content, so every method gets it; the cold boost is content, so LEARN alone.
+ */
+export interface OperatingPoint {
+  beta: number;
+  coldBoost: number;
+}
+
+export const COLD_BOOST_SPAN = 10;
+export const PRIOR_GRID: readonly number[] = [0, 0.05, 0.1, 0.2, 0.3, 0.5, 1];
+export const COLD_BOOST_GRID: readonly number[] = [0, 0.1, 0.2, 0.3, 0.5, 1];
+
+/** The points a method is ranked under: every prior, and for LEARN every (prior, cold boost) pair. */
+export function operatingGrid(withColdBoost: boolean): OperatingPoint[] {
+  return PRIOR_GRID.flatMap((beta) => (withColdBoost ? COLD_BOOST_GRID : [0]).map((coldBoost) => ({ beta, coldBoost })));
+}
+
+export function coldFade(interactions: number): number {
+  return Math.max(0, 1 - interactions / COLD_BOOST_SPAN);
+}
+
+/** The normalised popularity prior of each candidate (see OperatingPoint). */
+export function popularityPrior(pop: Float32Array): Float32Array {
+  let max = 0;
+  for (const p of pop) max = Math.max(max, p);
+  const scale = max > 0 ? 1 / Math.log1p(max) : 0;
+  return pop.map((p) => Math.log1p(p) * scale);
+}
+
+/** What a point adds to a candidate's score besides the method's own. */
+export interface ScoreTerms {
+  prior: Float32Array;
+  /** Content cosine times coldFade, per candidate (only where the cold boost applies). */
+  coldContent?: Float32Array;
+}
+
+/**
+ * The 1-based rank of the target under a point, pessimistic on ties; `excluded[j]` = 1 drops candidate j (the target
+ * always competes). A NaN target ranks last.
+ */
+export function rankAt(base: Float32Array, terms: ScoreTerms, p: OperatingPoint, target: number, excluded: Uint8Array): number {
+  const { prior, coldContent } = terms;
+  const useBoost = p.coldBoost !== 0 && coldContent !== undefined;
+  const score = (j: number): number => (base[j] as number) + p.beta * (prior[j] as number) + (useBoost ? p.coldBoost * (coldContent[j] as number) : 0);
+  const s = score(target);
+  if (Number.isNaN(s)) return base.length - countExcluded(excluded, target);
+  let ahead = 0;
+  for (let j = 0; j < base.length; j++) {
+    if (j === target || excluded[j] === 1) continue;
+    if (score(j) >= s) ahead++;
+  }
+  return 1 + ahead;
+}
+
+function countExcluded(excluded: Uint8Array, target: number): number {
+  let n = 0;
+  for (let j = 0; j < excluded.length; j++) if (j !== target && excluded[j] === 1) n++;
+  return n;
+}
+
+/** Metrics of one method under every point of its grid. */
+export class OperatingPointMetrics {
+  readonly points: OperatingPoint[];
+  private readonly metrics: RankingMetrics[];
+
+  constructor(points: OperatingPoint[], opts: MetricsOptions) {
+    this.points = points;
+    // One window for everything: the over-time curves belong to the default point only.
+    this.metrics = points.map(() => new RankingMetrics({ ...opts, window: { by: 'events', size: Number.MAX_SAFE_INTEGER } }));
+  }
+
+  add(i: number, obs: Parameters<RankingMetrics['add']>[0]): void {
+    this.metrics[i]!.add(obs);
+  }
+
+  report(): Array<OperatingPoint & { overall: MetricSummary; coldItem: MetricSummary; newItem: MetricSummary }> {
+    return this.points.map((p, i) => {
+      const r = this.metrics[i]!.report();
+      return { ...p, overall: r.overall, coldItem: r.slices.coldItem, newItem: r.slices.newItem };
+    });
+  }
+}

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import type { UserEvent } from '../../src/codec/index.js';
+import { loadConfig, type Config } from '../../src/config/load.js';
+import { toItemContent } from '../../src/encoder/item-content.js';
+import { ContentTable } from '../../src/learner/content-table.js';
+import { OnlineModel } from '../../src/learner/online-model.js';
+import { Rng } from '../../src/model/index.js';
+import { randomUnit, useWasm } from '../model/helpers.js';
+
+// Pure logic: the model in memory, no broker, no Redis.
+let cfg: Config;
+const DIM = 12;
+
+before(async () => {
+  await useWasm();
+  cfg = { ...loadConfig({}), palDim: 16, palLayers: 1, palHeads: 2, palOutDim: 8, historyLen: 6, negativeSamples: 4, historySamples: 3, targetSamples: 4, dropout: 0 };
+});
+
+function catalogue(n: number, seed = 5): ContentTable {
+  const rng = new Rng(seed);
+  const t = new ContentTable();
+  for (let i = 0; i < n; i++) t.apply(`i${i}`, toItemContent(`i${i}`, '', 'test', randomUnit(rng, DIM)));
+  return t;
+}
+
+const ev = (id: string, user: string, item: string, ts: number): UserEvent => ({ event_id: id, user_id: user, item_id: item, type: 'click', ts, weight: null });
+
+function window(events: UserEvent[]): Map<string, UserEvent[]> {
+  const m = new Map<string, UserEvent[]>();
+  for (const e of events) m.set(e.user_id, [...(m.get(e.user_id) ?? []), e]);
+  return m;
+}
+
+test('learnWindow trains on the history before the window and then appends the window to the histories', () => {
+  const model = OnlineModel.fresh(cfg, catalogue(20), DIM);
+  try {
+    const first = window([ev('a', 'u1', 'i1', 1), ev('b', 'u2', 'i2', 2)]);
+    const ex = model.examplesOf(first);
+    assert.deepEqual(ex.get('u1')?.history, [], 'no history before the first window');
+    assert.deepEqual(ex.get('u1')?.targets.map((r) => r.itemId), ['i1']);
+    model.learnWindow({ events: first, examples: ex });
+    assert.equal(model.step, 0, 'nothing to contrast without a history: no step');
+    assert.deepEqual(model.history('u1')?.items, ['i1']);
+    const second = window([ev('c', 'u1', 'i3', 3), ev('d', 'u1', 'i4', 4), ev('e', 'u2', 'i5', 5), ev('f', 'u9', 'missing', 6)]);
+    const ex2 = model.examplesOf(second);
+    assert.deepEqual(ex2.get('u1')?.history.map((r) => r.itemId), ['i1']);
+    assert.deepEqual(ex2.get('u9')?.targets, [], 'an item without content is no target');
+    const loss = model.learnWindow({ events: second, examples: ex2 });
+    assert.ok(loss > 0 && Number.isFinite(loss), `loss ${loss}`);
+    assert.equal(model.step, cfg.stepsPerBatch);
+    assert.deepEqual(model.history('u1')?.items, ['i1', 'i3', 'i4']);
+    assert.equal(model.users, 3);
+    assert.deepEqual(model.recentUsers(2), ['u9', 'u2']);
+  } finally {
+    model.dispose();
+  }
+});
+
+test('user and item vectors: unit length, absent without history or content, and equal to userVectorsOf the same history', () => {
+  const model = OnlineModel.fresh(cfg, catalogue(10), DIM);
+  try {
+    model.observe(window([ev('a', 'u1', 'i1', 1), ev('b', 'u1', 'i2', 2), ev('c', 'u2', 'nope', 3)]));
+    const users = model.userVectors(['u1', 'u2', 'u3']);
+    assert.deepEqual([...users.keys()], ['u1']);
+    const u1 = users.get('u1')!;
+    assert.ok(Math.abs(Math.hypot(...u1) - 1) < 1e-5);
+    const [again] = model.userVectorsOf([['i1', 'i2'].map((itemId) => ({ itemId, content: model.content.get(itemId)! }))]);
+    assert.deepEqual(Array.from(again!), Array.from(u1));
+    const items = model.itemVectors(['i3', 'zzz']);
+    assert.deepEqual([...items.keys()], ['i3']);
+    const matrix = model.itemMatrix(['i3']);
+    assert.deepEqual(Array.from(matrix), Array.from(items.get('i3')!));
+  } finally {
+    model.dispose();
+  }
+});
+
+test('state() and restore() give the same model: vectors, histories, step and the next step\'s loss', () => {
+  const content = catalogue(30);
+  const a = OnlineModel.fresh(cfg, content, DIM);
+  const rng = new Rng(9);
+  const windows = Array.from({ length: 4 }, (_, w) => window(Array.from({ length: 6 }, (_, k) => ev(`e${w}-${k}`, `u${rng.int(4)}`, `i${rng.int(30)}`, w * 10 + k))));
+  for (const w of windows.slice(0, 3)) a.learnWindow({ events: w, examples: a.examplesOf(w) });
+  const { state, arrays } = a.state();
+  const b = OnlineModel.restore(cfg, content, JSON.parse(JSON.stringify(state)), arrays);
+  try {
+    assert.equal(b.step, a.step);
+    assert.ok(a.step > 0);
+    assert.deepEqual(b.history('u1'), a.history('u1'));
+    assert.deepEqual([...b.userVectors(['u0', 'u1', 'u2', 'u3'])], [...a.userVectors(['u0', 'u1', 'u2', 'u3'])]);
+    const last = windows[3]!;
+    assert.equal(b.learnWindow({ events: last, examples: b.examplesOf(last) }), a.learnWindow({ events: last, examples: a.examplesOf(last) }));
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+});
