@@ -156,6 +156,12 @@ export const settings = {
   ),
   windowMs: setting('LEARN_WINDOW_MS', 'Longest a micro-batch window stays open (wall-clock ms) before it is trained.', positiveInt.default(2000)),
   stepsPerBatch: setting('LEARN_STEPS_PER_BATCH', 'Optimizer steps per micro-batch (each with freshly sampled positions).', positiveInt.default(1)),
+  rehearsalWindows: setting(
+    'LEARN_REHEARSAL_WINDOWS',
+    'Recent windows kept for rehearsal: each step also trains on LEARN_REHEARSAL_SAMPLES of them drawn at random (0: off). One pass over a stream forgets fast; rehearsal revisits recent traffic.',
+    z.coerce.number().int().min(0).default(0),
+  ),
+  rehearsalSamples: setting('LEARN_REHEARSAL_SAMPLES', 'Rehearsed windows joined to each step (with LEARN_REHEARSAL_WINDOWS).', positiveInt.default(2)),
   checkpointEveryBatches: setting('LEARN_CHECKPOINT_EVERY_BATCHES', 'Write a checkpoint (and commit offsets) after this many micro-batches.', positiveInt.default(20)),
   checkpointEveryMs: setting('LEARN_CHECKPOINT_EVERY_MS', 'Also write one when this long has passed since the last checkpoint.', positiveInt.default(30_000)),
   checkpointsKept: setting('LEARN_CHECKPOINTS_KEPT', 'Checkpoint files kept; older ones are deleted.', positiveInt.default(3)),

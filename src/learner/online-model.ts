@@ -5,7 +5,8 @@ import type { ContentTable } from './content-table.js';
 import { UserHistories, type HistoriesSnapshot, type UserHistory } from './histories.js';
 
 /** The settings the online model reads (a narrow view of the program's config). */
-export type OnlineModelSettings = Pick<Config, 'historyLen' | 'maxUsers' | 'stepsPerBatch' | 'seed'> & Parameters<typeof palConfigFromConfig>[0];
+export type OnlineModelSettings = Pick<Config, 'historyLen' | 'maxUsers' | 'stepsPerBatch' | 'seed' | 'rehearsalWindows' | 'rehearsalSamples'> &
+  Parameters<typeof palConfigFromConfig>[0];
 
 /** The JSON part of the model's state; the float arrays (weights, optimizer moments) travel beside it. */
 export interface OnlineModelState {
@@ -28,6 +29,8 @@ export interface WindowExamples {
  */
 export class OnlineModel {
   private readonly histories: UserHistories;
+  /** The last LEARN_REHEARSAL_WINDOWS windows' examples (not checkpointed: a restart rehearses only what follows it). */
+  private readonly rehearsal: UserExample[][] = [];
 
   private constructor(
     private readonly settings: OnlineModelSettings,
@@ -104,7 +107,11 @@ export class OnlineModel {
   train(examples: ReadonlyMap<string, UserExample>, pool: NegativePool = this.content): number {
     let loss = 0;
     const list = [...examples.values()];
-    for (let s = 0; s < this.settings.stepsPerBatch; s++) loss = this.learner.trainStep(buildPalBatch(list, this.learner.cfg, this.learner.rng, pool));
+    for (let s = 0; s < this.settings.stepsPerBatch; s++) {
+      const batch = [...list, ...rehearse(this.rehearsal, this.settings.rehearsalSamples, (n) => this.learner.rng.int(n))];
+      loss = this.learner.trainStep(buildPalBatch(batch, this.learner.cfg, this.learner.rng, pool));
+    }
+    remember(this.rehearsal, list, this.settings.rehearsalWindows);
     return loss;
   }
 
@@ -184,4 +191,19 @@ export class OnlineModel {
     }
     return out;
   }
+}
+
+/** Up to k distinct windows drawn from the rehearsal buffer, flattened. */
+export function rehearse<T>(buffer: readonly T[][], k: number, draw: (n: number) => number): T[] {
+  if (buffer.length === 0 || k <= 0) return [];
+  const picked = new Set<number>();
+  while (picked.size < Math.min(k, buffer.length)) picked.add(draw(buffer.length));
+  return [...picked].flatMap((i) => buffer[i] as T[]);
+}
+
+/** Adds a window to the rehearsal buffer, dropping the oldest past `keep` (0: no rehearsal, nothing kept). */
+export function remember<T>(buffer: T[][], window: T[], keep: number): void {
+  if (keep <= 0) return;
+  buffer.push(window);
+  if (buffer.length > keep) buffer.shift();
 }

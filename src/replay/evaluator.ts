@@ -4,7 +4,9 @@ import type { UserEvent } from '../codec/index.js';
 import type { OnlineModel, WindowExamples } from '../learner/online-model.js';
 import type { ItemRef, NegativePool, UserExample } from '../model/index.js';
 import { log } from '../ops/logger.js';
-import { IdSequenceLearner } from './id-learner.js';
+import { rehearse, remember } from '../learner/online-model.js';
+import { Rng } from '../model/index.js';
+import { IdSequenceLearner, type IdExample } from './id-learner.js';
 import { RankingMetrics, type MetricsReport, type WindowSpec } from './metrics-accumulator.js';
 import { DecayedPopularity } from './popularity.js';
 import { coldFade, operatingGrid, OperatingPointMetrics, popularityPrior, rankAt, type OperatingPoint, type ScoreTerms } from './operating-points.js';
@@ -46,6 +48,8 @@ export interface EvaluatorOptions {
   seed: number;
   /** Optimizer steps per window of the ID model (the trainer's LEARN_STEPS_PER_BATCH: the same budget). */
   stepsPerBatch: number;
+  /** The trainer's rehearsal (LEARN_REHEARSAL_WINDOWS / _SAMPLES): the ID model rehearses the same way. */
+  rehearsal: { windows: number; samples: number };
   /**
    * The items in listing order: an item is a candidate for an event once listed at or before the event's time.
    * Absent: every item with content is a candidate.
@@ -88,6 +92,8 @@ export class ReplayEvaluator {
   private readonly itemCounts = new Map<string, number>();
   private readonly userCounts = new Map<string, number>();
   private lastSasrecLoss: number | undefined;
+  private readonly idRehearsal: IdExample[][] = [];
+  private readonly rehearsalRng: Rng;
   private readonly l = log('replay.evaluator');
 
   constructor(private readonly opts: EvaluatorOptions) {
@@ -98,6 +104,7 @@ export class ReplayEvaluator {
       if (opts.grid && m !== 'popularity') this.gridMetrics.set(m, new OperatingPointMetrics(operatingGrid(m === 'learn'), { ks: opts.ks, coldThreshold: opts.coldThreshold }));
     }
     this.popularity = new DecayedPopularity(opts.halfLifeMs);
+    this.rehearsalRng = new Rng(opts.seed ^ 0x3c6ef372);
   }
 
   get scored(): number {
@@ -185,7 +192,11 @@ export class ReplayEvaluator {
     const started = performance.now();
     const id = this.sasrec(model);
     const byId = [...examples.values()].map((ex) => ({ history: ex.history.map((r) => r.itemId), targets: ex.targets.map((r) => r.itemId) }));
-    for (let s = 0; s < this.opts.stepsPerBatch; s++) this.lastSasrecLoss = id.trainStep(byId, pool);
+    const { windows, samples } = this.opts.rehearsal;
+    for (let s = 0; s < this.opts.stepsPerBatch; s++) {
+      this.lastSasrecLoss = id.trainStep([...byId, ...rehearse(this.idRehearsal, samples, (n) => this.rehearsalRng.int(n))], pool);
+    }
+    remember(this.idRehearsal, byId, windows);
     this.idTrainSeconds += (performance.now() - started) / 1000;
   }
 

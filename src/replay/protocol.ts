@@ -54,6 +54,7 @@ export async function planReplay(cfg: Config, opts: PlanOptions): Promise<Replay
     idCapacity: Math.max(1, catalogue.size),
     seed: cfg.seed,
     stepsPerBatch: cfg.stepsPerBatch,
+    rehearsal: { windows: cfg.rehearsalWindows, samples: cfg.rehearsalSamples },
     catalogue,
     ...(opts.operatingPoint ? { operatingPoint: opts.operatingPoint } : {}),
     ...(opts.grid ? { grid: true } : {}),
