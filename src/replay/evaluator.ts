@@ -9,7 +9,7 @@ import { Rng } from '../model/index.js';
 import { IdSequenceLearner, type IdExample } from './id-learner.js';
 import { RankingMetrics, type MetricsReport, type WindowSpec } from './metrics-accumulator.js';
 import { DecayedPopularity } from './popularity.js';
-import { coldFade, operatingGrid, OperatingPointMetrics, popularityPrior, rankAt, type OperatingPoint, type ScoreTerms } from './operating-points.js';
+import { operatingGrid, OperatingPointMetrics, popularityPrior, rankAt, type OperatingPoint, type ScoreTerms } from './operating-points.js';
 import type { ListedCatalogue } from './protocol.js';
 import { normalisedMean, scoreRows, stackRows } from './scoring.js';
 
@@ -57,7 +57,7 @@ export interface EvaluatorOptions {
   catalogue?: Pick<ListedCatalogue, 'available' | 'listedAt'>;
   /**
    * The default operating point (see operating-points.ts): the popularity prior weight every history-based method
-   * ranks with, and LEARN's cold-item content boost. Default: neither.
+   * ranks with, and the weight of the frozen content's cosine added to LEARN's scores. Default: neither.
    */
   operatingPoint?: OperatingPoint;
   /** Also rank every event under the whole grid of operating points (the trade-off curves). */
@@ -128,14 +128,13 @@ export class ReplayEvaluator {
     const now = (events[0] as UserEvent).ts;
     const histories = eventHistories(events, w.examples, (id) => model.content.get(id), model.config.maxHistory);
     const popScores = this.popularity.scores(ids, now);
-    const point = this.opts.operatingPoint ?? { beta: 0, coldBoost: 0 };
+    const point = this.opts.operatingPoint ?? { beta: 0, contentWeight: 0 };
     const prior = popularityPrior(popScores);
     const scorers = new Map<MethodName, (i: number) => Float32Array | undefined>();
     for (const m of this.methods) if (m !== 'popularity' && ids.length > 0) scorers.set(m, this.scorer(m, model, ids, histories));
-    // LEARN's cold boost needs the frozen content's scores, whether or not that method is replayed.
-    const wantsBoost = this.methods.includes('learn') && (point.coldBoost !== 0 || this.gridMetrics.has('learn'));
+    // LEARN's content term needs the frozen content's scores, whether or not that method is replayed.
+    const wantsBoost = this.methods.includes('learn') && (point.contentWeight !== 0 || this.gridMetrics.has('learn'));
     const contentScores = wantsBoost && ids.length > 0 ? (scorers.get('content') ?? this.scorer('content', model, ids, histories)) : undefined;
-    const fade = Float32Array.from(ids, (id) => coldFade(this.itemCounts.get(id) ?? 0));
     // Items listed after an event (but within its window) are not its candidates yet.
     const notYetListed = catalogue ? ids.flatMap((id, x) => ((catalogue.listedAt(id) ?? -Infinity) > now ? [[x, catalogue.listedAt(id) as number] as const] : [])) : [];
     const plain: ScoreTerms = { prior: new Float32Array(ids.length) };
@@ -151,15 +150,15 @@ export class ReplayEvaluator {
       const target = index.get(e.item_id);
       const obs = { itemInteractionsBefore: this.itemCounts.get(e.item_id) ?? 0, userEventsBefore: this.userCounts.get(e.user_id) ?? 0, eventTime: e.ts };
       const cs = contentScores?.(i);
-      const boosted: ScoreTerms = cs ? { prior, coldContent: cs.map((c, j) => c * (fade[j] as number)) } : { prior };
+      const withContent: ScoreTerms = cs ? { prior, content: cs } : { prior };
       for (const m of this.methods) {
         const own = scorers.get(m)?.(i);
         if (!own && m !== 'popularity') this.fallbackEvents[m]++;
         // The popularity method, and a user's first event under every method, rank by popularity alone.
         const base = own ?? popScores;
-        const terms = !own ? plain : m === 'learn' ? boosted : { prior };
+        const terms = !own ? plain : m === 'learn' ? withContent : { prior };
         const rankAtPoint = (p: OperatingPoint): number => (target === undefined ? Number.POSITIVE_INFINITY : rankAt(base, terms, p, target, excluded));
-        const rank = rankAtPoint(m === 'learn' ? point : { beta: point.beta, coldBoost: 0 });
+        const rank = rankAtPoint(m === 'learn' ? point : { beta: point.beta, contentWeight: 0 });
         this.metrics.get(m)!.add({ rank, ...obs });
         this.ranks.get(m)?.push(rank);
         const grid = this.gridMetrics.get(m);

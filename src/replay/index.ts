@@ -8,6 +8,6 @@ export { LatencyRecorder, LATENCY_BUCKETS_MS, type LatencySummary } from './late
 export { runReplay, replayTopics, newRunId, REPLAY_KS, REPLAY_COLD_THRESHOLD, type ReplayOptions, type ReplayProgress, type ReplayReport } from './run.js';
 export { writeReport, renderReportHtml, reportDir, summaryRows, summaryTable, operatingPointsTable, type WrittenReport } from './report.js';
 export { replayInProcess, UPDATE_MODES, type UpdateMode, type WarmStart } from './in-process.js';
-export { COLD_BOOST_GRID, PRIOR_GRID, type OperatingPoint } from './operating-points.js';
+export { CONTENT_WEIGHT_GRID, PRIOR_GRID, type OperatingPoint } from './operating-points.js';
 export { screenshotReport, CHROMIUM, CHROMIUM_ARGS } from './screenshot.js';
 export { scoreRows, stackRows, normalisedMean } from './scoring.js';

@@ -4,28 +4,24 @@ import type { MetricSummary } from './metrics-accumulator.js';
 import { RankingMetrics, type MetricsOptions } from './metrics-accumulator.js';
 
 /**
- * score + beta * popularity prior + coldBoost * content cosine * coldFade(interactions):
+ * score + beta * popularity prior + contentWeight * content cosine:
  * - the prior is log(1 + decayed popularity) / log(1 + the largest decayed popularity), in [0, 1] whatever the traffic;
- * - the content cosine is the frozen content's user vector (normalised mean of the history) against the item's content;
- * - coldFade is 1 for an item never interacted with, falling linearly to 0 at COLD_BOOST_SPAN interactions.
- * The prior depends on no item content, so every method gets it; the cold boost is content, so LEARN alone.
+ * - the content cosine is the frozen content's user vector (normalised mean of the history) against the item's content.
+ * The prior depends on no item content, so every method gets it; the content term is content, so LEARN alone.
+ * No term looks at an item's interaction count: in a data set whose items are listed just before their first event
+ * (ML-100K here), "never interacted with" means "about to be", and a count-gated boost would learn that artefact.
  */
 export interface OperatingPoint {
   beta: number;
-  coldBoost: number;
+  contentWeight: number;
 }
 
-export const COLD_BOOST_SPAN = 10;
 export const PRIOR_GRID: readonly number[] = [0, 0.05, 0.1, 0.2, 0.3, 0.5, 1];
-export const COLD_BOOST_GRID: readonly number[] = [0, 0.1, 0.2, 0.3, 0.5, 1];
+export const CONTENT_WEIGHT_GRID: readonly number[] = [0, 0.1, 0.2, 0.3, 0.5, 1];
 
-/** The points a method is ranked under: every prior, and for LEARN every (prior, cold boost) pair. */
-export function operatingGrid(withColdBoost: boolean): OperatingPoint[] {
-  return PRIOR_GRID.flatMap((beta) => (withColdBoost ? COLD_BOOST_GRID : [0]).map((coldBoost) => ({ beta, coldBoost })));
-}
-
-export function coldFade(interactions: number): number {
-  return Math.max(0, 1 - interactions / COLD_BOOST_SPAN);
+/** The points a method is ranked under: every prior, and for LEARN every (prior, content weight) pair. */
+export function operatingGrid(withContent: boolean): OperatingPoint[] {
+  return PRIOR_GRID.flatMap((beta) => (withContent ? CONTENT_WEIGHT_GRID : [0]).map((contentWeight) => ({ beta, contentWeight })));
 }
 
 /** The normalised popularity prior of each candidate (see OperatingPoint). */
@@ -39,8 +35,8 @@ export function popularityPrior(pop: Float32Array): Float32Array {
 /** What a point adds to a candidate's score besides the method's own. */
 export interface ScoreTerms {
   prior: Float32Array;
-  /** Content cosine times coldFade, per candidate (only where the cold boost applies). */
-  coldContent?: Float32Array;
+  /** The frozen content's cosine of the user's history and each candidate (where the content term applies). */
+  content?: Float32Array;
 }
 
 /**
@@ -48,9 +44,9 @@ export interface ScoreTerms {
  * always competes). A NaN target ranks last.
  */
 export function rankAt(base: Float32Array, terms: ScoreTerms, p: OperatingPoint, target: number, excluded: Uint8Array): number {
-  const { prior, coldContent } = terms;
-  const useBoost = p.coldBoost !== 0 && coldContent !== undefined;
-  const score = (j: number): number => (base[j] as number) + p.beta * (prior[j] as number) + (useBoost ? p.coldBoost * (coldContent[j] as number) : 0);
+  const { prior, content } = terms;
+  const useContent = p.contentWeight !== 0 && content !== undefined;
+  const score = (j: number): number => (base[j] as number) + p.beta * (prior[j] as number) + (useContent ? p.contentWeight * (content[j] as number) : 0);
   const s = score(target);
   if (Number.isNaN(s)) return base.length - countExcluded(excluded, target);
   let ahead = 0;

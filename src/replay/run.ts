@@ -54,7 +54,7 @@ export interface ReplayOptions {
   methods: readonly MethodName[];
   /** In-process (no broker) instead of through the real pipeline. */
   inProcess?: boolean;
-  /** The default score-time operating point (see operating-points.ts); default: no prior, no cold boost. */
+  /** The default score-time operating point (see operating-points.ts); default: no prior, no content term. */
   operatingPoint?: OperatingPoint;
   /** Also rank under the whole grid of operating points (the report's trade-off curves). */
   grid?: boolean;
@@ -101,7 +101,7 @@ export interface ReplayReport {
   methodLabels: Record<string, string>;
   /** How users with no history are ranked by the history-based methods. */
   coldUserFallback: string;
-  /** The score-time operating point of `metrics` (popularity prior for every history-based method; LEARN's cold boost). */
+  /** The score-time operating point of `metrics` (popularity prior for every history-based method; LEARN's content term). */
   operatingPoint: OperatingPoint;
   /** Every method under every operating point of the grid (absent without --grid). */
   operatingPoints?: ReturnType<ReplayEvaluator['operatingPoints']>;
@@ -459,7 +459,7 @@ function reportOf(plan: ReplayPlan, opts: ReplayOptions, run: string, started: n
     methods: [...opts.methods],
     methodLabels: { ...METHOD_LABELS },
     coldUserFallback: COLD_USER_FALLBACK,
-    operatingPoint: opts.operatingPoint ?? { beta: 0, coldBoost: 0 },
+    operatingPoint: opts.operatingPoint ?? { beta: 0, contentWeight: 0 },
     ...(opts.grid ? { operatingPoints: e.operatingPoints() } : {}),
     fallbackEvents: Object.fromEntries(opts.methods.filter((m) => m !== 'popularity').map((m) => [m, e.fallbackEvents[m]])),
     metrics: e.report(),

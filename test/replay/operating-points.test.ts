@@ -1,28 +1,27 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { coldFade, operatingGrid, popularityPrior, rankAt } from '../../src/replay/operating-points.js';
+import { operatingGrid, popularityPrior, rankAt } from '../../src/replay/operating-points.js';
 import { ListedCatalogue } from '../../src/replay/protocol.js';
 import type { ItemListing } from '../../src/codec/index.js';
 
 test('rankAt: the method\'s score plus the prior and the cold boost, pessimistic ties, exclusions', () => {
   const base = Float32Array.of(0.5, 0.4, 0.4, 0.1);
   const none = new Uint8Array(4);
-  const terms = { prior: Float32Array.of(0, 0, 1, 0), coldContent: Float32Array.of(0, 0, 0, 1) };
-  assert.equal(rankAt(base, terms, { beta: 0, coldBoost: 0 }, 1, none), 3, 'the tie with item 2 counts against the target');
-  assert.equal(rankAt(base, terms, { beta: 0.2, coldBoost: 0 }, 2, none), 1, 'the prior lifts item 2 above item 0');
-  assert.equal(rankAt(base, terms, { beta: 0, coldBoost: 1 }, 3, none), 1, 'the cold boost lifts item 3');
-  assert.equal(rankAt(base, terms, { beta: 0, coldBoost: 0 }, 3, Uint8Array.of(1, 1, 0, 0)), 2, 'excluded items never rank ahead');
-  assert.equal(rankAt(Float32Array.of(Number.NaN, 1, 2), { prior: new Float32Array(3) }, { beta: 0, coldBoost: 0 }, 0, new Uint8Array(3)), 3);
+  const terms = { prior: Float32Array.of(0, 0, 1, 0), content: Float32Array.of(0, 0, 0, 1) };
+  assert.equal(rankAt(base, terms, { beta: 0, contentWeight: 0 }, 1, none), 3, 'the tie with item 2 counts against the target');
+  assert.equal(rankAt(base, terms, { beta: 0.2, contentWeight: 0 }, 2, none), 1, 'the prior lifts item 2 above item 0');
+  assert.equal(rankAt(base, terms, { beta: 0, contentWeight: 1 }, 3, none), 1, 'the content term lifts item 3');
+  assert.equal(rankAt(base, terms, { beta: 0, contentWeight: 0 }, 3, Uint8Array.of(1, 1, 0, 0)), 2, 'excluded items never rank ahead');
+  assert.equal(rankAt(Float32Array.of(Number.NaN, 1, 2), { prior: new Float32Array(3) }, { beta: 0, contentWeight: 0 }, 0, new Uint8Array(3)), 3);
 });
 
-test('the prior is log(1 + popularity) scaled to [0, 1]; the boost fades over the first ten interactions', () => {
+test('the prior is log(1 + popularity) scaled to [0, 1]; only LEARN gets the content term', () => {
   const p = popularityPrior(Float32Array.of(0, 1, 3));
   assert.equal(p[0], 0);
   assert.ok(Math.abs((p[2] as number) - 1) < 1e-6);
   assert.ok(Math.abs((p[1] as number) - Math.log(2) / Math.log(4)) < 1e-6);
-  assert.deepEqual([0, 5, 10, 20].map(coldFade), [1, 0.5, 0, 0]);
   assert.ok(operatingGrid(true).length > operatingGrid(false).length);
-  assert.ok(operatingGrid(false).every((q) => q.coldBoost === 0));
+  assert.ok(operatingGrid(false).every((q) => q.contentWeight === 0));
 });
 
 test('the listed catalogue: items listed by a time that have content, in listing order, as candidates and as the negative pool', () => {

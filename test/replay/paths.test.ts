@@ -15,7 +15,7 @@ before(async () => {
 });
 
 test('the in-process replay gives exactly the Kafka path\'s per-event ranks on the same slice and seed', { timeout: 300_000 }, async (t) => {
-  const slice = { dataset: 'ml-100k', speed: 0, limit: 800, methods: [...METHODS], keepRanks: true, operatingPoint: { beta: 0.2, coldBoost: 0.3 } } as const;
+  const slice = { dataset: 'ml-100k', speed: 0, limit: 800, methods: [...METHODS], keepRanks: true, operatingPoint: { beta: 0.2, contentWeight: 0.3 } } as const;
   let content: Map<string, Float32Array> | undefined;
   const kafka: ReplayReport = await runReplay(cfg, {
     ...slice,

@@ -11,7 +11,7 @@ export interface ReplayCliOptions {
   methods: string;
   inProcess?: boolean;
   prior: string;
-  coldBoost: string;
+  contentWeight: string;
   grid?: boolean;
   warmStart?: string;
   epochs: string;
@@ -45,8 +45,8 @@ export function withReplayRunOptions(cmd: Command, limitHelp: string): Command {
     .option('--methods <list>', `comma-separated methods: ${METHODS.join(',')}`, METHODS.join(','))
     .option('--in-process', 'replay without Kafka: the same model, windows and evaluator fed from the data set (fast experiments)')
     .option('--prior <beta>', 'score-time popularity prior for every history-based method: score + beta * log(1 + decayed popularity) / log(1 + its largest value)', '0')
-    .option('--cold-boost <gamma>', "LEARN's cold-item boost: + gamma * frozen-content cosine, fading from an item's first interaction to its tenth", '0')
-    .option('--grid', 'also rank every event under a grid of priors and cold boosts: the trade-off curves in the report')
+    .option('--content-weight <gamma>', "LEARN's content term: + gamma * the frozen content's cosine of the user's history and the item (the cold-start knob)", '0')
+    .option('--grid', 'also rank every event under a grid of priors and content weights: the trade-off curves in the report')
     .option('--warm-start <fraction>', 'warm-start protocol (with --in-process): the first fraction of the events pretrains every learned method, unscored; the rest is evaluated')
     .option('--epochs <n>', 'warm-start epochs over the prefix (shuffled windows), the same for every method', '3')
     .option('--updates <mode>', `after go-live (with --in-process): ${UPDATE_MODES.join(' | ')}`, 'online');
@@ -65,8 +65,8 @@ export async function replayWithProgress(
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new Error(`--limit must be a positive integer, got ${o.limit}`);
   const beta = Number(o.prior);
   if (!Number.isFinite(beta) || beta < 0) throw new Error(`--prior must be a number >= 0, got ${o.prior}`);
-  const coldBoost = Number(o.coldBoost);
-  if (!Number.isFinite(coldBoost) || coldBoost < 0) throw new Error(`--cold-boost must be a number >= 0, got ${o.coldBoost}`);
+  const contentWeight = Number(o.contentWeight);
+  if (!Number.isFinite(contentWeight) || contentWeight < 0) throw new Error(`--content-weight must be a number >= 0, got ${o.contentWeight}`);
   const warmStart = o.warmStart === undefined ? undefined : { fraction: Number(o.warmStart), epochs: Number(o.epochs) };
   if (warmStart && !(warmStart.fraction > 0 && warmStart.fraction < 1)) throw new Error(`--warm-start must be a fraction in (0, 1), got ${o.warmStart}`);
   if (warmStart && !(Number.isInteger(warmStart.epochs) && warmStart.epochs >= 0)) throw new Error(`--epochs must be an integer >= 0, got ${o.epochs}`);
@@ -81,7 +81,7 @@ export async function replayWithProgress(
       ...(limit !== undefined ? { limit } : {}),
       methods: parseMethods(o.methods),
       ...(o.inProcess ? { inProcess: true } : {}),
-      operatingPoint: { beta, coldBoost },
+      operatingPoint: { beta, contentWeight },
       ...(warmStart ? { warmStart } : {}),
       updates: o.updates as UpdateMode,
       ...(o.grid ? { grid: true } : {}),
