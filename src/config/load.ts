@@ -47,6 +47,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Over
   return cfg;
 }
 
+/** One setting from the environment, validated (its default when unset); a bad value throws ConfigError naming it. */
+export function settingFrom<K extends SettingName>(name: K, env: NodeJS.ProcessEnv = process.env): Config[K] {
+  const s = settings[name];
+  const raw = env[s.env];
+  const parsed = s.schema.safeParse(raw === '' ? undefined : raw);
+  if (!parsed.success) throw new ConfigError([`${s.env} (${name}) = ${s.secret ? '[secret]' : JSON.stringify(raw)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`]);
+  return parsed.data as Config[K];
+}
+
 /** The brokers to talk to: the external cluster when configured, otherwise the embedded stack. */
 export function kafkaBrokers(cfg: Config): string[] {
   return cfg.kafkaBrokers ?? [`127.0.0.1:${cfg.kafkaPort}`];

@@ -1,4 +1,4 @@
-import type { Config } from '../config/settings.js';
+import { loadConfig, type Config } from '../config/load.js';
 
 /** Sizes and training hyperparameters of the preference-alignment (PAL) tower and its loss. */
 export interface PalConfig {
@@ -28,44 +28,14 @@ export interface PalConfig {
   clipNorm: number;
 }
 
-export const DEFAULT_PAL_CONFIG: PalConfig = {
-  contentDim: 384,
-  dim: 128,
-  layers: 2,
-  heads: 4,
-  ffDim: 512,
-  outDim: 64,
-  maxHistory: 50,
-  dropout: 0.1,
-  historySamples: 10,
-  targetSamples: 50,
-  negativeSamples: 256,
-  temperature: 0.2,
-  learningRate: 1e-3,
-  weightDecay: 0.01,
-  clipNorm: 1.0,
-};
-
-/** Defaults with overrides, checked for the shapes the tower needs. */
-export function palConfig(overrides: Partial<PalConfig> = {}): PalConfig {
-  const dim = overrides.dim ?? DEFAULT_PAL_CONFIG.dim;
-  const cfg: PalConfig = { ...DEFAULT_PAL_CONFIG, ffDim: 4 * dim, ...overrides };
-  if (cfg.dim % cfg.heads !== 0) throw new Error(`PAL dim ${cfg.dim} is not divisible by heads ${cfg.heads}`);
-  if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw new Error(`PAL dropout ${cfg.dropout} is outside [0, 1)`);
-  for (const k of ['contentDim', 'dim', 'layers', 'heads', 'ffDim', 'outDim', 'maxHistory', 'historySamples', 'targetSamples'] as const) {
-    if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) throw new Error(`PAL ${k} must be a positive integer, got ${cfg[k]}`);
-  }
-  if (!Number.isInteger(cfg.negativeSamples) || cfg.negativeSamples < 0) throw new Error(`PAL negativeSamples must be an integer >= 0, got ${cfg.negativeSamples}`);
-  return cfg;
-}
-
-/** The model config from the program's settings; the content width comes from the encoder's model. */
-export function palConfigFromConfig(cfg: Config, contentDim: number): PalConfig {
-  return palConfig({
+/** The tower's settings (src/config/settings.ts, the one place defaults live) for content vectors of `contentDim` values. */
+function fromSettings(cfg: Config, contentDim: number): PalConfig {
+  return {
     contentDim,
     dim: cfg.palDim,
     layers: cfg.palLayers,
     heads: cfg.palHeads,
+    ffDim: 4 * cfg.palDim,
     outDim: cfg.palOutDim,
     maxHistory: cfg.historyLen,
     dropout: cfg.dropout,
@@ -76,5 +46,29 @@ export function palConfigFromConfig(cfg: Config, contentDim: number): PalConfig 
     learningRate: cfg.learningRate,
     weightDecay: cfg.weightDecay,
     clipNorm: cfg.clipNorm,
-  });
+  };
+}
+
+/** The settings' defaults, for a 384-d content model (MiniLM). */
+export const DEFAULT_PAL_CONFIG: PalConfig = checked(fromSettings(loadConfig({}), 384));
+
+/** Defaults with overrides, checked for the shapes the tower needs (the feed-forward width follows dim: 4 x dim). */
+export function palConfig(overrides: Partial<PalConfig> = {}): PalConfig {
+  const dim = overrides.dim ?? DEFAULT_PAL_CONFIG.dim;
+  return checked({ ...DEFAULT_PAL_CONFIG, ffDim: 4 * dim, ...overrides });
+}
+
+/** The model config from the program's settings; the content width comes from the encoder's model. */
+export function palConfigFromConfig(cfg: Config, contentDim: number): PalConfig {
+  return checked(fromSettings(cfg, contentDim));
+}
+
+function checked(cfg: PalConfig): PalConfig {
+  if (cfg.dim % cfg.heads !== 0) throw new Error(`PAL dim ${cfg.dim} is not divisible by heads ${cfg.heads}`);
+  if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw new Error(`PAL dropout ${cfg.dropout} is outside [0, 1)`);
+  for (const k of ['contentDim', 'dim', 'layers', 'heads', 'ffDim', 'outDim', 'maxHistory', 'historySamples', 'targetSamples'] as const) {
+    if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) throw new Error(`PAL ${k} must be a positive integer, got ${cfg[k]}`);
+  }
+  if (!Number.isInteger(cfg.negativeSamples) || cfg.negativeSamples < 0) throw new Error(`PAL negativeSamples must be an integer >= 0, got ${cfg.negativeSamples}`);
+  return cfg;
 }

@@ -1,4 +1,5 @@
 import { pino, destination, stdTimeFunctions, type Logger } from 'pino';
+import { settingFrom } from '../config/load.js';
 
 // Structured logs on stderr so that stdout stays free for command output (JSON from bench, vectors from embed).
 // Redaction is a second line of defence: secrets are never passed to the logger on purpose.
@@ -16,7 +17,8 @@ let root: Logger | undefined;
 export function logger(): Logger {
   root ??= pino(
     {
-      level: process.env.LOG_LEVEL ?? 'info',
+      // LOG_LEVEL through the settings table: its default and its validation live there.
+      level: settingFrom('logLevel'),
       base: { pid: process.pid },
       redact: { paths: REDACT, censor: '[redacted]' },
       timestamp: stdTimeFunctions.isoTime,
