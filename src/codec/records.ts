@@ -23,7 +23,7 @@ export interface UserEvent {
   event_id: string;
   user_id: string;
   item_id: string;
-  /** click | purchase | rating | ... (open set; unknown types are to be ignored, not rejected). */
+  /** click | purchase | rating | ... (an open set on the wire; the trainer dead-letters types outside LEARN_EVENT_TYPES as unknown-event-type). */
   type: string;
   /** Epoch milliseconds, event time. */
   ts: number;
