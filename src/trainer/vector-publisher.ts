@@ -1,9 +1,15 @@
 import type { Config } from '../config/load.js';
 import { log } from '../ops/logger.js';
 import { BackpressureError, VectorStore, type Interaction, type VectorWrite } from '../store/index.js';
+import { isRedisAuthError } from '../store/redis-client.js';
 import type { TrainedWindow, Trainer, TrainerHooks } from './trainer.js';
 
 const CHUNK = 512;
+/** Backoff between tries to reach Redis at start, and between version builds that failed (doubling). */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 30_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Puts the trainer's vectors in Redis. After each micro-batch the touched users' vectors are written under the
@@ -16,6 +22,9 @@ export class VectorPublisher {
   private version: number | undefined;
   private versionStep = 0;
   private versionAt = Date.now();
+  /** A due build that failed (Redis away) is tried again only after this time, with a doubling backoff. */
+  private buildRetryAt = 0;
+  private buildBackoffMs = RETRY_FIRST_MS;
   private readonly newItems = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -38,14 +47,16 @@ export class VectorPublisher {
   /** Opens the store and makes sure a version of the model's dimension is current (building the first one). */
   static async start(cfg: Config, trainer: Trainer, store?: VectorStore): Promise<VectorPublisher> {
     const p = new VectorPublisher(cfg, trainer, store ?? (await VectorStore.fromConfig(cfg)));
-    const current = await p.store.currentVersion();
-    const meta = current === undefined ? undefined : await p.store.versionMeta(current);
-    if (meta && meta.dim === trainer.learner.cfg.outDim && meta.config === JSON.stringify(trainer.learner.cfg)) {
-      p.version = current;
-      p.versionStep = trainer.learner.step;
-      p.l.info({ version: current }, 'writing into the current vector version');
-    } else {
-      await p.buildVersion();
+    // Redis away at start must not crash the role (a restart would only crash again): wait for it, backing off.
+    for (let backoff = RETRY_FIRST_MS; ; backoff = Math.min(2 * backoff, RETRY_MAX_MS)) {
+      try {
+        await p.resolveVersion();
+        break;
+      } catch (err) {
+        if (isRedisAuthError(err)) throw err;
+        p.l.warn({ err: (err as Error).message, retryMs: backoff }, 'vector version not known yet (redis unreachable?): waiting for redis before consuming');
+        await sleep(backoff);
+      }
     }
     // Catches items that arrived while a flush was running.
     p.timer = setInterval(() => {
@@ -54,6 +65,19 @@ export class VectorPublisher {
     }, 200);
     trainer.use(p.hooks());
     return p;
+  }
+
+  /** Writes into the current version if it suits the model, else builds a first one. */
+  private async resolveVersion(): Promise<void> {
+    const current = await this.store.currentVersion();
+    const meta = current === undefined ? undefined : await this.store.versionMeta(current);
+    if (meta && meta.dim === this.trainer.learner.cfg.outDim && meta.config === JSON.stringify(this.trainer.learner.cfg)) {
+      this.version = current;
+      this.versionStep = this.trainer.learner.step;
+      this.l.info({ version: current }, 'writing into the current vector version');
+    } else {
+      await this.buildVersion();
+    }
   }
 
   get currentVersion(): number | undefined {
@@ -88,9 +112,19 @@ export class VectorPublisher {
 
   private async afterTrain(w: TrainedWindow): Promise<void> {
     const steps = this.trainer.learner.step - this.versionStep;
-    if (steps >= this.cfg.versionEverySteps || Date.now() - this.versionAt >= this.cfg.versionEveryMs) {
-      await this.buildVersion();
-      return;
+    const due = steps >= this.cfg.versionEverySteps || Date.now() - this.versionAt >= this.cfg.versionEveryMs;
+    // A due build waits while Redis is away and backs off after a failure; the window's users are then written into
+    // the current version below (held by the store until Redis is back). A build never stops the role.
+    if (due && this.store.healthy() && Date.now() >= this.buildRetryAt) {
+      try {
+        await this.buildVersion();
+        this.buildBackoffMs = RETRY_FIRST_MS;
+        return;
+      } catch (err) {
+        this.buildRetryAt = Date.now() + this.buildBackoffMs;
+        this.l.warn({ err: (err as Error).message, retryMs: this.buildBackoffMs }, 'vector version build failed: writing into the current version, retrying later');
+        this.buildBackoffMs = Math.min(2 * this.buildBackoffMs, RETRY_MAX_MS);
+      }
     }
     const version = this.version!;
     const users = [...w.events.keys()];
