@@ -14,9 +14,14 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /**
  * Puts the trainer's vectors in Redis. After each micro-batch the touched users' vectors are written under the
  * current version; a new item's vector is written as soon as its content arrives (cold start, before any click);
- * every N steps or T ms a whole new version (all items, recently active users) is built and switched to, since
- * every step moves every vector. Consumption pauses while Redis writes back up; checkpoints (and so offset
- * commits) wait until pending writes are flushed.
+ * every N steps or T ms a whole new version is built and switched to, since every step moves every vector.
+ * Consumption pauses while Redis writes back up; checkpoints (and so offset commits) wait until pending writes are
+ * flushed.
+ *
+ * A switch never makes a servable user or item unservable: a version holds every item of the content table and
+ * every user the trainer keeps a history of (LEARN_MAX_USERS), and while it is being built every user and item
+ * write goes to both the current and the new version. Items are written when the build begins; users
+ * LEARN_VERSION_USERS per trained window (so a build does not stall training); the switch comes after the last.
  */
 export class VectorPublisher {
   private version: number | undefined;
@@ -25,6 +30,8 @@ export class VectorPublisher {
   /** A due build that failed (Redis away) is tried again only after this time, with a doubling backoff. */
   private buildRetryAt = 0;
   private buildBackoffMs = RETRY_FIRST_MS;
+  /** The version being built, and the users (known when it began) still to write into it. */
+  private building: { version: number; users: string[]; next: number; started: number } | undefined;
   private readonly newItems = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -115,17 +122,41 @@ export class VectorPublisher {
     const due = steps >= this.cfg.versionEverySteps || Date.now() - this.versionAt >= this.cfg.versionEveryMs;
     // A due build waits while Redis is away and backs off after a failure; the window's users are then written into
     // the current version below (held by the store until Redis is back). A build never stops the role.
-    if (due && this.store.healthy() && Date.now() >= this.buildRetryAt) {
-      try {
-        await this.buildVersion();
-        this.buildBackoffMs = RETRY_FIRST_MS;
-        return;
-      } catch (err) {
-        this.buildRetryAt = Date.now() + this.buildBackoffMs;
-        this.l.warn({ err: (err as Error).message, retryMs: this.buildBackoffMs }, 'vector version build failed: writing into the current version, retrying later');
-        this.buildBackoffMs = Math.min(2 * this.buildBackoffMs, RETRY_MAX_MS);
-      }
+    if (due && !this.building && this.store.healthy() && Date.now() >= this.buildRetryAt) {
+      await this.buildStep(() => this.beginBuild());
     }
+    await this.writeWindow(w);
+    if (this.building) await this.buildStep(() => this.continueBuild(this.cfg.versionUsers));
+  }
+
+  /** Runs a step of a build; a failure (Redis away) abandons the build and backs off. */
+  private async buildStep(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+      if (!this.building) this.buildBackoffMs = RETRY_FIRST_MS;
+    } catch (err) {
+      this.abandonBuild(err as Error);
+    }
+  }
+
+  private abandonBuild(err: Error): void {
+    if (!this.building) return;
+    this.buildRetryAt = Date.now() + this.buildBackoffMs;
+    this.l.warn({ err: err.message, version: this.building.version, retryMs: this.buildBackoffMs }, 'vector version build abandoned: writing into the current version, retrying later');
+    this.buildBackoffMs = Math.min(2 * this.buildBackoffMs, RETRY_MAX_MS);
+    // Its keys expire when a later version is published (retireOlderVersions).
+    this.building = undefined;
+  }
+
+  /**
+   * The versions a vector goes to now: the one being built first, then the current one, so that a switch in
+   * between can never find it in the current version and not in the new one.
+   */
+  private targets(): number[] {
+    return [this.building?.version, this.version].filter((v): v is number => v !== undefined);
+  }
+
+  private async writeWindow(w: TrainedWindow): Promise<void> {
     const version = this.version!;
     const users = [...w.events.keys()];
     const interactions = [...w.events.values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts }));
@@ -144,6 +175,13 @@ export class VectorPublisher {
       this.defer(users, interactions);
       return;
     }
+    if (this.building) {
+      try {
+        await this.store.writeUserVectors(this.building.version, writes);
+      } catch (err) {
+        this.abandonBuild(err as Error);
+      }
+    }
     try {
       await this.store.recordInteractions(interactions);
     } catch (err) {
@@ -153,6 +191,8 @@ export class VectorPublisher {
   }
 
   private defer(users: readonly string[], interactions: readonly Interaction[]): void {
+    // Deferred users are written into the current version only: a build cannot complete without them.
+    this.abandonBuild(new Error('vector store buffer full'));
     if (this.deferredUsers.size === 0 && this.deferredInteractions.length === 0) this.l.warn({ users: users.length }, 'vector store buffer full: user vector writes deferred until it drains');
     for (const u of users) this.deferredUsers.add(u);
     this.deferredInteractions.push(...interactions);
@@ -184,10 +224,15 @@ export class VectorPublisher {
     if (this.newItems.size === 0 || this.version === undefined || this.flushing) return this.flushing ?? Promise.resolve();
     const ids = [...this.newItems];
     this.newItems.clear();
-    this.flushing = this.writeItems(this.version, ids, Date.now())
+    const versions = this.targets();
+    const at = Date.now();
+    this.flushing = (async () => {
+      for (const v of versions) await this.writeItems(v, ids, at);
+    })()
       .catch((err: unknown) => {
-        // Not lost: the next version build writes every item.
-        this.l.warn({ err: (err as Error).message, items: ids.length }, 'item vector write failed');
+        // Not lost: tried again by the timer (into whatever versions are current then).
+        for (const id of ids) this.newItems.add(id);
+        this.l.warn({ err: (err as Error).message, items: ids.length }, 'item vector write failed; retrying');
       })
       .finally(() => {
         this.flushing = undefined;
@@ -202,30 +247,50 @@ export class VectorPublisher {
     }
   }
 
-  /** A whole new version from the current weights: every item, the recently active users; then the switch. */
+  /** A whole new version at once (the first one, at start): every item, every user with a history; then the switch. */
   async buildVersion(): Promise<number> {
-    const started = Date.now();
+    try {
+      await this.beginBuild();
+      await this.continueBuild(Number.MAX_SAFE_INTEGER);
+    } catch (err) {
+      this.building = undefined;
+      throw err;
+    }
+    return this.version!;
+  }
+
+  /** Begins a version from the current weights: every item now, the users known now to follow. */
+  private async beginBuild(): Promise<void> {
     const learner = this.trainer.learner;
     const version = await this.store.beginVersion({
       dim: learner.cfg.outDim,
       config: learner.cfg,
       checkpointId: String(this.trainer.stats.checkpointSeq),
     });
+    this.building = { version, users: this.trainer.histories.recent(this.trainer.histories.size), next: 0, started: Date.now() };
     await this.writeItems(version, [...this.trainer.content.ids()], Date.now());
-    const users = this.trainer.histories.recent(this.cfg.versionUsers);
-    for (let i = 0; i < users.length; i += CHUNK) {
-      const vectors = this.trainer.userVectorsFor(users.slice(i, i + CHUNK));
+  }
+
+  /** Writes up to `limit` more users into the version being built; after the last one, switches readers to it. */
+  private async continueBuild(limit: number): Promise<void> {
+    const b = this.building;
+    if (!b) return;
+    const end = Math.min(b.users.length, b.next + limit);
+    for (let i = b.next; i < end; i += CHUNK) {
+      const vectors = this.trainer.userVectorsFor(b.users.slice(i, Math.min(end, i + CHUNK)));
       await this.store.writeUserVectors(
-        version,
+        b.version,
         [...vectors].map(([id, vector]) => ({ id, vector, eventTime: this.trainer.histories.get(id)?.lastTs ?? 0 })),
       );
     }
-    const previous = await this.store.publishVersion(version);
-    this.version = version;
-    this.versionStep = learner.step;
+    b.next = end;
+    if (b.next < b.users.length || this.building !== b) return;
+    const previous = await this.store.publishVersion(b.version);
+    this.building = undefined;
+    this.version = b.version;
+    this.versionStep = this.trainer.learner.step;
     this.versionAt = Date.now();
-    this.l.info({ version, previous, items: this.trainer.content.size, users: users.length, step: learner.step, ms: Date.now() - started }, 'vector version published');
-    return version;
+    this.l.info({ version: b.version, previous, items: this.trainer.content.size, users: b.users.length, step: this.trainer.learner.step, ms: Date.now() - b.started }, 'vector version published');
   }
 
   async stop(): Promise<void> {
