@@ -16,6 +16,7 @@ import { checkedContent, ContentTable } from './content-table.js';
 import { addToDigest } from './digest.js';
 import { UserHistories, type HistoriesSnapshot } from './histories.js';
 import * as m from './metrics.js';
+import { StateDirLock } from './state-lock.js';
 import { WaitingEvents, type WaitingEvent } from './waiting-events.js';
 import { MicroBatchWindow } from './window.js';
 
@@ -100,6 +101,8 @@ export class Trainer {
   private waiting: WaitingEvents;
   private readonly window = new MicroBatchWindow();
   private readonly store: CheckpointStore<TrainerCheckpointState>;
+  /** Issue 11 §2.10: one trainer per state directory, held from prepare() to stop(). */
+  private lock: StateDirLock | undefined;
   private readonly consumed: PartitionOffsets = new Map();
   /** Offsets of the last trained window: what a checkpoint may claim. */
   private trained: PartitionOffsets = new Map();
@@ -144,6 +147,7 @@ export class Trainer {
 
   /** Backend, producer, content table and model (from the newest checkpoint, or fresh): everything but the consumer. */
   async prepare(contentDim?: number): Promise<void> {
+    this.lock ??= StateDirLock.acquire(resolve(PROJECT_ROOT, this.cfg.stateDir)); // issue 11 §2.10: fails if another trainer holds it
     const backend = await selectBackend(this.cfg.tfBackend);
     const codec = defaultCodec();
     const topics = topicsFrom(this.cfg);
@@ -484,6 +488,7 @@ export class Trainer {
     await this.follower?.stop();
     await this.producer?.disconnect();
     this.learner?.dispose();
+    this.lock?.release(); // issue 11 §2.10
     this.l.info(this.stats, 'trainer stopped');
   }
 }

@@ -11,6 +11,7 @@ import { createKafka } from '../../src/kafka/client.js';
 import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
 import { Rng } from '../../src/model/index.js';
 import { StoreKeys } from '../../src/store/index.js';
+import { StateDirLockedError } from '../../src/trainer/state-lock.js';
 import { Trainer } from '../../src/trainer/trainer.js';
 import { VectorPublisher } from '../../src/trainer/vector-publisher.js';
 import { ensureStack, freshPipelineTopics, freshTopic } from '../support/stack.js';
@@ -55,6 +56,8 @@ test("item vectors in Redis, decoded independently, equal the trainer's tensors"
 
   const trainer = new Trainer(cfg);
   await trainer.prepare();
+  // Issue 11 §2.10: a second trainer on the same state directory fails at start.
+  await assert.rejects(new Trainer(cfg).prepare(), StateDirLockedError);
   const publisher = await VectorPublisher.start(cfg, trainer);
   const redis = new Redis(redisUrl(cfg));
   try {
