@@ -64,6 +64,8 @@ export class ConsumerRunner<T> {
   private readonly processed: PartitionOffsets = new Map();
   private resumeTimer: NodeJS.Timeout | undefined;
   private readonly pausedPartitions = new Map<string, () => void>();
+  /** Partitions assigned to this member now (topic -> partitions); empty while the group rebalances. */
+  private assigned = new Map<string, Set<number>>();
 
   constructor(private readonly o: ConsumerRunnerOptions<T>) {
     this.l = log('kafka.consumer').child({ group: o.groupId });
@@ -74,6 +76,11 @@ export class ConsumerRunner<T> {
       maxBytesPerPartition: Math.max(1_048_576, o.maxMessageBytes),
       ...o.consumerConfig,
     });
+    const { GROUP_JOIN, REBALANCING, STOP, CRASH } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, (e) => {
+      this.assigned = new Map(Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => [topic, new Set(partitions)]));
+    });
+    for (const lost of [REBALANCING, STOP, CRASH]) this.consumer.on(lost, () => (this.assigned = new Map()));
   }
 
   get kafkaConsumer(): Consumer {
@@ -92,14 +99,24 @@ export class ConsumerRunner<T> {
     this.l.info({ topics: this.o.topics, commitMode: this.o.commitMode }, 'consumer running');
   }
 
+  /** The partitions assigned to this member now (empty while the group rebalances). */
+  get assignment(): ReadonlyMap<string, ReadonlySet<number>> {
+    return this.assigned;
+  }
+
   /** Offsets handled so far (next offset to read), per topic and partition. */
   processedOffsets(): PartitionOffsets {
     return new Map([...this.processed].map(([t, m]) => [t, new Map(m)]));
   }
 
-  /** Commits the given offsets (for commitMode manual). */
+  /**
+   * Commits the given offsets (for commitMode manual), of the partitions assigned to this member now only: a
+   * partition handed to another member is that member's to commit (issue 11 §2.10).
+   */
   async commit(offsets: PartitionOffsets): Promise<void> {
-    const list = [...offsets].flatMap(([topic, m]) => [...m].map(([partition, offset]) => ({ topic, partition, offset })));
+    const list = [...offsets].flatMap(([topic, m]) =>
+      [...m].filter(([partition]) => this.assigned.get(topic)?.has(partition) ?? false).map(([partition, offset]) => ({ topic, partition, offset })),
+    );
     if (list.length > 0) await this.consumer.commitOffsets(list);
   }
 
