@@ -131,6 +131,8 @@ test('HTTP answers what the library answers, and JSON errors with 404/400', asyn
       ['/v1/users/user-0/recommendations?k=5000', 400, 'bad-k'],
       ['/v1/items/item-1/similar?k=x', 400, 'bad-k'],
       ['/v1/elsewhere', 404, 'not-found'],
+      ['/v1/users/%E0%A4%A/recommendations', 400, 'bad-id'],
+      ['/v1/items/100%/similar', 400, 'bad-id'],
     ];
     for (const [path, status, code] of cases) {
       const res = await fetch(base + path);
