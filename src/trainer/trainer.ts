@@ -57,7 +57,7 @@ export interface TrainerHooks {
   beforeTrain?: (w: Omit<TrainedWindow, 'loss'>, t: Trainer) => void | Promise<void>;
   /** After the step and the history update (the vector publisher writes touched users here). */
   afterTrain?: (w: TrainedWindow, t: Trainer) => void | Promise<void>;
-  /** A new or changed item content vector (cold start: its item vector can be served at once). */
+  /** A new, changed or removed (tombstone) item content vector (cold start: its item vector can be served at once). */
   onContent?: (itemId: string, t: Trainer) => void;
   /** Polled by the consumer: true pauses consumption (e.g. the vector store is unreachable). */
   shouldPause?: () => boolean;

@@ -94,6 +94,7 @@ export class VectorPublisher {
   private hooks(): TrainerHooks {
     return {
       afterTrain: (w) => this.afterTrain(w),
+      // A new, changed or (tombstone) removed item content vector.
       onContent: (itemId) => {
         this.newItems.add(itemId);
         // Soon, not at once: a burst of content records (a table load, a chunk of listings) becomes one write.
@@ -226,8 +227,13 @@ export class VectorPublisher {
     this.newItems.clear();
     const versions = this.targets();
     const at = Date.now();
+    // An id whose content is gone was delisted (an ItemContent tombstone): it leaves Redis and readers' indexes.
+    const delisted = ids.filter((id) => !this.trainer.content.has(id));
     this.flushing = (async () => {
-      for (const v of versions) await this.writeItems(v, ids, at);
+      for (const v of versions) {
+        await this.writeItems(v, ids, at);
+        if (delisted.length > 0) await this.store.deleteItemVectors(v, delisted, at);
+      }
     })()
       .catch((err: unknown) => {
         // Not lost: tried again by the timer (into whatever versions are current then).

@@ -14,6 +14,7 @@ import { StoreKeys } from '../../src/store/index.js';
 import { StateDirLockedError } from '../../src/trainer/state-lock.js';
 import { Trainer } from '../../src/trainer/trainer.js';
 import { VectorPublisher } from '../../src/trainer/vector-publisher.js';
+import { eventually } from '../support/kafka.js';
 import { ensureStack, freshPipelineTopics, freshTopic } from '../support/stack.js';
 
 let cfg: Config;
@@ -71,6 +72,29 @@ test("item vectors in Redis, decoded independently, equal the trainer's tensors"
       assert.deepEqual(decodeLE(raw), Array.from(v), id);
     }
     assert.equal(await redis.hget(keys.meta(version), 'dim'), '16');
+  } finally {
+    redis.disconnect();
+    await trainer.stop();
+    await publisher.stop();
+  }
+});
+
+// Issue 11, smaller items: an ItemContent tombstone (the item delisted) left its vector in Redis and served.
+test('an ItemContent tombstone removes the item from the current version in Redis', { timeout: 120_000 }, async () => {
+  const trainer = new Trainer(cfg);
+  await trainer.prepare();
+  const publisher = await VectorPublisher.start(cfg, trainer);
+  const redis = new Redis(redisUrl(cfg));
+  const keys = new StoreKeys(cfg.redisPrefix);
+  try {
+    const version = publisher.currentVersion!;
+    assert.equal(await redis.exists(keys.item(version, 'pv-3')), 1);
+    const producer = await createProducer(createKafka(cfg, 'test-producer'));
+    await producer.send({ topic: cfg.topicItemContent, acks: ACKS_ALL, messages: [{ key: 'pv-3', value: null }] });
+    await producer.disconnect();
+    await eventually('pv-3 gone from Redis', async () => (await redis.exists(keys.item(publisher.currentVersion!, 'pv-3'))) === 0);
+    assert.equal(trainer.content.has('pv-3'), false);
+    assert.equal(await redis.exists(keys.item(publisher.currentVersion!, 'pv-4')), 1);
   } finally {
     redis.disconnect();
     await trainer.stop();
