@@ -43,6 +43,12 @@ export interface ConsumerRunnerOptions<T> {
    * manual: the owner commits with `commit()` (e.g. the trainer, after the checkpoint that contains them).
    */
   commitMode: 'after-chunk' | 'manual';
+  /**
+   * Where to read each listed partition the first time this process is assigned it, whatever the group has
+   * committed: the trainer's restored checkpoint is the truth, and it may be older than the group's commit (its
+   * newest checkpoint was unreadable and an older one was loaded) or newer (a commit failed).
+   */
+  startAt?: PartitionOffsets;
   /** Polled between chunks; while it returns true the consumer pauses (backpressure). */
   shouldPause?: () => boolean;
   /** How long a crashed member holds its partitions (default 30 s); heartbeats go out at a tenth of it, at most every 3 s. */
@@ -66,6 +72,8 @@ export class ConsumerRunner<T> {
   private readonly pausedPartitions = new Map<string, () => void>();
   /** Partitions assigned to this member now (topic -> partitions); empty while the group rebalances. */
   private assigned = new Map<string, Set<number>>();
+  /** `topic/partition` of the `startAt` entries already sought to (once per partition and process). */
+  private readonly sought = new Set<string>();
 
   constructor(private readonly o: ConsumerRunnerOptions<T>) {
     this.l = log('kafka.consumer').child({ group: o.groupId });
@@ -79,6 +87,7 @@ export class ConsumerRunner<T> {
     const { GROUP_JOIN, REBALANCING, STOP, CRASH } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
       this.assigned = new Map(Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => [topic, new Set(partitions)]));
+      this.seekToStart();
     });
     for (const lost of [REBALANCING, STOP, CRASH]) this.consumer.on(lost, () => (this.assigned = new Map()));
   }
@@ -97,6 +106,20 @@ export class ConsumerRunner<T> {
       eachBatch: (payload) => this.eachBatch(payload),
     });
     this.l.info({ topics: this.o.topics, commitMode: this.o.commitMode }, 'consumer running');
+  }
+
+  /** Seeks newly assigned partitions to their `startAt` offset (applied by kafkajs before its next fetch). */
+  private seekToStart(): void {
+    for (const [topic, partitions] of this.assigned) {
+      for (const partition of partitions) {
+        const offset = this.o.startAt?.get(topic)?.get(partition);
+        const key = `${topic}/${partition}`;
+        if (offset === undefined || this.sought.has(key)) continue;
+        this.sought.add(key);
+        this.consumer.seek({ topic, partition, offset });
+        this.l.info({ topic, partition, offset }, 'reading from the restored checkpoint offset');
+      }
+    }
   }
 
   /** The partitions assigned to this member now (empty while the group rebalances). */

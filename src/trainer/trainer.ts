@@ -225,6 +225,8 @@ export class Trainer {
       commitMode: 'manual',
       sessionTimeoutMs: this.cfg.kafkaSessionTimeoutMs,
       shouldPause: () => this.hooks.shouldPause?.() ?? false,
+      // Issue 11 §2.7: read from the restored checkpoint's offsets, even below the group's commit (an older checkpoint).
+      startAt: new Map([...this.consumed].map(([t, p]) => [t, new Map(p)])),
     });
     await this.runner.start();
     this.timer = setInterval(() => void this.serial(() => this.tick()).catch((err: unknown) => this.l.error({ err }, 'tick failed')), 100);
