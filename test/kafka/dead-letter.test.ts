@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Message, Producer } from 'kafkajs';
-import type { Config } from '../../src/config/load.js';
+import { test } from 'node:test';
+import type { Message } from 'kafkajs';
 import { createKafka } from '../../src/kafka/client.js';
 import { ConsumerRunner } from '../../src/kafka/consumer-runner.js';
 import { chunkBySize, DeadLetterWriter, DLQ_HEADERS, DLQ_MAX_SEND_BYTES, fitMessage, messageBytes } from '../../src/kafka/dead-letter.js';
-import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
+import { ACKS_ALL } from '../../src/kafka/producer.js';
 import { Rng } from '../../src/model/index.js';
-import { header, readTopic } from '../support/kafka.js';
-import { ensureStack, freshTopic, uniqueGroup } from '../support/stack.js';
+import { header, readTopic, useStackAndProducer } from '../support/kafka.js';
+import { freshTopic, uniqueGroup } from '../support/stack.js';
 
 const letter = (n: number, valueBytes: number): Message => ({ key: `k${n}`, value: Buffer.alloc(valueBytes, 7), headers: { [DLQ_HEADERS.reason]: 'bad-magic' } });
 
@@ -34,21 +33,13 @@ test('fitMessage cuts only a value too big for one message, and says so in a hea
   assert.equal(big.headers?.[DLQ_HEADERS.reason], 'bad-magic');
 });
 
-let cfg: Config;
-let producer: Producer;
-before(async () => {
-  cfg = await ensureStack();
-  producer = await createProducer(createKafka(cfg, 'test-producer'));
-});
-after(async () => {
-  await producer.disconnect();
-});
+const stack = useStackAndProducer();
 
 // Issue 11 §2.3: 2,000 malformed 2-KB messages made chunks whose one DLQ batch passed the broker's
 // max.message.bytes; the send was refused for ever and the partition stuck.
 test('2,000 malformed 2-KB messages at the default LEARN_MAX_MESSAGE_BYTES all reach the DLQ with their reason', { timeout: 180_000 }, async () => {
-  const topic = await freshTopic(cfg, 'dlq-big-in', 2);
-  const dlq = await freshTopic(cfg, 'dlq-big');
+  const topic = await freshTopic(stack.cfg, 'dlq-big-in', 2);
+  const dlq = await freshTopic(stack.cfg, 'dlq-big');
   const rng = new Rng(11);
   const garbage = (): Buffer => {
     const b = Buffer.from(Array.from({ length: 2_048 }, () => rng.int(256)));
@@ -57,12 +48,12 @@ test('2,000 malformed 2-KB messages at the default LEARN_MAX_MESSAGE_BYTES all r
   };
   const keys = Array.from({ length: 2_000 }, (_, i) => `bad-${i}`);
   for (let i = 0; i < keys.length; i += 200) {
-    await producer.send({ topic, acks: ACKS_ALL, messages: keys.slice(i, i + 200).map((key) => ({ key, value: garbage() })) });
+    await stack.producer.send({ topic, acks: ACKS_ALL, messages: keys.slice(i, i + 200).map((key) => ({ key, value: garbage() })) });
   }
   const group = uniqueGroup('dlq-big');
   let handled = 0;
   const runner = new ConsumerRunner<Buffer>({
-    kafka: createKafka(cfg, 'test-consumer'),
+    kafka: createKafka(stack.cfg, 'test-consumer'),
     groupId: group,
     topics: [topic],
     decode: (value) => {
@@ -72,13 +63,13 @@ test('2,000 malformed 2-KB messages at the default LEARN_MAX_MESSAGE_BYTES all r
     handle: async (records) => {
       handled += records.length;
     },
-    dlq: new DeadLetterWriter(producer, group, dlq),
-    maxMessageBytes: cfg.maxMessageBytes,
+    dlq: new DeadLetterWriter(stack.producer, group, dlq),
+    maxMessageBytes: stack.cfg.maxMessageBytes,
     commitMode: 'after-chunk',
   });
   await runner.start();
   try {
-    const letters = await readTopic(cfg, dlq, keys.length, 120_000);
+    const letters = await readTopic(stack.cfg, dlq, keys.length, 120_000);
     assert.equal(handled, 0);
     assert.deepEqual(new Set(letters.map((m) => String(m.key))), new Set(keys));
     for (const m of letters) {
@@ -91,11 +82,11 @@ test('2,000 malformed 2-KB messages at the default LEARN_MAX_MESSAGE_BYTES all r
 });
 
 test('a dead letter bigger than a Kafka message is truncated with a header, not dropped', async () => {
-  const dlq = await freshTopic(cfg, 'dlq-huge');
-  const writer = new DeadLetterWriter(producer, 'test', dlq);
+  const dlq = await freshTopic(stack.cfg, 'dlq-huge');
+  const writer = new DeadLetterWriter(stack.producer, 'test', dlq);
   const value = Buffer.alloc(DLQ_MAX_SEND_BYTES + 500_000, 1);
   await writer.write([{ topic: 'src', partition: 0, offset: '5', key: Buffer.from('huge'), value, reason: 'oversize', error: 'too big' }]);
-  const [m] = await readTopic(cfg, dlq, 1);
+  const [m] = await readTopic(stack.cfg, dlq, 1);
   assert.equal(header(m?.headers, DLQ_HEADERS.reason), 'oversize');
   assert.equal(header(m?.headers, DLQ_HEADERS.truncatedFrom), String(value.length));
   assert.ok((m?.value?.length ?? 0) > DLQ_MAX_SEND_BYTES - 1_000);

@@ -1,25 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Producer } from 'kafkajs';
+import { test } from 'node:test';
 import { defaultCodec, type ItemContent } from '../../src/codec/index.js';
-import type { Config } from '../../src/config/load.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { DeadLetterWriter, DLQ_HEADERS } from '../../src/kafka/dead-letter.js';
-import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
+import { ACKS_ALL } from '../../src/kafka/producer.js';
 import { TableFollower } from '../../src/kafka/table-follower.js';
 import { ContentTable } from '../../src/trainer/content-table.js';
-import { header, readTopic } from '../support/kafka.js';
-import { ensureStack, freshTopic } from '../support/stack.js';
+import { header, readTopic, useStackAndProducer } from '../support/kafka.js';
+import { freshTopic } from '../support/stack.js';
 
-let cfg: Config;
-let producer: Producer;
-before(async () => {
-  cfg = await ensureStack();
-  producer = await createProducer(createKafka(cfg, 'test-producer'));
-});
-after(async () => {
-  await producer.disconnect();
-});
+const stack = useStackAndProducer();
 
 const content = (id: string, values: number[]): ItemContent => ({
   item_id: id,
@@ -32,28 +22,28 @@ const content = (id: string, values: number[]): ItemContent => ({
 
 // Issue 11, smaller items: content of another dimension than the table's was dropped with a log line only.
 test('content the table refuses (wrong vector size) is dead-lettered with its reason; the table still loads', { timeout: 60_000 }, async () => {
-  const topic = await freshTopic(cfg, 'table');
-  const dlq = await freshTopic(cfg, 'table-dlq');
+  const topic = await freshTopic(stack.cfg, 'table');
+  const dlq = await freshTopic(stack.cfg, 'table-dlq');
   const codec = defaultCodec();
-  await producer.send({
+  await stack.producer.send({
     topic,
     acks: ACKS_ALL,
     messages: [content('a', [1, 0]), content('b', [1, 0, 0]), content('c', [0, 1])].map((c) => ({ key: c.item_id, value: codec.encode('ItemContent', c) })),
   });
   const table = new ContentTable();
   const follower = new TableFollower<ItemContent>({
-    kafka: createKafka(cfg, 'test-table'),
+    kafka: createKafka(stack.cfg, 'test-table'),
     topic,
     role: 'test-table',
     decode: (v) => codec.decode('ItemContent', v),
     apply: (id, c) => void table.apply(id, c),
-    dlq: new DeadLetterWriter(producer, 'test-table', dlq),
-    maxMessageBytes: cfg.maxMessageBytes,
+    dlq: new DeadLetterWriter(stack.producer, 'test-table', dlq),
+    maxMessageBytes: stack.cfg.maxMessageBytes,
   });
   await follower.start();
   try {
     assert.deepEqual([...table.ids()].sort(), ['a', 'c']);
-    const [letter] = await readTopic(cfg, dlq, 1);
+    const [letter] = await readTopic(stack.cfg, dlq, 1);
     assert.equal(String(letter?.key), 'b');
     assert.equal(header(letter?.headers, DLQ_HEADERS.reason), 'bad-vector-size');
     assert.equal(header(letter?.headers, DLQ_HEADERS.sourceOffset), '1');

@@ -13,7 +13,7 @@ import { CheckpointStore } from '../../src/trainer/checkpoint.js';
 import { digestOf } from '../../src/trainer/digest.js';
 import { Trainer, type TrainerCheckpointState } from '../../src/trainer/trainer.js';
 import { eventually } from '../support/kafka.js';
-import { SMALL_TRAINER_ENV, unitVector } from '../support/pipeline.js';
+import { SMALL_TRAINER_ENV, publishContents, randomContents } from '../support/pipeline.js';
 import { ensureStack, freshPipelineTopics } from '../support/stack.js';
 
 // Issue 11 §2.7: with the newest checkpoint unreadable the trainer loaded the one before it, but read on from the
@@ -41,17 +41,9 @@ const checkpoints = (): CheckpointStore<TrainerCheckpointState> => new Checkpoin
 const trainedInLatest = (): number => checkpoints().loadLatest()?.state.eventsTrained ?? 0;
 
 test('an unreadable newest checkpoint: the older one is loaded and its events after it are read again, none lost or twice', { timeout: 240_000 }, async () => {
-  const rng = new Rng(3);
   const producer = await createProducer(createKafka(cfg, 'test-producer'));
   const codec = defaultCodec();
-  await producer.send({
-    topic: cfg.topicItemContent,
-    acks: ACKS_ALL,
-    messages: Array.from({ length: 6 }, (_, i) => ({
-      key: `cf-${i}`,
-      value: codec.encode('ItemContent', { item_id: `cf-${i}`, model_id: 'test', text_hash: 'c'.repeat(64), dim: 16, vector: unitVector(rng, 16), encoded_at: 1 }),
-    })),
-  });
+  await publishContents(cfg, randomContents('cf', 6, 16, new Rng(3)));
   const events: UserEvent[] = Array.from({ length: 40 }, (_, i) => ({
     event_id: `cf-e${i}`,
     user_id: `u${i % 5}`,

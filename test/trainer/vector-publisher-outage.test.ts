@@ -4,14 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { defaultCodec, type ItemContent, type UserEvent } from '../../src/codec/index.js';
+import type { UserEvent } from '../../src/codec/index.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
-import { createKafka } from '../../src/kafka/client.js';
-import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
 import { Rng } from '../../src/model/index.js';
 import { StoreKeys } from '../../src/store/index.js';
 import { Trainer } from '../../src/trainer/trainer.js';
 import { VectorPublisher } from '../../src/trainer/vector-publisher.js';
+import { publishContents, randomContents } from '../support/pipeline.js';
 import { PrivateRedis } from '../support/private-redis.js';
 import { eventually } from '../support/kafka.js';
 import { ensureStack, freshPipelineTopics } from '../support/stack.js';
@@ -57,19 +56,7 @@ const events = (from: number, n: number): UserEvent[] =>
   }));
 
 test('Redis down at start and when a version build is due: the publisher waits, training goes on, the next build lands', { timeout: 180_000 }, async () => {
-  const rng = new Rng(5);
-  const dim = 24;
-  const contents: ItemContent[] = Array.from({ length: 12 }, (_, i) => ({
-    item_id: `po-${i}`,
-    model_id: 'test',
-    text_hash: 'e'.repeat(64),
-    dim,
-    vector: Buffer.from(new Float32Array(dim).map(() => rng.normal()).buffer),
-    encoded_at: 1,
-  }));
-  const producer = await createProducer(createKafka(cfg, 'test-producer'));
-  await producer.send({ topic: cfg.topicItemContent, acks: ACKS_ALL, messages: contents.map((c) => ({ key: c.item_id, value: defaultCodec().encode('ItemContent', c) })) });
-  await producer.disconnect();
+  await publishContents(cfg, randomContents('po', 12, 24, new Rng(5)));
 
   const trainer = new Trainer(cfg);
   await trainer.prepare();
