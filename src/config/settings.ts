@@ -211,7 +211,7 @@ export const settings = {
   publishVectors: setting('LEARN_PUBLISH_VECTORS', 'Whether the trainer writes user and item vectors to Redis.', bool.default(true)),
   versionEverySteps: setting('LEARN_VERSION_EVERY_STEPS', 'Build and switch to a new vector version after this many optimizer steps.', positiveInt.default(500)),
   versionEveryMs: setting('LEARN_VERSION_EVERY_MS', 'Also build one when this long (ms) has passed since the last.', positiveInt.default(600_000)),
-  versionUsers: setting('LEARN_VERSION_USERS', 'Most recently active users whose vectors a new version includes.', positiveInt.default(10_000)),
+  versionUsers: setting('LEARN_VERSION_USERS', 'Users written into a version being built per trained window (a version holds every user with a history; a switch comes after the last).', positiveInt.default(10_000)),
   publishFlushMs: setting('LEARN_PUBLISH_FLUSH_MS', 'How long a checkpoint waits for pending vector writes before it is postponed.', positiveInt.default(5_000)),
   logLevel: setting(
     'LOG_LEVEL',

@@ -2,6 +2,7 @@ import type { Producer } from 'kafkajs';
 import { defaultCodec, type ItemContent, type ItemListing } from '../codec/index.js';
 import type { Config } from '../config/load.js';
 import { createKafka } from '../kafka/client.js';
+import { ChunkRetries } from '../kafka/chunk-retries.js';
 import { ConsumerRunner, type Rejection, type SourceRecord } from '../kafka/consumer-runner.js';
 import { DeadLetterWriter } from '../kafka/dead-letter.js';
 import { ACKS_ALL, createProducer } from '../kafka/producer.js';
@@ -15,6 +16,9 @@ import { encodeKey, itemText, ItemTextError } from './item-text.js';
 import { encodeSeconds, listingsEncoded, listingsSkipped } from './metrics.js';
 
 export const ENCODER_GROUP = 'learn-encoder';
+
+/** Tries of a chunk whose every listing fails to encode before they are dead-lettered. */
+const WHOLE_CHUNK_TRIES = 3;
 
 /** The encoder's consumer group: `learn-encoder` unless LEARN_GROUP_PREFIX gives this pipeline its own. */
 export const encoderGroup = (cfg: Pick<Config, 'groupPrefix'>): string => `${cfg.groupPrefix}-encoder`;
@@ -47,6 +51,7 @@ export class EncoderWorker {
   private follower: TableFollower<ItemContent> | undefined;
   private producer: Producer | undefined;
   private batcher: EncoderBatcher | undefined;
+  private readonly chunkRetries = new ChunkRetries(WHOLE_CHUNK_TRIES);
 
   constructor(
     private readonly cfg: Config,
@@ -122,10 +127,12 @@ export class EncoderWorker {
       jobs.set(listing.item_id, { record, key, textHash: text.textHash, vector: this.batcher!.submit(text.text) });
     }
     const settled = await Promise.allSettled([...jobs.values()].map((j) => j.vector));
-    if (settled.length > 0 && settled.every((s) => s.status === 'rejected')) {
-      // Every text failing means the model is failing, not the data: retry the chunk rather than dead-letter it.
+    if (settled.length > 0 && settled.every((s) => s.status === 'rejected') && !this.chunkRetries.failed(records[0]!)) {
+      // Every text failing is more likely the model than the data: retry the chunk a few times, then dead-letter
+      // its listings as encode-failed (below) rather than block the partition for ever (issue 11).
       throw new Error(`encoder failed on a whole chunk: ${String((settled[0] as PromiseRejectedResult).reason)}`);
     }
+    if (settled.some((s) => s.status === 'fulfilled')) this.chunkRetries.succeeded();
     const out: Array<{ job: Job; content: ItemContent }> = [];
     [...jobs.values()].forEach((job, i) => {
       const s = settled[i]!;

@@ -45,6 +45,12 @@ export interface ConsumerRunnerOptions<T> {
    * manual: the owner commits with `commit()` (e.g. the trainer, after the checkpoint that contains them).
    */
   commitMode: 'after-chunk' | 'manual';
+  /**
+   * Where to read each listed partition the first time this process is assigned it, whatever the group has
+   * committed: the trainer's restored checkpoint is the truth, and it may be older than the group's commit (its
+   * newest checkpoint was unreadable and an older one was loaded) or newer (a commit failed).
+   */
+  startAt?: PartitionOffsets;
   /** Polled between chunks; while it returns true the consumer pauses (backpressure). */
   shouldPause?: () => boolean;
   /** How long a crashed member holds its partitions (default 30 s); heartbeats go out at a tenth of it, at most every 3 s. */
@@ -72,6 +78,10 @@ export class ConsumerRunner<T> {
   private readonly processed: PartitionOffsets = new Map();
   private resumeTimer: NodeJS.Timeout | undefined;
   private readonly pausedPartitions = new Map<string, () => void>();
+  /** Partitions assigned to this member now (topic -> partitions); empty while the group rebalances. */
+  private assigned = new Map<string, Set<number>>();
+  /** `topic/partition` of the `startAt` entries already sought to (once per partition and process). */
+  private readonly sought = new Set<string>();
 
   constructor(private readonly o: ConsumerRunnerOptions<T>) {
     this.l = log('kafka.consumer').child({ group: o.groupId });
@@ -82,6 +92,12 @@ export class ConsumerRunner<T> {
       maxBytesPerPartition: Math.max(1_048_576, o.maxMessageBytes),
       ...o.consumerConfig,
     });
+    const { GROUP_JOIN, REBALANCING, STOP, CRASH } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, (e) => {
+      this.assigned = new Map(Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => [topic, new Set(partitions)]));
+      this.seekToStart();
+    });
+    for (const lost of [REBALANCING, STOP, CRASH]) this.consumer.on(lost, () => (this.assigned = new Map()));
   }
 
   get kafkaConsumer(): Consumer {
@@ -100,14 +116,38 @@ export class ConsumerRunner<T> {
     this.l.info({ topics: this.o.topics, commitMode: this.o.commitMode }, 'consumer running');
   }
 
+  /** Seeks newly assigned partitions to their `startAt` offset (applied by kafkajs before its next fetch). */
+  private seekToStart(): void {
+    for (const [topic, partitions] of this.assigned) {
+      for (const partition of partitions) {
+        const offset = this.o.startAt?.get(topic)?.get(partition);
+        const key = `${topic}/${partition}`;
+        if (offset === undefined || this.sought.has(key)) continue;
+        this.sought.add(key);
+        this.consumer.seek({ topic, partition, offset });
+        this.l.info({ topic, partition, offset }, 'reading from the restored checkpoint offset');
+      }
+    }
+  }
+
+  /** The partitions assigned to this member now (empty while the group rebalances). */
+  get assignment(): ReadonlyMap<string, ReadonlySet<number>> {
+    return this.assigned;
+  }
+
   /** Offsets handled so far (next offset to read), per topic and partition. */
   processedOffsets(): PartitionOffsets {
     return new Map([...this.processed].map(([t, m]) => [t, new Map(m)]));
   }
 
-  /** Commits the given offsets (for commitMode manual). */
+  /**
+   * Commits the given offsets (for commitMode manual), of the partitions assigned to this member now only: a
+   * partition handed to another member is that member's to commit (issue 11 §2.10).
+   */
   async commit(offsets: PartitionOffsets): Promise<void> {
-    const list = [...offsets].flatMap(([topic, m]) => [...m].map(([partition, offset]) => ({ topic, partition, offset })));
+    const list = [...offsets].flatMap(([topic, m]) =>
+      [...m].filter(([partition]) => this.assigned.get(topic)?.has(partition) ?? false).map(([partition, offset]) => ({ topic, partition, offset })),
+    );
     if (list.length > 0) await this.consumer.commitOffsets(list);
   }
 

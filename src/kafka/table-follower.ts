@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { log } from '../ops/logger.js';
-import { ConsumerRunner, type SourceRecord } from './consumer-runner.js';
+import { ConsumerRunner, type Rejection, type SourceRecord } from './consumer-runner.js';
 import type { DeadLetterWriter } from './dead-letter.js';
 
 export interface TableFollowerOptions<T> {
@@ -10,7 +10,10 @@ export interface TableFollowerOptions<T> {
   /** Names the throwaway consumer group, e.g. `learn-trainer-content`. */
   role: string;
   decode: (value: Buffer) => T;
-  /** Called in offset order per partition; `value` null is a tombstone (delete the key). */
+  /**
+   * Called in offset order per partition; `value` null is a tombstone (delete the key). What it throws with a
+   * string `reason` property (e.g. a vector the table cannot hold) is dead-lettered with that reason.
+   */
   apply: (key: string, value: T | null, record: SourceRecord<T | null>) => void;
   dlq: DeadLetterWriter;
   maxMessageBytes: number;
@@ -36,13 +39,22 @@ export class TableFollower<T> {
       fromBeginning: true,
       decode: (value) => (value === null ? null : o.decode(value)),
       handle: async (records) => {
+        const rejected: Rejection[] = [];
         for (const r of records) {
-          if (r.key === null) continue;
-          this.o.apply(r.key.toString('utf8'), r.value, r);
+          if (r.key !== null) {
+            try {
+              this.o.apply(r.key.toString('utf8'), r.value, r);
+            } catch (err) {
+              const reason = (err as { reason?: unknown }).reason;
+              if (typeof reason !== 'string') throw err;
+              rejected.push({ record: r, reason, error: (err as Error).message });
+            }
+          }
           this.reached.set(r.partition, BigInt(r.offset) + 1n);
         }
         this.records += records.length;
         this.checkCaughtUp();
+        return rejected;
       },
       dlq: o.dlq,
       maxMessageBytes: o.maxMessageBytes,

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import kafkajs, { type Admin } from 'kafkajs';
+import kafkajs, { type Admin, type ITopicConfig, type ITopicMetadata } from 'kafkajs';
 import { z } from 'zod';
 import type { Config } from '../config/load.js';
 import { TOPICS_DIR } from '../config/paths.js';
@@ -50,17 +50,19 @@ export async function applyTopics(admin: Admin, specs: TopicSpec[], replicationO
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.name));
   if (missing.length > 0) {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((s) => ({
+    await createTopicsReady(
+      admin,
+      missing.map((s) => ({
         topic: s.name,
         numPartitions: s.partitions,
         replicationFactor: replicationOverride ?? s.replicationFactor,
         configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })),
       })),
-    });
+    );
   }
   const present = specs.filter((s) => existing.has(s.name));
+  // Existing topics too: on a broker that has just started they may not have leaders yet.
+  await waitForTopicLeaders(admin, present.map((s) => ({ name: s.name })));
   const differences = await describeDifferences(admin, present);
   return specs.map((s) =>
     missing.includes(s)
@@ -89,6 +91,83 @@ async function describeDifferences(admin: Admin, specs: TopicSpec[]): Promise<Ma
     out.set(s.name, diffs);
   }
   return out;
+}
+
+/** How long topic creation waits for every partition to have a leader before it fails. */
+export const TOPIC_READY_TIMEOUT_MS = 60_000;
+
+/**
+ * The one way the product and its tests create topics: returns only once every partition of every topic has a
+ * leader in the broker's metadata. (kafkajs's own `waitForLeaders` gives up on UNKNOWN_TOPIC_OR_PARTITION, which a
+ * broker that has just started answers for a while after creating the topic.)
+ */
+export async function createTopicsReady(admin: Admin, topics: ITopicConfig[], timeoutMs = TOPIC_READY_TIMEOUT_MS): Promise<void> {
+  if (topics.length === 0) return;
+  await admin.createTopics({ waitForLeaders: false, topics });
+  await waitForTopicLeaders(
+    admin,
+    topics.map((t) => ({ name: t.topic, partitions: t.numPartitions })),
+    timeoutMs,
+  );
+}
+
+/** A topic to wait for; without `partitions`, whatever partitions the metadata lists (at least one). */
+export interface AwaitedTopic {
+  name: string;
+  partitions?: number;
+}
+
+/** Metadata errors that mean "not there yet" on a cold broker rather than a real failure. */
+const NOT_READY_ERRORS = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER', 'NOT_LEADER_FOR_PARTITION']);
+
+function isNotReady(e: unknown): boolean {
+  for (let cur: unknown = e; cur instanceof Error; cur = cur.cause) {
+    if (NOT_READY_ERRORS.has((cur as Error & { type?: unknown }).type as string)) return true;
+  }
+  return false;
+}
+
+/** What still lacks a leader, e.g. `t: 1 of 3 partitions listed`, `t/2: no leader`; empty when all is ready. */
+export function missingLeaders(meta: ITopicMetadata[], topics: AwaitedTopic[]): string[] {
+  const out: string[] = [];
+  for (const t of topics) {
+    const partitions = meta.find((m) => m.name === t.name)?.partitions ?? [];
+    const want = t.partitions ?? 1;
+    if (partitions.length < want) out.push(`${t.name}: ${partitions.length} of ${want} partitions listed`);
+    for (const p of partitions) {
+      if (p.leader < 0 || (p.partitionErrorCode ?? 0) !== 0) out.push(`${t.name}/${p.partitionId}: no leader`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Polls the metadata (backoff 50 ms doubling to 1 s) until every partition of `topics` has a leader; fails after
+ * `timeoutMs` naming what is missing. Other errors than "not there yet" fail at once.
+ */
+export async function waitForTopicLeaders(
+  admin: Pick<Admin, 'fetchTopicMetadata'>,
+  topics: AwaitedTopic[],
+  timeoutMs = TOPIC_READY_TIMEOUT_MS,
+): Promise<void> {
+  if (topics.length === 0) return;
+  const deadline = Date.now() + timeoutMs;
+  let delayMs = 50;
+  for (;;) {
+    let missing: string[];
+    try {
+      missing = missingLeaders((await admin.fetchTopicMetadata({ topics: topics.map((t) => t.name) })).topics, topics);
+    } catch (e) {
+      if (!isNotReady(e)) throw e;
+      missing = [`metadata: ${(e as Error).message}`];
+    }
+    if (missing.length === 0) return;
+    if (Date.now() + delayMs > deadline) {
+      throw new Error(`topics not ready after ${timeoutMs} ms (every partition needs a leader): ${missing.slice(0, 10).join('; ')}`);
+    }
+    await new Promise((r) => setTimeout(r, delayMs));
+    delayMs = Math.min(delayMs * 2, 1_000);
+  }
 }
 
 /** The topic names in force: topics/ defines the defaults, LEARN_TOPIC_* rename them (e.g. per tenant or test). */

@@ -72,22 +72,24 @@ export class ContentTable implements NegativePool {
     return { itemId, content: this.vectors.get(itemId) as Float32Array };
   }
 
-  /** Applies one record of the item-content topic; returns whether it was stored. */
+  /**
+   * Applies one record of the item-content topic; returns whether the table changed: a vector stored, or (a
+   * tombstone, the item delisted) an item removed. A vector the table cannot hold
+   * (another dimension than the table's, a length that is not dim floats, a non-finite value) throws
+   * ContentRejected, which the table follower dead-letters with its reason.
+   */
   apply(itemId: string, c: ItemContent | null): boolean {
-    if (c === null) {
-      this.remove(itemId);
-      return false;
-    }
+    if (c === null) return this.remove(itemId);
     if (c.vector.length !== c.dim * 4 || (this.dimension !== undefined && c.dim !== this.dimension)) {
       this.refused++;
       this.l.warn({ itemId, dim: c.dim, bytes: c.vector.length, expected: this.dimension }, 'content vector of the wrong size refused');
-      return false;
+      throw new ContentRejected('bad-vector-size', `item ${itemId}: dim ${c.dim} with ${c.vector.length} vector bytes; the content table holds dim ${this.dimension ?? c.dim}`);
     }
     const v = new Float32Array(c.vector.buffer.slice(c.vector.byteOffset, c.vector.byteOffset + c.vector.length));
     if (!v.every(Number.isFinite)) {
       this.refused++;
       this.l.warn({ itemId }, 'non-finite content vector refused');
-      return false;
+      throw new ContentRejected('non-finite-vector', `item ${itemId}: non-finite value in its content vector`);
     }
     if (this.dimension === undefined) {
       this.dimension = c.dim;
@@ -102,9 +104,9 @@ export class ContentTable implements NegativePool {
     return true;
   }
 
-  private remove(itemId: string): void {
+  private remove(itemId: string): boolean {
     const at = this.position.get(itemId);
-    if (at === undefined) return;
+    if (at === undefined) return false;
     const last = this.order.pop() as string;
     if (last !== itemId) {
       this.order[at] = last;
@@ -112,6 +114,7 @@ export class ContentTable implements NegativePool {
     }
     this.position.delete(itemId);
     this.vectors.delete(itemId);
+    return true;
   }
 
   /** Resolves with the content dimension once known (at once when a vector is already stored). */

@@ -1,10 +1,11 @@
-export type ServeErrorCode = 'unknown-user' | 'unknown-item' | 'bad-k' | 'no-model' | 'unavailable' | 'not-found';
+export type ServeErrorCode = 'unknown-user' | 'unknown-item' | 'bad-k' | 'bad-id' | 'no-model' | 'unavailable' | 'not-found';
 
 const STATUS: Record<ServeErrorCode, number> = {
   'unknown-user': 404,
   'unknown-item': 404,
   'not-found': 404,
   'bad-k': 400,
+  'bad-id': 400,
   'no-model': 503,
   unavailable: 503,
 };

@@ -35,9 +35,9 @@ async function route(recommender: Recommender, req: IncomingMessage, res: Server
   try {
     let m: RegExpExecArray | null;
     if ((m = USER_RECS.exec(url.pathname))) {
-      sendJson(res, 200, await recommender.recommend(decodeURIComponent(m[1] ?? ''), url.searchParams.get('k') ?? DEFAULT_K));
+      sendJson(res, 200, await recommender.recommend(pathId(m[1]), url.searchParams.get('k') ?? DEFAULT_K));
     } else if ((m = ITEM_SIMILAR.exec(url.pathname))) {
-      sendJson(res, 200, await recommender.similar(decodeURIComponent(m[1] ?? ''), url.searchParams.get('k') ?? DEFAULT_K));
+      sendJson(res, 200, await recommender.similar(pathId(m[1]), url.searchParams.get('k') ?? DEFAULT_K));
     } else if (url.pathname === '/metrics') {
       res.writeHead(200, { 'content-type': registry.contentType });
       res.end(await registry.metrics());
@@ -52,6 +52,15 @@ async function route(recommender: Recommender, req: IncomingMessage, res: Server
   } catch (err) {
     if (!(err instanceof ServeError)) throw err;
     sendJson(res, err.httpStatus, err.toJSON());
+  }
+}
+
+/** An id from the path; a malformed % escape is the caller's error (400), not the server's. */
+function pathId(raw: string | undefined): string {
+  try {
+    return decodeURIComponent(raw ?? '');
+  } catch {
+    throw new ServeError('bad-id', `the id in the path is not valid percent-encoding: ${JSON.stringify(raw)}`);
   }
 }
 

@@ -71,8 +71,12 @@ export class ItemIndex {
       const bytes = await this.view.itemVectorBytes(changes.ids);
       changes.ids.forEach((id, j) => {
         const b = bytes[j];
-        // Missing bytes: the version is expiring under us; its successor's index takes over.
-        if (!b || b.length !== this.dim * 4) return;
+        // A changed item without bytes was delisted (or the version is expiring under us, and its successor's
+        // index takes over): it is no longer served.
+        if (!b || b.length !== this.dim * 4) {
+          this.removeRow(id);
+          return;
+        }
         decodeVectorInto(b, this.matrix, this.rowFor(id) * this.dim);
         loaded++;
       });
@@ -80,6 +84,21 @@ export class ItemIndex {
       if (changes.ids.length < FETCH_BATCH) break;
     }
     return loaded;
+  }
+
+  /** Moves the last row into the removed one's place. */
+  private removeRow(id: string): void {
+    const row = this.rows.get(id);
+    if (row === undefined) return;
+    const last = this.ids.length - 1;
+    const lastId = this.ids[last]!;
+    if (row !== last) {
+      this.matrix.copyWithin(row * this.dim, last * this.dim, (last + 1) * this.dim);
+      this.ids[row] = lastId;
+      this.rows.set(lastId, row);
+    }
+    this.ids.pop();
+    this.rows.delete(id);
   }
 
   private rowFor(id: string): number {

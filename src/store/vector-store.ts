@@ -19,7 +19,7 @@ import {
   type NewVersionMeta,
   type VersionMeta,
 } from './versions.js';
-import { defineWriteScript, queueWrite, WriteCode, type EncodedWrite } from './write-script.js';
+import { defineWriteScript, deleteItems, queueWrite, WriteCode, type EncodedWrite } from './write-script.js';
 
 const l = log('store');
 
@@ -162,6 +162,18 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
 
   writeItemVectors(version: number, writes: readonly VectorWrite[]): Promise<WriteResult> {
     return this.writeVectors(version, 'i', writes);
+  }
+
+  /**
+   * Removes delisted items from a version (their vectors and, through a new revision, readers' indexes), unless
+   * a newer write is there. Not buffered: it throws while Redis is away and the caller tries again.
+   */
+  async deleteItemVectors(version: number, ids: readonly string[], eventTime: number): Promise<number> {
+    if (!Number.isInteger(version) || version < 1) throw new StoreError('unknown-version', `bad version ${version}`);
+    checkEventTime(eventTime, 'item delete');
+    let deleted = 0;
+    for (let at = 0; at < ids.length; at += this.scriptBatch) deleted += await deleteItems(this.redis, this.keys, version, ids.slice(at, at + this.scriptBatch), eventTime);
+    return deleted;
   }
 
   /** Adds interactions to the users' seen sets (bounded to the newest `seenMax` items per user). */

@@ -52,6 +52,31 @@ end
 return out
 `;
 
+/**
+ * Deletes item vectors of one version (an ItemContent tombstone: the item was delisted). Per item, only if the
+ * version holds it with an older event time: the vector key goes, the event time stays as the ordering guard
+ * (a late write of the old vector cannot bring it back; a re-listing, newer, can), and the item gets a new
+ * revision in the `items` index so readers see the change and drop it. Returns how many were deleted.
+ * KEYS: meta, ts, items, items:rev, then one vector key per item; ARGV: event time, then the item ids.
+ */
+const DELETE_ITEMS_LUA = `
+if not redis.call('HGET', KEYS[1], 'dim') then return 0 end
+local t = tonumber(ARGV[1])
+local n = 0
+for j = 5, #KEYS do
+  local id = ARGV[j - 3]
+  local field = 'i:' .. id
+  local prev = redis.call('HGET', KEYS[2], field)
+  if prev and tonumber(prev) < t and redis.call('EXISTS', KEYS[j]) == 1 then
+    redis.call('DEL', KEYS[j])
+    redis.call('HSET', KEYS[2], field, ARGV[1])
+    redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), id)
+    n = n + 1
+  end
+end
+return n
+`;
+
 /** What the script says about one write. */
 export const WriteCode = { applied: 1, stale: 0, unknownVersion: -1, dimMismatch: -2 } as const;
 export type WriteCodeValue = (typeof WriteCode)[keyof typeof WriteCode];
@@ -59,6 +84,7 @@ export type WriteCodeValue = (typeof WriteCode)[keyof typeof WriteCode];
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     learnWriteVectors(numKeys: number, ...keysAndArgs: Array<string | Buffer>): Result<number[], Context>;
+    learnDeleteItems(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
   }
 }
 
@@ -66,6 +92,13 @@ declare module 'ioredis' {
 export function defineWriteScript(redis: Redis): void {
   if (typeof (redis as Partial<Pick<Redis, 'learnWriteVectors'>>).learnWriteVectors === 'function') return;
   redis.defineCommand('learnWriteVectors', { lua: WRITE_VECTORS_LUA });
+  redis.defineCommand('learnDeleteItems', { lua: DELETE_ITEMS_LUA });
+}
+
+/** Deletes the vectors of `ids` from one version as of `eventTime` (see DELETE_ITEMS_LUA); returns how many went. */
+export function deleteItems(redis: Redis, keys: StoreKeys, version: number, ids: readonly string[], eventTime: number): Promise<number> {
+  const keyArgs = [keys.meta(version), keys.eventTimes(version), keys.items(version), keys.itemRevision(version), ...ids.map((id) => keys.item(version, id))];
+  return redis.learnDeleteItems(keyArgs.length, ...keyArgs, String(eventTime), ...ids);
 }
 
 export interface EncodedWrite {

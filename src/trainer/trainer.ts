@@ -18,6 +18,7 @@ import { log } from '../ops/logger.js';
 import { CheckpointStore } from './checkpoint.js';
 import { addToDigest } from './digest.js';
 import * as m from './metrics.js';
+import { StateDirLock } from './state-lock.js';
 import { WaitingEvents, type WaitingEvent } from './waiting-events.js';
 import { MicroBatchWindow } from './window.js';
 
@@ -49,7 +50,7 @@ export interface TrainedWindow extends WindowExamples {
  * throws fails the window (the role stops without a checkpoint).
  * - windowReady: a window about to be learned from (test-then-train: the replay scores here, with the old weights);
  * - windowTrained: after the step and the history update (the vector publisher writes touched users);
- * - contentArrived: a new or changed item content vector (cold start: its item vector can be served at once).
+ * - contentArrived: a new, changed or removed (tombstone) item content vector (cold start: its item vector can be served at once).
  */
 export interface TrainerEvents {
   windowReady: [w: WindowExamples];
@@ -99,6 +100,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private letters: DeadLetter[] = [];
   private readonly window: MicroBatchWindow;
   private readonly store: CheckpointStore<TrainerCheckpointState>;
+  /** Issue 11 §2.10: one trainer per state directory, held from prepare() to stop(). */
+  private lock: StateDirLock | undefined;
   private readonly consumed: PartitionOffsets = new Map();
   /** Offsets of the last trained window: what a checkpoint may claim. */
   private trained: PartitionOffsets = new Map();
@@ -134,6 +137,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.store = new CheckpointStore(join(resolve(PROJECT_ROOT, cfg.stateDir), 'checkpoints'), cfg.checkpointsKept);
   }
 
+  /** A trainer prepared and consuming (without a vector publisher: see startTrainerRole). */
+  static async start(cfg: Config, collaborators: TrainerCollaborators = {}): Promise<Trainer> {
+    const t = new Trainer(cfg, collaborators);
+    await t.prepare();
+    await t.consume();
+    return t;
+  }
+
   /** The model being trained (after `prepare`). */
   get model(): OnlineModel {
     if (!this.onlineModel) throw new Error('the trainer is not prepared yet');
@@ -147,6 +158,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /** Backend, producer, content table and model (from the newest checkpoint, or fresh): everything but the consumer. */
   async prepare(contentDim?: number): Promise<void> {
+    this.lock ??= StateDirLock.acquire(resolve(PROJECT_ROOT, this.cfg.stateDir)); // issue 11 §2.10: fails if another trainer holds it
     const backend = await selectBackend(this.cfg.tfBackend);
     const codec = defaultCodec();
     const topics = topicsFrom(this.cfg);
@@ -198,6 +210,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       commitMode: 'manual',
       sessionTimeoutMs: this.cfg.kafkaSessionTimeoutMs,
       shouldPause: () => this.collaborators.backpressure?.shouldPause() ?? false,
+      // Issue 11 §2.7: read from the restored checkpoint's offsets, even below the group's commit (an older checkpoint).
+      startAt: new Map([...this.consumed].map(([t, p]) => [t, new Map(p)])),
     });
     await this.runner.start();
     this.timer = setInterval(() => void this.serial(() => this.tick()).catch((err: unknown) => this.l.error({ err }, 'tick failed')), 100);
@@ -463,6 +477,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     await this.follower?.stop();
     await this.producer?.disconnect();
     this.onlineModel?.dispose();
+    this.lock?.release(); // issue 11 §2.10
     this.l.info(this.stats, 'trainer stopped');
   }
 }

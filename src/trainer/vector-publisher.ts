@@ -1,21 +1,37 @@
 import type { Config } from '../config/load.js';
 import { log } from '../ops/logger.js';
 import { BackpressureError, VectorStore, type Interaction, type VectorWrite } from '../store/index.js';
+import { isRedisAuthError } from '../store/redis-client.js';
 import type { TrainedWindow, Trainer } from './trainer.js';
 
 const CHUNK = 512;
+/** Backoff between tries to reach Redis at start, and between version builds that failed (doubling). */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 30_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Puts the trainer's vectors in Redis. After each micro-batch the touched users' vectors are written under the
  * current version; a new item's vector is written as soon as its content arrives (cold start, before any click);
- * every N steps or T ms a whole new version (all items, recently active users) is built and switched to, since
- * every step moves every vector. Consumption pauses while Redis writes back up; checkpoints (and so offset
- * commits) wait until pending writes are flushed.
+ * every N steps or T ms a whole new version is built and switched to, since every step moves every vector.
+ * Consumption pauses while Redis writes back up; checkpoints (and so offset commits) wait until pending writes are
+ * flushed.
+ *
+ * A switch never makes a servable user or item unservable: a version holds every item of the content table and
+ * every user the trainer keeps a history of (LEARN_MAX_USERS), and while it is being built every user and item
+ * write goes to both the current and the new version. Items are written when the build begins; users
+ * LEARN_VERSION_USERS per trained window (so a build does not stall training); the switch comes after the last.
  */
 export class VectorPublisher {
   private version: number | undefined;
   private versionStep = 0;
   private versionAt = Date.now();
+  /** A due build that failed (Redis away) is tried again only after this time, with a doubling backoff. */
+  private buildRetryAt = 0;
+  private buildBackoffMs = RETRY_FIRST_MS;
+  /** The version being built, and the users (known when it began) still to write into it. */
+  private building: { version: number; users: string[]; next: number; started: number } | undefined;
   private readonly newItems = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -46,15 +62,16 @@ export class VectorPublisher {
   static async start(cfg: Config, trainer: Trainer, opts: { store?: VectorStore; onFailure?: (err: Error) => void } = {}): Promise<VectorPublisher> {
     const fail = opts.onFailure ?? ((err: Error) => log('trainer.publisher').error({ err }, 'vector write failed'));
     const p = new VectorPublisher(cfg, trainer, opts.store ?? (await VectorStore.fromConfig(cfg)), fail);
-    const model = trainer.model;
-    const current = await p.store.currentVersion();
-    const meta = current === undefined ? undefined : await p.store.versionMeta(current);
-    if (meta && meta.dim === model.config.outDim && meta.config === JSON.stringify(model.config)) {
-      p.version = current;
-      p.versionStep = model.step;
-      p.l.info({ version: current }, 'writing into the current vector version');
-    } else {
-      await p.buildVersion();
+    // Redis away at start must not crash the role (a restart would only crash again): wait for it, backing off.
+    for (let backoff = RETRY_FIRST_MS; ; backoff = Math.min(2 * backoff, RETRY_MAX_MS)) {
+      try {
+        await p.resolveVersion();
+        break;
+      } catch (err) {
+        if (isRedisAuthError(err)) throw err;
+        p.l.warn({ err: (err as Error).message, retryMs: backoff }, 'vector version not known yet (redis unreachable?): waiting for redis before consuming');
+        await sleep(backoff);
+      }
     }
     // Catches items that arrived while a flush was running.
     p.timer = setInterval(() => {
@@ -64,6 +81,7 @@ export class VectorPublisher {
     trainer.on('windowTrained', (w) => {
       p.windowWrites = p.windowWrites.then(() => p.afterTrain(w)).catch((err: unknown) => p.onFailure(err instanceof Error ? err : new Error(String(err))));
     });
+    // A new, changed or (tombstone) removed item content vector.
     trainer.on('contentArrived', (itemId) => {
       p.newItems.add(itemId);
       // Soon, not at once: a burst of content records (a table load, a chunk of listings) becomes one write.
@@ -74,6 +92,20 @@ export class VectorPublisher {
     });
     trainer.collaborate({ backpressure: p.store, checkpointGate: p });
     return p;
+  }
+
+  /** Writes into the current version if it suits the model, else builds a first one. */
+  private async resolveVersion(): Promise<void> {
+    const current = await this.store.currentVersion();
+    const meta = current === undefined ? undefined : await this.store.versionMeta(current);
+    const model = this.trainer.model;
+    if (meta && meta.dim === model.config.outDim && meta.config === JSON.stringify(model.config)) {
+      this.version = current;
+      this.versionStep = model.step;
+      this.l.info({ version: current }, 'writing into the current vector version');
+    } else {
+      await this.buildVersion();
+    }
   }
 
   get currentVersion(): number | undefined {
@@ -96,10 +128,44 @@ export class VectorPublisher {
 
   private async afterTrain(w: TrainedWindow): Promise<void> {
     const steps = this.trainer.model.step - this.versionStep;
-    if (steps >= this.cfg.versionEverySteps || Date.now() - this.versionAt >= this.cfg.versionEveryMs) {
-      await this.buildVersion();
-      return;
+    const due = steps >= this.cfg.versionEverySteps || Date.now() - this.versionAt >= this.cfg.versionEveryMs;
+    // A due build waits while Redis is away and backs off after a failure; the window's users are then written into
+    // the current version below (held by the store until Redis is back). A build never stops the role.
+    if (due && !this.building && this.store.healthy() && Date.now() >= this.buildRetryAt) {
+      await this.buildStep(() => this.beginBuild());
     }
+    await this.writeWindow(w);
+    if (this.building) await this.buildStep(() => this.continueBuild(this.cfg.versionUsers));
+  }
+
+  /** Runs a step of a build; a failure (Redis away) abandons the build and backs off. */
+  private async buildStep(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+      if (!this.building) this.buildBackoffMs = RETRY_FIRST_MS;
+    } catch (err) {
+      this.abandonBuild(err as Error);
+    }
+  }
+
+  private abandonBuild(err: Error): void {
+    if (!this.building) return;
+    this.buildRetryAt = Date.now() + this.buildBackoffMs;
+    this.l.warn({ err: err.message, version: this.building.version, retryMs: this.buildBackoffMs }, 'vector version build abandoned: writing into the current version, retrying later');
+    this.buildBackoffMs = Math.min(2 * this.buildBackoffMs, RETRY_MAX_MS);
+    // Its keys expire when a later version is published (retireOlderVersions).
+    this.building = undefined;
+  }
+
+  /**
+   * The versions a vector goes to now: the one being built first, then the current one, so that a switch in
+   * between can never find it in the current version and not in the new one.
+   */
+  private targets(): number[] {
+    return [this.building?.version, this.version].filter((v): v is number => v !== undefined);
+  }
+
+  private async writeWindow(w: TrainedWindow): Promise<void> {
     const version = this.version!;
     const users = [...w.events.keys()];
     const interactions = [...w.events.values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts }));
@@ -118,6 +184,13 @@ export class VectorPublisher {
       this.defer(users, interactions);
       return;
     }
+    if (this.building) {
+      try {
+        await this.store.writeUserVectors(this.building.version, writes);
+      } catch (err) {
+        this.abandonBuild(err as Error);
+      }
+    }
     try {
       await this.store.recordInteractions(interactions);
     } catch (err) {
@@ -127,6 +200,8 @@ export class VectorPublisher {
   }
 
   private defer(users: readonly string[], interactions: readonly Interaction[]): void {
+    // Deferred users are written into the current version only: a build cannot complete without them.
+    this.abandonBuild(new Error('vector store buffer full'));
     if (this.deferredUsers.size === 0 && this.deferredInteractions.length === 0) this.l.warn({ users: users.length }, 'vector store buffer full: user vector writes deferred until it drains');
     for (const u of users) this.deferredUsers.add(u);
     this.deferredInteractions.push(...interactions);
@@ -157,10 +232,20 @@ export class VectorPublisher {
     if (this.newItems.size === 0 || this.version === undefined || this.flushing) return this.flushing ?? Promise.resolve();
     const ids = [...this.newItems];
     this.newItems.clear();
-    this.flushing = this.writeItems(this.version, ids, Date.now())
+    const versions = this.targets();
+    const at = Date.now();
+    // An id whose content is gone was delisted (an ItemContent tombstone): it leaves Redis and readers' indexes.
+    const delisted = ids.filter((id) => !this.trainer.model.content.has(id));
+    this.flushing = (async () => {
+      for (const v of versions) {
+        await this.writeItems(v, ids, at);
+        if (delisted.length > 0) await this.store.deleteItemVectors(v, delisted, at);
+      }
+    })()
       .catch((err: unknown) => {
-        // Not lost: the next version build writes every item.
-        this.l.warn({ err: (err as Error).message, items: ids.length }, 'item vector write failed');
+        // Not lost: tried again by the timer (into whatever versions are current then).
+        for (const id of ids) this.newItems.add(id);
+        this.l.warn({ err: (err as Error).message, items: ids.length }, 'item vector write failed; retrying');
       })
       .finally(() => {
         this.flushing = undefined;
@@ -175,25 +260,45 @@ export class VectorPublisher {
     }
   }
 
-  /** A whole new version from the current weights: every item, the recently active users; then the switch. */
+  /** A whole new version at once (the first one, at start): every item, every user with a history; then the switch. */
   async buildVersion(): Promise<number> {
-    const started = Date.now();
+    try {
+      await this.beginBuild();
+      await this.continueBuild(Number.MAX_SAFE_INTEGER);
+    } catch (err) {
+      this.building = undefined;
+      throw err;
+    }
+    return this.version!;
+  }
+
+  /** Begins a version from the current weights: every item now, the users known now to follow. */
+  private async beginBuild(): Promise<void> {
     const model = this.trainer.model;
     const version = await this.store.beginVersion({
       dim: model.config.outDim,
       config: model.config,
       checkpointId: String(this.trainer.stats.checkpointSeq),
     });
-    const items = [...model.content.ids()];
-    await this.writeItems(version, items, Date.now());
-    const users = model.recentUsers(this.cfg.versionUsers);
-    for (let i = 0; i < users.length; i += CHUNK) await this.writeUsers(version, users.slice(i, i + CHUNK));
-    const previous = await this.store.publishVersion(version);
-    this.version = version;
+    this.building = { version, users: model.recentUsers(model.users), next: 0, started: Date.now() };
+    await this.writeItems(version, [...model.content.ids()], Date.now());
+  }
+
+  /** Writes up to `limit` more users into the version being built; after the last one, switches readers to it. */
+  private async continueBuild(limit: number): Promise<void> {
+    const b = this.building;
+    if (!b) return;
+    const end = Math.min(b.users.length, b.next + limit);
+    for (let i = b.next; i < end; i += CHUNK) await this.writeUsers(b.version, b.users.slice(i, Math.min(end, i + CHUNK)));
+    b.next = end;
+    if (b.next < b.users.length || this.building !== b) return;
+    const previous = await this.store.publishVersion(b.version);
+    this.building = undefined;
+    this.version = b.version;
+    const model = this.trainer.model;
     this.versionStep = model.step;
     this.versionAt = Date.now();
-    this.l.info({ version, previous, items: items.length, users: users.length, step: model.step, ms: Date.now() - started }, 'vector version published');
-    return version;
+    this.l.info({ version: b.version, previous, items: model.content.size, users: b.users.length, step: model.step, ms: Date.now() - b.started }, 'vector version published');
   }
 
   /** Users' vectors from their stored histories, stamped with their history's last event time. */

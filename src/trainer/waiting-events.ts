@@ -1,3 +1,4 @@
+import TinyQueue from 'tinyqueue';
 import type { UserEvent } from '../codec/index.js';
 
 /** An event held back because its item has no content vector yet, with where it came from (for the DLQ). */
@@ -8,13 +9,28 @@ export interface WaitingEvent {
   offset: string;
 }
 
+/** A waiting event in the index: `seq` orders equal event times by arrival; `live` is cleared on release. */
+interface Entry {
+  w: WaitingEvent;
+  seq: number;
+  live: boolean;
+}
+
+const byEventTime = (a: Entry, b: Entry): number => a.w.event.ts - b.w.event.ts || a.seq - b.seq;
+
 /**
  * Events waiting for their item's content, bounded in count and in event-time age. What falls out is
  * returned to the caller (which dead-letters it), never dropped silently. Part of the checkpoint.
+ *
+ * Per item an insertion-ordered set, and over all items a min-heap by event time for expiry: add and expiry
+ * are O(log n), release O(k log k) for the k events released. Released events leave the heap lazily (marked
+ * dead, dropped when they reach the top or when dead entries outnumber live ones).
  */
 export class WaitingEvents {
-  private readonly byItem = new Map<string, WaitingEvent[]>();
+  private readonly byItem = new Map<string, Set<Entry>>();
+  private oldest = new TinyQueue<Entry>([], byEventTime);
   private count = 0;
+  private seq = 0;
 
   constructor(
     readonly maxEvents: number,
@@ -27,9 +43,11 @@ export class WaitingEvents {
 
   /** Adds an event; returns the events pushed out (the oldest ones, over the count or age bound). */
   add(w: WaitingEvent): WaitingEvent[] {
-    const list = this.byItem.get(w.event.item_id) ?? [];
-    list.push(w);
-    this.byItem.set(w.event.item_id, list);
+    const entry: Entry = { w, seq: this.seq++, live: true };
+    let set = this.byItem.get(w.event.item_id);
+    if (!set) this.byItem.set(w.event.item_id, (set = new Set()));
+    set.add(entry);
+    this.oldest.push(entry);
     this.count++;
     return this.expire(w.event.ts);
   }
@@ -41,45 +59,66 @@ export class WaitingEvents {
 
   /** Removes and returns the events of items that now have content, in event-time order. */
   release(items: Iterable<string>): WaitingEvent[] {
-    const out: WaitingEvent[] = [];
+    const out: Entry[] = [];
     for (const item of items) {
-      const list = this.byItem.get(item);
-      if (!list) continue;
+      const set = this.byItem.get(item);
+      if (!set) continue;
       this.byItem.delete(item);
-      this.count -= list.length;
-      out.push(...list);
+      this.count -= set.size;
+      for (const e of set) {
+        e.live = false;
+        out.push(e);
+      }
     }
-    return out.sort((a, b) => a.event.ts - b.event.ts);
+    if (this.oldest.length > 2 * this.count + 64) this.compact();
+    return out.sort(byEventTime).map((e) => e.w);
   }
 
   private expire(nowTs: number): WaitingEvent[] {
     const out: WaitingEvent[] = [];
-    const all = () => [...this.byItem.values()].flat().sort((a, b) => a.event.ts - b.event.ts);
-    if (this.count <= this.maxEvents && !this.hasOlderThan(nowTs - this.maxAgeMs)) return out;
-    for (const w of all()) {
-      if (this.count <= this.maxEvents && w.event.ts >= nowTs - this.maxAgeMs) break;
-      this.remove(w);
-      out.push(w);
+    const cutoff = nowTs - this.maxAgeMs;
+    for (let top = this.liveTop(); top && (this.count > this.maxEvents || top.w.event.ts < cutoff); top = this.liveTop()) {
+      this.oldest.pop();
+      this.remove(top);
+      out.push(top.w);
     }
     return out;
   }
 
-  private hasOlderThan(ts: number): boolean {
-    for (const list of this.byItem.values()) if (list.some((w) => w.event.ts < ts)) return true;
-    return false;
+  /** The oldest live entry, dropping released ones above it. */
+  private liveTop(): Entry | undefined {
+    let top = this.oldest.peek();
+    while (top && !top.live) {
+      this.oldest.pop();
+      top = this.oldest.peek();
+    }
+    return top;
   }
 
-  private remove(w: WaitingEvent): void {
-    const list = this.byItem.get(w.event.item_id);
-    if (!list) return;
-    const i = list.indexOf(w);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.byItem.delete(w.event.item_id);
+  private remove(e: Entry): void {
+    e.live = false;
+    const set = this.byItem.get(e.w.event.item_id);
+    if (!set?.delete(e)) return;
+    if (set.size === 0) this.byItem.delete(e.w.event.item_id);
     this.count--;
   }
 
+  /** Rebuilds the heap from the live entries (O(n)), so released events cannot pile up in it. */
+  private compact(): void {
+    const live: Entry[] = [];
+    for (const set of this.byItem.values()) for (const e of set) live.push(e);
+    this.oldest = new TinyQueue(live, byEventTime);
+  }
+
+  /** Heap entries, live or released (for the bounded-size test). */
+  get indexedEntries(): number {
+    return this.oldest.length;
+  }
+
   snapshot(): WaitingEvent[] {
-    return [...this.byItem.values()].flat();
+    const out: WaitingEvent[] = [];
+    for (const set of this.byItem.values()) for (const e of set) out.push(e.w);
+    return out;
   }
 
   static restore(list: WaitingEvent[], maxEvents: number, maxAgeMs: number): WaitingEvents {

@@ -169,3 +169,40 @@ test('backpressure pauses consumption and resumes it with nothing lost or repeat
   await runner.stop();
   assert.deepEqual(got, Array.from({ length: n }, (_, i) => `p-${i}`));
 });
+
+// Issue 11 §2.10: a trainer committed its checkpoint's offsets for every partition it had ever read, including
+// partitions the group had since handed to another member.
+test('commit writes offsets only for the partitions assigned to this member now', { timeout: 120_000 }, async () => {
+  const topic = await freshTopic(cfg, 'assigned', 2);
+  const dlq = await freshTopic(cfg, 'dlq');
+  const group = uniqueGroup('assigned');
+  const runner = (): ConsumerRunner<Buffer> =>
+    new ConsumerRunner<Buffer>({
+      kafka: createKafka(cfg, 'test-consumer'),
+      groupId: group,
+      topics: [topic],
+      decode: (value) => value ?? Buffer.alloc(0),
+      handle: async () => undefined,
+      dlq: new DeadLetterWriter(producer, group, dlq),
+      maxMessageBytes: cfg.maxMessageBytes,
+      commitMode: 'manual',
+      sessionTimeoutMs: 10_000,
+    });
+  const a = runner();
+  const b = runner();
+  await a.start();
+  try {
+    await eventually('a holds both partitions', () => a.assignment.get(topic)?.size === 2);
+    await b.start();
+    await eventually('the partitions shared', () => a.assignment.get(topic)?.size === 1 && b.assignment.get(topic)?.size === 1, 60_000);
+    const mine = [...a.assignment.get(topic)!][0]!;
+    await a.commit(new Map([[topic, new Map([[0, '5'], [1, '5']])]]));
+    const committed = await withAdmin(cfg, (admin) => admin.fetchOffsets({ groupId: group, topics: [topic] }));
+    const byPartition = new Map(committed[0]!.partitions.map((p) => [p.partition, p.offset]));
+    assert.equal(byPartition.get(mine), '5');
+    assert.equal(byPartition.get(1 - mine), '-1', 'the partition owned by the other member was committed');
+  } finally {
+    await b.stop();
+    await a.stop();
+  }
+});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ItemContent } from '../../src/codec/index.js';
-import { ContentTable } from '../../src/learner/content-table.js';
+import { ContentRejected, ContentTable } from '../../src/learner/content-table.js';
 
 function content(itemId: string, values: number[]): ItemContent {
   const v = Float32Array.from(values);
@@ -21,4 +21,13 @@ test('positions address every stored item once, through updates and deletes (the
   assert.throws(() => t.at(3), /outside/);
   t.apply('a', content('a', [1, 1]));
   assert.deepEqual(Array.from({ length: t.size }, (_, i) => t.at(i).itemId).sort(), ['a', 'b', 'c', 'd']);
+});
+
+test('a vector the table cannot hold is refused with a reason the follower dead-letters, never dropped silently', () => {
+  const t = new ContentTable();
+  assert.ok(t.apply('a', content('a', [1, 0])));
+  assert.throws(() => t.apply('b', content('b', [1, 0, 0])), (e: unknown) => e instanceof ContentRejected && e.reason === 'bad-vector-size' && /dim 3/.test(e.message));
+  assert.throws(() => t.apply('c', content('c', [Number.NaN, 0])), (e: unknown) => e instanceof ContentRejected && e.reason === 'non-finite-vector');
+  assert.equal(t.size, 1);
+  assert.equal(t.refused, 2);
 });

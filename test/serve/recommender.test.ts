@@ -111,6 +111,21 @@ test('a new item is servable right after it is written (cold start), without a v
   items.set('item-late', late);
 });
 
+// Issue 11, smaller items: an ItemContent tombstone never removed the item from Redis or the serving index.
+test('a delisted item leaves the served index and similar(); a late older write cannot bring it back', async () => {
+  const query = users.get('user-3') as Float32Array;
+  const gone = Float32Array.from(query, (x) => x * 100);
+  const writtenAt = Date.now();
+  await store.writeItemVectors(version, [{ id: 'item-gone', eventTime: writtenAt, vector: gone }]);
+  assert.equal((await recommender.recommend('user-3', 5)).items[0]?.itemId, 'item-gone');
+  assert.equal(await store.deleteItemVectors(version, ['item-gone', 'never-there'], writtenAt + 1), 1);
+  assert.ok(!(await recommender.recommend('user-3', 50)).items.some((i) => i.itemId === 'item-gone'));
+  await assert.rejects(recommender.similar('item-gone', 3), (e: unknown) => e instanceof ServeError && e.code === 'unknown-item');
+  await store.writeItemVectors(version, [{ id: 'item-gone', eventTime: writtenAt, vector: gone }]);
+  await assert.rejects(recommender.similar('item-gone', 3), (e: unknown) => e instanceof ServeError && e.code === 'unknown-item');
+  assertSameRanking(await recommender.recommend('user-3', 10), bruteForce(query, 10, new Set()));
+});
+
 test('HTTP answers what the library answers, and JSON errors with 404/400', async () => {
   const server: Server = createHttpServer(recommender);
   const addr = await listen(server, 0, '127.0.0.1');
@@ -131,6 +146,8 @@ test('HTTP answers what the library answers, and JSON errors with 404/400', asyn
       ['/v1/users/user-0/recommendations?k=5000', 400, 'bad-k'],
       ['/v1/items/item-1/similar?k=x', 400, 'bad-k'],
       ['/v1/elsewhere', 404, 'not-found'],
+      ['/v1/users/%E0%A4%A/recommendations', 400, 'bad-id'],
+      ['/v1/items/100%/similar', 400, 'bad-id'],
     ];
     for (const [path, status, code] of cases) {
       const res = await fetch(base + path);

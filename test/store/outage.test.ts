@@ -1,63 +1,21 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { BackpressureError } from '../../src/store/errors.js';
 import { StoreKeys } from '../../src/store/keys.js';
 import { VectorStore, type WriteResult } from '../../src/store/vector-store.js';
+import { PrivateRedis } from '../support/private-redis.js';
 import { decodeWithDataView, eventually, filled, plainClient, uniquePrefix } from './helpers.js';
 
-// A private redis-server for this file, so stopping it never disturbs the shared stack. Append-only
-// persistence: what Redis acknowledged before SIGTERM must be there after the restart.
-const dir = mkdtempSync(join(tmpdir(), 'learn-redis-outage-'));
-let server: ChildProcess | undefined;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  s.close();
-  return port;
-}
-
-async function startRedis(port: number): Promise<void> {
-  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], {
-    stdio: 'ignore',
-  });
-  const url = `redis://127.0.0.1:${port}`;
-  await eventually('redis-server answering', async () => {
-    try {
-      const r = await plainClient(url);
-      r.disconnect();
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-async function stopRedis(): Promise<void> {
-  if (!server || server.exitCode !== null) return;
-  const exited = once(server, 'exit');
-  server.kill('SIGTERM');
-  await exited;
-}
-
+let redis: PrivateRedis | undefined;
 after(async () => {
-  await stopRedis();
-  rmSync(dir, { recursive: true, force: true });
+  await redis?.dispose();
 });
 
 test('Redis stopped and restarted mid-stream: writes are held (bounded), shouldPause turns on, and every write lands', async () => {
-  const port = await freePort();
-  const url = `redis://127.0.0.1:${port}`;
-  await startRedis(port);
+  redis = await PrivateRedis.create();
+  const url = redis.url;
+  await redis.start();
   const prefix = uniquePrefix('store-outage');
   const keys = new StoreKeys(prefix);
   const MAX_KEYS = 400;
@@ -98,7 +56,7 @@ test('Redis stopped and restarted mid-stream: writes are held (bounded), shouldP
   })();
 
   await eventually('writes applied while redis is up', () => totals.applied > 100);
-  await stopRedis();
+  await redis.stop();
   await eventually('store notices redis is gone', () => !store.healthy());
   await eventually('the writer pauses on the high-water mark', () => pausedWhileDown, 20_000);
   assert.ok(store.pendingCount() >= MAX_KEYS * 0.5);
@@ -111,7 +69,7 @@ test('Redis stopped and restarted mid-stream: writes are held (bounded), shouldP
   assert.equal(store.pendingCount(), before);
 
   await new Promise((r) => setTimeout(r, 300));
-  await startRedis(port);
+  await redis.start();
   await store.flush(20_000);
   running = false;
   await writer;

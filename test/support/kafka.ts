@@ -1,7 +1,9 @@
 import type { Config } from '../../src/config/load.js';
-import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { after, before } from 'node:test';
+import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import { createKafka } from '../../src/kafka/client.js';
-import { uniqueGroup } from './stack.js';
+import { createProducer } from '../../src/kafka/producer.js';
+import { ensureStack, uniqueGroup } from './stack.js';
 
 /** Reads `count` messages of a topic from the beginning with a plain kafkajs consumer (an independent path). */
 export async function readTopic(cfg: Config, topic: string, count: number, timeoutMs = 30_000): Promise<KafkaMessage[]> {
@@ -41,4 +43,17 @@ export async function eventually(what: string, cond: () => boolean | Promise<boo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** For a test file: the shared stack and one producer, ready before its tests and disconnected after them. */
+export function useStackAndProducer(): { cfg: Config; producer: Producer } {
+  const ctx = {} as { cfg: Config; producer: Producer };
+  before(async () => {
+    ctx.cfg = await ensureStack();
+    ctx.producer = await createProducer(createKafka(ctx.cfg, 'test-producer'));
+  });
+  after(async () => {
+    await ctx.producer.disconnect();
+  });
+  return ctx;
 }

@@ -1,4 +1,8 @@
 // Pieces shared by the suites that run the pipeline's roles as child processes.
+import { defaultCodec, type ItemContent } from '../../src/codec/index.js';
+import type { Config } from '../../src/config/load.js';
+import { createKafka } from '../../src/kafka/client.js';
+import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
 import type { Rng } from '../../src/model/rng.js';
 
 /** A child's env common to the crash and fault suites: small model, quick windows and checkpoints, no metrics port. */
@@ -22,4 +26,30 @@ export function unitVector(rng: Rng, dim: number): Buffer {
   const v = new Float32Array(dim).map(() => rng.normal());
   const n = Math.hypot(...v);
   return Buffer.from(v.map((x) => x / n).buffer);
+}
+
+/** `n` ItemContent records `<prefix>-0` .. `<prefix>-<n-1>` with random unit vectors of `dim`. */
+export function randomContents(prefix: string, n: number, dim: number, rng: Rng): ItemContent[] {
+  return Array.from({ length: n }, (_, i) => ({
+    item_id: `${prefix}-${i}`,
+    model_id: 'test',
+    text_hash: 'e'.repeat(64),
+    dim,
+    vector: unitVector(rng, dim),
+    encoded_at: 1,
+  }));
+}
+
+/** Publishes ItemContent records (null: a tombstone) to the item-content topic of `cfg`, keyed by item. */
+export async function publishContents(cfg: Config, contents: Array<ItemContent | { item_id: string; tombstone: true }>): Promise<void> {
+  const producer = await createProducer(createKafka(cfg, 'test-producer'));
+  try {
+    await producer.send({
+      topic: cfg.topicItemContent,
+      acks: ACKS_ALL,
+      messages: contents.map((c) => ({ key: c.item_id, value: 'tombstone' in c ? null : defaultCodec().encode('ItemContent', c) })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Admin } from 'kafkajs';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { createKafka } from '../../src/kafka/client.js';
-import { applyTopics, loadTopicSpecs } from '../../src/kafka/topics.js';
+import { applyTopics, createTopicsReady, loadTopicSpecs } from '../../src/kafka/topics.js';
 import { stackUp } from '../../src/stack/stack.js';
 
 let ready: Promise<Config> | undefined;
@@ -34,9 +34,7 @@ export async function withAdmin<R>(cfg: Config, f: (admin: Admin) => Promise<R>)
 /** A fresh topic for one test, so suites never see each other's messages. */
 export async function freshTopic(cfg: Config, label: string, partitions = 1): Promise<string> {
   const topic = `test.${label}.${randomBytes(4).toString('hex')}`;
-  await withAdmin(cfg, (admin) =>
-    admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] }),
-  );
+  await withAdmin(cfg, (admin) => createTopicsReady(admin, [{ topic, numPartitions: partitions, replicationFactor: 1 }]));
   return topic;
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -29,6 +29,49 @@ test('a torn or corrupt newest checkpoint is skipped for the one before it; temp
   writeFileSync(join(dir, 'ckpt-000000000002.bin'), Buffer.from('LRNCKPT1garbage'));
   writeFileSync(join(dir, 'ckpt-000000000003.bin.tmp'), Buffer.from('half a file'));
   assert.deepEqual(store.loadLatest()?.state, { n: 1 });
+});
+
+// Issue 11 §2.4: the checkpoint was one JSON string, and past V8's string limit (about 700k users at the default
+// limits) JSON.stringify threw and the trainer stopped. The state is now lines of bounded size.
+test('the state goes to disk as bounded lines: a state of 100,000 users round-trips, no line is large', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
+  const store = new CheckpointStore<Record<string, unknown>>(dir, 2);
+  const users = Array.from({ length: 100_000 }, (_, i) => [`user-${i}`, { items: Array.from({ length: 8 }, (_, j) => `item-${(i * 7 + j) % 5000}`), events: i, lastTs: 1_700_000_000_000 + i }]);
+  const state = {
+    step: 42,
+    digest: 'abc',
+    offsets: { 'learn.user-events': { '0': '100', '1': '7' } },
+    histories: { maxLength: 50, maxUsers: 1_000_000, users },
+    waiting: [],
+    empty: {},
+    odd: { text: 'line\nbreak \u2028 and "quotes"', nothing: null, list: [1, [2, 3], { deep: true }] },
+  };
+  store.write({ state, arrays: { 'w/x': { shape: [3], values: new Float32Array([1, 2, 3]) } } });
+  const file = readFileSync(join(dir, 'ckpt-000000000001.bin'));
+  assert.ok(file.length > 5_000_000, `file of ${file.length} bytes`);
+  let longest = 0;
+  for (let at = 0, nl = file.indexOf(10); nl >= 0; at = nl + 1, nl = file.indexOf(10, at)) longest = Math.max(longest, nl - at);
+  assert.ok(longest < 300_000, `longest line ${longest} bytes`);
+  const back = store.loadLatest();
+  assert.deepEqual(back?.state, state);
+  assert.deepEqual([...(back?.arrays['w/x']?.values ?? [])], [1, 2, 3]);
+});
+
+test('a checkpoint cut short (its end line missing) is skipped; the first format still loads', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
+  const store = new CheckpointStore<{ n: number; list: number[] }>(dir, 5);
+  // Format 1, as written before: magic, header length, JSON header holding the state, then the arrays.
+  const header = Buffer.from(JSON.stringify({ seq: 1, state: { n: 1, list: [] }, arrays: [{ name: 'x', shape: [1], length: 1 }] }));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(header.length);
+  writeFileSync(join(dir, 'ckpt-000000000001.bin'), Buffer.concat([Buffer.from('LRNCKPT1'), len, header, Buffer.from(new Float32Array([5]).buffer)]));
+  assert.deepEqual(store.loadLatest()?.state, { n: 1, list: [] });
+  store.write({ state: { n: 2, list: Array.from({ length: 3000 }, (_, i) => i) }, arrays: { x: { shape: [1], values: new Float32Array([6]) } } });
+  assert.equal(store.loadLatest()?.state.n, 2);
+  const path = join(dir, 'ckpt-000000000002.bin');
+  const whole = readFileSync(path);
+  writeFileSync(path, whole.subarray(0, whole.length - 5));
+  assert.equal(store.loadLatest()?.state.n, 1);
 });
 
 test('the event digest is order-free and sensitive to a lost or repeated event', () => {

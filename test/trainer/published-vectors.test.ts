@@ -5,15 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { defaultCodec, type ItemContent } from '../../src/codec/index.js';
 import { loadConfig, redisUrl, type Config } from '../../src/config/load.js';
-import { createKafka } from '../../src/kafka/client.js';
-import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
 import { Rng } from '../../src/model/index.js';
 import { StoreKeys } from '../../src/store/index.js';
+import { StateDirLockedError } from '../../src/trainer/state-lock.js';
 import { Trainer } from '../../src/trainer/trainer.js';
 import { VectorPublisher } from '../../src/trainer/vector-publisher.js';
-import { ensureStack, freshPipelineTopics, freshTopic } from '../support/stack.js';
+import { eventually } from '../support/kafka.js';
+import { publishContents, randomContents } from '../support/pipeline.js';
+import { ensureStack, freshPipelineTopics } from '../support/stack.js';
 
 let cfg: Config;
 const stateDir = mkdtempSync(join(tmpdir(), 'learn-published-'));
@@ -39,22 +39,13 @@ function decodeLE(buf: Buffer): number[] {
 }
 
 test("item vectors in Redis, decoded independently, equal the trainer's tensors", { timeout: 120_000 }, async () => {
-  const rng = new Rng(11);
-  const dim = 24;
-  const contents: ItemContent[] = Array.from({ length: 12 }, (_, i) => ({
-    item_id: `pv-${i}`,
-    model_id: 'test',
-    text_hash: 'f'.repeat(64),
-    dim,
-    vector: Buffer.from(new Float32Array(dim).map(() => rng.normal()).buffer),
-    encoded_at: 1,
-  }));
-  const producer = await createProducer(createKafka(cfg, 'test-producer'));
-  await producer.send({ topic: cfg.topicItemContent, acks: ACKS_ALL, messages: contents.map((c) => ({ key: c.item_id, value: defaultCodec().encode('ItemContent', c) })) });
-  await producer.disconnect();
+  const contents = randomContents('pv', 12, 24, new Rng(11));
+  await publishContents(cfg, contents);
 
   const trainer = new Trainer(cfg);
   await trainer.prepare();
+  // Issue 11 §2.10: a second trainer on the same state directory fails at start.
+  await assert.rejects(new Trainer(cfg).prepare(), StateDirLockedError);
   const publisher = await VectorPublisher.start(cfg, trainer);
   const redis = new Redis(redisUrl(cfg));
   try {
@@ -68,6 +59,27 @@ test("item vectors in Redis, decoded independently, equal the trainer's tensors"
       assert.deepEqual(decodeLE(raw), Array.from(v), id);
     }
     assert.equal(await redis.hget(keys.meta(version), 'dim'), '16');
+  } finally {
+    redis.disconnect();
+    await trainer.stop();
+    await publisher.stop();
+  }
+});
+
+// Issue 11, smaller items: an ItemContent tombstone (the item delisted) left its vector in Redis and served.
+test('an ItemContent tombstone removes the item from the current version in Redis', { timeout: 120_000 }, async () => {
+  const trainer = new Trainer(cfg);
+  await trainer.prepare();
+  const publisher = await VectorPublisher.start(cfg, trainer);
+  const redis = new Redis(redisUrl(cfg));
+  const keys = new StoreKeys(cfg.redisPrefix);
+  try {
+    const version = publisher.currentVersion!;
+    assert.equal(await redis.exists(keys.item(version, 'pv-3')), 1);
+    await publishContents(cfg, [{ item_id: 'pv-3', tombstone: true }]);
+    await eventually('pv-3 gone from Redis', async () => (await redis.exists(keys.item(publisher.currentVersion!, 'pv-3'))) === 0);
+    assert.equal(trainer.model.content.has('pv-3'), false);
+    assert.equal(await redis.exists(keys.item(publisher.currentVersion!, 'pv-4')), 1);
   } finally {
     redis.disconnect();
     await trainer.stop();
