@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { intOption, subgroup } from '../options.js';
-import { benchEncoder } from '../../encoder/bench.js';
+import { benchEncoder, ENCODER_BENCH_MODELS } from '../../encoder/bench.js';
 import { benchEncoderLatency } from '../../encoder/bench-latency.js';
 import { DEFAULT_MODEL } from '../../encoder/catalog.js';
 import { encoderOptionsFrom, modelsDirFrom } from '../../encoder/encoder-config.js';
@@ -58,8 +58,8 @@ export function registerEncoder(program: Command): void {
 
   subgroup(program, 'bench', 'benchmarks that print JSON')
     .command('encoder')
-    .description('frozen-LM throughput (items/s, tokens/s) beside a bare ONNX Runtime session')
-    .option('--models <list>', 'comma-separated models', 'all-minilm-l6-v2-q,all-minilm-l6-v2')
+    .description('frozen-LM throughput (items/s, tokens/s) and p50/p99 per batch of every encoder, ONNX ones beside a bare ONNX Runtime session')
+    .option('--models <list>', 'comma-separated models', ENCODER_BENCH_MODELS.join(','))
     .option('--batch-sizes <list>', 'comma-separated batch sizes', '1,8,32')
     .option('--items <n>', 'items per batch size and path', '256')
     .option('--latency-listings <n>', 'listings sent through the real broker for the latency part (0 skips it)', '200')
