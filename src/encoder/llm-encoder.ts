@@ -34,7 +34,7 @@ const MAX_CONTEXTS = 4;
  *
  * Throughput: an embedding context holds one sequence, so a batch is spread over several contexts, each with
  * its own llama.cpp threads; on 2 cores, 2 contexts x 1 thread. One context with every core would spin-wait at
- * each of the ~750 graph nodes' barriers whenever a neighbour process takes a core.
+ * every graph node's barrier whenever a neighbour process takes a core.
  */
 export class LlmItemEncoder implements ContentEncoder {
   readonly name: string;
