@@ -40,6 +40,11 @@ export interface EncoderBenchRow {
   /** Wall time of one encodeBatch call, over the measured batches. */
   p50MsPerBatch: number;
   p99MsPerBatch: number;
+  /**
+   * Process CPU time per item in encodeBatch (all threads): what an item costs whatever else the machine runs,
+   * where wall time on a shared machine also counts the waits for a core.
+   */
+  cpuMsPerItem: number;
   /** A bare onnxruntime-node session on the same pre-tokenised, padded batches: the floor (ONNX models only). */
   bareOnnx: Throughput | null;
   /** encoder time / bare time: 1.0 means no overhead (ONNX models only). */
@@ -112,10 +117,14 @@ async function benchOneSize(
 
   const batchMs: number[] = [];
   let bareMs = 0;
+  let cpuMicros = 0;
   for (let b = 0; b < batches; b++) {
+    const cpu0 = process.cpuUsage();
     let t0 = performance.now();
     await encoder.encodeBatch(textBatches[b]!);
     batchMs.push(performance.now() - t0);
+    const cpu = process.cpuUsage(cpu0);
+    cpuMicros += cpu.user + cpu.system;
     if (bare && padded) {
       t0 = performance.now();
       await runBare(bare, padded[b]!);
@@ -136,6 +145,7 @@ async function benchOneSize(
     encoder: throughput(n, tokens, batches, encoderMs),
     p50MsPerBatch: perBatch.p50Ms,
     p99MsPerBatch: perBatch.p99Ms,
+    cpuMsPerItem: round(cpuMicros / 1000 / n),
     bareOnnx: bare ? throughput(n, tokens, batches, bareMs) : null,
     overheadRatio: bare ? round(encoderMs / bareMs, 3) : null,
   };

@@ -20,6 +20,7 @@ test('benchEncoder reports every path for each batch size, the LLM beside ONNX (
     assert.ok(row.encoder.itemsPerSec > 0);
     assert.ok(row.encoder.tokensPerSec > row.encoder.itemsPerSec);
     assert.ok(row.p50MsPerBatch > 0 && row.p99MsPerBatch >= row.p50MsPerBatch);
+    assert.ok(row.cpuMsPerItem > 0);
     if (row.model === LLM_TEST_MODEL) {
       assert.equal(row.bareOnnx, null, 'no ONNX floor for a GGUF model');
     } else {
