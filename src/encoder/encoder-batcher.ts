@@ -1,5 +1,5 @@
 import { DynamicBatcher } from './batcher.js';
-import type { ItemEncoder } from './item-encoder.js';
+import type { ContentEncoder } from './content-encoder.js';
 
 export interface EncoderBatcherOptions {
   /** Largest batch sent to the model (default 32). */
@@ -16,7 +16,7 @@ export class EncoderBatcher {
   private readonly batcher: DynamicBatcher<number[], Float32Array>;
 
   constructor(
-    readonly encoder: ItemEncoder,
+    readonly encoder: ContentEncoder,
     opts: EncoderBatcherOptions = {},
   ) {
     this.batcher = new DynamicBatcher({

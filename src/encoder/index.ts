@@ -3,6 +3,11 @@ export { DEFAULT_MODEL, MODEL_CATALOG, artifactCoordinates, type CatalogModel } 
 export { fetchModel, ModelFetchError, type FetchModelOptions, type ModelFetchReason, type ModelFiles } from './model-fetch.js';
 export type { ModelManifest } from './manifest.js';
 export { ItemEncoder, DEFAULT_MAX_TOKENS, type ItemEncoderOptions } from './item-encoder.js';
+export type { ContentEncoder } from './content-encoder.js';
+export { loadContentEncoder, fetchEncoderModel, type ContentEncoderOptions, type FetchedModel } from './load-encoder.js';
+export { LLM_CATALOG, isLlmModel, type LlmCatalogModel } from './llm-catalog.js';
+export { LlmItemEncoder, type LlmEncoderOptions } from './llm-encoder.js';
+export { LlmRuntimeError, type LlmRuntimeReason } from './llm-runtime.js';
 export { EncoderBatcher, type EncoderBatcherOptions } from './encoder-batcher.js';
 export { DynamicBatcher, BatcherClosedError, type DynamicBatcherOptions } from './batcher.js';
 export {

