@@ -80,6 +80,8 @@ export class ReplayEvaluator {
   readonly lossCurve: LossPoint[] = [];
   /** Per method, each scored event's rank in scoring order (only with keepRanks). */
   readonly ranks = new Map<MethodName, number[]>();
+  /** Per method and user, at the default operating point: [events, hits@10, NDCG@10 sum, cold-item events, cold-item hits@10] (paired comparisons of two runs). */
+  readonly perUser = new Map<MethodName, Map<string, [number, number, number, number, number]>>();
   /** Per history-based method, its metrics under every operating point of the grid (only with grid). */
   readonly gridMetrics = new Map<MethodName, OperatingPointMetrics>();
   windows = 0;
@@ -161,6 +163,7 @@ export class ReplayEvaluator {
         const rank = rankAtPoint(m === 'learn' ? point : { beta: point.beta, contentWeight: 0 });
         this.metrics.get(m)!.add({ rank, ...obs });
         this.ranks.get(m)?.push(rank);
+        this.addPerUser(m, e.user_id, rank, obs.itemInteractionsBefore < this.opts.coldThreshold);
         const grid = this.gridMetrics.get(m);
         grid?.points.forEach((p, k) => grid.add(k, { rank: own ? rankAtPoint(p) : rank, ...obs }));
       }
@@ -197,6 +200,21 @@ export class ReplayEvaluator {
     }
     remember(this.idRehearsal, byId, windows);
     this.idTrainSeconds += (performance.now() - started) / 1000;
+  }
+
+  private addPerUser(m: MethodName, user: string, rank: number, cold: boolean): void {
+    let byUser = this.perUser.get(m);
+    if (!byUser) this.perUser.set(m, (byUser = new Map()));
+    const row = byUser.get(user) ?? [0, 0, 0, 0, 0];
+    const hit = rank <= 10 ? 1 : 0;
+    row[0]++;
+    row[1] += hit;
+    row[2] += hit / Math.log2(rank + 1);
+    if (cold) {
+      row[3]++;
+      row[4] += hit;
+    }
+    byUser.set(user, row);
   }
 
   private observeEvent(e: UserEvent): void {

@@ -121,6 +121,8 @@ export interface ReplayReport {
   memory: { peakRssMb: number; peakWasmHeapMb: number };
   /** Per method, every event's rank in scoring order (only when asked for). */
   ranks?: Partial<Record<MethodName, number[]>>;
+  /** Per method and user at the table's operating point: [events, hits@10, NDCG@10 sum, cold-item events, cold-item hits@10]. */
+  perUser: Partial<Record<MethodName, Record<string, [number, number, number, number, number]>>>;
 }
 
 export function newRunId(now = new Date()): string {
@@ -469,6 +471,7 @@ function reportOf(plan: ReplayPlan, opts: ReplayOptions, run: string, started: n
     scoreSeconds: r1(e.scoreSeconds),
     memory: o.memory,
     ...(opts.keepRanks ? { ranks: Object.fromEntries(e.ranks) } : {}),
+    perUser: Object.fromEntries([...e.perUser].map(([m, byUser]) => [m, Object.fromEntries(byUser)])),
   };
 }
 

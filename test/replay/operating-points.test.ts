@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { operatingGrid, popularityPrior, rankAt } from '../../src/replay/operating-points.js';
 import { ListedCatalogue } from '../../src/replay/protocol.js';
+import { compareRuns } from '../../src/replay/compare.js';
 import type { ItemListing } from '../../src/codec/index.js';
 
 test('rankAt: the method\'s score plus the prior and the cold boost, pessimistic ties, exclusions', () => {
@@ -32,4 +33,17 @@ test('the listed catalogue: items listed by a time that have content, in listing
   assert.deepEqual(c.available(20, { has: (id) => has.has(id) }), ['a', 'b'], 'd has no content; c is listed later');
   assert.deepEqual(c.available(100, { has: (id) => has.has(id) }), ['a', 'b', 'c']);
   assert.equal(c.listedAt('d'), 20);
+});
+
+test('compareRuns: paired difference over shared users with a bootstrap interval around it', () => {
+  const a = { u1: [10, 1, 0.5, 2, 0], u2: [10, 2, 1, 0, 0], u3: [5, 0, 0, 5, 0] } as Record<string, [number, number, number, number, number]>;
+  const b = { u1: [10, 3, 1.5, 2, 1], u2: [10, 2, 1, 0, 0], u3: [5, 1, 0.5, 5, 2], u9: [4, 4, 4, 0, 0] } as Record<string, [number, number, number, number, number]>;
+  const c = compareRuns(a, b, 500, 3);
+  assert.equal(c.recall10.users, 3, 'u9 is in b only');
+  assert.ok(Math.abs(c.recall10.a - 3 / 25) < 1e-12 && Math.abs(c.recall10.b - 6 / 25) < 1e-12);
+  assert.ok(Math.abs(c.recall10.delta - 3 / 25) < 1e-12);
+  assert.ok(c.recall10.ci95[0] <= c.recall10.delta && c.recall10.delta <= c.recall10.ci95[1]);
+  assert.ok(Math.abs(c.coldRecall10.b - 3 / 7) < 1e-12);
+  const same = compareRuns(a, a, 200, 3);
+  assert.deepEqual([same.recall10.delta, ...same.recall10.ci95], [0, 0, 0]);
 });

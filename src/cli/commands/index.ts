@@ -5,7 +5,7 @@ import { registerConfig } from './config.js';
 import { registerData } from './data.js';
 import { registerModelBench } from './model.js';
 import { registerDemo } from './demo.js';
-import { registerReplay } from './replay.js';
+import { registerCompare, registerReplay } from './replay.js';
 import { registerEncoder } from './encoder.js';
 import { registerRoles } from './roles.js';
 import { registerStack } from './stack.js';
@@ -16,4 +16,4 @@ import { registerServe } from './serve.js';
 export type RegisterCommands = (program: Command) => void;
 
 // Each group lives in its own file beside this one; add it here.
-export const commands: RegisterCommands[] = [registerPipelineBench, registerConfig, registerStack, registerTopics, registerDemo, registerReplay, registerRoles, registerEncoder, registerData, registerModelBench, registerServe, registerLoadBench];
+export const commands: RegisterCommands[] = [registerPipelineBench, registerConfig, registerStack, registerTopics, registerDemo, registerReplay, registerCompare, registerRoles, registerEncoder, registerData, registerModelBench, registerServe, registerLoadBench];

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
+import { compareRuns, type PerUser } from '../../replay/compare.js';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config/load.js';
 import { log } from '../../ops/logger.js';
 import { UPDATE_MODES, type UpdateMode } from '../../replay/in-process.js';
-import { METHODS, newRunId, operatingPointsTable, parseMethods, reportDir, runReplay, screenshotReport, summaryTable, writeReport, type ReplayOptions, type ReplayProgress, type ReplayReport, type WrittenReport } from '../../replay/index.js';
+import { METHODS, newRunId, operatingPointsTable, parseMethods, reportDir, runReplay, screenshotReport, summaryTable, writeReport, type MethodName, type ReplayOptions, type ReplayProgress, type ReplayReport, type WrittenReport } from '../../replay/index.js';
 
 export interface ReplayCliOptions {
   speed: string;
@@ -34,6 +36,28 @@ export function registerReplay(program: Command): void {
       const t = report.timings;
       process.stdout.write(`time: ${report.wallSeconds} s wall = encode ${t.encode} + LEARN training ${t.train} + SASRec-like training ${t.idTrain} + scoring ${t.score} + Kafka I/O and waiting ${t.other} (s)\n`);
       process.stdout.write(`${summaryTable(report)}\n${points ? `\noperating points (best overall first):\n${points}\n` : ''}\nreport: ${written.html}\nmetrics: ${written.json}\n`);
+    });
+}
+
+/** `learn compare A B`: paired difference of two replays' reports (or two methods of one), bootstrap CI over users. */
+export function registerCompare(program: Command): void {
+  program
+    .command('compare <a> <b>')
+    .description("paired comparison of two replay reports (metrics.json): b - a in Recall@10, NDCG@10 and cold-item Recall@10, 95% bootstrap interval over users; JSON")
+    .option('--method <m>', 'method of report a', 'learn')
+    .option('--method-b <m>', 'method of report b (default: the same as --method)')
+    .option('--iterations <n>', 'bootstrap resamples', '2000')
+    .action((a: string, b: string, o: { method: string; methodB?: string; iterations: string }) => {
+      const read = (path: string, m: string): PerUser => {
+        const r = JSON.parse(readFileSync(path, 'utf8')) as Pick<ReplayReport, 'perUser'>;
+        const per = r.perUser?.[m as MethodName];
+        if (!per) throw new Error(`${path} has no per-user metrics for method "${m}"`);
+        return per;
+      };
+      const n = Number(o.iterations);
+      if (!Number.isInteger(n) || n < 100) throw new Error(`--iterations must be an integer >= 100, got ${o.iterations}`);
+      const result = compareRuns(read(a, o.method), read(b, o.methodB ?? o.method), n);
+      process.stdout.write(`${JSON.stringify({ a: { report: a, method: o.method }, b: { report: b, method: o.methodB ?? o.method }, ...result }, null, 2)}\n`);
     });
 }
 
