@@ -19,7 +19,7 @@ export {
   type ItemListingText,
   type ItemText,
 } from './item-text.js';
-export { toItemContent, vectorToBytes, vectorFromBytes } from './item-content.js';
+export { toItemContent } from './item-content.js';
 export { encodeListings } from './encode-listings.js';
 export { POOLING_MODES, poolHiddenStates, l2Normalise, type Pooling } from './pooling.js';
 export { ENCODER_DEVICES, type EncoderDevice, type ExecutionProvider } from './onnx-session.js';

@@ -15,6 +15,7 @@ import type { ContentEncoder } from './content-encoder.js';
 import { loadContentEncoder } from './load-encoder.js';
 import { encodeKey, itemText, ItemTextError } from './item-text.js';
 import { encodeSeconds, listingsEncoded, listingsSkipped } from './metrics.js';
+import { toItemContent } from './item-content.js';
 
 export const ENCODER_GROUP = 'learn-encoder';
 
@@ -161,15 +162,7 @@ export class EncoderWorker {
   }
 
   private content(job: Job, v: Float32Array): ItemContent {
-    return {
-      item_id: job.record.value.item_id,
-      model_id: this.encoder.modelId,
-      text_hash: job.textHash,
-      dim: v.length,
-      // Float32Array is little-endian on every platform Node runs on here (x86-64, arm64).
-      vector: Buffer.from(v.buffer, v.byteOffset, v.byteLength),
-      encoded_at: Date.now(),
-    };
+    return toItemContent(job.record.value.item_id, job.textHash, this.encoder.modelId, v);
   }
 
   /** Finishes the chunk in progress (its output acknowledged and committed), then closes everything. */

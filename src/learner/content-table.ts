@@ -1,4 +1,5 @@
 import type { ItemContent } from '../codec/index.js';
+import { decodeVector } from '../codec/vector.js';
 import type { ItemRef, NegativePool } from '../model/index.js';
 import { log } from '../ops/logger.js';
 
@@ -10,18 +11,6 @@ export class ContentRejected extends Error {
   ) {
     super(message);
   }
-}
-
-/**
- * Checks an ItemContent as it is decoded, so that a bad one is dead-lettered with its reason instead of only
- * being counted: a NaN or infinite value would poison every gradient step it reaches.
- */
-export function checkedContent(c: ItemContent): ItemContent {
-  if (c.dim <= 0 || c.vector.length !== c.dim * 4) throw new ContentRejected('bad-vector-size', `item ${c.item_id}: ${c.vector.length} vector bytes for dim ${c.dim}`);
-  const v = new Float32Array(c.vector.buffer.slice(c.vector.byteOffset, c.vector.byteOffset + c.vector.length));
-  const bad = v.findIndex((x) => !Number.isFinite(x));
-  if (bad >= 0) throw new ContentRejected('non-finite-vector', `item ${c.item_id}: value ${v[bad]} at position ${bad}`);
-  return c;
 }
 
 /**
@@ -85,7 +74,7 @@ export class ContentTable implements NegativePool {
       this.l.warn({ itemId, dim: c.dim, bytes: c.vector.length, expected: this.dimension }, 'content vector of the wrong size refused');
       throw new ContentRejected('bad-vector-size', `item ${itemId}: dim ${c.dim} with ${c.vector.length} vector bytes; the content table holds dim ${this.dimension ?? c.dim}`);
     }
-    const v = new Float32Array(c.vector.buffer.slice(c.vector.byteOffset, c.vector.byteOffset + c.vector.length));
+    const v = decodeVector(c.vector);
     if (!v.every(Number.isFinite)) {
       this.refused++;
       this.l.warn({ itemId }, 'non-finite content vector refused');

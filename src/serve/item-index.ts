@@ -1,5 +1,5 @@
 import type { VersionView } from '../store/reader.js';
-import { decodeVectorInto } from '../store/vector-codec.js';
+import { decodeVectorInto } from '../codec/vector.js';
 import { topKInnerProduct } from './top-k.js';
 
 export interface ScoredItem {

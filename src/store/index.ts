@@ -1,6 +1,6 @@
 /** The Redis vector store: versioned, ordered, idempotent writes and version-pinned reads. */
 export { StoreKeys, type VectorKind } from './keys.js';
-export { encodeVector, decodeVector } from './vector-codec.js';
+export { encodeVector, decodeVector } from '../codec/vector.js';
 export { StoreError, BackpressureError } from './errors.js';
 export { VectorStore, type VectorStoreOptions, type VectorWrite, type Interaction, type WriteResult, type RejectReason } from './vector-store.js';
 export { VersionView, seenItems, type ItemChanges } from './reader.js';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { StoreKeys } from './keys.js';
-import { decodeVector } from './vector-codec.js';
+import { decodeVector } from '../codec/vector.js';
 import { currentVersion, readMeta, type VersionMeta } from './versions.js';
 
 /** Items whose vectors changed after a revision, from a version's `items` index. */

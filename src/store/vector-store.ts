@@ -8,7 +8,7 @@ import { StoreKeys, type VectorKind } from './keys.js';
 import { kindLabel, storePending, storeRedisUp, vectorFreshness, vectorWrites } from './metrics.js';
 import { PendingBuffer, type PendingOp } from './pending-buffer.js';
 import { connectWithin, createRedisClient, isTransientRedisError } from './redis-client.js';
-import { encodeVector } from './vector-codec.js';
+import { encodeVector } from '../codec/vector.js';
 import {
   beginVersion,
   currentVersion,

@@ -10,7 +10,7 @@ import { DeadLetterWriter, type DeadLetter } from '../kafka/dead-letter.js';
 import { createProducer } from '../kafka/producer.js';
 import { TableFollower } from '../kafka/table-follower.js';
 import { topicsFrom } from '../kafka/topics.js';
-import { checkedContent, ContentTable } from '../learner/content-table.js';
+import { ContentTable } from '../learner/content-table.js';
 import { eventProblem } from '../learner/event-check.js';
 import { OnlineModel, type OnlineModelState, type WindowExamples } from '../learner/online-model.js';
 import { selectBackend, type NamedArrays, type NegativePool } from '../model/index.js';
@@ -171,7 +171,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       kafka: this.kafka,
       topic: topics.itemContent,
       role: `${trainerGroup(this.cfg)}-content`,
-      decode: (v) => checkedContent(codec.decode('ItemContent', v)),
+      // Validated once, by the content table as it applies the record (a refusal is dead-lettered with its reason).
+      decode: (v) => codec.decode('ItemContent', v),
       apply: (itemId, c) => {
         if (this.content.apply(itemId, c) && this.onlineModel) this.emit('contentArrived', itemId);
       },

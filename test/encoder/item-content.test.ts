@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { toItemContent, vectorFromBytes, vectorToBytes } from '../../src/encoder/item-content.js';
+import { decodeVector as vectorFromBytes, encodeVector as vectorToBytes } from '../../src/codec/vector.js';
+import { toItemContent } from '../../src/encoder/item-content.js';
 
 test('vectors travel as float32 little-endian bytes and come back unchanged', () => {
   const v = Float32Array.from([1, -0.5, 0.25, 3.1415927]);

@@ -1,6 +1,9 @@
 import { endianness } from 'node:os';
 
-/** Vector bytes in Redis: float32, little-endian, no header; the dimension lives in the version's meta hash. */
+/**
+ * The one vector codec: float32, little-endian, no header, everywhere a vector is bytes (ItemContent on Kafka, Redis
+ * values, the serving index). The dimension travels beside it (ItemContent.dim, the version's meta hash).
+ */
 const LITTLE_ENDIAN_HOST = endianness() === 'LE';
 
 export function encodeVector(v: Float32Array): Buffer {
