@@ -17,7 +17,6 @@ import { encodeKey, itemText, ItemTextError } from './item-text.js';
 import { encodeSeconds, listingsEncoded, listingsSkipped } from './metrics.js';
 import { toItemContent } from './item-content.js';
 
-export const ENCODER_GROUP = 'learn-encoder';
 
 /** Tries of a chunk whose every listing fails to encode before they are dead-lettered. */
 const WHOLE_CHUNK_TRIES = 3;

@@ -27,7 +27,6 @@ export class ContentTable implements NegativePool {
   private readonly dimWaiters: Array<(d: number) => void> = [];
   /** Items that got content since the last `takeArrived()`: the trainer releases their waiting events. */
   private arrived = new Set<string>();
-  refused = 0;
   private readonly l = log('trainer.content');
 
   constructor(expectedDim?: number) {
@@ -70,13 +69,11 @@ export class ContentTable implements NegativePool {
   apply(itemId: string, c: ItemContent | null): boolean {
     if (c === null) return this.remove(itemId);
     if (c.vector.length !== c.dim * 4 || (this.dimension !== undefined && c.dim !== this.dimension)) {
-      this.refused++;
       this.l.warn({ itemId, dim: c.dim, bytes: c.vector.length, expected: this.dimension }, 'content vector of the wrong size refused');
       throw new ContentRejected('bad-vector-size', `item ${itemId}: dim ${c.dim} with ${c.vector.length} vector bytes; the content table holds dim ${this.dimension ?? c.dim}`);
     }
     const v = decodeVector(c.vector);
     if (!v.every(Number.isFinite)) {
-      this.refused++;
       this.l.warn({ itemId }, 'non-finite content vector refused');
       throw new ContentRejected('non-finite-vector', `item ${itemId}: non-finite value in its content vector`);
     }

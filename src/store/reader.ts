@@ -66,11 +66,6 @@ export class VersionView {
     return { ids, revision };
   }
 
-  /** Event time (ms) of the stored vector, or undefined. */
-  async eventTime(kind: 'u' | 'i', id: string): Promise<number | undefined> {
-    const t = await this.redis.hget(this.keys.eventTimes(this.version), this.keys.eventTimeField(kind, id));
-    return t === null ? undefined : Number(t);
-  }
 
   private async vector(key: string): Promise<Float32Array | undefined> {
     const bytes = await this.redis.getBuffer(key);

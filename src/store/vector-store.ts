@@ -15,7 +15,6 @@ import {
   defineVersionScripts,
   publishVersion,
   readMeta,
-  retireVersion,
   type NewVersionMeta,
   type VersionMeta,
 } from './versions.js';
@@ -147,10 +146,6 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     return this.pending.size;
   }
 
-  pendingBytes(): number {
-    return this.pending.byteSize;
-  }
-
   /** True while the pending buffer is past its high-water mark: the consumer feeding writes should pause. */
   shouldPause(): boolean {
     return this.pending.overHighWater();
@@ -195,11 +190,6 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
   async publishVersion(version: number, opts: { flushTimeoutMs?: number } = {}): Promise<number | undefined> {
     await this.flush(opts.flushTimeoutMs ?? 30_000);
     return publishVersion(this.redis, this.keys, version, this.graceSeconds);
-  }
-
-  /** Expires a version (e.g. an abandoned build) after `graceSeconds`. */
-  retireVersion(version: number, graceSeconds = this.graceSeconds): Promise<void> {
-    return retireVersion(this.redis, this.keys, version, graceSeconds);
   }
 
   currentVersion(): Promise<number | undefined> {
