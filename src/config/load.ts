@@ -47,6 +47,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Over
   return cfg;
 }
 
+/** Every setting at its default: what code outside the settings table falls back to (defaults live in settings.ts only). */
+export const DEFAULTS: Readonly<Config> = loadConfig({});
+
 /** One setting from the environment, validated (its default when unset); a bad value throws ConfigError naming it. */
 export function settingFrom<K extends SettingName>(name: K, env: NodeJS.ProcessEnv = process.env): Config[K] {
   const s = settings[name];

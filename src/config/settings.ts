@@ -200,7 +200,7 @@ export const settings = {
   versionGraceS: setting('LEARN_VERSION_GRACE_S', 'Seconds a replaced model version stays readable in Redis before it expires.', positiveInt.default(600)),
   storeMaxPending: setting('LEARN_STORE_MAX_PENDING', 'Most distinct keys buffered in memory while Redis is unreachable; the trainer pauses at 80%.', positiveInt.default(100_000)),
   storeMaxPendingBytes: setting('LEARN_STORE_MAX_PENDING_BYTES', 'Most bytes buffered in memory while Redis is unreachable.', positiveInt.default(268_435_456)),
-  seenMax: setting('LEARN_SEEN_MAX', 'Newest interacted items kept per user; recommendations exclude them.', positiveInt.default(500)),
+  seenKept: setting('LEARN_SEEN_MAX', 'Newest interacted items kept per user in Redis; recommendations exclude them (and read no more).', positiveInt.default(500)),
   serveHost: setting('LEARN_SERVE_HOST', 'Address `learn serve` listens on.', z.string().min(1).default('127.0.0.1')),
   servePort: setting('LEARN_SERVE_PORT', 'Port `learn serve` listens on.', port.default(8080)),
   serveRefreshMs: setting('LEARN_SERVE_REFRESH_MS', 'How often the read path looks for new items and a new current version.', positiveInt.default(1000)),

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../config/load.js';
 import { DynamicBatcher } from './batcher.js';
 import type { ContentEncoder } from './content-encoder.js';
 
@@ -20,8 +21,8 @@ export class EncoderBatcher {
     opts: EncoderBatcherOptions = {},
   ) {
     this.batcher = new DynamicBatcher({
-      maxBatch: opts.maxBatch ?? 32,
-      maxWaitMs: opts.maxWaitMs ?? 10,
+      maxBatch: opts.maxBatch ?? DEFAULTS.encoderBatch,
+      maxWaitMs: opts.maxWaitMs ?? DEFAULTS.encoderWaitMs,
       runBatch: (rows) => encoder.encodeTokens(rows),
       sizeOf: (row) => row.length,
     });

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/load.js';
-import { redisUrl } from '../config/load.js';
+import { DEFAULTS, redisUrl } from '../config/load.js';
 import { log } from '../ops/logger.js';
 import { StoreKeys } from '../store/keys.js';
 import { VersionView, seenItems } from '../store/reader.js';
@@ -22,8 +22,8 @@ export interface RecommenderOptions {
   prefix?: string;
   /** Minimum time between looks at `current` and the items index (LEARN_SERVE_REFRESH_MS). */
   refreshMs?: number;
-  /** Most of a user's seen items read for exclusion. */
-  seenMax?: number;
+  /** Newest seen items per user read for exclusion: the number the store keeps (LEARN_SEEN_MAX). */
+  seenKept?: number;
 }
 
 /**
@@ -33,7 +33,7 @@ export interface RecommenderOptions {
 export class Recommender {
   private readonly keys: StoreKeys;
   private readonly refreshMs: number;
-  private readonly seenMax: number;
+  private readonly seenKept: number;
   private index: ItemIndex | undefined;
   private refreshedAt = 0;
   private refreshing: Promise<ItemIndex> | undefined;
@@ -43,8 +43,8 @@ export class Recommender {
     opts: Omit<RecommenderOptions, 'redisUrl'> = {},
   ) {
     this.keys = new StoreKeys(opts.prefix ?? 'learn');
-    this.refreshMs = opts.refreshMs ?? 1000;
-    this.seenMax = opts.seenMax ?? 10_000;
+    this.refreshMs = opts.refreshMs ?? DEFAULTS.serveRefreshMs;
+    this.seenKept = opts.seenKept ?? DEFAULTS.seenKept;
   }
 
   static async open(opts: RecommenderOptions): Promise<Recommender> {
@@ -54,7 +54,7 @@ export class Recommender {
   }
 
   static fromConfig(cfg: Config): Promise<Recommender> {
-    return Recommender.open({ redisUrl: redisUrl(cfg), prefix: cfg.redisPrefix, refreshMs: cfg.serveRefreshMs, seenMax: cfg.seenMax });
+    return Recommender.open({ redisUrl: redisUrl(cfg), prefix: cfg.redisPrefix, refreshMs: cfg.serveRefreshMs, seenKept: cfg.seenKept });
   }
 
   /** Top-k items for a user, excluding what the user interacted with. */
@@ -62,7 +62,7 @@ export class Recommender {
     const k = parseK(kRaw);
     return this.guard(async () => {
       const index = await this.currentIndex();
-      const [user, seen] = await Promise.all([index.view.userVector(userId), seenItems(this.redis, this.keys, userId, this.seenMax)]);
+      const [user, seen] = await Promise.all([index.view.userVector(userId), seenItems(this.redis, this.keys, userId, this.seenKept)]);
       if (!user) throw new ServeError('unknown-user', `unknown user "${userId}": no vector in model version ${index.version}`);
       return { version: index.version, k, items: index.topK(user, k, new Set(seen)) };
     });

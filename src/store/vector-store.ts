@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/load.js';
-import { redisUrl } from '../config/load.js';
+import { DEFAULTS, redisUrl } from '../config/load.js';
 import { log } from '../ops/logger.js';
 import { BackpressureError, StoreError } from './errors.js';
 import { StoreKeys, type VectorKind } from './keys.js';
@@ -61,8 +61,8 @@ export interface VectorStoreOptions {
   maxPendingBytes?: number;
   /** Fraction of a limit past which `shouldPause()` is true. */
   highWater?: number;
-  /** Most items kept per user's seen set (LEARN_SEEN_MAX). */
-  seenMax?: number;
+  /** Newest interacted items kept per user (LEARN_SEEN_MAX). */
+  seenKept?: number;
   /** Writes per script call; bounds how long one call blocks Redis. */
   scriptBatch?: number;
   /** How long `open` waits for a first connection before returning an unhealthy store. */
@@ -90,7 +90,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
   readonly keys: StoreKeys;
   private readonly pending: PendingBuffer;
   private readonly graceSeconds: number;
-  private readonly seenMax: number;
+  private readonly seenKept: number;
   private readonly scriptBatch: number;
   private isHealthy = false;
   private draining: Promise<void> | undefined;
@@ -103,12 +103,12 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
   ) {
     super();
     this.keys = new StoreKeys(opts.prefix ?? 'learn');
-    this.graceSeconds = opts.graceSeconds ?? 600;
-    this.seenMax = opts.seenMax ?? 500;
+    this.graceSeconds = opts.graceSeconds ?? DEFAULTS.versionGraceS;
+    this.seenKept = opts.seenKept ?? DEFAULTS.seenKept;
     this.scriptBatch = opts.scriptBatch ?? 256;
     this.pending = new PendingBuffer({
-      maxKeys: opts.maxPendingKeys ?? 100_000,
-      maxBytes: opts.maxPendingBytes ?? 256 * 1024 * 1024,
+      maxKeys: opts.maxPendingKeys ?? DEFAULTS.storeMaxPending,
+      maxBytes: opts.maxPendingBytes ?? DEFAULTS.storeMaxPendingBytes,
       highWater: opts.highWater ?? 0.8,
     });
     defineWriteScript(redis);
@@ -133,7 +133,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
       graceSeconds: cfg.versionGraceS,
       maxPendingKeys: cfg.storeMaxPending,
       maxPendingBytes: cfg.storeMaxPendingBytes,
-      seenMax: cfg.seenMax,
+      seenKept: cfg.seenKept,
       ...overrides,
     });
   }
@@ -171,7 +171,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     return deleted;
   }
 
-  /** Adds interactions to the users' seen sets (bounded to the newest `seenMax` items per user). */
+  /** Adds interactions to the users' seen sets (bounded to the newest `seenKept` items per user). */
   async recordInteractions(interactions: readonly Interaction[]): Promise<WriteResult> {
     for (const x of interactions) checkEventTime(x.eventTime, `interaction ${x.userId}/${x.itemId}`);
     const ops: PendingOp[] = interactions.map((x) => ({ type: 'seen', ...x }));
@@ -271,7 +271,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     for (const [userId, seenOps] of groupSeenOps(ops)) {
       const key = this.keys.seen(userId);
       const args = seenOps.flatMap((o) => [String(o.eventTime), o.itemId]);
-      pipeline.zadd(key, 'GT', ...args).zremrangebyrank(key, 0, -(this.seenMax + 1));
+      pipeline.zadd(key, 'GT', ...args).zremrangebyrank(key, 0, -(this.seenKept + 1));
       calls.push({ ops: seenOps, commands: 2, settle: () => (result.applied += seenOps.length) });
     }
     let replies: Array<[Error | null, unknown]>;

@@ -16,7 +16,7 @@ let plain: Redis;
 
 before(async () => {
   url = redisUrl(await ensureStack());
-  store = await VectorStore.open({ redisUrl: url, prefix, seenMax: 5 });
+  store = await VectorStore.open({ redisUrl: url, prefix, seenKept: 5 });
   plain = await plainClient(url);
 });
 after(async () => {
