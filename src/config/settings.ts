@@ -206,6 +206,16 @@ export const settings = {
   serveRefreshMs: setting('LEARN_SERVE_REFRESH_MS', 'How often the read path looks for new items and a new current version.', positiveInt.default(1000)),
   // Event-replay evaluation (src/replay).
   reportsDir: setting('LEARN_REPORTS_DIR', 'Folder for replay reports (metrics.json, index.html, screenshot); git-ignored.', z.string().min(1).default('reports')),
+  replayPrior: setting(
+    'LEARN_REPLAY_PRIOR',
+    "The replay's popularity prior for every history-based method: score + beta * log(1 + decayed popularity) / log(1 + its largest value) (--prior).",
+    z.coerce.number().min(0).default(0.3),
+  ),
+  replayContentWeight: setting(
+    'LEARN_REPLAY_CONTENT_WEIGHT',
+    "The replay's content term for LEARN: + gamma * the frozen content's cosine of the user's history and the item (--content-weight; the cold-start knob).",
+    z.coerce.number().min(0).default(0.2),
+  ),
   replayHalfLifeDays: setting('LEARN_REPLAY_HALF_LIFE_DAYS', 'Half-life in event-time days of the popularity baseline\'s decayed counts.', z.coerce.number().positive().default(7)),
   replayWindowDays: setting('LEARN_REPLAY_WINDOW_DAYS', 'Event-time span in days of each replay metrics window (the over-time charts).', z.coerce.number().positive().default(7)),
   publishVectors: setting('LEARN_PUBLISH_VECTORS', 'Whether the trainer writes user and item vectors to Redis.', bool.default(true)),

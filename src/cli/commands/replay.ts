@@ -12,8 +12,8 @@ export interface ReplayCliOptions {
   limit?: string;
   methods: string;
   inProcess?: boolean;
-  prior: string;
-  contentWeight: string;
+  prior?: string;
+  contentWeight?: string;
   grid?: boolean;
   warmStart?: string;
   epochs: string;
@@ -68,8 +68,8 @@ export function withReplayRunOptions(cmd: Command, limitHelp: string): Command {
     .option('--limit <n>', limitHelp)
     .option('--methods <list>', `comma-separated methods: ${METHODS.join(',')}`, METHODS.join(','))
     .option('--in-process', 'replay without Kafka: the same model, windows and evaluator fed from the data set (fast experiments)')
-    .option('--prior <beta>', 'score-time popularity prior for every history-based method: score + beta * log(1 + decayed popularity) / log(1 + its largest value)', '0')
-    .option('--content-weight <gamma>', "LEARN's content term: + gamma * the frozen content's cosine of the user's history and the item (the cold-start knob)", '0')
+    .option('--prior <beta>', 'score-time popularity prior for every history-based method: score + beta * log(1 + decayed popularity) / log(1 + its largest value) (default LEARN_REPLAY_PRIOR)')
+    .option('--content-weight <gamma>', "LEARN's content term: + gamma * the frozen content's cosine of the user's history and the item, the cold-start knob (default LEARN_REPLAY_CONTENT_WEIGHT)")
     .option('--grid', 'also rank every event under a grid of priors and content weights: the trade-off curves in the report')
     .option('--warm-start <fraction>', 'warm-start protocol (with --in-process): the first fraction of the events pretrains every learned method, unscored; the rest is evaluated')
     .option('--epochs <n>', 'warm-start epochs over the prefix (shuffled windows), the same for every method', '3')
@@ -87,9 +87,9 @@ export async function replayWithProgress(
   if (!Number.isFinite(speed) || speed < 0) throw new Error(`--speed must be a number >= 0, got ${o.speed}`);
   const limit = o.limit === undefined ? undefined : Number(o.limit);
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new Error(`--limit must be a positive integer, got ${o.limit}`);
-  const beta = Number(o.prior);
+  const beta = Number(o.prior ?? cfg.replayPrior);
   if (!Number.isFinite(beta) || beta < 0) throw new Error(`--prior must be a number >= 0, got ${o.prior}`);
-  const contentWeight = Number(o.contentWeight);
+  const contentWeight = Number(o.contentWeight ?? cfg.replayContentWeight);
   if (!Number.isFinite(contentWeight) || contentWeight < 0) throw new Error(`--content-weight must be a number >= 0, got ${o.contentWeight}`);
   const warmStart = o.warmStart === undefined ? undefined : { fraction: Number(o.warmStart), epochs: Number(o.epochs) };
   if (warmStart && !(warmStart.fraction > 0 && warmStart.fraction < 1)) throw new Error(`--warm-start must be a fraction in (0, 1), got ${o.warmStart}`);
