@@ -29,7 +29,7 @@ const MAX_CONTEXTS = 4;
 /**
  * A decoder LLM (GGUF, via llama.cpp) as the frozen item encoder. llama.cpp pools the last layer's (final-norm)
  * hidden states inside its graph: mean over every token of the text, as LEARN's CEX does with Baichuan2, or the
- * last token (the EOS, which under causal attention has read the whole text). CLS pooling means nothing for a
+ * last token (under causal attention the only one that has read the whole text). CLS pooling means nothing for a
  * causal model (its first token sees only itself) and is refused.
  *
  * Throughput: an embedding context holds one sequence, so a batch is spread over several contexts, each with
