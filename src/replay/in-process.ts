@@ -100,9 +100,11 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
   const prefix: WindowExamples[] = [];
   let pending: WindowExamples[] = [];
   let pendingDay: number | undefined;
+  // LEARN's weights are trained only when LEARN is evaluated; the histories are kept for every method either way.
+  const learns = evaluator.methods.includes('learn');
   const retrain = (ws: readonly WindowExamples[]): void => {
     for (const w of ws) {
-      timed(() => model.train(w.examples, pool(w)));
+      if (learns) timed(() => model.train(w.examples, pool(w)));
       evaluator.trainId(w.examples, model, pool(w));
     }
   };
@@ -124,7 +126,7 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
     }
     pendingDay = day;
     evaluator.scoreWindow(w, model, pool(w));
-    if (updates === 'online') timed(() => model.learnWindow(w, pool(w)));
+    if (updates === 'online' && learns) timed(() => model.learnWindow(w, pool(w)));
     else {
       model.observe(events);
       if (updates === 'daily') pending.push(w);
