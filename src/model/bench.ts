@@ -9,6 +9,8 @@ import { TorchReference, type TorchStep } from './torch-reference.js';
 
 export interface TrainerBenchOptions {
   backend?: BackendChoice;
+  /** wasm: XNNPACK threads (default: the available cores, at most 4). */
+  threads?: number;
   /** Model sizes; defaults are the product defaults. */
   config?: Partial<PalConfig>;
   usersPerBatch?: number;
@@ -42,6 +44,16 @@ export interface StepTiming {
   medianMsPerStep: number;
 }
 
+export interface InferenceTiming {
+  items: number;
+  itemVectorsMs: number;
+  itemVectorsPerSec: number;
+  users: number;
+  historyLength: number;
+  userVectorsMs: number;
+  userVectorsPerSec: number;
+}
+
 /** The same step in PyTorch CPU at one thread count, timed alternately with the product's. */
 export interface ReferenceTiming {
   framework: 'torch';
@@ -68,6 +80,8 @@ export interface TrainerBench {
   cpu: StepTiming | null;
   /** selected steps/s over cpu steps/s. */
   speedupVsCpu: number | null;
+  /** Inference at serving shapes: a 1,682-item catalogue (ML-100K) and 64 histories of maxHistory items. */
+  inference: InferenceTiming;
   /** PyTorch on the same cores in the same run, one entry per thread count (absent without --reference). */
   reference: ReferenceTiming[] | null;
   peakRssMb: number;
@@ -82,7 +96,7 @@ export async function benchTrainer(opts: TrainerBenchOptions = {}): Promise<Trai
   const cfg = palConfig(opts.config);
   const users = opts.usersPerBatch ?? 64;
   const seed = opts.seed ?? 7;
-  const chosen = await selectBackend(opts.backend ?? 'auto');
+  const chosen = await selectBackend(opts.backend ?? 'auto', opts.threads !== undefined ? { threads: opts.threads } : {});
   const targets = opts.targetsPerUser ?? 4;
   const batches = syntheticBatches(cfg, users, targets, 4, seed);
   const torch = opts.reference === 'torch' ? await TorchReference.start(cfg, users, targets) : undefined;
@@ -103,6 +117,7 @@ export async function benchTrainer(opts: TrainerBenchOptions = {}): Promise<Trai
   } finally {
     torch?.close();
   }
+  const inference = timeInference(cfg, users, seed);
   let cpu: StepTiming | null = null;
   const cpuSteps = opts.cpuSteps ?? 2;
   if (cpuSteps > 0 && chosen.tfBackend !== 'cpu') {
@@ -124,6 +139,7 @@ export async function benchTrainer(opts: TrainerBenchOptions = {}): Promise<Trai
     selected,
     cpu,
     speedupVsCpu: cpu ? round(selected.stepsPerSec / cpu.stepsPerSec, 2) : chosen.tfBackend === 'cpu' ? 1 : null,
+    inference,
     reference: torch
       ? referenceThreads.map((threads) => referenceTiming(torch.version, threads, torchSteps.get(threads) ?? [], targets * users, selected))
       : null,
@@ -173,6 +189,40 @@ async function timeSteps(
       positivePairsPerSec: round(pairs / seconds, 0),
       finalLoss: round(loss, 4),
       medianMsPerStep: round(median(stepMs), 1),
+    };
+  } finally {
+    learner.dispose();
+  }
+}
+
+/** Median time of PalLearner.itemVectors over a catalogue and userVectors over full histories (after a warm-up). */
+function timeInference(cfg: PalConfig, users: number, seed: number, repeats = 5): InferenceTiming {
+  const rng = new Rng(seed + 1);
+  const vector = () => Float32Array.from({ length: cfg.contentDim }, () => rng.normal() / Math.sqrt(cfg.contentDim));
+  const items = Array.from({ length: 1682 }, vector);
+  const histories = Array.from({ length: users }, () => Array.from({ length: cfg.maxHistory }, vector));
+  const learner = new PalLearner(cfg, seed);
+  try {
+    const timeOf = (f: () => void): number => {
+      f();
+      const ms: number[] = [];
+      for (let i = 0; i < repeats; i++) {
+        const t0 = performance.now();
+        f();
+        ms.push(performance.now() - t0);
+      }
+      return median(ms);
+    };
+    const itemMs = timeOf(() => learner.itemVectors(items));
+    const userMs = timeOf(() => learner.userVectors(histories));
+    return {
+      items: items.length,
+      itemVectorsMs: round(itemMs, 1),
+      itemVectorsPerSec: round((items.length * 1000) / itemMs, 0),
+      users,
+      historyLength: cfg.maxHistory,
+      userVectorsMs: round(userMs, 1),
+      userVectorsPerSec: round((users * 1000) / userMs, 0),
     };
   } finally {
     learner.dispose();

@@ -26,7 +26,9 @@ export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
 /**
  * x [N, K] @ w [K, M], with a gradient that transposes explicitly. tf.matMul's own gradient multiplies with
  * transposeA/transposeB, which the wasm backend runs about 10x slower than a transpose plus a plain matmul
- * (only the plain form reaches XNNPACK).
+ * (only the plain form reaches XNNPACK). The weight gradient x^T dy [K, M] is computed as (dy^T x)^T when M > K:
+ * XNNPACK runs a product with a long inner dimension several times faster when its output is narrow
+ * ([384, 3200] @ [3200, 128] in a fifth of the time of [128, 3200] @ [3200, 384]).
  */
 export const matMul2d = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const [x, w, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
@@ -35,7 +37,9 @@ export const matMul2d = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFun
     value: tf.matMul(x, w),
     gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
       const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [tf.matMul(dy, tf.transpose(sw)), tf.matMul(tf.transpose(sx), dy)];
+      const [K, M] = sw.shape;
+      const dw = M > K ? tf.transpose(tf.matMul(tf.transpose(dy), sx)) : tf.matMul(tf.transpose(sx), dy);
+      return [tf.matMul(dy, tf.transpose(sw)), dw];
     },
   };
 }) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;

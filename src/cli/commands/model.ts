@@ -17,6 +17,7 @@ export function registerModelBench(program: Command): void {
     .option('--content-dim <n>', 'content vector width (the frozen LM output)', intOption('--content-dim'), 384)
     .option('--reference <framework>', 'also time the same step in PyTorch CPU (bench/reference/pal_step.py), alternating: torch')
     .option('--reference-threads <list>', 'PyTorch thread counts to time, comma-separated', '2,1')
+    .option('--threads <n>', 'wasm backend threads (default: the available cores, at most 4)', intOption('--threads'))
     .option('--backend <name>', `tfjs backend: ${BACKENDS.join('|')} (default: LEARN_TF_BACKEND)`)
     .action(async (opts: {
       users: number;
@@ -25,6 +26,7 @@ export function registerModelBench(program: Command): void {
       cpuSteps: number;
       contentDim: number;
       backend?: string;
+      threads?: number;
       reference?: string;
       referenceThreads: string;
     }) => {
@@ -40,6 +42,7 @@ export function registerModelBench(program: Command): void {
         targetsPerUser: opts.targets,
         steps: opts.steps,
         cpuSteps: opts.cpuSteps,
+        ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
         ...(opts.reference === 'torch' ? { reference: 'torch' as const, referenceThreads } : {}),
       });
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
