@@ -31,7 +31,12 @@ let current: SelectedBackend | undefined;
 let wasmThreads: number | undefined;
 
 export interface BackendOptions {
-  /** wasm: XNNPACK threads (default: the available cores, at most 4); 1 is the single-threaded SIMD build. */
+  /**
+   * wasm: XNNPACK threads; 1 (the default) is the package's single-threaded SIMD build. More threads speed up the
+   * matmuls on idle cores, but on this project's shared 2-core machine (other processes busy) 2 threads made a
+   * training step ~20% slower and item vectors 2x slower (pool threads wait on each other for a core), so they are
+   * opt-in until a setting measures them per deployment.
+   */
   threads?: number;
 }
 
@@ -92,7 +97,7 @@ async function activate(c: ConcreteBackend, opts: BackendOptions): Promise<{ tfB
       const main = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm');
       if (wasmThreads === undefined) {
         wasm.setWasmPaths(join(dirname(main), '/'));
-        wasmThreads = Math.max(1, Math.floor(opts.threads ?? Math.min(4, availableParallelism())));
+        wasmThreads = Math.max(1, Math.floor(opts.threads ?? 1));
         if (wasmThreads > 1) {
           const singleThreaded = tf.findBackendFactory('wasm');
           try {

@@ -9,7 +9,7 @@ import { TorchReference, type TorchStep } from './torch-reference.js';
 
 export interface TrainerBenchOptions {
   backend?: BackendChoice;
-  /** wasm: XNNPACK threads (default: the available cores, at most 4). */
+  /** wasm: XNNPACK threads (default 1: see BackendOptions). */
   threads?: number;
   /** Model sizes; defaults are the product defaults. */
   config?: Partial<PalConfig>;

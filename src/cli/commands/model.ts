@@ -17,7 +17,7 @@ export function registerModelBench(program: Command): void {
     .option('--content-dim <n>', 'content vector width (the frozen LM output)', intOption('--content-dim'), 384)
     .option('--reference <framework>', 'also time the same step in PyTorch CPU (bench/reference/pal_step.py), alternating: torch')
     .option('--reference-threads <list>', 'PyTorch thread counts to time, comma-separated', '2,1')
-    .option('--threads <n>', 'wasm backend threads (default: the available cores, at most 4)', intOption('--threads'))
+    .option('--threads <n>', 'wasm backend threads: 1 (default) is the single-threaded build, more use the threaded one', intOption('--threads'))
     .option('--backend <name>', `tfjs backend: ${BACKENDS.join('|')} (default: LEARN_TF_BACKEND)`)
     .action(async (opts: {
       users: number;
