@@ -66,20 +66,26 @@ export class PalLearner {
       const { users: B, seqLen: T, contentDim: dc, historySamples: Nh } = batch;
       const content = tf.tensor3d(batch.historyContent, [B, T, dc]);
       const mask = tf.tensor2d(batch.historyMask, [B, T]);
-      const targets = tf.tensor2d(batch.targetContent, [batch.targetItems.length, dc]);
-      const negatives = batch.negativeItems.length > 0 ? tf.tensor2d(batch.negativeContent, [batch.negativeItems.length, dc]) : undefined;
+      const M = batch.targetItems.length;
+      const N = batch.negativeItems.length;
+      // Targets and sampled negatives go through the item tower in one call (one set of larger matmuls).
+      const itemContent = new Float32Array((M + N) * dc);
+      itemContent.set(batch.targetContent);
+      itemContent.set(batch.negativeContent, M * dc);
+      const items = tf.tensor2d(itemContent, [M + N, dc]);
       // The loss needs the tower only at the sampled positions (unused slots read slot 0; their user is -1).
       const positions = tf.tensor2d(Int32Array.from(batch.samplePositions, (p) => Math.max(0, p)), [B, Nh], 'int32');
       const historyUsers = Int32Array.from(batch.samplePositions, (p, i) => (p < 0 ? -1 : Math.floor(i / Nh)));
       const trainable = this.model.parameters().map((p) => p.variable);
       const { value, grads } = tf.variableGrads(() => {
         const picked = tf.reshape(this.model.encodeAt(content, mask, positions, true), [B * Nh, this.cfg.outDim]) as tf.Tensor2D;
-        const targetVectors = this.model.itemVectors(targets, true);
+        const itemVectors = this.model.itemVectors(items, true);
+        const targetVectors = tf.slice(itemVectors, [0, 0], [M, this.cfg.outDim]);
         return allActionInfoNce(
           { vectors: picked, users: historyUsers },
           { vectors: targetVectors, users: batch.targetUsers, items: batch.targetItems },
           this.cfg.temperature,
-          negatives ? { vectors: this.model.itemVectors(negatives, true), items: batch.negativeItems } : undefined,
+          N > 0 ? { vectors: tf.slice(itemVectors, [M, 0], [N, this.cfg.outDim]), items: batch.negativeItems } : undefined,
         );
       }, trainable);
       const norm = this.optimizer.applyGradients(grads);
