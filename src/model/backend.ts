@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { log } from '../ops/logger.js';
 import { registerWasmSegmentSum } from './wasm-kernels.js';
+import { registerThreadedWasm } from './wasm-threads.js';
 
 export type BackendChoice = 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
 export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
@@ -13,7 +14,7 @@ export interface SelectedBackend {
   choice: ConcreteBackend;
   /** The tfjs backend name now active ('tensorflow' for both node packages). */
   tfBackend: string;
-  /** Worker threads the backend uses (wasm in Node is single-threaded). */
+  /** Threads the backend's kernels use (wasm: XNNPACK's pool; its other kernels run on the calling thread). */
   threads: number;
   /** Why each earlier candidate was passed over. */
   skipped: Array<{ choice: ConcreteBackend; reason: string }>;
@@ -26,19 +27,31 @@ const NODE_PACKAGES: Record<'node-gpu' | 'node', string> = {
 };
 
 let current: SelectedBackend | undefined;
+/** Threads of the wasm backend once started: its module is instantiated once per process. */
+let wasmThreads: number | undefined;
+
+export interface BackendOptions {
+  /**
+   * wasm: XNNPACK threads; 1 (the default) is the package's single-threaded SIMD build. More threads speed up the
+   * matmuls on idle cores, but on this project's shared 2-core machine (other processes busy) 2 threads made a
+   * training step ~20% slower and item vectors 2x slower (pool threads wait on each other for a core), so they are
+   * opt-in until a setting measures them per deployment.
+   */
+  threads?: number;
+}
 
 /**
  * Picks the tfjs backend at start and logs it. `auto` tries the native TensorFlow bindings (optional dependencies,
  * often absent), then wasm, then pure JS; a forced choice that cannot start is an error.
  * Calling it again with the same choice returns the earlier result; another choice switches backends.
  */
-export async function selectBackend(choice: BackendChoice = 'auto'): Promise<SelectedBackend> {
+export async function selectBackend(choice: BackendChoice = 'auto', opts: BackendOptions = {}): Promise<SelectedBackend> {
   if (current && (choice === 'auto' || choice === current.choice) && tf.getBackend() === current.tfBackend) return current;
   const candidates = choice === 'auto' ? ORDER : [choice];
   const skipped: SelectedBackend['skipped'] = [];
   for (const c of candidates) {
     try {
-      const { tfBackend, threads } = await activate(c);
+      const { tfBackend, threads } = await activate(c, opts);
       current = { choice: c, tfBackend, threads, skipped };
       log('model.backend').info({ backend: c, tfBackend, threads, skipped, requested: choice }, 'tensorflow.js backend selected');
       return current;
@@ -67,7 +80,7 @@ export function selectedBackend(): SelectedBackend | undefined {
   return current;
 }
 
-async function activate(c: ConcreteBackend): Promise<{ tfBackend: string; threads: number }> {
+async function activate(c: ConcreteBackend, opts: BackendOptions): Promise<{ tfBackend: string; threads: number }> {
   switch (c) {
     case 'node-gpu':
     case 'node': {
@@ -82,12 +95,24 @@ async function activate(c: ConcreteBackend): Promise<{ tfBackend: string; thread
       // In Node the .wasm binaries are read from disk: point the loader at the package's dist folder (a plain path
       // with a trailing separator; emscripten reads it with fs).
       const main = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm');
-      try {
+      if (wasmThreads === undefined) {
         wasm.setWasmPaths(join(dirname(main), '/'));
-        // Only the threaded binary uses this, and tfjs disables it in Node; set anyway for runtimes that allow it.
-        wasm.setThreadsCount(Math.max(1, Math.min(4, availableParallelism())));
-      } catch {
-        // Already initialised earlier in this process: the paths are set.
+        wasmThreads = Math.max(1, Math.floor(opts.threads ?? 1));
+        if (wasmThreads > 1) {
+          const singleThreaded = tf.findBackendFactory('wasm');
+          try {
+            registerThreadedWasm(wasmThreads);
+            await setAndCheck('wasm');
+          } catch (err) {
+            // Fall back to the package's own (single-threaded SIMD) loader.
+            log('model.backend').warn({ err: err instanceof Error ? err.message : String(err) }, 'threaded wasm could not start; using one thread');
+            tf.removeBackend('wasm');
+            if (singleThreaded) tf.registerBackend('wasm', singleThreaded);
+            wasmThreads = 1;
+          }
+        }
+      } else if (opts.threads !== undefined && opts.threads !== wasmThreads) {
+        log('model.backend').warn({ asked: opts.threads, running: wasmThreads }, 'the wasm backend already runs; its thread count stays');
       }
       await setAndCheck('wasm');
       registerWasmSegmentSum();

@@ -125,25 +125,6 @@ function sampleNegatives(pool: NegativePool, k: number, rng: Rng): ItemRef[] {
   return [...chosen].map((i) => pool.at(i));
 }
 
-/**
- * The sampled history positions as a one-hot selection [users * N_h * seqLen] (a batched matmul picks them, which
- * keeps the gradient free of a gather) and the batch user of each selected row (-1: an unused slot).
- */
-export function historySelection(batch: PalBatch): { select: Float32Array; historyUsers: Int32Array } {
-  const { users: B, seqLen: T, historySamples: Nh } = batch;
-  const select = new Float32Array(B * Nh * T);
-  const historyUsers = new Int32Array(B * Nh).fill(-1);
-  for (let b = 0; b < B; b++) {
-    for (let s = 0; s < Nh; s++) {
-      const p = batch.samplePositions[b * Nh + s] as number;
-      if (p < 0) continue;
-      select[(b * Nh + s) * T + p] = 1;
-      historyUsers[b * Nh + s] = b;
-    }
-  }
-  return { select, historyUsers };
-}
-
 /** Right-aligned padded histories for inference: content [B * T * d_c] and mask [B * T]. */
 export function packHistories(
   histories: readonly (readonly Float32Array[])[],

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { AdamW, type AdamWState } from './adamw.js';
-import { historySelection, packHistories, type PalBatch } from './batch.js';
+import { packHistories, type PalBatch } from './batch.js';
 import type { PalConfig } from './config.js';
 import { allActionInfoNce } from './loss.js';
 import { PalModel } from './pal-model.js';
@@ -66,22 +66,26 @@ export class PalLearner {
       const { users: B, seqLen: T, contentDim: dc, historySamples: Nh } = batch;
       const content = tf.tensor3d(batch.historyContent, [B, T, dc]);
       const mask = tf.tensor2d(batch.historyMask, [B, T]);
-      const targets = tf.tensor2d(batch.targetContent, [batch.targetItems.length, dc]);
-      const negatives = batch.negativeItems.length > 0 ? tf.tensor2d(batch.negativeContent, [batch.negativeItems.length, dc]) : undefined;
-      // One-hot selection [B, Nh, T] of the sampled positions: a batched matmul instead of a gather keeps the
-      // gradient free of UnsortedSegmentSum.
-      const { select, historyUsers } = historySelection(batch);
-      const selection = tf.tensor3d(select, [B, Nh, T]);
+      const M = batch.targetItems.length;
+      const N = batch.negativeItems.length;
+      // Targets and sampled negatives go through the item tower in one call (one set of larger matmuls).
+      const itemContent = new Float32Array((M + N) * dc);
+      itemContent.set(batch.targetContent);
+      itemContent.set(batch.negativeContent, M * dc);
+      const items = tf.tensor2d(itemContent, [M + N, dc]);
+      // The loss needs the tower only at the sampled positions (unused slots read slot 0; their user is -1).
+      const positions = tf.tensor2d(Int32Array.from(batch.samplePositions, (p) => Math.max(0, p)), [B, Nh], 'int32');
+      const historyUsers = Int32Array.from(batch.samplePositions, (p, i) => (p < 0 ? -1 : Math.floor(i / Nh)));
       const trainable = this.model.parameters().map((p) => p.variable);
       const { value, grads } = tf.variableGrads(() => {
-        const outputs = this.model.encodeSequences(content, mask, true);
-        const picked = tf.reshape(tf.matMul(selection, outputs), [B * Nh, this.cfg.outDim]) as tf.Tensor2D;
-        const targetVectors = this.model.itemVectors(targets, true);
+        const picked = tf.reshape(this.model.encodeAt(content, mask, positions, true), [B * Nh, this.cfg.outDim]) as tf.Tensor2D;
+        const itemVectors = this.model.itemVectors(items, true);
+        const targetVectors = tf.slice(itemVectors, [0, 0], [M, this.cfg.outDim]);
         return allActionInfoNce(
           { vectors: picked, users: historyUsers },
           { vectors: targetVectors, users: batch.targetUsers, items: batch.targetItems },
           this.cfg.temperature,
-          negatives ? { vectors: this.model.itemVectors(negatives, true), items: batch.negativeItems } : undefined,
+          N > 0 ? { vectors: tf.slice(itemVectors, [M, 0], [N, this.cfg.outDim]), items: batch.negativeItems } : undefined,
         );
       }, trainable);
       const norm = this.optimizer.applyGradients(grads);
@@ -98,11 +102,9 @@ export class PalLearner {
     if (!hasNegatives(batch)) return 0;
     const t = tf.tidy(() => {
       const { users: B, seqLen: T, contentDim: dc, historySamples: Nh } = batch;
-      const outputs = this.model.encodeSequences(tf.tensor3d(batch.historyContent, [B, T, dc]), tf.tensor2d(batch.historyMask, [B, T]));
-      const flat = tf.reshape(outputs, [B * T, this.cfg.outDim]);
-      // Inference only: a gather is fine here (no gradient).
-      const rows = Array.from(batch.samplePositions, (p, i) => (p < 0 ? 0 : Math.floor(i / Nh) * T + p));
-      const picked = tf.gather(flat, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
+      const positions = tf.tensor2d(Int32Array.from(batch.samplePositions, (p) => Math.max(0, p)), [B, Nh], 'int32');
+      const outputs = this.model.encodeAt(tf.tensor3d(batch.historyContent, [B, T, dc]), tf.tensor2d(batch.historyMask, [B, T]), positions);
+      const picked = tf.reshape(outputs, [B * Nh, this.cfg.outDim]) as tf.Tensor2D;
       const users = Int32Array.from(batch.samplePositions, (p, i) => (p < 0 ? -1 : Math.floor(i / Nh)));
       const targetVectors = this.model.itemVectors(tf.tensor2d(batch.targetContent, [batch.targetItems.length, dc]));
       const N = batch.negativeItems.length;

@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { l2Normalize, matMul2d } from './ops.js';
 
+// exp(-80) = 1.8e-35 is still a normal float32 (min 1.2e-38): the widest logit range a constant shift may span.
+const MAX_CONSTANT_SHIFT_RANGE = 80;
+
 /** One side of the all-action loss: vectors and the batch user (row index) each belongs to. */
 export interface HistorySide {
   /** [R, d]: user-tower outputs at sampled history positions. */
@@ -75,8 +78,10 @@ export function allActionInfoNce(history: HistorySide, targets: TargetSide, temp
     const h = l2Normalize(history.vectors);
     const logits = tf.div(matMul2d(h, tf.transpose(l2Normalize(targets.vectors))), temperature);
     const sampledLogits = sampled && N > 0 ? tf.div(matMul2d(h, tf.transpose(l2Normalize(sampled.vectors))), temperature) : undefined;
-    // The row max cancels in the loss (value and gradient) and keeps exp() in range at small temperatures.
-    const rowMax = sampledLogits ? tf.maximum(tf.max(logits, 1, true), tf.max(sampledLogits, 1, true)) : tf.max(logits, 1, true);
+    // Any per-row shift cancels in the loss (value and gradient); it keeps exp() in range. Logits are cosines over
+    // the temperature, so 1/temperature bounds them: a constant shift, with no max (whose gradient is a slow
+    // broadcast Equal on wasm), whenever exp(-2/temperature) stays a normal float32; the row max otherwise.
+    const rowMax = 2 / temperature <= MAX_CONSTANT_SHIFT_RANGE ? tf.scalar(1 / temperature) : rowMaxOf(logits, sampledLogits);
     const shifted = tf.sub(logits, rowMax);
     const e = tf.exp(shifted);
     let negMass = matMul2d(e as tf.Tensor2D, tf.tensor2d(negative, [M, M]));
@@ -87,4 +92,8 @@ export function allActionInfoNce(history: HistorySide, targets: TargetSide, temp
     const perPair = tf.mul(tf.sub(logDenominator, shifted), posMask);
     return tf.div(tf.sum(perPair), positives) as tf.Scalar;
   });
+}
+
+function rowMaxOf(logits: tf.Tensor, sampledLogits: tf.Tensor | undefined): tf.Tensor {
+  return sampledLogits ? tf.maximum(tf.max(logits, 1, true), tf.max(sampledLogits, 1, true)) : tf.max(logits, 1, true);
 }

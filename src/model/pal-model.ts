@@ -113,40 +113,52 @@ export class PalModel {
    * right padding give the same outputs. With `training`, dropout is on (seeded from the model's generator).
    */
   encodeSequences(content: tf.Tensor3D, mask: tf.Tensor2D, training = false): tf.Tensor3D {
-    const [B, T, dc] = content.shape;
-    checkShape('content', [B, T, this.cfg.contentDim], [B, T, dc]);
-    checkShape('mask', [B, T], mask.shape);
-    if (T > this.cfg.maxHistory) throw new Error(`sequence length ${T} exceeds maxHistory ${this.cfg.maxHistory}`);
-    const { outDim } = this.cfg;
-    return tf.tidy(() => {
-      let x = tf.add(matMul2d(tf.reshape(content, [B * T, dc]) as tf.Tensor2D, this.adapterW as tf.Tensor2D), this.adapterB) as tf.Tensor2D;
-      x = tf.add(x, matMul2d(positionOneHot(mask, this.cfg.maxHistory), this.positions as tf.Tensor2D));
-      const bias = attentionBias(mask);
-      // Inference frees each block's intermediates as it goes (tidy would otherwise hold every block's until the
-      // end, e.g. ~1 GB of wasm heap for 512 histories of 50); training keeps them for the backward pass.
-      for (const block of this.blocks) x = training ? this.block(x, block, bias, B, T, true) : tf.tidy(() => this.block(x, block, bias, B, T, false));
-      x = layerNorm(x, this.lnFinalGamma, this.lnFinalBeta);
-      const out = l2Normalize(tf.add(matMul2d(x, this.projW as tf.Tensor2D), this.projB));
-      return tf.reshape(out, [B, T, outDim]) as tf.Tensor3D;
-    });
+    return this.encode(content, mask, undefined, training);
+  }
+
+  /**
+   * The outputs at chosen positions only, [B, Q, d_out]: exactly those of encodeSequences at `positions` [B, Q]
+   * (int32 slots of each row). The last block then runs its queries, attention output and feed-forward for those
+   * rows alone (keys and values still cover every slot), which is what the loss (sampled positions) and user vectors
+   * (the last position) need.
+   */
+  encodeAt(content: tf.Tensor3D, mask: tf.Tensor2D, positions: tf.Tensor2D, training = false): tf.Tensor3D {
+    checkShape('positions', [content.shape[0], positions.shape[1]], positions.shape);
+    return this.encode(content, mask, positions, training);
   }
 
   /** User vectors [B, d_out]: the output at each row's last real position. */
   userVectors(content: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
-      const out = this.encodeSequences(content, mask);
-      const T = mask.shape[1];
-      const last = tf.cast(tf.max(tf.mul(mask, tf.range(0, T, 1, 'float32')), 1), 'int32') as tf.Tensor1D;
-      const pick = tf.expandDims(oneHotFloat(last, T), 2);
-      return tf.sum(tf.mul(out, pick), 1) as tf.Tensor2D;
+      const [B, T] = mask.shape;
+      const last = tf.cast(tf.max(tf.mul(mask, tf.range(0, T, 1, 'float32')), 1, true), 'int32') as tf.Tensor2D;
+      return tf.reshape(this.encode(content, mask, last, false), [B, this.cfg.outDim]) as tf.Tensor2D;
     });
   }
 
-  /** Item vectors [N, d_out]: the tower applied to one-item sequences. */
+  /**
+   * Item vectors [N, d_out]: the tower applied to one-item sequences. Attention over a single key is the identity on
+   * its value, so each block computes only the value projection (no queries, keys, scores or softmax), and the
+   * position is always the first.
+   */
   itemVectors(content: tf.Tensor2D, training = false): tf.Tensor2D {
+    const [N, dc] = content.shape;
+    checkShape('content', [N, this.cfg.contentDim], [N, dc]);
+    return tf.tidy(() => {
+      const d = this.cfg.dim;
+      const first = tf.slice(this.positions, [0, 0], [1, d]);
+      let x = tf.add(tf.add(matMul2d(content, this.adapterW as tf.Tensor2D), this.adapterB), first) as tf.Tensor2D;
+      for (const block of this.blocks) x = training ? this.itemBlock(x, block, true) : tf.tidy(() => this.itemBlock(x, block, false));
+      x = layerNorm(x, this.lnFinalGamma, this.lnFinalBeta);
+      return l2Normalize(tf.add(matMul2d(x, this.projW as tf.Tensor2D), this.projB));
+    });
+  }
+
+  /** The general path of itemVectors (full attention on one-item sequences): kept to test the shortcut against. */
+  itemVectorsGeneral(content: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const [N] = content.shape;
-      const out = this.encodeSequences(tf.expandDims(content, 1) as tf.Tensor3D, tf.ones([N, 1]), training);
+      const out = this.encodeSequences(tf.expandDims(content, 1) as tf.Tensor3D, tf.ones([N, 1]));
       return tf.reshape(out, [N, this.cfg.outDim]) as tf.Tensor2D;
     });
   }
@@ -176,21 +188,71 @@ export class PalModel {
     this.params.length = 0;
   }
 
-  private block(x: tf.Tensor2D, p: BlockParams, bias: tf.Tensor, B: number, T: number, training: boolean): tf.Tensor2D {
+  private encode(content: tf.Tensor3D, mask: tf.Tensor2D, positions: tf.Tensor2D | undefined, training: boolean): tf.Tensor3D {
+    const [B, T, dc] = content.shape;
+    checkShape('content', [B, T, this.cfg.contentDim], [B, T, dc]);
+    checkShape('mask', [B, T], mask.shape);
+    if (T > this.cfg.maxHistory) throw new Error(`sequence length ${T} exceeds maxHistory ${this.cfg.maxHistory}`);
+    const { outDim } = this.cfg;
+    return tf.tidy(() => {
+      let x = tf.add(matMul2d(tf.reshape(content, [B * T, dc]) as tf.Tensor2D, this.adapterW as tf.Tensor2D), this.adapterB) as tf.Tensor2D;
+      x = tf.add(x, matMul2d(positionOneHot(mask, this.cfg.maxHistory), this.positions as tf.Tensor2D));
+      const causal = causalMask(T);
+      const bias = attentionBias(causal, mask);
+      const query = positions ? queryRows(causal, mask, positions) : undefined;
+      const last = this.blocks.length - 1;
+      // Inference frees each block's intermediates as it goes (tidy would otherwise hold every block's until the
+      // end, e.g. ~1 GB of wasm heap for 512 histories of 50); training keeps them for the backward pass.
+      this.blocks.forEach((block, l) => {
+        const q = l === last ? query : undefined;
+        x = training ? this.block(x, block, bias, B, T, true, q) : tf.tidy(() => this.block(x, block, bias, B, T, false, q));
+      });
+      x = layerNorm(x, this.lnFinalGamma, this.lnFinalBeta);
+      const out = l2Normalize(tf.add(matMul2d(x, this.projW as tf.Tensor2D), this.projB));
+      return tf.reshape(out, [B, query ? query.count : T, outDim]) as tf.Tensor3D;
+    });
+  }
+
+  /**
+   * One pre-LayerNorm block over x [B*T, d]. With `query`, only its rows are queries and only they come out
+   * ([B*Q, d]); keys and values are every slot's.
+   */
+  private block(x: tf.Tensor2D, p: BlockParams, bias: tf.Tensor4D, B: number, T: number, training: boolean, query?: QueryRows): tf.Tensor2D {
     const { dim: d, heads: H } = this.cfg;
     const dh = d / H;
     const h = layerNorm(x, p.ln1Gamma, p.ln1Beta);
-    const qkv = tf.add(matMul2d(h, p.wQkv as tf.Tensor2D), p.bQkv);
-    const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, dh]), [0, 2, 1, 3])) as [
-      tf.Tensor4D,
-      tf.Tensor4D,
-      tf.Tensor4D,
-    ];
-    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), bias);
-    const ctx = tf.matMul(tf.softmax(scores), v);
-    const merged = tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, d]);
-    const attn = this.dropout(tf.add(matMul2d(merged as tf.Tensor2D, p.wOut as tf.Tensor2D), p.bOut), training);
-    const x1 = tf.add(x, attn) as tf.Tensor2D;
+    let q: tf.Tensor2D;
+    let k: tf.Tensor2D;
+    let v: tf.Tensor2D;
+    let residual = x;
+    if (query) {
+      const kv = tf.add(matMul2d(h, tf.slice(p.wQkv as tf.Tensor2D, [0, d], [d, 2 * d])), tf.slice(p.bQkv, [d], [2 * d]));
+      [k, v] = tf.split(kv, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+      q = tf.add(matMul2d(tf.gather(h, query.rows), tf.slice(p.wQkv as tf.Tensor2D, [0, 0], [d, d])), tf.slice(p.bQkv, [0], [d]));
+      residual = tf.gather(x, query.rows);
+    } else {
+      [q, k, v] = tf.split(tf.add(matMul2d(h, p.wQkv as tf.Tensor2D), p.bQkv), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+    }
+    const Tq = query ? query.count : T;
+    const heads = (t: tf.Tensor, rows: number): tf.Tensor4D => tf.transpose(tf.reshape(t, [B, rows, H, dh]), [0, 2, 1, 3]);
+    // The 1/sqrt(dh) scale goes on the queries, the smaller tensor.
+    const scores = tf.add(tf.matMul(heads(tf.mul(q, 1 / Math.sqrt(dh)), Tq), heads(k, T), false, true), query ? query.bias : bias);
+    const ctx = tf.matMul(tf.softmax(scores), heads(v, T));
+    const merged = tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * Tq, d]) as tf.Tensor2D;
+    const attn = this.dropout(tf.add(matMul2d(merged, p.wOut as tf.Tensor2D), p.bOut), training);
+    return this.feedForward(tf.add(residual, attn) as tf.Tensor2D, p, training);
+  }
+
+  /** A block on one-item sequences: attention is the value projection (softmax over one key is 1). */
+  private itemBlock(x: tf.Tensor2D, p: BlockParams, training: boolean): tf.Tensor2D {
+    const d = this.cfg.dim;
+    const h = layerNorm(x, p.ln1Gamma, p.ln1Beta);
+    const v = tf.add(matMul2d(h, tf.slice(p.wQkv as tf.Tensor2D, [0, 2 * d], [d, d])), tf.slice(p.bQkv, [2 * d], [d])) as tf.Tensor2D;
+    const attn = this.dropout(tf.add(matMul2d(v, p.wOut as tf.Tensor2D), p.bOut), training);
+    return this.feedForward(tf.add(x, attn) as tf.Tensor2D, p, training);
+  }
+
+  private feedForward(x1: tf.Tensor2D, p: BlockParams, training: boolean): tf.Tensor2D {
     const h2 = layerNorm(x1, p.ln2Gamma, p.ln2Beta);
     const ff = tf.add(matMul2d(gelu(tf.add(matMul2d(h2, p.wFf1 as tf.Tensor2D), p.bFf1)) as tf.Tensor2D, p.wFf2 as tf.Tensor2D), p.bFf2);
     return tf.add(x1, this.dropout(ff, training)) as tf.Tensor2D;
@@ -208,11 +270,33 @@ function positionOneHot(mask: tf.Tensor2D, maxHistory: number): tf.Tensor2D {
   return oneHotFloat(tf.cast(tf.reshape(ids, [B * T]), 'int32') as tf.Tensor1D, maxHistory);
 }
 
-/** Additive attention bias [B, 1, T, T]: 0 where query i may see key j (j <= i and j is real), a large negative elsewhere. */
-function attentionBias(mask: tf.Tensor2D): tf.Tensor4D {
-  const [B, T] = mask.shape;
+/** The rows of the last block's queries: their indices into [B*T] rows, count per sequence, and attention bias. */
+interface QueryRows {
+  rows: tf.Tensor1D;
+  count: number;
+  bias: tf.Tensor4D;
+}
+
+/** Lower-triangular ones [T, T]: query i may see key j <= i. */
+function causalMask(T: number): tf.Tensor2D {
   const causal = new Float32Array(T * T);
   for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) causal[i * T + j] = 1;
-  const allowed = tf.mul(tf.tensor4d(causal, [1, 1, T, T]), tf.reshape(mask, [B, 1, 1, T]));
+  return tf.tensor2d(causal, [T, T]);
+}
+
+/** Additive attention bias [B, 1, T, T]: 0 where query i may see key j (j <= i and j is real), a large negative elsewhere. */
+function attentionBias(causal: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor4D {
+  const [B, T] = mask.shape;
+  const allowed = tf.mul(tf.reshape(causal, [1, 1, T, T]), tf.reshape(mask, [B, 1, 1, T]));
   return tf.mul(tf.sub(allowed, 1), -MASKED_SCORE) as tf.Tensor4D;
+}
+
+/** The query rows at `positions` [B, Q] (slots of each sequence) and their bias rows [B, 1, Q, T]. */
+function queryRows(causal: tf.Tensor2D, mask: tf.Tensor2D, positions: tf.Tensor2D): QueryRows {
+  const [B, T] = mask.shape;
+  const Q = positions.shape[1];
+  const slots = tf.reshape(tf.cast(positions, 'int32'), [B * Q]) as tf.Tensor1D;
+  const rows = tf.add(slots, tf.reshape(tf.tile(tf.expandDims(tf.range(0, B * T, T, 'int32'), 1), [1, Q]), [B * Q])) as tf.Tensor1D;
+  const allowed = tf.mul(tf.reshape(tf.gather(causal, slots), [B, 1, Q, T]), tf.reshape(mask, [B, 1, 1, T]));
+  return { rows, count: Q, bias: tf.mul(tf.sub(allowed, 1), -MASKED_SCORE) as tf.Tensor4D };
 }

@@ -7,7 +7,6 @@ import {
   allActionInfoNce,
   buildPalBatch,
   hasNegatives,
-  historySelection,
   palConfig,
   PalModel,
   Rng,
@@ -88,18 +87,19 @@ export class IdSequenceLearner {
     if (!hasNegatives(batch)) return 0;
     const { users: B, seqLen: T, historySamples: Nh } = batch;
     const d = this.cfg.contentDim;
-    const { select, historyUsers } = historySelection(batch);
+    // The loss needs the tower only at the sampled positions (unused slots read slot 0; their user is -1).
+    const samplePositions = Int32Array.from(batch.samplePositions, (p) => Math.max(0, p));
+    const historyUsers = Int32Array.from(batch.samplePositions, (p, i) => (p < 0 ? -1 : Math.floor(i / Nh)));
     const result = tf.tidy(() => {
       const historyRows = tf.tensor1d(Int32Array.from(batch.historyContent), 'int32');
       const targetRows = tf.tensor1d(Int32Array.from(batch.targetContent), 'int32');
       const negativeRows = batch.negativeItems.length > 0 ? tf.tensor1d(Int32Array.from(batch.negativeContent), 'int32') : undefined;
       const mask = tf.tensor2d(batch.historyMask, [B, T]);
-      const selection = tf.tensor3d(select, [B, Nh, T]);
+      const positions = tf.tensor2d(samplePositions, [B, Nh], 'int32');
       const trainable = [...this.model.parameters().map((p) => p.variable), this.table];
       const { value, grads } = tf.variableGrads(() => {
         const content = tf.reshape(tf.gather(this.table, historyRows), [B, T, d]) as tf.Tensor3D;
-        const outputs = this.model.encodeSequences(content, mask, true);
-        const picked = tf.reshape(tf.matMul(selection, outputs), [B * Nh, this.cfg.outDim]) as tf.Tensor2D;
+        const picked = tf.reshape(this.model.encodeAt(content, mask, positions, true), [B * Nh, this.cfg.outDim]) as tf.Tensor2D;
         const targetVectors = this.model.itemVectors(tf.gather(this.table, targetRows) as tf.Tensor2D, true);
         return allActionInfoNce(
           { vectors: picked, users: historyUsers },

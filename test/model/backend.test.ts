@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
@@ -39,4 +41,27 @@ test('gather gradients run on wasm and agree with cpu', async () => {
   const onWasm = gatherGrad();
   assert.deepEqual(Array.from(onCpu), [1, 2, 0, 0, 8, 10, 7, 8]);
   assert.ok(maxAbsDiff(onCpu, onWasm) < 1e-6);
+});
+
+test('threaded wasm: 2 XNNPACK threads in Node, the same matmul as one thread, and the process still exits', () => {
+  // A backend's module is instantiated once per process: each thread count runs in its own child.
+  const backend = fileURLToPath(new URL('../../src/model/backend.js', import.meta.url));
+  const script = (threads: number) => `
+    import * as tf from '@tensorflow/tfjs';
+    const { selectBackend } = await import(${JSON.stringify(backend)});
+    const chosen = await selectBackend('wasm', { threads: ${threads} });
+    const a = tf.tensor2d(Array.from({ length: 300 * 200 }, (_, i) => Math.sin(i)), [300, 200]);
+    const b = tf.tensor2d(Array.from({ length: 200 * 100 }, (_, i) => Math.cos(i)), [200, 100]);
+    process.stdout.write(JSON.stringify({ threads: chosen.threads, values: Array.from(tf.matMul(a, b).dataSync()) }));
+  `;
+  const run = (threads: number): { threads: number; values: number[] } => {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script(threads)], { encoding: 'utf8', timeout: 60_000, cwd: process.cwd() });
+    assert.equal(r.status, 0, `child with ${threads} threads: status ${r.status} signal ${r.signal}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as { threads: number; values: number[] };
+  };
+  const one = run(1);
+  const two = run(2);
+  assert.equal(one.threads, 1);
+  assert.equal(two.threads, 2);
+  assert.ok(maxAbsDiff(one.values, two.values) < 1e-3, 'threaded matmul differs');
 });

@@ -81,8 +81,9 @@ function implementationLoss(temperature: number, withSampled = false): number {
   return v;
 }
 
+// 0.01 takes the row-max shift, the others the constant 1/temperature shift.
 test('all-action InfoNCE equals a pair-by-pair computation (repeated items masked)', () => {
-  for (const temperature of [1, 0.5, 0.05]) {
+  for (const temperature of [1, 0.5, 0.05, 0.01]) {
     const want = referenceLoss(temperature);
     const got = implementationLoss(temperature);
     assert.ok(Math.abs(got - want) <= 1e-4 * Math.max(1, Math.abs(want)), `T=${temperature}: got ${got}, want ${want}`);
@@ -105,7 +106,7 @@ test('the repeated-item mask matters: without it the loss would differ', () => {
 });
 
 test('sampled catalogue negatives join every positive, except a sample of the positive item itself', () => {
-  for (const temperature of [1, 0.2, 0.05]) {
+  for (const temperature of [1, 0.2, 0.05, 0.01]) {
     const want = referenceLoss(temperature, true);
     const got = implementationLoss(temperature, true);
     assert.ok(Math.abs(got - want) <= 1e-4 * Math.max(1, Math.abs(want)), `T=${temperature}: got ${got}, want ${want}`);

@@ -102,3 +102,47 @@ test('seeded initialisation is reproducible; weights round-trip', () => {
   assert.throws(() => c.setWeights(bad), /proj\/w/);
   for (const m of [a, b, c]) m.dispose();
 });
+
+test('item tower shortcut (value projection only) equals the full tower on one-item sequences', () => {
+  const model = new PalModel(tinyConfig({ layers: 3 }), 6);
+  const rng = new Rng(14);
+  const flat = new Float32Array(7 * dc);
+  items(rng, 7).forEach((v, i) => flat.set(v.map((x) => x * (1 + i)), i * dc));
+  const [fast, general] = tf.tidy(() => {
+    const c = tf.tensor2d(flat, [7, dc]);
+    return [model.itemVectors(c).dataSync(), model.itemVectorsGeneral(c).dataSync()];
+  });
+  assert.ok(maxAbsDiff(fast!, general!) < 1e-5, `shortcut differs by ${maxAbsDiff(fast!, general!)}`);
+  assert.ok(maxAbsDiff(fast!, new Float32Array(fast!.length)) > 0.1, 'outputs are not all zero');
+  model.dispose();
+});
+
+test('encodeAt gives encodeSequences at the chosen positions, padding on either side', () => {
+  const model = new PalModel(cfg, 7);
+  const rng = new Rng(15);
+  const T = 6;
+  const content = new Float32Array(2 * T * dc);
+  const mask = new Float32Array(2 * T);
+  items(rng, 2 * T).forEach((v, i) => content.set(v, i * dc));
+  // Row 0: 4 real items left-padded; row 1: 5 real items right-padded.
+  for (let t = 2; t < T; t++) mask[t] = 1;
+  for (let t = 0; t < 5; t++) mask[T + t] = 1;
+  const picks = [
+    [5, 2, 3],
+    [0, 4, 1],
+  ];
+  const [all, at] = tf.tidy(() => {
+    const c = tf.tensor3d(content, [2, T, dc]);
+    const m = tf.tensor2d(mask, [2, T]);
+    return [model.encodeSequences(c, m).dataSync(), model.encodeAt(c, m, tf.tensor2d(picks.flat(), [2, 3], 'int32')).dataSync()];
+  });
+  const o = cfg.outDim;
+  picks.forEach((row, b) =>
+    row.forEach((p, q) => {
+      const want = all!.slice((b * T + p) * o, (b * T + p + 1) * o);
+      const got = at!.slice((b * 3 + q) * o, (b * 3 + q + 1) * o);
+      assert.ok(maxAbsDiff(want, got) < 1e-5, `row ${b} position ${p}`);
+    }),
+  );
+  model.dispose();
+});

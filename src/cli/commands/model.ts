@@ -15,8 +15,23 @@ export function registerModelBench(program: Command): void {
     .option('--cpu-steps <n>', 'timed steps on the pure-JS cpu backend for the ratio (0 skips)', intOption('--cpu-steps', 0), 2)
     .option('--targets <n>', 'target events per user in each batch', intOption('--targets'), 4)
     .option('--content-dim <n>', 'content vector width (the frozen LM output)', intOption('--content-dim'), 384)
+    .option('--reference <framework>', 'also time the same step in PyTorch CPU (bench/reference/pal_step.py), alternating: torch')
+    .option('--reference-threads <list>', 'PyTorch thread counts to time, comma-separated', '2,1')
+    .option('--threads <n>', 'wasm backend threads: 1 (default) is the single-threaded build, more use the threaded one', intOption('--threads'))
     .option('--backend <name>', `tfjs backend: ${BACKENDS.join('|')} (default: LEARN_TF_BACKEND)`)
-    .action(async (opts: { users: number; targets: number; steps: number; cpuSteps: number; contentDim: number; backend?: string }) => {
+    .action(async (opts: {
+      users: number;
+      targets: number;
+      steps: number;
+      cpuSteps: number;
+      contentDim: number;
+      backend?: string;
+      threads?: number;
+      reference?: string;
+      referenceThreads: string;
+    }) => {
+      if (opts.reference !== undefined && opts.reference !== 'torch') throw new Error(`--reference: expected torch, got "${opts.reference}"`);
+      const referenceThreads = opts.referenceThreads.split(',').map((t) => intOption('--reference-threads')(t));
       const cfg = loadConfig();
       const backend = opts.backend ?? cfg.tfBackend;
       if (!(BACKENDS as readonly string[]).includes(backend)) throw new Error(`--backend: expected ${BACKENDS.join('|')}, got "${backend}"`);
@@ -27,6 +42,8 @@ export function registerModelBench(program: Command): void {
         targetsPerUser: opts.targets,
         steps: opts.steps,
         cpuSteps: opts.cpuSteps,
+        ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+        ...(opts.reference === 'torch' ? { reference: 'torch' as const, referenceThreads } : {}),
       });
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     });
