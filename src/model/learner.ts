@@ -37,8 +37,6 @@ export class PalLearner {
   readonly optimizer: AdamW;
   /** Seeded sampling for buildPalBatch. */
   readonly rng: Rng;
-  /** The global gradient norm (before clipping) of the last applied step. */
-  lastGradNorm = 0;
 
   constructor(cfg: PalConfig, seed = 1) {
     this.cfg = cfg;
@@ -88,36 +86,12 @@ export class PalLearner {
           N > 0 ? { vectors: tf.slice(itemVectors, [M, 0], [N, this.cfg.outDim]), items: batch.negativeItems } : undefined,
         );
       }, trainable);
-      const norm = this.optimizer.applyGradients(grads);
-      return tf.stack([value, norm]);
+      this.optimizer.applyGradients(grads);
+      return value;
     });
-    const [loss, norm] = result.dataSync();
+    const [loss] = result.dataSync();
     result.dispose();
-    this.lastGradNorm = norm as number;
     return loss as number;
-  }
-
-  /** The loss of a batch without training (dropout off). */
-  evaluateLoss(batch: PalBatch): number {
-    if (!hasNegatives(batch)) return 0;
-    const t = tf.tidy(() => {
-      const { users: B, seqLen: T, contentDim: dc, historySamples: Nh } = batch;
-      const positions = tf.tensor2d(Int32Array.from(batch.samplePositions, (p) => Math.max(0, p)), [B, Nh], 'int32');
-      const outputs = this.model.encodeAt(tf.tensor3d(batch.historyContent, [B, T, dc]), tf.tensor2d(batch.historyMask, [B, T]), positions);
-      const picked = tf.reshape(outputs, [B * Nh, this.cfg.outDim]) as tf.Tensor2D;
-      const users = Int32Array.from(batch.samplePositions, (p, i) => (p < 0 ? -1 : Math.floor(i / Nh)));
-      const targetVectors = this.model.itemVectors(tf.tensor2d(batch.targetContent, [batch.targetItems.length, dc]));
-      const N = batch.negativeItems.length;
-      return allActionInfoNce(
-        { vectors: picked, users },
-        { vectors: targetVectors, users: batch.targetUsers, items: batch.targetItems },
-        this.cfg.temperature,
-        N > 0 ? { vectors: this.model.itemVectors(tf.tensor2d(batch.negativeContent, [N, dc])), items: batch.negativeItems } : undefined,
-      );
-    });
-    const v = t.dataSync()[0] as number;
-    t.dispose();
-    return v;
   }
 
   /** User vectors (d_out each, unit length) from histories of content vectors, oldest first; none may be empty. */
