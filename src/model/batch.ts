@@ -53,8 +53,15 @@ export interface PalBatch {
  * targets drawn the same way. Examples with an empty history or no targets are left out (they give no positive).
  * With a `pool`, cfg.negativeSamples distinct items are drawn from it uniformly as shared extra negatives.
  */
-export function buildPalBatch(examples: readonly UserExample[], cfg: PalConfig, rng: Rng, pool?: NegativePool): PalBatch {
-  const dc = cfg.contentDim;
+export function buildPalBatch(
+  examples: readonly UserExample[],
+  cfg: PalConfig,
+  rng: Rng,
+  pool?: NegativePool,
+  /** Floats per item in the refs: the content width, or 1 for an ID input (the item's table row; see item-input.ts). */
+  floatsPerItem = cfg.contentDim,
+): PalBatch {
+  const dc = floatsPerItem;
   const kept = examples
     .filter((e) => e.history.length > 0 && e.targets.length > 0)
     .map((e) => ({ history: e.history.slice(-cfg.maxHistory), targets: e.targets }));

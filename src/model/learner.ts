@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { AdamW, type AdamWState } from './adamw.js';
 import { packHistories, type PalBatch } from './batch.js';
 import type { PalConfig } from './config.js';
+import { frozenContent, type ItemInput } from './item-input.js';
 import { allActionInfoNce } from './loss.js';
 import { PalModel } from './pal-model.js';
 import { Rng } from './rng.js';
@@ -28,8 +29,9 @@ export function userChunkRows(seqLen: number): number {
 }
 
 /**
- * The PAL tower with its AdamW optimizer: the unit the streaming trainer drives. It owns a seeded generator for
- * batch sampling and dropout, so a run is reproducible from (config, seed, data).
+ * The PAL tower with its item input and AdamW optimizer: the unit the streaming trainer drives (frozen content: LEARN)
+ * and the SASRec-like baseline reuses (trainable ID embeddings). It owns a seeded generator for batch sampling and
+ * dropout, so a run is reproducible from (config, seed, data). cfg.contentDim is the tower's input width.
  */
 export class PalLearner {
   readonly cfg: PalConfig;
@@ -38,11 +40,15 @@ export class PalLearner {
   /** Seeded sampling for buildPalBatch. */
   readonly rng: Rng;
 
-  constructor(cfg: PalConfig, seed = 1) {
+  constructor(
+    cfg: PalConfig,
+    seed = 1,
+    private readonly input: ItemInput = frozenContent(cfg.contentDim),
+  ) {
     this.cfg = cfg;
     this.rng = new Rng(seed ^ 0x5bd1e995);
     this.model = new PalModel(cfg, seed);
-    this.optimizer = new AdamW(this.model.parameters(), {
+    this.optimizer = new AdamW([...this.model.parameters(), ...input.parameters()], {
       learningRate: cfg.learningRate,
       weightDecay: cfg.weightDecay,
       clipNorm: cfg.clipNorm,
@@ -61,23 +67,24 @@ export class PalLearner {
   trainStep(batch: PalBatch): number {
     if (!hasNegatives(batch)) return 0;
     const result = tf.tidy(() => {
-      const { users: B, seqLen: T, contentDim: dc, historySamples: Nh } = batch;
-      const content = tf.tensor3d(batch.historyContent, [B, T, dc]);
+      const { users: B, seqLen: T, contentDim: f, historySamples: Nh } = batch;
+      if (f !== this.input.floatsPerItem) throw new Error(`batch has ${f} floats per item, the item input reads ${this.input.floatsPerItem}`);
       const mask = tf.tensor2d(batch.historyMask, [B, T]);
       const M = batch.targetItems.length;
       const N = batch.negativeItems.length;
       // Targets and sampled negatives go through the item tower in one call (one set of larger matmuls).
-      const itemContent = new Float32Array((M + N) * dc);
+      const itemContent = new Float32Array((M + N) * f);
       itemContent.set(batch.targetContent);
-      itemContent.set(batch.negativeContent, M * dc);
-      const items = tf.tensor2d(itemContent, [M + N, dc]);
+      itemContent.set(batch.negativeContent, M * f);
       // The loss needs the tower only at the sampled positions (unused slots read slot 0; their user is -1).
       const positions = tf.tensor2d(Int32Array.from(batch.samplePositions, (p) => Math.max(0, p)), [B, Nh], 'int32');
       const historyUsers = Int32Array.from(batch.samplePositions, (p, i) => (p < 0 ? -1 : Math.floor(i / Nh)));
-      const trainable = this.model.parameters().map((p) => p.variable);
+      const trainable = [...this.model.parameters(), ...this.input.parameters()].map((p) => p.variable);
       const { value, grads } = tf.variableGrads(() => {
+        // The item input is inside the gradient: a trainable one (ID embeddings) learns with the tower.
+        const content = tf.reshape(this.input.embed(batch.historyContent, B * T), [B, T, this.cfg.contentDim]) as tf.Tensor3D;
         const picked = tf.reshape(this.model.encodeAt(content, mask, positions, true), [B * Nh, this.cfg.outDim]) as tf.Tensor2D;
-        const itemVectors = this.model.itemVectors(items, true);
+        const itemVectors = this.model.itemVectors(this.input.embed(itemContent, M + N), true);
         const targetVectors = tf.slice(itemVectors, [0, 0], [M, this.cfg.outDim]);
         return allActionInfoNce(
           { vectors: picked, users: historyUsers },
@@ -94,24 +101,25 @@ export class PalLearner {
     return loss as number;
   }
 
-  /** User vectors (d_out each, unit length) from histories of content vectors, oldest first; none may be empty. */
+  /** User vectors (d_out each, unit length) from histories of items (their input floats), oldest first; none may be empty. */
   userVectors(histories: readonly (readonly Float32Array[])[]): Float32Array[] {
     const out: Float32Array[] = [];
     const rows = userChunkRows(histories.reduce((m, h) => Math.max(m, Math.min(h.length, this.cfg.maxHistory)), 1));
     for (let start = 0; start < histories.length; start += rows) {
       const chunk = histories.slice(start, start + rows);
-      const { content, mask, seqLen } = packHistories(chunk, this.cfg.contentDim, this.cfg.maxHistory);
-      const t = tf.tidy(() =>
-        this.model.userVectors(tf.tensor3d(content, [chunk.length, seqLen, this.cfg.contentDim]), tf.tensor2d(mask, [chunk.length, seqLen])),
-      );
+      const { content, mask, seqLen } = packHistories(chunk, this.input.floatsPerItem, this.cfg.maxHistory);
+      const t = tf.tidy(() => {
+        const x = tf.reshape(this.input.embed(content, chunk.length * seqLen), [chunk.length, seqLen, this.cfg.contentDim]) as tf.Tensor3D;
+        return this.model.userVectors(x, tf.tensor2d(mask, [chunk.length, seqLen]));
+      });
       out.push(...splitRows(t));
     }
     return out;
   }
 
-  /** Item vectors (d_out each, unit length) from content vectors. */
+  /** Item vectors (d_out each, unit length) from items' input floats. */
   itemVectors(contents: readonly Float32Array[]): Float32Array[] {
-    const dc = this.cfg.contentDim;
+    const dc = this.input.floatsPerItem;
     const out: Float32Array[] = [];
     for (let start = 0; start < contents.length; start += INFERENCE_CHUNK) {
       const chunk = contents.slice(start, start + INFERENCE_CHUNK);
@@ -120,7 +128,7 @@ export class PalLearner {
         if (c.length !== dc) throw new Error(`content vector has ${c.length} dims, expected ${dc}`);
         flat.set(c, i * dc);
       });
-      const t = tf.tidy(() => this.model.itemVectors(tf.tensor2d(flat, [chunk.length, dc])));
+      const t = tf.tidy(() => this.model.itemVectors(this.input.embed(flat, chunk.length)));
       out.push(...splitRows(t));
     }
     return out;
@@ -139,6 +147,7 @@ export class PalLearner {
   dispose(): void {
     this.optimizer.dispose();
     this.model.dispose();
+    this.input.dispose();
   }
 }
 
