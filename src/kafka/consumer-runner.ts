@@ -192,6 +192,10 @@ export class ConsumerRunner<T> {
       }
       await p.heartbeat();
     }
+    // Every message of the batch handled: its end, past any trailing control records (a transaction's marker, which
+    // kafkajs resolves by itself and never hands over), counts as processed too.
+    const end = (BigInt(batch.lastOffset()) + 1n).toString();
+    if (BigInt(end) > BigInt(this.processed.get(batch.topic)?.get(batch.partition) ?? '0')) this.markProcessed(batch.topic, batch.partition, end);
   }
 
   private async processChunk(batch: Batch, chunk: KafkaMessage[]): Promise<void> {

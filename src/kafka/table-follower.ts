@@ -17,7 +17,15 @@ export interface TableFollowerOptions<T> {
   apply: (key: string, value: T | null, record: SourceRecord<T | null>) => void;
   dlq: DeadLetterWriter;
   maxMessageBytes: number;
+  /**
+   * Loading ends when every partition reached its end offset at start, or when nothing came for this long once
+   * the partitions are assigned: a partition whose last records were compacted away never reaches its end offset
+   * (kafkajs hands no empty batch over). Default 10 s.
+   */
+  idleLoadedMs?: number;
 }
+
+const IDLE_LOADED_MS = 10_000;
 
 /**
  * Follows a compacted topic as a table: reads it from the beginning on every start (it is the source of
@@ -29,7 +37,9 @@ export class TableFollower<T> {
   private readonly highWatermarks = new Map<number, bigint>();
   private readonly reached = new Map<number, bigint>();
   private caughtUp: (() => void) | undefined;
+  private abortLoad: ((err: Error) => void) | undefined;
   private records = 0;
+  private lastProgressAt = Date.now();
 
   constructor(private readonly o: TableFollowerOptions<T>) {
     this.runner = new ConsumerRunner<T | null>({
@@ -52,6 +62,7 @@ export class TableFollower<T> {
           }
           this.reached.set(r.partition, BigInt(r.offset) + 1n);
         }
+        this.lastProgressAt = Date.now();
         this.records += records.length;
         this.checkCaughtUp();
         return rejected;
@@ -59,6 +70,16 @@ export class TableFollower<T> {
       dlq: o.dlq,
       maxMessageBytes: o.maxMessageBytes,
       commitMode: 'manual',
+    });
+    this.runner.kafkaConsumer.on(this.runner.kafkaConsumer.events.GROUP_JOIN, () => {
+      this.lastProgressAt = Date.now();
+    });
+    // A batch of only control records (a transaction's commit marker) reaches no handler either: count its end.
+    this.runner.kafkaConsumer.on(this.runner.kafkaConsumer.events.END_BATCH_PROCESS, (e) => {
+      if (e.payload.topic !== o.topic || e.payload.batchSize !== 0) return;
+      const next = BigInt(e.payload.lastOffset) + 1n;
+      if (next > (this.reached.get(e.payload.partition) ?? 0n)) this.reached.set(e.payload.partition, next);
+      this.lastProgressAt = Date.now();
     });
   }
 
@@ -72,8 +93,10 @@ export class TableFollower<T> {
       await admin.disconnect();
     }
     const started = Date.now();
-    const done = new Promise<void>((resolve) => {
+    this.lastProgressAt = started;
+    const done = new Promise<void>((resolve, reject) => {
       this.caughtUp = resolve;
+      this.abortLoad = reject;
     });
     await this.runner.start();
     // Also polled: a chunk made only of dead letters reaches no `handle` call.
@@ -86,7 +109,12 @@ export class TableFollower<T> {
     log('kafka.table').info({ topic: this.o.topic, records: this.records, ms: Date.now() - started }, 'table loaded');
   }
 
+  /** Stops following; a `start()` still loading rejects. */
   stop(): Promise<void> {
+    if (this.caughtUp) {
+      this.caughtUp = undefined;
+      this.abortLoad?.(new Error(`table follower of ${this.o.topic} stopped before the table loaded`));
+    }
     return this.runner.stop();
   }
 
@@ -94,11 +122,18 @@ export class TableFollower<T> {
     if (!this.caughtUp) return;
     // Dead-lettered records also count as reached: the runner's processed offsets cover them.
     const processed = this.runner.processedOffsets().get(this.o.topic);
+    const behind: number[] = [];
     for (const [partition, high] of this.highWatermarks) {
       const at = [this.reached.get(partition), processed ? BigInt(processed.get(partition) ?? '0') : undefined]
         .filter((x): x is bigint => x !== undefined)
         .reduce((a, b) => (a > b ? a : b), 0n);
-      if (at < high) return;
+      if (at < high) behind.push(partition);
+    }
+    if (behind.length > 0) {
+      const assigned = this.runner.assignment.get(this.o.topic)?.size ?? 0;
+      const idle = Date.now() - this.lastProgressAt;
+      if (assigned < this.highWatermarks.size || idle < (this.o.idleLoadedMs ?? IDLE_LOADED_MS)) return;
+      log('kafka.table').warn({ topic: this.o.topic, partitions: behind, idleMs: idle }, 'table taken as loaded: nothing more came for partitions short of their end offset (records compacted away?)');
     }
     const resolve = this.caughtUp;
     this.caughtUp = undefined;

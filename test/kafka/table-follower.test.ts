@@ -51,3 +51,40 @@ test('content the table refuses (wrong vector size) is dead-lettered with its re
     await follower.stop();
   }
 });
+
+// Issue 11, smaller items: the follower counted only records it was handed, so a partition ending in records kafkajs
+// never hands over (a transaction's commit marker; records compacted away) kept the table from ever loading.
+test('a partition ending in a transaction marker still loads', { timeout: 60_000 }, async () => {
+  const topic = await freshTopic(stack.cfg, 'table-tx');
+  const dlq = await freshTopic(stack.cfg, 'table-tx-dlq');
+  const tx = createKafka(stack.cfg, 'test-tx').producer({ transactionalId: `test-${topic}`, idempotent: true, maxInFlightRequests: 1 });
+  await tx.connect();
+  try {
+    const t = await tx.transaction();
+    await t.send({ topic, acks: ACKS_ALL, messages: [{ key: 'a', value: defaultCodec().encode('ItemContent', content('a', [1, 0])) }] });
+    await t.commit();
+  } finally {
+    await tx.disconnect();
+  }
+  const table = new ContentTable();
+  const follower = new TableFollower<ItemContent>({
+    kafka: createKafka(stack.cfg, 'test-table'),
+    topic,
+    role: 'test-table-tx',
+    decode: (v) => defaultCodec().decode('ItemContent', v),
+    apply: (id, c) => void table.apply(id, c),
+    dlq: new DeadLetterWriter(stack.producer, 'test-table', dlq),
+    maxMessageBytes: stack.cfg.maxMessageBytes,
+    // Far beyond the test's timeout: loading must come from reaching the marker, not from the idle fallback.
+    idleLoadedMs: 600_000,
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    // Bounded, so that a follower that never loads fails the test instead of holding the process.
+    await Promise.race([follower.start(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('the table never loaded')), 45_000)))]);
+    assert.deepEqual([...table.ids()], ['a']);
+  } finally {
+    clearTimeout(timer);
+    await follower.stop();
+  }
+});
