@@ -100,6 +100,11 @@ export class ConsumerRunner<T> {
     for (const lost of [REBALANCING, STOP, CRASH]) this.consumer.on(lost, () => (this.assigned = new Map()));
   }
 
+  /** The kafkajs consumer, for its instrumentation events (the table follower counts control-record batches). */
+  get kafkaConsumer(): Consumer {
+    return this.consumer;
+  }
+
   async start(): Promise<void> {
     await this.consumer.connect();
     for (const topic of this.o.topics) await this.consumer.subscribe({ topic, fromBeginning: this.o.fromBeginning ?? true });
