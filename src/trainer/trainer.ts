@@ -5,8 +5,8 @@ import { defaultCodec, type ItemContent, type UserEvent } from '../codec/index.j
 import type { Config } from '../config/load.js';
 import { PROJECT_ROOT } from '../config/paths.js';
 import { createKafka } from '../kafka/client.js';
-import { ConsumerRunner, deadLetterOf, type PartitionOffsets, type Rejection, type SourceRecord } from '../kafka/consumer-runner.js';
-import { DeadLetterWriter, type DeadLetter } from '../kafka/dead-letter.js';
+import { ConsumerRunner, type PartitionOffsets, type Rejection, type SourceRecord } from '../kafka/consumer-runner.js';
+import { DeadLetterWriter } from '../kafka/dead-letter.js';
 import { createProducer } from '../kafka/producer.js';
 import { TableFollower } from '../kafka/table-follower.js';
 import { topicsFrom } from '../kafka/topics.js';
@@ -19,8 +19,8 @@ import { CheckpointStore } from './checkpoint.js';
 import { addToDigest } from './digest.js';
 import * as m from './metrics.js';
 import { StateDirLock } from './state-lock.js';
-import { WaitingEvents, type WaitingEvent } from './waiting-events.js';
-import { MicroBatchWindow } from './window.js';
+import { EventIntake } from './event-intake.js';
+import type { WaitingEvent } from './waiting-events.js';
 
 /** How often waiting events are checked against the content table, besides the arrival notices. */
 const WAITING_SWEEP_MS = 2_000;
@@ -93,16 +93,11 @@ export interface TrainerStats {
 export class Trainer extends EventEmitter<TrainerEvents> {
   private onlineModel: OnlineModel | undefined;
   private readonly content = new ContentTable();
-  private waiting: WaitingEvents;
-  /** Events released from waiting into the open window: checkpointed with the waiting ones until that window trains. */
-  private released: WaitingEvent[] = [];
-  /** Dead letters not yet written: written before anything is checkpointed (a checkpoint commits past them). */
-  private letters: DeadLetter[] = [];
-  private readonly window: MicroBatchWindow;
+  /** De-duplication, validation, the open window, waiting events and their dead letters (no Kafka: unit-tested alone). */
+  private readonly intake: EventIntake;
   private readonly store: CheckpointStore<TrainerCheckpointState>;
   /** Issue 11 §2.10: one trainer per state directory, held from prepare() to stop(). */
   private lock: StateDirLock | undefined;
-  private readonly consumed: PartitionOffsets = new Map();
   /** Offsets of the last trained window: what a checkpoint may claim. */
   private trained: PartitionOffsets = new Map();
   private runner: ConsumerRunner<UserEvent> | undefined;
@@ -132,8 +127,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     private collaborators: TrainerCollaborators = {},
   ) {
     super();
-    this.window = new MicroBatchWindow({ maxUsers: cfg.batchUsers, maxEvents: cfg.windowMaxEvents });
-    this.waiting = new WaitingEvents(cfg.maxWaitingEvents, cfg.maxWaitingMs);
+    this.intake = new EventIntake(cfg, this.content);
     this.store = new CheckpointStore(join(resolve(PROJECT_ROOT, cfg.stateDir), 'checkpoints'), cfg.checkpointsKept);
   }
 
@@ -212,7 +206,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       sessionTimeoutMs: this.cfg.kafkaSessionTimeoutMs,
       shouldPause: () => this.collaborators.backpressure?.shouldPause() ?? false,
       // Issue 11 §2.7: read from the restored checkpoint's offsets, even below the group's commit (an older checkpoint).
-      startAt: new Map([...this.consumed].map(([t, p]) => [t, new Map(p)])),
+      startAt: this.intake.offsets(),
     });
     await this.runner.start();
     this.timer = setInterval(() => void this.serial(() => this.tick()).catch((err: unknown) => this.l.error({ err }, 'tick failed')), 100);
@@ -232,12 +226,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         if (eventProblem(e, this.cfg)) invalid++;
         else if (!this.content.has(e.item_id)) skipped++;
         else {
-          this.window.add(e);
-          if (this.window.full) await this.trainWindow();
+          this.intake.add(e);
+          if (this.intake.windowFull) await this.trainWindow();
         }
         if (done % 1000 === 0) onProgress?.(done);
       }
-      if (this.window.size > 0) await this.trainWindow();
+      if (this.intake.windowSize > 0) await this.trainWindow();
       await this.checkpoint();
     });
     onProgress?.(done);
@@ -255,27 +249,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (this.broken) throw this.broken;
     if (this.stopping) return [];
     for (const r of records) {
-      // Already consumed: in the checkpoint (offsets are committed after it, so a restart sees these again), or
-      // earlier in this process (a rebalance, e.g. after a broker restart, re-fetches from the last commit).
-      const next = this.consumed.get(r.topic)?.get(r.partition);
-      if (next !== undefined && BigInt(r.offset) < BigInt(next)) continue;
-      this.markConsumed(r.topic, r.partition, r.offset);
+      // Rejected records are dead-lettered by the trainer, not the runner: a window that fills later in this chunk
+      // checkpoints and commits their offsets, so their letters are written before it (trainWindow writes them first).
+      if (this.intake.offer(r) === 'duplicate') continue;
       this.stats.consumed++;
-      const why = eventProblem(r.value, this.cfg);
-      if (why) {
-        // Rejected records are dead-lettered here, not by the runner: a window that fills later in this chunk
-        // checkpoints and commits their offsets, so their letters must be written before it.
-        this.letters.push(deadLetterOf({ record: r, ...why } satisfies Rejection));
-        continue;
-      }
-      if (this.content.has(r.value.item_id)) {
-        this.window.add(r.value);
-        // Cut as soon as the window is full: a chunk may hold many windows' worth of events.
-        if (this.window.full) await this.trainWindow();
-      } else {
-        const pushedOut = this.waiting.add({ event: r.value, topic: r.topic, partition: r.partition, offset: r.offset });
-        this.letters.push(...pushedOut.map((w) => this.noContent(w)));
-      }
+      // Cut as soon as the window is full: a chunk may hold many windows' worth of events.
+      if (this.intake.windowFull) await this.trainWindow();
     }
     await this.writeLetters();
     return [];
@@ -283,13 +262,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /** Writes the pending dead letters (acknowledged by the broker) before anything may commit past them. */
   private async writeLetters(): Promise<void> {
-    if (this.letters.length === 0) return;
-    const letters = this.letters;
-    this.letters = [];
+    const letters = this.intake.takeLetters();
+    if (letters.length === 0) return;
     try {
       await this.dlq!.write(letters);
     } catch (err) {
-      this.letters = [...letters, ...this.letters];
+      this.intake.returnLetters(letters);
       throw err;
     }
   }
@@ -300,26 +278,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    */
   flush(): Promise<void> {
     return this.serial(async () => {
-      if (this.window.size > 0) await this.trainWindow();
+      if (this.intake.windowSize > 0) await this.trainWindow();
     });
-  }
-
-  private noContent(w: WaitingEvent): DeadLetter {
-    return {
-      topic: w.topic,
-      partition: w.partition,
-      offset: w.offset,
-      key: Buffer.from(w.event.user_id),
-      value: defaultCodec().encode('UserEvent', w.event),
-      reason: 'no-content',
-      error: `item ${w.event.item_id} got no content vector within the waiting bounds`,
-    };
-  }
-
-  private markConsumed(topic: string, partition: number, offset: string): void {
-    let t = this.consumed.get(topic);
-    if (!t) this.consumed.set(topic, (t = new Map()));
-    t.set(partition, (BigInt(offset) + 1n).toString());
   }
 
   /** Window timer, waiting-event release and the time-based checkpoint. */
@@ -327,21 +287,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (this.stopping) return;
     const arrived = this.content.takeArrived();
     // A periodic sweep as well as the arrival notices: an event must never wait for content that is already here.
-    if (this.waiting.size > 0 && Date.now() - this.lastSweepAt >= WAITING_SWEEP_MS) {
+    if (this.intake.waitingCount > 0 && Date.now() - this.lastSweepAt >= WAITING_SWEEP_MS) {
       this.lastSweepAt = Date.now();
-      for (const item of this.waiting.items()) if (this.content.has(item)) arrived.add(item);
+      for (const item of this.intake.waitingItems()) if (this.content.has(item)) arrived.add(item);
     }
     // Released events are cut into windows like consumed ones: at full replay speed the encoder lags and hundreds
     // of waiting events are released at once (one huge window otherwise).
-    if (arrived.size > 0) {
-      for (const w of this.waiting.release(arrived)) {
-        this.window.add(w.event);
-        this.released.push(w);
-        if (this.window.full) await this.trainWindow();
-      }
-    }
-    m.eventsWaiting.set(this.waiting.size);
-    if (this.window.size > 0 && (this.window.full || this.window.ageMs() >= this.cfg.windowMs)) {
+    for (const _ of this.intake.release(arrived)) if (this.intake.windowFull) await this.trainWindow();
+    m.eventsWaiting.set(this.intake.waitingCount);
+    if (this.intake.windowSize > 0 && (this.intake.windowFull || this.intake.windowAgeMs() >= this.cfg.windowMs)) {
       await this.trainWindow();
     } else if (this.batchesSinceCheckpoint > 0 && Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs) {
       await this.checkpoint();
@@ -374,9 +328,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   private async trainWindowUnsafe(): Promise<void> {
     await this.writeLetters();
-    const events = this.window.take();
-    // These events are in the window being trained: from here on the window's trained state covers them.
-    this.released = [];
+    const events = this.intake.takeWindow();
     if (events.size === 0) return;
     const stop = m.trainStepSeconds.startTimer();
     const model = this.model;
@@ -391,13 +343,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       n += list.length;
     }
     // Everything consumed so far is now trained or waiting (and waiting events are checkpointed).
-    this.trained = new Map([...this.consumed].map(([t, p]) => [t, new Map(p)]));
+    this.trained = this.intake.offsets();
     this.stats.batches++;
     this.stats.eventsTrained += n;
     this.stats.step = model.step;
     this.stats.lastLoss = loss;
     this.stats.digest = this.digest.toString(16);
-    this.stats.waiting = this.waiting.size;
+    this.stats.waiting = this.intake.waitingCount;
     this.stats.users = model.users;
     this.stats.items = this.content.size;
     m.eventsTrained.inc(n);
@@ -433,7 +385,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         digest: this.digest.toString(16),
         offsets,
         // Events released into the open window are not trained yet: they wait again after a restart.
-        waiting: [...this.waiting.snapshot(), ...this.released],
+        waiting: this.intake.waitingSnapshot(),
       },
       arrays,
     });
@@ -454,14 +406,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   private restore(s: TrainerCheckpointState, arrays: NamedArrays, seq: number): void {
     this.onlineModel = OnlineModel.restore(this.cfg, this.content, s, arrays);
-    this.waiting = WaitingEvents.restore(s.waiting, this.cfg.maxWaitingEvents, this.cfg.maxWaitingMs);
     this.digest = BigInt(`0x${s.digest}`);
-    for (const [t, parts] of Object.entries(s.offsets)) {
-      const p = new Map(Object.entries(parts).map(([k, v]) => [Number(k), v]));
-      this.consumed.set(t, new Map(p));
-    }
-    this.trained = new Map([...this.consumed].map(([t, p]) => [t, new Map(p)]));
-    Object.assign(this.stats, { step: s.step, batches: s.batches, eventsTrained: s.eventsTrained, digest: s.digest, checkpointSeq: seq, waiting: this.waiting.size, users: this.onlineModel.users });
+    const offsets: PartitionOffsets = new Map(Object.entries(s.offsets).map(([t, parts]) => [t, new Map(Object.entries(parts).map(([k, v]) => [Number(k), v]))]));
+    this.intake.restore(offsets, s.waiting);
+    this.trained = this.intake.offsets();
+    Object.assign(this.stats, { step: s.step, batches: s.batches, eventsTrained: s.eventsTrained, digest: s.digest, checkpointSeq: seq, waiting: this.intake.waitingCount, users: this.onlineModel.users });
     this.l.info({ seq, step: s.step, eventsTrained: s.eventsTrained }, 'resumed from checkpoint');
   }
 
@@ -471,7 +420,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     await this.serial(async () => {
       this.stopping = true;
       if (this.broken) return;
-      if (this.window.size > 0) await this.trainWindow();
+      if (this.intake.windowSize > 0) await this.trainWindow();
       if (this.batchesSinceCheckpoint > 0) await this.checkpoint();
     });
     await this.runner?.stop();

@@ -1,0 +1,149 @@
+import { defaultCodec, type UserEvent } from '../codec/index.js';
+import type { Config } from '../config/load.js';
+import { deadLetterOf, type PartitionOffsets, type SourceRecord } from '../kafka/consumer-runner.js';
+import type { DeadLetter } from '../kafka/dead-letter.js';
+import { eventProblem } from '../learner/event-check.js';
+import { WaitingEvents, type WaitingEvent } from './waiting-events.js';
+import { MicroBatchWindow } from './window.js';
+
+export type IntakeSettings = Pick<Config, 'batchUsers' | 'windowMaxEvents' | 'maxWaitingEvents' | 'maxWaitingMs' | 'eventTypes' | 'maxFutureMs'>;
+
+/** What became of one consumed record. */
+export type Intake = 'duplicate' | 'rejected' | 'windowed' | 'waiting';
+
+/**
+ * The trainer's event intake, with no Kafka: de-duplication against the offsets already consumed, validation, the
+ * open micro-batch window, the events waiting for their item's content and their release, and the dead letters all of
+ * that produces. The trainer role feeds it records and trains when `windowFull`; its state (offsets, waiting events,
+ * including those released into the still-open window) is part of every checkpoint.
+ */
+export class EventIntake {
+  private readonly window: MicroBatchWindow;
+  private waiting: WaitingEvents;
+  /** Events released from waiting into the open window: checkpointed with the waiting ones until that window trains. */
+  private released: WaitingEvent[] = [];
+  /** Dead letters not yet written: the trainer writes them before anything is checkpointed (a checkpoint commits past them). */
+  private letters: DeadLetter[] = [];
+  /** Next offset per topic and partition after everything handed to the intake. */
+  private readonly consumed: PartitionOffsets = new Map();
+  /** Records taken in (not duplicates). */
+  taken = 0;
+
+  constructor(
+    private readonly settings: IntakeSettings,
+    private readonly content: { has(itemId: string): boolean },
+  ) {
+    this.window = new MicroBatchWindow({ maxUsers: settings.batchUsers, maxEvents: settings.windowMaxEvents });
+    this.waiting = new WaitingEvents(settings.maxWaitingEvents, settings.maxWaitingMs);
+  }
+
+  /** Restores the stream position and the waiting events of a checkpoint. */
+  restore(offsets: PartitionOffsets, waiting: WaitingEvent[]): void {
+    for (const [t, p] of offsets) this.consumed.set(t, new Map(p));
+    this.waiting = WaitingEvents.restore(waiting, this.settings.maxWaitingEvents, this.settings.maxWaitingMs);
+  }
+
+  /**
+   * Takes one consumed record. A record below the consumed offsets is a duplicate: in the checkpoint (offsets are
+   * committed after it, so a restart sees these again) or taken earlier in this process (a rebalance re-fetches from
+   * the last commit).
+   */
+  offer(r: SourceRecord<UserEvent>): Intake {
+    const next = this.consumed.get(r.topic)?.get(r.partition);
+    if (next !== undefined && BigInt(r.offset) < BigInt(next)) return 'duplicate';
+    let t = this.consumed.get(r.topic);
+    if (!t) this.consumed.set(r.topic, (t = new Map()));
+    t.set(r.partition, (BigInt(r.offset) + 1n).toString());
+    this.taken++;
+    const why = eventProblem(r.value, this.settings);
+    if (why) {
+      this.letters.push(deadLetterOf({ record: r, ...why }));
+      return 'rejected';
+    }
+    if (this.content.has(r.value.item_id)) {
+      this.window.add(r.value);
+      return 'windowed';
+    }
+    const pushedOut = this.waiting.add({ event: r.value, topic: r.topic, partition: r.partition, offset: r.offset });
+    this.letters.push(...pushedOut.map(noContent));
+    return 'waiting';
+  }
+
+  /** An event that needs no offset bookkeeping (a historical log: pretrain). */
+  add(e: UserEvent): void {
+    this.window.add(e);
+  }
+
+  /**
+   * Moves waiting events whose item now has content into the window, one at a time; yields after each, so the caller
+   * can train whenever `windowFull` (at full replay speed hundreds are released at once: one huge window otherwise).
+   */
+  *release(arrived: ReadonlySet<string>): Generator<void> {
+    if (arrived.size === 0) return;
+    for (const w of this.waiting.release(arrived)) {
+      this.window.add(w.event);
+      this.released.push(w);
+      yield;
+    }
+  }
+
+  /** The items waiting events are waiting for. */
+  waitingItems(): IterableIterator<string> {
+    return this.waiting.items();
+  }
+
+  get waitingCount(): number {
+    return this.waiting.size;
+  }
+
+  get windowFull(): boolean {
+    return this.window.full;
+  }
+
+  get windowSize(): number {
+    return this.window.size;
+  }
+
+  windowAgeMs(): number {
+    return this.window.ageMs();
+  }
+
+  /** The window's events per user, event-time order; from here on the window's trained state covers them. */
+  takeWindow(): Map<string, UserEvent[]> {
+    this.released = [];
+    return this.window.take();
+  }
+
+  /** The dead letters produced so far, to be written before a checkpoint; give them back with `returnLetters` on failure. */
+  takeLetters(): DeadLetter[] {
+    const out = this.letters;
+    this.letters = [];
+    return out;
+  }
+
+  returnLetters(letters: DeadLetter[]): void {
+    this.letters = [...letters, ...this.letters];
+  }
+
+  /** A copy of the consumed offsets: after a window trains, everything below them is trained or waiting. */
+  offsets(): PartitionOffsets {
+    return new Map([...this.consumed].map(([t, p]) => [t, new Map(p)]));
+  }
+
+  /** The waiting events for a checkpoint, those released into the open window included (they wait again after a restart). */
+  waitingSnapshot(): WaitingEvent[] {
+    return [...this.waiting.snapshot(), ...this.released];
+  }
+}
+
+function noContent(w: WaitingEvent): DeadLetter {
+  return {
+    topic: w.topic,
+    partition: w.partition,
+    offset: w.offset,
+    key: Buffer.from(w.event.user_id),
+    value: defaultCodec().encode('UserEvent', w.event),
+    reason: 'no-content',
+    error: `item ${w.event.item_id} got no content vector within the waiting bounds`,
+  };
+}

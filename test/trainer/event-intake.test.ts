@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { UserEvent } from '../../src/codec/index.js';
+import type { SourceRecord } from '../../src/kafka/consumer-runner.js';
+import { EventIntake } from '../../src/trainer/event-intake.js';
+
+// The trainer's intake on its own: no broker, no model.
+const settings = { batchUsers: 2, windowMaxEvents: 3, maxWaitingEvents: 2, maxWaitingMs: 1_000_000, eventTypes: ['click'], maxFutureMs: 86_400_000 };
+let offset = 0;
+const rec = (user: string, item: string, over: Partial<UserEvent> = {}, at?: number): SourceRecord<UserEvent> => {
+  const o = at ?? offset++;
+  const value: UserEvent = { event_id: `e${o}`, user_id: user, item_id: item, type: 'click', ts: 1000 + o, weight: null, ...over };
+  return { topic: 't', partition: 0, offset: String(o), key: Buffer.from(user), timestamp: '0', value, raw: Buffer.from(`raw${o}`) };
+};
+
+test('a record below the consumed offsets is a duplicate, whether taken in this process or restored from a checkpoint', () => {
+  offset = 0;
+  const intake = new EventIntake(settings, { has: () => true });
+  const r = rec('u1', 'a');
+  assert.equal(intake.offer(r), 'windowed');
+  assert.equal(intake.offer(r), 'duplicate');
+  assert.deepEqual(intake.offsets(), new Map([['t', new Map([[0, '1']])]]));
+  const restored = new EventIntake(settings, { has: () => true });
+  restored.restore(new Map([['t', new Map([[0, '5']])]]), []);
+  assert.equal(restored.offer(rec('u1', 'a', {}, 4)), 'duplicate');
+  assert.equal(restored.offer(rec('u1', 'a', {}, 5)), 'windowed');
+  assert.equal(restored.taken, 1);
+});
+
+test('invalid events become dead letters with their reason and original bytes; the window is cut by users or events', () => {
+  offset = 0;
+  const intake = new EventIntake(settings, { has: () => true });
+  assert.equal(intake.offer(rec('u1', 'a', { type: 'teleport' })), 'rejected');
+  const [letter] = intake.takeLetters();
+  assert.equal(letter?.reason, 'unknown-event-type');
+  assert.deepEqual(letter?.value, Buffer.from('raw0'));
+  intake.offer(rec('u1', 'a'));
+  intake.offer(rec('u1', 'b'));
+  assert.equal(intake.windowFull, false);
+  intake.offer(rec('u2', 'c'));
+  assert.equal(intake.windowFull, true, 'two users');
+  const w = intake.takeWindow();
+  assert.deepEqual([...w.keys()], ['u1', 'u2']);
+  assert.equal(intake.windowSize, 0);
+  for (const i of ['a', 'b', 'c']) intake.offer(rec('u3', i));
+  assert.equal(intake.windowFull, true, 'three events of one user');
+});
+
+test('events wait for content, are released into the window and stay in the checkpoint until it trains; overflow is dead-lettered', () => {
+  offset = 0;
+  const has = new Set<string>();
+  const intake = new EventIntake({ ...settings, windowMaxEvents: 10, batchUsers: 10 }, { has: (id) => has.has(id) });
+  assert.equal(intake.offer(rec('u1', 'x')), 'waiting');
+  assert.equal(intake.offer(rec('u2', 'y')), 'waiting');
+  assert.equal(intake.offer(rec('u3', 'z')), 'waiting');
+  const letters = intake.takeLetters();
+  assert.deepEqual(letters.map((l) => [l.reason, l.offset]), [['no-content', '0']], 'the oldest is pushed out past the bound');
+  has.add('y');
+  const steps = [...intake.release(new Set(['y']))].length;
+  assert.equal(steps, 1);
+  assert.equal(intake.windowSize, 1);
+  assert.deepEqual(intake.waitingSnapshot().map((w) => w.event.item_id).sort(), ['y', 'z'], 'the released event is still checkpointed');
+  intake.takeWindow();
+  assert.deepEqual(intake.waitingSnapshot().map((w) => w.event.item_id), ['z']);
+  assert.deepEqual([...intake.waitingItems()], ['z']);
+});
