@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs, { type Admin, type ITopicConfig, type ITopicMetadata } from 'kafkajs';
 import { z } from 'zod';
-import type { Config } from '../config/load.js';
+import { DEFAULTS, type Config } from '../config/load.js';
 import { TOPICS_DIR } from '../config/paths.js';
 
 // kafkajs is CommonJS and this enum is not visible as a named ESM export.
@@ -10,10 +10,10 @@ const { ConfigResourceTypes } = kafkajs;
 
 /** The four topics of the product; their definitions live in topics/<name>.json. */
 export const TOPICS = {
-  itemListings: 'learn.item-listings',
-  userEvents: 'learn.user-events',
-  itemContent: 'learn.item-content',
-  dlq: 'learn.dlq',
+  itemListings: DEFAULTS.topicItemListings,
+  userEvents: DEFAULTS.topicUserEvents,
+  itemContent: DEFAULTS.topicItemContent,
+  dlq: DEFAULTS.topicDlq,
 } as const;
 
 const TopicSpecSchema = z.object({
@@ -183,21 +183,22 @@ export function topicsFrom(cfg: Pick<Config, 'topicItemListings' | 'topicUserEve
 }
 
 /** The product topics under another prefix (`bench.1a2b.item-listings`, ...), created from the specs of topics/. */
-export async function applyPrefixedTopics(admin: Admin, prefix: string): Promise<TopicNames> {
-  const names: TopicNames = {
-    itemListings: `${prefix}.item-listings`,
-    userEvents: `${prefix}.user-events`,
-    itemContent: `${prefix}.item-content`,
-    dlq: `${prefix}.dlq`,
-  };
+export async function applyPrefixedTopics(admin: Admin, prefix: string, opts: { partitions?: number } = {}): Promise<TopicNames> {
+  const names = prefixedTopicNames(prefix);
   const byDefault: Record<string, string> = {
     [TOPICS.itemListings]: names.itemListings,
     [TOPICS.userEvents]: names.userEvents,
     [TOPICS.itemContent]: names.itemContent,
     [TOPICS.dlq]: names.dlq,
   };
-  await applyTopics(admin, loadTopicSpecs().flatMap((s) => (byDefault[s.name] ? [{ ...s, name: byDefault[s.name]! }] : [])));
+  const specs = loadTopicSpecs().flatMap((s) => (byDefault[s.name] ? [{ ...s, name: byDefault[s.name]!, ...(opts.partitions ? { partitions: opts.partitions } : {}) }] : []));
+  await applyTopics(admin, specs);
   return names;
+}
+
+/** The product topics' names under another prefix: `<prefix>.item-listings`, `<prefix>.user-events`, ... */
+export function prefixedTopicNames(prefix: string): TopicNames {
+  return { itemListings: `${prefix}.item-listings`, userEvents: `${prefix}.user-events`, itemContent: `${prefix}.item-content`, dlq: `${prefix}.dlq` };
 }
 
 /** A config whose LEARN_TOPIC_* point at the given names. */

@@ -14,7 +14,7 @@ import { EncoderWorker } from '../encoder/worker.js';
 import type { OnlineModel, WindowExamples } from '../learner/online-model.js';
 import { createKafka } from '../kafka/client.js';
 import { ACKS_ALL, createProducer } from '../kafka/producer.js';
-import { applyTopics, loadTopicSpecs, type TopicNames } from '../kafka/topics.js';
+import { applyPrefixedTopics, prefixedTopicNames, type TopicNames } from '../kafka/topics.js';
 import { log } from '../ops/logger.js';
 import { wasmHeapBytes, type NegativePool } from '../model/index.js';
 import { Trainer } from '../trainer/trainer.js';
@@ -129,15 +129,9 @@ export function newRunId(now = new Date()): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
 }
 
-/** The product's topic specs under `replay.<run>.*` names (learn.item-listings -> replay.<run>.item-listings). */
+/** The product's topics under `replay.<run>.*` names (learn.item-listings -> replay.<run>.item-listings). */
 export function replayTopics(run: string): TopicNames {
-  const name = (base: string): string => `replay.${run}.${base.replace(/^learn\./, '')}`;
-  return {
-    itemListings: name('learn.item-listings'),
-    userEvents: name('learn.user-events'),
-    itemContent: name('learn.item-content'),
-    dlq: name('learn.dlq'),
-  };
+  return prefixedTopicNames(`replay.${run}`);
 }
 
 /** Runs one replay end to end, on the path the options ask for, and returns its report (see writeReport). */
@@ -268,14 +262,8 @@ async function driveKafka(plan: ReplayPlan, opts: ReplayOptions, run: string): P
   const kafka = createKafka(cfg, 'replay');
   const admin = kafka.admin();
   await admin.connect();
-  const byDefault = new Map<string, string>([
-    ['learn.item-listings', topics.itemListings],
-    ['learn.user-events', topics.userEvents],
-    ['learn.item-content', topics.itemContent],
-    ['learn.dlq', topics.dlq],
-  ]);
-  const specs = loadTopicSpecs().map((s) => ({ ...s, partitions: 1, name: byDefault.get(s.name) ?? `replay.${run}.${s.name}` }));
-  await applyTopics(admin, specs);
+  // One partition each: the consumers read the stream in its order (the protocol).
+  await applyPrefixedTopics(admin, `replay.${run}`, { partitions: 1 });
   l.info({ run, topics }, 'replay topics created');
 
   const sentAt = new Map<string, number>(); // listing item_id or event id -> when its batch was sent
