@@ -61,3 +61,24 @@ export async function freshPipelineTopics<R extends PipelineRole>(
   }
   return env as Record<(typeof PIPELINE_TOPIC_ENV)[R], string>;
 }
+
+/**
+ * One test file's pipeline on the shared stack: fresh topics for the roles it names (role -> partitions), its own
+ * consumer groups and Redis prefix, the state folder it gives, and the settings it asks for, validated like the
+ * program's (loadConfig over the environment).
+ */
+export async function pipelineConfig(
+  label: string,
+  opts: { stateDir: string; partitions?: Partial<Record<'content' | 'events' | 'dlq', number>>; env?: Record<string, string> },
+): Promise<Config> {
+  const shared = await ensureStack();
+  const short = label.replace(/[^a-z]/g, '').slice(0, 6);
+  return loadConfig({
+    ...process.env,
+    ...(await freshPipelineTopics(shared, label, { content: 1, events: 1, dlq: 1, ...opts.partitions } as Record<'content' | 'events' | 'dlq', number>)),
+    LEARN_STATE_DIR: opts.stateDir,
+    LEARN_REDIS_PREFIX: `${short}${randomBytes(3).toString('hex')}`,
+    LEARN_GROUP_PREFIX: `${short}${randomBytes(3).toString('hex')}`,
+    ...opts.env,
+  });
+}

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { defaultCodec, type UserEvent } from '../../src/codec/index.js';
-import { loadConfig, type Config } from '../../src/config/load.js';
+import type { Config } from '../../src/config/load.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
 import { Rng } from '../../src/model/index.js';
@@ -14,7 +13,7 @@ import { digestOf } from '../../src/trainer/digest.js';
 import { Trainer, type TrainerCheckpointState } from '../../src/trainer/trainer.js';
 import { eventually } from '../support/kafka.js';
 import { SMALL_TRAINER_ENV, publishContents, randomContents } from '../support/pipeline.js';
-import { ensureStack, freshPipelineTopics } from '../support/stack.js';
+import { pipelineConfig } from '../support/stack.js';
 
 // Issue 11 §2.7: with the newest checkpoint unreadable the trainer loaded the one before it, but read on from the
 // group's committed offsets (those of the newest), so the events between the two checkpoints were lost.
@@ -22,17 +21,10 @@ import { ensureStack, freshPipelineTopics } from '../support/stack.js';
 let cfg: Config;
 const stateDir = mkdtempSync(join(tmpdir(), 'learn-ckpt-fallback-'));
 before(async () => {
-  const shared = await ensureStack();
-  cfg = loadConfig({
-    ...process.env,
-    ...SMALL_TRAINER_ENV,
-    ...(await freshPipelineTopics(shared, 'ckpt-fallback', { content: 1, events: 2, dlq: 1 })),
-    LEARN_STATE_DIR: stateDir,
-    LEARN_GROUP_PREFIX: `cf${randomBytes(3).toString('hex')}`,
-    LEARN_PUBLISH_VECTORS: 'false',
-    LEARN_BATCH_USERS: '2',
-    LEARN_CHECKPOINT_EVERY_BATCHES: '1',
-    LEARN_CHECKPOINTS_KEPT: '100',
+  cfg = await pipelineConfig('ckpt-fallback', {
+    stateDir,
+    partitions: { events: 2 },
+    env: { ...SMALL_TRAINER_ENV, LEARN_PUBLISH_VECTORS: 'false', LEARN_BATCH_USERS: '2', LEARN_CHECKPOINT_EVERY_BATCHES: '1', LEARN_CHECKPOINTS_KEPT: '100' },
   });
 });
 after(() => rmSync(stateDir, { recursive: true, force: true }));

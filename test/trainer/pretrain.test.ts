@@ -3,28 +3,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { loadConfig, type Config } from '../../src/config/load.js';
+import type { Config } from '../../src/config/load.js';
 import type { DatasetRecord } from '../../src/data/index.js';
 import { Rng } from '../../src/model/index.js';
 import { CheckpointStore } from '../../src/trainer/checkpoint.js';
 import { pretrain } from '../../src/trainer/pretrain.js';
 import type { TrainerCheckpointState } from '../../src/trainer/trainer.js';
 import { ensureDefaultModel } from '../encoder/model-helper.js';
-import { ensureStack, freshPipelineTopics, freshTopic } from '../support/stack.js';
+import { pipelineConfig } from '../support/stack.js';
 
 let cfg: Config;
 const stateDir = mkdtempSync(join(tmpdir(), 'learn-pretrain-'));
 before(async () => {
-  const shared = await ensureStack();
   await ensureDefaultModel();
-  cfg = loadConfig({
-    ...process.env,
-    ...(await freshPipelineTopics(shared, 'pretrain', { content: 1, events: 1, dlq: 1 })),
-    LEARN_STATE_DIR: stateDir,
-    LEARN_BATCH_USERS: '8',
-    LEARN_PAL_DIM: '32',
-    LEARN_PAL_LAYERS: '1',
-  });
+  cfg = await pipelineConfig('pretrain', { stateDir, env: { LEARN_BATCH_USERS: '8', LEARN_PAL_DIM: '32', LEARN_PAL_LAYERS: '1' } });
 });
 after(() => rmSync(stateDir, { recursive: true, force: true }));
 

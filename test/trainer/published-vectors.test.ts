@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { loadConfig, redisUrl, type Config } from '../../src/config/load.js';
+import { redisUrl, type Config } from '../../src/config/load.js';
 import { Rng } from '../../src/model/index.js';
 import { StoreKeys } from '../../src/store/index.js';
 import { StateDirLockedError } from '../../src/trainer/state-lock.js';
@@ -13,22 +12,12 @@ import { Trainer } from '../../src/trainer/trainer.js';
 import { VectorPublisher } from '../../src/trainer/vector-publisher.js';
 import { eventually } from '../support/kafka.js';
 import { publishContents, randomContents } from '../support/pipeline.js';
-import { ensureStack, freshPipelineTopics } from '../support/stack.js';
+import { pipelineConfig } from '../support/stack.js';
 
 let cfg: Config;
 const stateDir = mkdtempSync(join(tmpdir(), 'learn-published-'));
 before(async () => {
-  const shared = await ensureStack();
-  cfg = loadConfig({
-    ...process.env,
-    ...(await freshPipelineTopics(shared, 'published-vectors', { content: 1, events: 1, dlq: 1 })),
-    LEARN_STATE_DIR: stateDir,
-    LEARN_REDIS_PREFIX: `pv${randomBytes(3).toString('hex')}`,
-    LEARN_GROUP_PREFIX: `pv${randomBytes(3).toString('hex')}`,
-    LEARN_PAL_DIM: '32',
-    LEARN_PAL_LAYERS: '1',
-    LEARN_PAL_OUT_DIM: '16',
-  });
+  cfg = await pipelineConfig('published-vectors', { stateDir, env: { LEARN_PAL_DIM: '32', LEARN_PAL_LAYERS: '1', LEARN_PAL_OUT_DIM: '16' } });
 });
 after(() => rmSync(stateDir, { recursive: true, force: true }));
 

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { UserEvent } from '../../src/codec/index.js';
-import { loadConfig, type Config } from '../../src/config/load.js';
+import type { Config } from '../../src/config/load.js';
 import { Rng } from '../../src/model/index.js';
 import { StoreKeys } from '../../src/store/index.js';
 import { Trainer } from '../../src/trainer/trainer.js';
@@ -13,7 +12,7 @@ import { VectorPublisher } from '../../src/trainer/vector-publisher.js';
 import { publishContents, randomContents } from '../support/pipeline.js';
 import { PrivateRedis } from '../support/private-redis.js';
 import { eventually } from '../support/kafka.js';
-import { ensureStack, freshPipelineTopics } from '../support/stack.js';
+import { pipelineConfig } from '../support/stack.js';
 import { plainClient } from '../store/helpers.js';
 
 // Issue 11 §2.6: a version build due while Redis was down threw out of the trainer's window (the role stopped),
@@ -23,21 +22,18 @@ let cfg: Config;
 let redis: PrivateRedis;
 const stateDir = mkdtempSync(join(tmpdir(), 'learn-publisher-outage-'));
 before(async () => {
-  const shared = await ensureStack();
   redis = await PrivateRedis.create();
-  cfg = loadConfig({
-    ...process.env,
-    ...(await freshPipelineTopics(shared, 'publisher-outage', { content: 1, events: 1, dlq: 1 })),
-    REDIS_URL: redis.url,
-    LEARN_STATE_DIR: stateDir,
-    LEARN_REDIS_PREFIX: `po${randomBytes(3).toString('hex')}`,
-    LEARN_GROUP_PREFIX: `po${randomBytes(3).toString('hex')}`,
-    LEARN_PAL_DIM: '32',
-    LEARN_PAL_LAYERS: '1',
-    LEARN_PAL_OUT_DIM: '16',
-    LEARN_BATCH_USERS: '4',
-    LEARN_VERSION_EVERY_STEPS: '1',
-    LEARN_PUBLISH_FLUSH_MS: '500',
+  cfg = await pipelineConfig('publisher-outage', {
+    stateDir,
+    env: {
+      REDIS_URL: redis.url,
+      LEARN_PAL_DIM: '32',
+      LEARN_PAL_LAYERS: '1',
+      LEARN_PAL_OUT_DIM: '16',
+      LEARN_BATCH_USERS: '4',
+      LEARN_VERSION_EVERY_STEPS: '1',
+      LEARN_PUBLISH_FLUSH_MS: '500',
+    },
   });
 });
 after(async () => {

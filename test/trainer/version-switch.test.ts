@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { defaultCodec, type ItemContent, type UserEvent } from '../../src/codec/index.js';
-import { loadConfig, redisUrl, type Config } from '../../src/config/load.js';
+import { redisUrl, type Config } from '../../src/config/load.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
 import { Rng } from '../../src/model/index.js';
@@ -14,7 +13,7 @@ import { StoreKeys } from '../../src/store/index.js';
 import { Trainer } from '../../src/trainer/trainer.js';
 import { VectorPublisher } from '../../src/trainer/vector-publisher.js';
 import { eventually } from '../support/kafka.js';
-import { ensureStack, freshPipelineTopics } from '../support/stack.js';
+import { pipelineConfig } from '../support/stack.js';
 
 // Issue 11 §2.9: a new version held only the LEARN_VERSION_USERS most recent users (everyone else got 404 after
 // the switch), and items whose content arrived during a build were written to the old version only.
@@ -22,19 +21,9 @@ import { ensureStack, freshPipelineTopics } from '../support/stack.js';
 let cfg: Config;
 const stateDir = mkdtempSync(join(tmpdir(), 'learn-version-switch-'));
 before(async () => {
-  const shared = await ensureStack();
-  cfg = loadConfig({
-    ...process.env,
-    ...(await freshPipelineTopics(shared, 'version-switch', { content: 1, events: 1, dlq: 1 })),
-    LEARN_STATE_DIR: stateDir,
-    LEARN_REDIS_PREFIX: `vs${randomBytes(3).toString('hex')}`,
-    LEARN_GROUP_PREFIX: `vs${randomBytes(3).toString('hex')}`,
-    LEARN_PAL_DIM: '32',
-    LEARN_PAL_LAYERS: '1',
-    LEARN_PAL_OUT_DIM: '16',
-    LEARN_BATCH_USERS: '4',
-    LEARN_VERSION_EVERY_STEPS: '1',
-    LEARN_VERSION_USERS: '3',
+  cfg = await pipelineConfig('version-switch', {
+    stateDir,
+    env: { LEARN_PAL_DIM: '32', LEARN_PAL_LAYERS: '1', LEARN_PAL_OUT_DIM: '16', LEARN_BATCH_USERS: '4', LEARN_VERSION_EVERY_STEPS: '1', LEARN_VERSION_USERS: '3' },
   });
 });
 after(() => rmSync(stateDir, { recursive: true, force: true }));
