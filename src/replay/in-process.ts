@@ -86,7 +86,8 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
   const window = new MicroBatchWindow({ maxUsers: cfg.batchUsers, maxEvents: cfg.windowMaxEvents });
   const every = opts.progressEvery ?? 5000;
   const updates = opts.updates ?? 'online';
-  const split = opts.warmStart ? Math.round(plan.events.length * opts.warmStart.fraction) : 0;
+  // At least one event after the split, or the warm start would never run (it runs when the loop reaches the split).
+  const split = opts.warmStart ? Math.min(plan.events.length - 1, Math.round(plan.events.length * opts.warmStart.fraction)) : 0;
   let trained = 0;
   let rejected = 0;
   let loss = 0;

@@ -337,7 +337,9 @@ async function driveKafka(plan: ReplayPlan, opts: ReplayOptions, run: string): P
       producing.catch(() => undefined);
       await watch.until(() => producingDone && t.stats.consumed >= produced.events, producing);
       await t.flush();
-      await watch.until(() => t.stats.eventsTrained + dlq.events >= produced.events);
+      // An event whose item never got content (its listing dead-lettered) waits for ever: counted with the rejected
+      // ones, as the in-process path counts it.
+      await watch.until(() => t.stats.eventsTrained + dlq.events + t.stats.waiting >= produced.events);
       produced.seconds = Math.round((Date.now() - produceStarted) / 100) / 10;
     } finally {
       await producer.disconnect();
@@ -349,7 +351,7 @@ async function driveKafka(plan: ReplayPlan, opts: ReplayOptions, run: string): P
       produced,
       itemsEncoded: encoder.stats.encoded,
       eventsTrained: t.stats.eventsTrained,
-      deadLettered: { events: dlq.events, listings: dlq.listings },
+      deadLettered: { events: dlq.events + t.stats.waiting, listings: dlq.listings },
       steps: t.stats.step,
       model: modelSummary(cfg, t.model),
       freshness: { listingToContent: listingLatency.summary(), eventToTrained: eventLatency.summary() },

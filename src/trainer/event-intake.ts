@@ -20,6 +20,8 @@ export type Intake = 'duplicate' | 'rejected' | 'windowed' | 'waiting';
 export class EventIntake {
   private readonly window: MicroBatchWindow;
   private waiting: WaitingEvents;
+  /** Events released from waiting, not yet moved into the window (a window may fill, train and checkpoint between two). */
+  private pending: WaitingEvent[] = [];
   /** Events released from waiting into the open window: checkpointed with the waiting ones until that window trains. */
   private released: WaitingEvent[] = [];
   /** Dead letters not yet written: the trainer writes them before anything is checkpointed (a checkpoint commits past them). */
@@ -79,8 +81,9 @@ export class EventIntake {
    * can train whenever `windowFull` (at full replay speed hundreds are released at once: one huge window otherwise).
    */
   *release(arrived: ReadonlySet<string>): Generator<void> {
-    if (arrived.size === 0) return;
-    for (const w of this.waiting.release(arrived)) {
+    if (arrived.size > 0) this.pending.push(...this.waiting.release(arrived));
+    while (this.pending.length > 0) {
+      const w = this.pending.shift() as WaitingEvent;
       this.window.add(w.event);
       this.released.push(w);
       yield;
@@ -93,7 +96,7 @@ export class EventIntake {
   }
 
   get waitingCount(): number {
-    return this.waiting.size;
+    return this.waiting.size + this.pending.length;
   }
 
   get windowFull(): boolean {
@@ -130,9 +133,17 @@ export class EventIntake {
     return new Map([...this.consumed].map(([t, p]) => [t, new Map(p)]));
   }
 
-  /** The waiting events for a checkpoint, those released into the open window included (they wait again after a restart). */
-  waitingSnapshot(): WaitingEvent[] {
-    return [...this.waiting.snapshot(), ...this.released];
+  /**
+   * The waiting events a checkpoint with offsets `below` must hold: those released but not yet trained included (they
+   * wait again after a restart). Events at or past those offsets are left out: a restart reads them again from Kafka,
+   * and holding them too would train them twice.
+   */
+  waitingSnapshot(below: PartitionOffsets): WaitingEvent[] {
+    const covered = (w: WaitingEvent): boolean => {
+      const next = below.get(w.topic)?.get(w.partition);
+      return next !== undefined && BigInt(w.offset) < BigInt(next);
+    };
+    return [...this.waiting.snapshot(), ...this.pending, ...this.released].filter(covered);
   }
 }
 

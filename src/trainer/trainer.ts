@@ -279,6 +279,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   flush(): Promise<void> {
     return this.serial(async () => {
       if (this.intake.windowSize > 0) await this.trainWindow();
+      this.stats.waiting = this.intake.waitingCount;
     });
   }
 
@@ -385,7 +386,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         digest: this.digest.toString(16),
         offsets,
         // Events released into the open window are not trained yet: they wait again after a restart.
-        waiting: this.intake.waitingSnapshot(),
+        waiting: this.intake.waitingSnapshot(this.trained),
       },
       arrays,
     });

@@ -60,7 +60,8 @@ export class VectorPublisher {
    * `onFailure` (the role stops; a restart resumes from the last checkpoint, whose offsets it never passed).
    */
   static async start(cfg: Config, trainer: Trainer, opts: { store?: VectorStore; onFailure?: (err: Error) => void } = {}): Promise<VectorPublisher> {
-    const fail = opts.onFailure ?? ((err: Error) => log('trainer.publisher').error({ err }, 'vector write failed'));
+    // A failed write must stop the trainer before its next checkpoint commits past the window (default: fail it).
+    const fail = opts.onFailure ?? ((err: Error) => trainer.fail(err));
     const p = new VectorPublisher(cfg, trainer, opts.store ?? (await VectorStore.fromConfig(cfg)), fail);
     // Redis away at start must not crash the role (a restart would only crash again): wait for it, backing off.
     for (let backoff = RETRY_FIRST_MS; ; backoff = Math.min(2 * backoff, RETRY_MAX_MS)) {

@@ -59,8 +59,30 @@ test('events wait for content, are released into the window and stay in the chec
   const steps = [...intake.release(new Set(['y']))].length;
   assert.equal(steps, 1);
   assert.equal(intake.windowSize, 1);
-  assert.deepEqual(intake.waitingSnapshot().map((w) => w.event.item_id).sort(), ['y', 'z'], 'the released event is still checkpointed');
+  const all = intake.offsets();
+  assert.deepEqual(intake.waitingSnapshot(all).map((w) => w.event.item_id).sort(), ['y', 'z'], 'the released event is still checkpointed');
   intake.takeWindow();
-  assert.deepEqual(intake.waitingSnapshot().map((w) => w.event.item_id), ['z']);
+  assert.deepEqual(intake.waitingSnapshot(all).map((w) => w.event.item_id), ['z']);
   assert.deepEqual([...intake.waitingItems()], ['z']);
+  assert.deepEqual(intake.waitingSnapshot(new Map([['t', new Map([[0, '2']])]])), [], 'events at or past the checkpoint offsets are read again instead');
+});
+
+test('a window that fills in the middle of a release trains without losing the events released after it from the checkpoint', () => {
+  offset = 0;
+  const has = new Set<string>();
+  const intake = new EventIntake({ ...settings, windowMaxEvents: 2, batchUsers: 10, maxWaitingEvents: 100 }, { has: (id) => has.has(id) });
+  for (let i = 0; i < 5; i++) intake.offer(rec(`u${i}`, 'x'));
+  assert.equal(intake.waitingCount, 5);
+  has.add('x');
+  const release = intake.release(new Set(['x']));
+  release.next();
+  release.next();
+  assert.equal(intake.windowFull, true);
+  intake.takeWindow(); // the window trains and checkpoints here, mid-release
+  const snapshot = intake.waitingSnapshot(intake.offsets());
+  assert.deepEqual(snapshot.map((w) => w.offset), ['2', '3', '4'], 'the three not yet in a trained window are in the checkpoint');
+  assert.equal(intake.waitingCount, 3);
+  for (const _ of release) if (intake.windowFull) intake.takeWindow();
+  assert.equal(intake.windowSize, 1);
+  assert.deepEqual(intake.waitingSnapshot(intake.offsets()).map((w) => w.offset), ['4']);
 });
