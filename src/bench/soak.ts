@@ -1,0 +1,120 @@
+import type { Config } from '../config/load.js';
+import { log } from '../ops/logger.js';
+import { delayMs, rssMiB, withPacedPipeline } from './paced-load.js';
+import { leastSquares } from './slope.js';
+
+/** One minute of a soak: what `learn bench soak` prints as a JSON line. */
+export interface SoakMinute {
+  minute: number;
+  /** Events produced in this minute and in all (acknowledged by the broker). */
+  producedInMinute: number;
+  produced: number;
+  /** Events trained so far (in-process count). */
+  trained: number;
+  /** Trainer group lag on the broker (end minus committed offsets, summed over partitions): median and max of the minute's samples. */
+  lag: number;
+  lagMax: number;
+  /** Produced and not yet trained at the minute's end. */
+  untrained: number;
+  rssMiB: number;
+  heapUsedMiB: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+}
+
+export interface SoakSummary {
+  rate: number;
+  minutes: number;
+  /** Minutes the slopes are fitted over: all but the first (start-up: JIT, model load, first checkpoints) when there are three or more. */
+  fittedMinutes: number[];
+  slopes: { rssMiBPerMinute: number; lagPerMinute: number; loopDelayP99MsPerMinute: number; untrainedPerMinute: number };
+  rssFlat: boolean;
+  lagFlat: boolean;
+  verdict: 'flat' | 'growing';
+  definition: string;
+}
+
+export interface SoakOptions {
+  /** Events per second. */
+  rate: number;
+  minutes: number;
+  /** Seconds between lag samples. */
+  lagEveryS?: number;
+}
+
+/** Half the highest flat rate of `learn bench load` on the project's 2-core machine (README, "Soak"). */
+export const SOAK_DEFAULT_RATE = 100;
+
+/** RSS may grow by this share of its median over the fitted minutes, lag by one second of production (max(50, rate)). */
+const RSS_GROWTH_SHARE = 0.05;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** The slopes (least squares per minute) and the verdict of a soak's minutes. */
+export function soakSummary(rate: number, minutes: readonly SoakMinute[]): SoakSummary {
+  const fitted = minutes.length >= 3 ? minutes.slice(1) : [...minutes];
+  const xs = fitted.map((m) => m.minute);
+  const slopeOf = (pick: (m: SoakMinute) => number) => round(leastSquares(xs, fitted.map(pick)).slope);
+  const slopes = {
+    rssMiBPerMinute: slopeOf((m) => m.rssMiB),
+    lagPerMinute: slopeOf((m) => m.lag),
+    loopDelayP99MsPerMinute: slopeOf((m) => m.loopDelayP99Ms),
+    untrainedPerMinute: slopeOf((m) => m.untrained),
+  };
+  const span = xs.length > 1 ? xs.at(-1)! - xs[0]! : 0;
+  // A NaN slope (one fitted minute) says nothing: not flat.
+  const rssFlat = slopes.rssMiBPerMinute * span <= RSS_GROWTH_SHARE * median(fitted.map((m) => m.rssMiB));
+  const lagFlat = slopes.lagPerMinute * span <= Math.max(50, rate);
+  return {
+    rate,
+    minutes: minutes.length,
+    fittedMinutes: xs,
+    slopes,
+    rssFlat,
+    lagFlat,
+    verdict: rssFlat && lagFlat ? 'flat' : 'growing',
+    definition: `least-squares slopes per minute over minutes ${xs[0] ?? '-'}-${xs.at(-1) ?? '-'}; RSS flat when its fitted growth over them is at most ${RSS_GROWTH_SHARE * 100}% of its median, lag flat when its fitted growth is at most max(50, rate) messages (one second of production)`,
+  };
+}
+
+/**
+ * `learn bench soak`: the `learn run` roles in this process on a private pipeline, fed at a flat `rate` for
+ * `minutes` (the load bench's generator); hands each minute's sample to `onMinute` and returns the slopes and the
+ * verdict.
+ */
+export async function benchSoak(base: Config, o: SoakOptions, onMinute: (m: SoakMinute) => void): Promise<SoakSummary> {
+  const l = log('bench.soak');
+  const lagEveryS = o.lagEveryS ?? 5;
+  return withPacedPipeline(base, 'soak', async (p) => {
+    const minutes: SoakMinute[] = [];
+    const start = performance.now();
+    let lags: number[] = [];
+    let producedInMinute = 0;
+    for (let s = 1; s <= o.minutes * 60; s++) {
+      producedInMinute += await p.produceSecond(o.rate, start + (s - 1) * 1000);
+      if (s % lagEveryS === 0) lags.push(await p.lag());
+      if (s % 60 !== 0) continue;
+      const mem = process.memoryUsage();
+      const m: SoakMinute = {
+        minute: s / 60,
+        producedInMinute,
+        produced: p.produced(),
+        trained: p.stats.eventsTrained,
+        lag: median(lags),
+        lagMax: Math.max(...lags),
+        untrained: p.produced() - p.stats.eventsTrained,
+        rssMiB: rssMiB(),
+        heapUsedMiB: Math.round(mem.heapUsed / 1_048_576),
+        loopDelayP99Ms: delayMs(p.loop, 99),
+        loopDelayMaxMs: Math.round(p.loop.max / 1e4) / 100,
+      };
+      minutes.push(m);
+      onMinute(m);
+      l.debug(m, 'soak minute');
+      p.loop.reset();
+      lags = [];
+      producedInMinute = 0;
+    }
+    return soakSummary(o.rate, minutes);
+  });
+}

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { soakSummary, type SoakMinute } from '../../src/bench/soak.js';
+
+const minute = (m: number, rssMiB: number, lag: number): SoakMinute => ({
+  minute: m, producedInMinute: 6000, produced: 6000 * m, trained: 6000 * m - lag, lag, lagMax: lag, untrained: lag,
+  rssMiB, heapUsedMiB: 100, loopDelayP99Ms: 20, loopDelayMaxMs: 40,
+});
+
+test('soakSummary: noisy but level RSS and lag are flat; the first minute (start-up) is left out of the fit', () => {
+  const ms = [minute(1, 200, 900), ...[600, 610, 595, 605, 600, 612, 598].map((rss, i) => minute(i + 2, rss, [40, 90, 60, 20, 80, 50, 70][i]!))];
+  const s = soakSummary(100, ms);
+  assert.deepEqual(s.fittedMinutes, [2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(s.verdict, 'flat', JSON.stringify(s));
+  assert.ok(Math.abs(s.slopes.rssMiBPerMinute) < 2);
+});
+
+test('soakSummary: RSS that grows 10 MiB a minute, or lag that grows, is not flat', () => {
+  const leak = soakSummary(100, Array.from({ length: 10 }, (_, i) => minute(i + 1, 500 + 10 * i, 50)));
+  assert.equal(leak.slopes.rssMiBPerMinute, 10);
+  assert.equal(leak.rssFlat, false);
+  assert.equal(leak.lagFlat, true);
+  assert.equal(leak.verdict, 'growing');
+  const behind = soakSummary(100, Array.from({ length: 10 }, (_, i) => minute(i + 1, 500, 50 + 30 * i)));
+  assert.equal(behind.slopes.lagPerMinute, 30);
+  assert.equal(behind.lagFlat, false);
+  assert.equal(behind.rssFlat, true);
+});
+
+test('soakSummary: one minute gives no slope and no flat verdict', () => {
+  assert.equal(soakSummary(100, [minute(1, 500, 50)]).verdict, 'growing');
+});
