@@ -142,6 +142,11 @@ export const settings = {
     'Pooling of the LM output: mean, cls or last-token. Unset: the model\'s own (mean for MiniLM and the LLMs, as LEARN; cls is refused for LLMs).',
     z.enum(['mean', 'cls', 'last-token']).optional(),
   ),
+  encoderKnownMax: setting(
+    'LEARN_ENCODER_KNOWN_MAX',
+    'Items whose latest content key the encoder remembers to skip re-encoding an unchanged listing; past it the least recently seen is forgotten (that item is encoded again if listed again).',
+    positiveInt.default(500_000),
+  ),
   encoderDevice: setting('LEARN_ENCODER_DEVICE', 'auto (CUDA when installed, else CPU), cpu or cuda (for an LLM: node-llama-cpp\'s CUDA binary).', z.enum(['auto', 'cpu', 'cuda']).default('auto')),
   stateDir: setting(
     'LEARN_STATE_DIR',
@@ -180,6 +185,16 @@ export const settings = {
     'Event-time span an event may wait for its item content before it goes to the DLQ (reason no-content).',
     positiveInt.default(86_400_000),
   ),
+  maxItems: setting(
+    'LEARN_MAX_ITEMS',
+    'Items whose content vector the trainer keeps (about dim x 4 bytes each); past it the least recently used item is dropped: it stops being a candidate and a negative, and its next events wait for content (DLQ no-content unless it is listed again).',
+    positiveInt.default(500_000),
+  ),
+  maxIdBytes: setting(
+    'LEARN_MAX_ID_BYTES',
+    'Longest user_id or item_id in UTF-8 bytes; a listing or event with a longer one goes to the DLQ (reason id-too-long).',
+    positiveInt.default(256),
+  ),
   eventTypes: setting(
     'LEARN_EVENT_TYPES',
     'Comma-separated event types the trainer learns from; others go to the DLQ (reason unknown-event-type).',
@@ -201,6 +216,7 @@ export const settings = {
   storeMaxPending: setting('LEARN_STORE_MAX_PENDING', 'Most distinct keys buffered in memory while Redis is unreachable; the trainer pauses at 80%.', positiveInt.default(100_000)),
   storeMaxPendingBytes: setting('LEARN_STORE_MAX_PENDING_BYTES', 'Most bytes buffered in memory while Redis is unreachable.', positiveInt.default(268_435_456)),
   seenKept: setting('LEARN_SEEN_MAX', 'Newest interacted items kept per user in Redis; recommendations exclude them (and read no more).', positiveInt.default(500)),
+  seenTtlS: setting('LEARN_SEEN_TTL_S', 'Seconds a user\'s seen set stays in Redis after their last interaction.', positiveInt.default(2_592_000)),
   serveHost: setting('LEARN_SERVE_HOST', 'Address `learn serve` listens on.', z.string().min(1).default('127.0.0.1')),
   servePort: setting('LEARN_SERVE_PORT', 'Port `learn serve` listens on.', port.default(8080)),
   serveRefreshMs: setting('LEARN_SERVE_REFRESH_MS', 'How often the read path looks for new items and a new current version.', positiveInt.default(1000)),

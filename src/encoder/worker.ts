@@ -8,7 +8,9 @@ import { DeadLetterWriter } from '../kafka/dead-letter.js';
 import { ACKS_ALL, createProducer } from '../kafka/producer.js';
 import { TableFollower } from '../kafka/table-follower.js';
 import { topicsFrom } from '../kafka/topics.js';
+import { idTooLong } from '../codec/id-length.js';
 import { log } from '../ops/logger.js';
+import { LruMap } from '../ops/lru-map.js';
 import { batcherOptionsFrom, encoderOptionsFrom } from './encoder-config.js';
 import { EncoderBatcher } from './encoder-batcher.js';
 import type { ContentEncoder } from './content-encoder.js';
@@ -46,7 +48,7 @@ export interface EncoderWorkerStats {
 export class EncoderWorker {
   readonly stats: EncoderWorkerStats = { encoded: 0, skipped: 0, rejected: 0 };
   /** item_id -> idempotency key of its latest content (what the item-content topic holds). */
-  private readonly known = new Map<string, string>();
+  private readonly known: LruMap<string, string>;
   private readonly l = log('encoder.worker');
   private runner: ConsumerRunner<ItemListing> | undefined;
   private follower: TableFollower<ItemContent> | undefined;
@@ -57,7 +59,10 @@ export class EncoderWorker {
   constructor(
     private readonly cfg: Config,
     private readonly encoder: ContentEncoder,
-  ) {}
+  ) {
+    // Bounded (LEARN_ENCODER_KNOWN_MAX): forgetting an item costs one re-encode if it is listed again, nothing else.
+    this.known = new LruMap(cfg.encoderKnownMax);
+  }
 
   static async start(cfg: Config, encoder?: ContentEncoder): Promise<EncoderWorker> {
     const w = new EncoderWorker(cfg, encoder ?? (await loadContentEncoder(encoderOptionsFrom(cfg))));
@@ -109,6 +114,11 @@ export class EncoderWorker {
     const jobs = new Map<string, Job>();
     for (const record of records) {
       const listing = record.value;
+      const tooLong = idTooLong('item_id', listing.item_id, this.cfg.maxIdBytes);
+      if (tooLong) {
+        rejected.push({ record, reason: 'id-too-long', error: tooLong });
+        continue;
+      }
       let text;
       try {
         text = itemText(listing, this.cfg.itemTextMaxChars);

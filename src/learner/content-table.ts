@@ -2,6 +2,7 @@ import type { ItemContent } from '../codec/index.js';
 import { decodeVector } from '../codec/vector.js';
 import type { ItemRef, NegativePool } from '../model/index.js';
 import { log } from '../ops/logger.js';
+import { LruMap } from '../ops/lru-map.js';
 
 /** A content record the trainer must not learn from; its `reason` names the DLQ reason (the runner reads it). */
 export class ContentRejected extends Error {
@@ -17,6 +18,9 @@ export class ContentRejected extends Error {
  * item_id -> frozen content vector, built from the compacted item-content topic and kept current.
  * All vectors share one dimension (the LM's); a record of another dimension is refused, not stored.
  * It is also the pool the trainer samples catalogue negatives from (random access by position).
+ * Bounded to `maxItems` (LEARN_MAX_ITEMS): past it the least recently used item (stored, or asked for by `has`/`get`,
+ * which the intake and training do for every event) is dropped; its later events wait for content like any
+ * unknown item's (DLQ no-content unless it is listed again). Sampling negatives does not count as a use.
  */
 export class ContentTable implements NegativePool {
   private readonly vectors = new Map<string, Float32Array>();
@@ -27,10 +31,15 @@ export class ContentTable implements NegativePool {
   private readonly dimWaiters: Array<(d: number) => void> = [];
   /** Items that got content since the last `takeArrived()`: the trainer releases their waiting events. */
   private arrived = new Set<string>();
+  /** Item ids by last use, for eviction (the vectors map keeps its own order: the replay iterates it). */
+  private readonly recency: LruMap<string, true>;
+  /** Items dropped past maxItems. */
+  evicted = 0;
   private readonly l = log('trainer.content');
 
-  constructor(expectedDim?: number) {
+  constructor(expectedDim?: number, maxItems = Number.MAX_SAFE_INTEGER) {
     this.dimension = expectedDim;
+    this.recency = new LruMap(maxItems);
   }
 
   get size(): number {
@@ -42,11 +51,12 @@ export class ContentTable implements NegativePool {
   }
 
   get(itemId: string): Float32Array | undefined {
+    this.recency.get(itemId);
     return this.vectors.get(itemId);
   }
 
   has(itemId: string): boolean {
-    return this.vectors.has(itemId);
+    return this.recency.get(itemId) !== undefined;
   }
 
   ids(): IterableIterator<string> {
@@ -87,6 +97,13 @@ export class ContentTable implements NegativePool {
     }
     this.vectors.set(itemId, v);
     this.arrived.add(itemId);
+    for (const dropped of this.recency.set(itemId, true)) {
+      this.remove(dropped);
+      // Not arrived after all: its waiting events must keep waiting, not enter a window without content.
+      this.arrived.delete(dropped);
+      this.evicted++;
+    }
+    if (this.evicted > 0 && this.evicted % 10_000 === 1) this.l.warn({ evicted: this.evicted, maxItems: this.recency.capacity }, 'content table full: least recently used items dropped (LEARN_MAX_ITEMS)');
     return true;
   }
 
@@ -100,6 +117,7 @@ export class ContentTable implements NegativePool {
     }
     this.position.delete(itemId);
     this.vectors.delete(itemId);
+    this.recency.delete(itemId);
     return true;
   }
 

@@ -63,6 +63,8 @@ export interface VectorStoreOptions {
   highWater?: number;
   /** Newest interacted items kept per user (LEARN_SEEN_MAX). */
   seenKept?: number;
+  /** Seconds a seen set lives after its last write (LEARN_SEEN_TTL_S). */
+  seenTtlSeconds?: number;
   /** Writes per script call; bounds how long one call blocks Redis. */
   scriptBatch?: number;
   /** How long `open` waits for a first connection before returning an unhealthy store. */
@@ -91,6 +93,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
   private readonly pending: PendingBuffer;
   private readonly graceSeconds: number;
   private readonly seenKept: number;
+  private readonly seenTtlSeconds: number;
   private readonly scriptBatch: number;
   private isHealthy = false;
   private draining: Promise<void> | undefined;
@@ -105,6 +108,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     this.keys = new StoreKeys(opts.prefix ?? 'learn');
     this.graceSeconds = opts.graceSeconds ?? DEFAULTS.versionGraceS;
     this.seenKept = opts.seenKept ?? DEFAULTS.seenKept;
+    this.seenTtlSeconds = opts.seenTtlSeconds ?? DEFAULTS.seenTtlS;
     this.scriptBatch = opts.scriptBatch ?? 256;
     this.pending = new PendingBuffer({
       maxKeys: opts.maxPendingKeys ?? DEFAULTS.storeMaxPending,
@@ -134,6 +138,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
       maxPendingKeys: cfg.storeMaxPending,
       maxPendingBytes: cfg.storeMaxPendingBytes,
       seenKept: cfg.seenKept,
+      seenTtlSeconds: cfg.seenTtlS,
       ...overrides,
     });
   }
@@ -271,8 +276,8 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     for (const [userId, seenOps] of groupSeenOps(ops)) {
       const key = this.keys.seen(userId);
       const args = seenOps.flatMap((o) => [String(o.eventTime), o.itemId]);
-      pipeline.zadd(key, 'GT', ...args).zremrangebyrank(key, 0, -(this.seenKept + 1));
-      calls.push({ ops: seenOps, commands: 2, settle: () => (result.applied += seenOps.length) });
+      pipeline.zadd(key, 'GT', ...args).zremrangebyrank(key, 0, -(this.seenKept + 1)).expire(key, this.seenTtlSeconds);
+      calls.push({ ops: seenOps, commands: 3, settle: () => (result.applied += seenOps.length) });
     }
     let replies: Array<[Error | null, unknown]>;
     try {

@@ -6,7 +6,7 @@ import { eventProblem } from '../learner/event-check.js';
 import { WaitingEvents, type WaitingEvent } from './waiting-events.js';
 import { MicroBatchWindow } from './window.js';
 
-export type IntakeSettings = Pick<Config, 'batchUsers' | 'windowMaxEvents' | 'maxWaitingEvents' | 'maxWaitingMs' | 'eventTypes' | 'maxFutureMs'>;
+export type IntakeSettings = Pick<Config, 'batchUsers' | 'windowMaxEvents' | 'maxWaitingEvents' | 'maxWaitingMs' | 'eventTypes' | 'maxFutureMs' | 'maxIdBytes'>;
 
 /** What became of one consumed record. */
 export type Intake = 'duplicate' | 'rejected' | 'windowed' | 'waiting';

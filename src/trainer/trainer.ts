@@ -92,7 +92,7 @@ export interface TrainerStats {
  */
 export class Trainer extends EventEmitter<TrainerEvents> {
   private onlineModel: OnlineModel | undefined;
-  private readonly content = new ContentTable();
+  private readonly content: ContentTable;
   /** De-duplication, validation, the open window, waiting events and their dead letters (no Kafka: unit-tested alone). */
   private readonly intake: EventIntake;
   private readonly store: CheckpointStore<TrainerCheckpointState>;
@@ -127,6 +127,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     private collaborators: TrainerCollaborators = {},
   ) {
     super();
+    this.content = new ContentTable(undefined, cfg.maxItems);
     this.intake = new EventIntake(cfg, this.content);
     this.store = new CheckpointStore(join(resolve(PROJECT_ROOT, cfg.stateDir), 'checkpoints'), cfg.checkpointsKept);
   }

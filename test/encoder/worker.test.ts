@@ -82,3 +82,30 @@ test('learn encode: N listings in, N ItemContent out, none twice across a SIGKIL
   assert.equal(header(letters[0]?.headers, DLQ_HEADERS.reason), 'empty-text');
   assert.equal(letters[0]?.key?.toString(), 'item-empty');
 });
+
+test('learn encode: a listing whose item_id passes LEARN_MAX_ID_BYTES goes to the DLQ as id-too-long; past LEARN_ENCODER_KNOWN_MAX an unchanged listing is encoded again, never dropped', { timeout: 300_000 }, async () => {
+  const topics = await freshPipelineTopics(cfg, 'worker-bounds', { listings: 1, content: 1, dlq: 1 });
+  const codec = defaultCodec();
+  const producer: Producer = await createProducer(createKafka(cfg, 'test-producer'));
+  const send = (ls: ItemListing[]) => producer.send({ topic: topics.LEARN_TOPIC_ITEM_LISTINGS, acks: ACKS_ALL, messages: ls.map((l) => ({ key: l.item_id, value: codec.encode('ItemListing', l) })) });
+  const long: ItemListing = { ...listing(0), item_id: `item-${'x'.repeat(300)}` };
+  const three = [listing(1), listing(2), listing(3)];
+  await send([long, ...three]);
+  const worker = startLearn(['encode'], { ...topics, LEARN_ENCODER_KNOWN_MAX: '2', LEARN_GROUP_PREFIX: `wb${Date.now()}` });
+  try {
+    await eventually('three ItemContent records and one dead letter', async () => (await messageCount(topics.LEARN_TOPIC_ITEM_CONTENT)) >= 3 && (await messageCount(topics.LEARN_TOPIC_DLQ)) >= 1, 120_000);
+    const letters = await readTopic(cfg, topics.LEARN_TOPIC_DLQ, 1);
+    assert.equal(header(letters[0]?.headers, DLQ_HEADERS.reason), 'id-too-long');
+    assert.match(header(letters[0]?.headers, DLQ_HEADERS.error) ?? '', /item_id of 305 bytes/);
+    // The same three listings again: the worker remembers at most two, so at least one is encoded again.
+    await send(three);
+    await eventually('a re-listed item encoded again', async () => (await messageCount(topics.LEARN_TOPIC_ITEM_CONTENT)) >= 4, 120_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    const n = await messageCount(topics.LEARN_TOPIC_ITEM_CONTENT);
+    assert.ok(n >= 4 && n <= 6, `${n} ItemContent records`);
+  } finally {
+    worker.child.kill('SIGTERM');
+    assert.equal(await worker.exited, 0, worker.logs().slice(-2000));
+    await producer.disconnect();
+  }
+});

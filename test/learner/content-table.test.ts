@@ -30,3 +30,17 @@ test('a vector the table cannot hold is refused with a reason the follower dead-
   assert.throws(() => t.apply('c', content('c', [Number.NaN, 0])), (e: unknown) => e instanceof ContentRejected && e.reason === 'non-finite-vector');
   assert.equal(t.size, 1);
 });
+
+test('past maxItems the least recently used item is dropped; an item the intake just checked is kept', () => {
+  const t = new ContentTable(undefined, 3);
+  for (const id of ['a', 'b', 'c']) t.apply(id, content(id, [1, 0]));
+  assert.ok(t.has('a')); // an event for a: a is now the most recently used
+  t.apply('d', content('d', [0, 1]));
+  assert.equal(t.size, 3);
+  assert.equal(t.has('b'), false, 'b, used least recently, is dropped');
+  assert.deepEqual(Array.from({ length: t.size }, (_, i) => t.at(i).itemId).sort(), ['a', 'c', 'd']);
+  t.get('c'); // training reads c: of a, d, c, a is now the least recently used
+  t.apply('e', content('e', [1, 1]));
+  assert.deepEqual([...t.ids()].sort(), ['c', 'd', 'e']);
+  assert.equal(t.evicted, 2);
+});

@@ -16,7 +16,7 @@ let plain: Redis;
 
 before(async () => {
   url = redisUrl(await ensureStack());
-  store = await VectorStore.open({ redisUrl: url, prefix, seenKept: 5 });
+  store = await VectorStore.open({ redisUrl: url, prefix, seenKept: 5, seenTtlSeconds: 3600 });
   plain = await plainClient(url);
 });
 after(async () => {
@@ -94,6 +94,9 @@ test('seen sets keep the newest interactions per user, bounded', async () => {
   // An older repeat of a kept item does not move it back.
   await store.recordInteractions([{ userId: 'alice', itemId: 'i7', eventTime: base - 100 }]);
   assert.deepEqual(await plain.zrange(keys.seen('alice'), 0, -1), ['i3', 'i4', 'i5', 'i6', 'i7']);
+  // A user who stops interacting does not keep a key for ever (LEARN_SEEN_TTL_S).
+  const ttl = await plain.ttl(keys.seen('alice'));
+  assert.ok(ttl > 3500 && ttl <= 3600, `seen set TTL ${ttl}`);
 });
 
 test('applied writes feed the freshness histogram, labelled by kind', async () => {

@@ -5,7 +5,7 @@ import type { SourceRecord } from '../../src/kafka/consumer-runner.js';
 import { EventIntake } from '../../src/trainer/event-intake.js';
 
 // The trainer's intake on its own: no broker, no model.
-const settings = { batchUsers: 2, windowMaxEvents: 3, maxWaitingEvents: 2, maxWaitingMs: 1_000_000, eventTypes: ['click'], maxFutureMs: 86_400_000 };
+const settings = { batchUsers: 2, windowMaxEvents: 3, maxWaitingEvents: 2, maxWaitingMs: 1_000_000, eventTypes: ['click'], maxFutureMs: 86_400_000, maxIdBytes: 256 };
 let offset = 0;
 const rec = (user: string, item: string, over: Partial<UserEvent> = {}, at?: number): SourceRecord<UserEvent> => {
   const o = at ?? offset++;
