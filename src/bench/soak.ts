@@ -1,4 +1,5 @@
 import type { Config } from '../config/load.js';
+import { wasmHeapBytes } from '../model/index.js';
 import { log } from '../ops/logger.js';
 import { delayMs, rssMiB, withPacedPipeline } from './paced-load.js';
 import { leastSquares } from './slope.js';
@@ -17,7 +18,10 @@ export interface SoakMinute {
   /** Produced and not yet trained at the minute's end. */
   untrained: number;
   rssMiB: number;
+  /** Where RSS goes: the JS heap, buffers outside it (Kafka, Redis, checkpoints), the wasm backend's linear memory (only grows). */
   heapUsedMiB: number;
+  externalMiB: number;
+  wasmHeapMiB: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
 }
@@ -105,6 +109,8 @@ export async function benchSoak(base: Config, o: SoakOptions, onMinute: (m: Soak
         untrained: p.produced() - p.stats.eventsTrained,
         rssMiB: rssMiB(),
         heapUsedMiB: Math.round(mem.heapUsed / 1_048_576),
+        externalMiB: Math.round(mem.external / 1_048_576),
+        wasmHeapMiB: Math.round(wasmHeapBytes() / 1_048_576),
         loopDelayP99Ms: delayMs(p.loop, 99),
         loopDelayMaxMs: Math.round(p.loop.max / 1e4) / 100,
       };

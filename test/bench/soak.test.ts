@@ -4,7 +4,7 @@ import { soakSummary, type SoakMinute } from '../../src/bench/soak.js';
 
 const minute = (m: number, rssMiB: number, lag: number): SoakMinute => ({
   minute: m, producedInMinute: 6000, produced: 6000 * m, trained: 6000 * m - lag, lag, lagMax: lag, untrained: lag,
-  rssMiB, heapUsedMiB: 100, loopDelayP99Ms: 20, loopDelayMaxMs: 40,
+  rssMiB, heapUsedMiB: 100, externalMiB: 10, wasmHeapMiB: 64, loopDelayP99Ms: 20, loopDelayMaxMs: 40,
 });
 
 test('soakSummary: noisy but level RSS and lag are flat; the first minute (start-up) is left out of the fit', () => {
