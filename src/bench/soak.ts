@@ -6,7 +6,10 @@ import { leastSquares } from './slope.js';
 
 /** One minute of a soak: what `learn bench soak` prints as a JSON line. */
 export interface SoakMinute {
+  /** The minute's number: 60 paced seconds of production each. */
   minute: number;
+  /** Wall-clock seconds since the soak began: past 60 x minute when the generator falls behind (it shares the event loop with training). */
+  elapsedS: number;
   /** Events produced in this minute and in all (acknowledged by the broker). */
   producedInMinute: number;
   produced: number;
@@ -28,8 +31,10 @@ export interface SoakMinute {
 
 export interface SoakSummary {
   rate: number;
+  /** Events produced per wall-clock second over the whole soak. */
+  achievedRate: number;
   minutes: number;
-  /** Minutes the slopes are fitted over: all but the first (start-up: JIT, model load, first checkpoints) when there are three or more. */
+  /** Elapsed wall-clock minutes of the minutes the slopes are fitted over: all but the first (start-up: JIT, model load, first checkpoints) when there are three or more. */
   fittedMinutes: number[];
   slopes: { rssMiBPerMinute: number; lagPerMinute: number; loopDelayP99MsPerMinute: number; untrainedPerMinute: number };
   rssFlat: boolean;
@@ -57,7 +62,8 @@ const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** di
 /** The slopes (least squares per minute) and the verdict of a soak's minutes. */
 export function soakSummary(rate: number, minutes: readonly SoakMinute[]): SoakSummary {
   const fitted = minutes.length >= 3 ? minutes.slice(1) : [...minutes];
-  const xs = fitted.map((m) => m.minute);
+  // Per wall-clock minute: a generator that falls behind stretches a minute.
+  const xs = fitted.map((m) => round(m.elapsedS / 60));
   const slopeOf = (pick: (m: SoakMinute) => number) => round(leastSquares(xs, fitted.map(pick)).slope);
   const slopes = {
     rssMiBPerMinute: slopeOf((m) => m.rssMiB),
@@ -69,15 +75,17 @@ export function soakSummary(rate: number, minutes: readonly SoakMinute[]): SoakS
   // A NaN slope (one fitted minute) says nothing: not flat.
   const rssFlat = slopes.rssMiBPerMinute * span <= RSS_GROWTH_SHARE * median(fitted.map((m) => m.rssMiB));
   const lagFlat = slopes.lagPerMinute * span <= Math.max(50, rate);
+  const last = minutes.at(-1);
   return {
     rate,
+    achievedRate: last ? round(last.produced / last.elapsedS, 1) : 0,
     minutes: minutes.length,
     fittedMinutes: xs,
     slopes,
     rssFlat,
     lagFlat,
     verdict: rssFlat && lagFlat ? 'flat' : 'growing',
-    definition: `least-squares slopes per minute over minutes ${xs[0] ?? '-'}-${xs.at(-1) ?? '-'}; RSS flat when its fitted growth over them is at most ${RSS_GROWTH_SHARE * 100}% of its median, lag flat when its fitted growth is at most max(50, rate) messages (one second of production)`,
+    definition: `least-squares slopes per wall-clock minute over the minutes after the first (elapsed ${xs[0] ?? '-'}-${xs.at(-1) ?? '-'} min); RSS flat when its fitted growth over them is at most ${RSS_GROWTH_SHARE * 100}% of its median, lag flat when its fitted growth is at most max(50, rate) messages (one second of production)`,
   };
 }
 
@@ -101,6 +109,7 @@ export async function benchSoak(base: Config, o: SoakOptions, onMinute: (m: Soak
       const mem = process.memoryUsage();
       const m: SoakMinute = {
         minute: s / 60,
+        elapsedS: Math.round((performance.now() - start) / 1000),
         producedInMinute,
         produced: p.produced(),
         trained: p.stats.eventsTrained,

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { soakSummary, type SoakMinute } from '../../src/bench/soak.js';
 
 const minute = (m: number, rssMiB: number, lag: number): SoakMinute => ({
-  minute: m, producedInMinute: 6000, produced: 6000 * m, trained: 6000 * m - lag, lag, lagMax: lag, untrained: lag,
+  minute: m, elapsedS: 60 * m, producedInMinute: 6000, produced: 6000 * m, trained: 6000 * m - lag, lag, lagMax: lag, untrained: lag,
   rssMiB, heapUsedMiB: 100, externalMiB: 10, wasmHeapMiB: 64, loopDelayP99Ms: 20, loopDelayMaxMs: 40,
 });
 
@@ -29,4 +29,12 @@ test('soakSummary: RSS that grows 10 MiB a minute, or lag that grows, is not fla
 
 test('soakSummary: one minute gives no slope and no flat verdict', () => {
   assert.equal(soakSummary(100, [minute(1, 500, 50)]).verdict, 'growing');
+});
+
+test('soakSummary: slopes are per wall-clock minute, and the achieved rate is what was produced per second', () => {
+  // A generator that fell behind: each minute of production took two.
+  const s = soakSummary(100, Array.from({ length: 5 }, (_, i) => ({ ...minute(i + 1, 500 + 10 * i, 50), elapsedS: 120 * (i + 1) })));
+  assert.deepEqual(s.fittedMinutes, [4, 6, 8, 10]);
+  assert.equal(s.slopes.rssMiBPerMinute, 5);
+  assert.equal(s.achievedRate, 50);
 });
