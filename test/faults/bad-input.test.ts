@@ -70,6 +70,7 @@ test('10,000+ malformed messages interleaved with good ones: each bad one dead-l
   for (let i = 0; i < 300; i++) listingMsgs.push({ key: bad('lrandom', i, ['too-short', 'bad-magic', 'unknown-fingerprint']), value: bytes(1 + rng.int(200)) });
   for (let i = 0; i < 300; i++) listingMsgs.push({ key: bad('ltrunc', i, BODY_REASONS), value: truncate(codec.encode('ItemListing', listing(5000 + i))) });
   for (let i = 0; i < 150; i++) listingMsgs.push({ key: bad('loversize', i, ['oversize']), value: Buffer.concat([codec.encode('ItemListing', listing(6000 + i)), bytes(5000)]) });
+  for (let i = 0; i < 50; i++) listingMsgs.push({ key: bad('llongid', i, ['id-too-long']), value: codec.encode('ItemListing', { ...listing(7500 + i), item_id: `long-${'x'.repeat(300)}-${i}` }) });
   for (let i = 0; i < 100; i++) listingMsgs.push({ key: bad('lempty', i, ['empty-text']), value: codec.encode('ItemListing', { ...listing(7000 + i), title: ' ', category: null, brand: null, price: null }) });
 
   // Content: NaN and infinite vectors for items that get events (those events then wait, then no-content).
@@ -97,6 +98,7 @@ test('10,000+ malformed messages interleaved with good ones: each bad one dead-l
     [1500, (i) => ({ key: bad('trunc', i, BODY_REASONS), value: truncate(codec.encode('UserEvent', ev(`t${i}`, goodItem()))) })],
     [1000, (i) => ({ key: bad('oversize', i, ['oversize']), value: Buffer.concat([codec.encode('UserEvent', ev(`o${i}`, goodItem())), bytes(5000)]) })],
     [1000, (i) => ({ key: bad('type', i, ['unknown-event-type']), value: codec.encode('UserEvent', ev(`bad-type-${i}`, goodItem(), 'teleport')) })],
+    [200, (i) => ({ key: bad('longid', i, ['id-too-long']), value: codec.encode('UserEvent', ev(`long-user-${'x'.repeat(300)}-${i}`, goodItem())) })],
     [500, (i) => ({ key: bad('negts', i, ['bad-timestamp']), value: codec.encode('UserEvent', ev(`bad-negts-${i}`, goodItem(), 'click', -1000 - i)) })],
     [500, (i) => ({ key: bad('futurets', i, ['bad-timestamp']), value: codec.encode('UserEvent', ev(`bad-futurets-${i}`, goodItem(), 'click', Date.now() + 30 * 86_400_000)) })],
     [1000, (i) => {
