@@ -128,7 +128,7 @@ export const settings = {
   // Frozen-LM item encoder (src/encoder).
   encoderModel: setting(
     'LEARN_MODEL',
-    'Frozen LM: all-minilm-l6-v2-q, all-minilm-l6-v2, bge-small-en-v15(-q), e5-small-v2(-q) (ONNX), smollm2-135m, gemma3-270m (decoder LLMs, GGUF via the optional node-llama-cpp), or a folder with model.onnx + tokenizer.json.',
+    'Frozen LM: all-minilm-l6-v2-q, all-minilm-l6-v2, bge-small-en-v15(-q), e5-small-v2(-q) (ONNX), smollm2-135m, smollm2-135m-q8 (its Q8_0 conversion, faster on CPU), gemma3-270m (decoder LLMs, GGUF via the optional node-llama-cpp), or a folder with model.onnx + tokenizer.json.',
     z.string().min(1).default('all-minilm-l6-v2-q'),
   ),
   modelsDir: setting('LEARN_MODELS_DIR', 'Cache folder for fetched models (git-ignored).', z.string().min(1).default('.cache/models')),

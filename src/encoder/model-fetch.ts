@@ -24,6 +24,7 @@ export type ModelFetchReason =
   | 'bad-model-dir'
   | 'bad-model'
   | WheelFetchReason
+  | 'convert-failed'
   | 'checksum-mismatch';
 
 export class ModelFetchError extends Error {

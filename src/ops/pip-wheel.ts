@@ -30,7 +30,14 @@ export async function downloadWheel(req: WheelRequest, dir: string): Promise<str
   return join(dir, wheel);
 }
 
-async function checkPip(req: WheelRequest): Promise<void> {
+/** `pip install --target dir` of exact requirements (and their dependencies): a tool for one job, outside site-packages. */
+export async function pipInstall(req: Pick<WheelRequest, 'python' | 'purpose' | 'fail'>, specs: readonly string[], dir: string): Promise<void> {
+  await checkPip(req);
+  const r = await runCommand(req.python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--quiet', '--target', dir, ...specs]);
+  if (r.code !== 0) throw req.fail('download-failed', `pip install ${specs.join(' ')} failed (exit ${r.code}):\n${tail(r.stderr || r.stdout)}`);
+}
+
+async function checkPip(req: Pick<WheelRequest, 'python' | 'purpose' | 'fail'>): Promise<void> {
   let r;
   try {
     r = await runCommand(req.python, ['-m', 'pip', '--version']);

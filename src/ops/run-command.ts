@@ -7,9 +7,9 @@ export interface CommandResult {
 }
 
 /** Runs a program without a shell and collects its output; rejects with the spawn error (ENOENT when missing). */
-export function runCommand(cmd: string, args: readonly string[], cwd?: string): Promise<CommandResult> {
+export function runCommand(cmd: string, args: readonly string[], cwd?: string, env?: NodeJS.ProcessEnv): Promise<CommandResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, [...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, [...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

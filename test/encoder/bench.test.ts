@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { benchEncoder, benchTexts } from '../../src/encoder/bench.js';
+import { benchEncoder, benchMovieTexts, benchTexts } from '../../src/encoder/bench.js';
 import { ensureDefaultModel, LLM_TEST_MODEL, TEST_MODELS_DIR } from './model-helper.js';
 
 test('bench texts are varied item-template texts', () => {
@@ -8,6 +8,14 @@ test('bench texts are varied item-template texts', () => {
   assert.equal(t.length, 10);
   assert.equal(new Set(t).size, 10);
   assert.ok(t.every((s) => s.startsWith('The item information is given as follows.')));
+});
+
+test('movie bench texts are short MovieLens-like items: a title with its year and genres, nothing else', () => {
+  const t = benchMovieTexts(12);
+  assert.equal(new Set(t).size, 12);
+  for (const s of t) {
+    assert.match(s, /^The item information is given as follows\. Item title is ".+ \(\d{4}\)"\. This item belongs to "[^"]+"\.$/);
+  }
 });
 
 test('benchEncoder reports every path for each batch size, the LLM beside ONNX (small run)', async () => {

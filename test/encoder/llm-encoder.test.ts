@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { itemText } from '../../src/encoder/item-text.js';
-import { LLM_CATALOG } from '../../src/encoder/llm-catalog.js';
+import { convertGguf } from '../../src/encoder/gguf-convert.js';
+import { LLM_CATALOG, type ConvertedSource } from '../../src/encoder/llm-catalog.js';
 import { LlmItemEncoder } from '../../src/encoder/llm-encoder.js';
 import { fetchLlmModel, type LlmModelFiles } from '../../src/encoder/llm-fetch.js';
 import { binaryPackageName, LlmRuntimeError, loadLlama } from '../../src/encoder/llm-runtime.js';
 import { loadContentEncoder } from '../../src/encoder/load-encoder.js';
 import { sha256File } from '../../src/encoder/manifest.js';
 import { ModelFetchError } from '../../src/encoder/model-fetch.js';
-import { cosine, ensureLlmModel, LLM_TEST_MODEL, TEST_MODELS_DIR } from './model-helper.js';
+import { cosine, ensureLlmModel, LLM_FAST_MODEL, LLM_TEST_MODEL, TEST_MODELS_DIR } from './model-helper.js';
 
 let files: LlmModelFiles;
 let enc: LlmItemEncoder;
@@ -59,6 +60,26 @@ test('LLM vectors: the model width (576), unit length, deterministic, and a row 
   assert.ok(cosine(batch[0]!, batch[1]!) < 0.99999, 'different texts, different vectors');
 });
 
+test('the Q8_0 conversion: pinned SHA-256 (deterministic), the llama-embed architecture, the same vectors to within requantisation', async () => {
+  const q8 = await fetchLlmModel(LLM_FAST_MODEL, { modelsDir: TEST_MODELS_DIR, python: process.env.LEARN_PYTHON || 'python3' });
+  const pinned = LLM_CATALOG[LLM_FAST_MODEL]!;
+  assert.equal(await sha256File(q8.ggufPath), pinned.sha256);
+  assert.equal(q8.manifest.modelId, `${LLM_FAST_MODEL}@${pinned.sha256.slice(0, 12)}`);
+  assert.deepEqual(q8.manifest.source, { kind: 'converted', from: files.manifest.modelId, weights: 'Q8_0', architecture: 'llama-embed', tool: 'gguf==0.19.0' });
+  const fast = await LlmItemEncoder.load({ model: LLM_FAST_MODEL, modelsDir: TEST_MODELS_DIR, threads: 2, device: 'cpu' });
+  try {
+    assert.equal(fast.dim, 576);
+    const texts = [movie('Toy Story (1995)', ['Animation', "Children's", 'Comedy']), movie('Heat (1995)', ['Action', 'Crime', 'Thriller'])];
+    const [a, b] = await fast.encodeBatch(texts);
+    const [refA, refB] = await enc.encodeBatch(texts);
+    for (const v of [a!, b!]) assert.ok(Math.abs(Math.hypot(...v) - 1) < 1e-5);
+    assert.deepEqual(await fast.encode(texts[0]!), a, 'deterministic');
+    assert.ok(cosine(a!, refA!) > 0.999 && cosine(b!, refB!) > 0.999, `Q8_0 against Q4_1: ${cosine(a!, refA!)}, ${cosine(b!, refB!)}`);
+  } finally {
+    await fast.close();
+  }
+});
+
 test('LEARN_POOLING=last-token: another vector, another model id; cls is refused for a causal LM', async () => {
   const last = await loadContentEncoder({ model: LLM_TEST_MODEL, modelsDir: TEST_MODELS_DIR, pooling: 'last-token', intraOpNumThreads: 1, device: 'cpu' });
   try {
@@ -85,8 +106,12 @@ test('truncation keeps a long text within maxTokens', async () => {
   }
 });
 
-test('clear errors: an unknown LLM, no Python to fetch with, no node-llama-cpp, no binary for the device', async () => {
+test('clear errors: an unknown LLM, a file the converter cannot read, no Python to fetch with, no node-llama-cpp, no binary for the device', async () => {
   await assert.rejects(fetchLlmModel('no-such-llm', { modelsDir: scratch }), (e: unknown) => e instanceof ModelFetchError && e.reason === 'unknown-model');
+  const notGguf = join(scratch, 'not.gguf');
+  await writeFile(notGguf, 'not a GGUF');
+  const conversion = { python: process.env.LEARN_PYTHON || 'python3', modelsDir: TEST_MODELS_DIR, source: LLM_CATALOG[LLM_FAST_MODEL]!.source as ConvertedSource, architecture: 'llama-embed', purpose: 'in a test' };
+  await assert.rejects(convertGguf(conversion, notGguf, join(scratch, 'out.gguf')), (e: unknown) => e instanceof ModelFetchError && e.reason === 'convert-failed' && e.message.includes(notGguf));
   await assert.rejects(
     fetchLlmModel(LLM_TEST_MODEL, { modelsDir: scratch, python: join(scratch, 'no-python') }),
     (e: unknown) => e instanceof ModelFetchError && e.reason === 'python-missing' && /LEARN_PYTHON/.test(e.message),

