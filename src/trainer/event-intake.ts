@@ -3,7 +3,7 @@ import type { Config } from '../config/load.js';
 import { deadLetterOf, type PartitionOffsets, type SourceRecord } from '../kafka/consumer-runner.js';
 import type { DeadLetter } from '../kafka/dead-letter.js';
 import { eventProblem } from '../learner/event-check.js';
-import { WaitingEvents, type WaitingEvent } from './waiting-events.js';
+import { WaitingEvents, type WaitingEvent, type WaitingOptions } from './waiting-events.js';
 import { MicroBatchWindow } from './window.js';
 
 export type IntakeSettings = Pick<Config, 'batchUsers' | 'windowMaxEvents' | 'maxWaitingEvents' | 'maxWaitingMs' | 'eventTypes' | 'maxFutureMs'>;
@@ -34,15 +34,26 @@ export class EventIntake {
   constructor(
     private readonly settings: IntakeSettings,
     private readonly content: { has(itemId: string): boolean },
+    /** The waiting events' wall clock and the items listed but not encoded yet (whose events never expire by time). */
+    private readonly waitingOptions: WaitingOptions = {},
   ) {
     this.window = new MicroBatchWindow({ maxUsers: settings.batchUsers, maxEvents: settings.windowMaxEvents });
-    this.waiting = new WaitingEvents(settings.maxWaitingEvents, settings.maxWaitingMs);
+    this.waiting = new WaitingEvents(settings.maxWaitingEvents, settings.maxWaitingMs, waitingOptions);
   }
 
-  /** Restores the stream position and the waiting events of a checkpoint. */
+  /** Restores the stream position and the waiting events of a checkpoint; any over the bounds now are dead-lettered. */
   restore(offsets: PartitionOffsets, waiting: WaitingEvent[]): void {
     for (const [t, p] of offsets) this.consumed.set(t, new Map(p));
-    this.waiting = WaitingEvents.restore(waiting, this.settings.maxWaitingEvents, this.settings.maxWaitingMs);
+    const restored = WaitingEvents.restore(waiting, this.settings.maxWaitingEvents, this.settings.maxWaitingMs, this.waitingOptions);
+    this.waiting = restored.waiting;
+    this.letters.push(...restored.pushedOut.map(noContent));
+  }
+
+  /** Dead-letters the waiting events that waited too long (wall clock; see WaitingEvents.expire). */
+  expireWaiting(): number {
+    const out = this.waiting.expire();
+    this.letters.push(...out.map(noContent));
+    return out.length;
   }
 
   /**

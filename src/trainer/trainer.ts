@@ -20,6 +20,7 @@ import { addToDigest } from './digest.js';
 import * as m from './metrics.js';
 import { StateDirLock } from './state-lock.js';
 import { EventIntake } from './event-intake.js';
+import { PendingListings } from './listed-items.js';
 import type { WaitingEvent } from './waiting-events.js';
 
 /** How often waiting events are checked against the content table, besides the arrival notices. */
@@ -102,6 +103,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private trained: PartitionOffsets = new Map();
   private runner: ConsumerRunner<UserEvent> | undefined;
   private follower: TableFollower<ItemContent> | undefined;
+  /** Keys of the listings topic: which items the encoder is still working on (their events wait on; issue 11 §2.8). */
+  private listingsFollower: TableFollower<true> | undefined;
+  private readonly pendingListings: PendingListings;
   private kafka: Kafka | undefined;
   private producer: Producer | undefined;
   private dlq: DeadLetterWriter | undefined;
@@ -127,7 +131,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     private collaborators: TrainerCollaborators = {},
   ) {
     super();
-    this.intake = new EventIntake(cfg, this.content);
+    this.pendingListings = new PendingListings(cfg.maxWaitingEvents, this.content);
+    this.intake = new EventIntake(cfg, this.content, { listed: this.pendingListings });
     this.store = new CheckpointStore(join(resolve(PROJECT_ROOT, cfg.stateDir), 'checkpoints'), cfg.checkpointsKept);
   }
 
@@ -168,12 +173,25 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       // Validated once, by the content table as it applies the record (a refusal is dead-lettered with its reason).
       decode: (v) => codec.decode('ItemContent', v),
       apply: (itemId, c) => {
+        this.pendingListings.settled(itemId);
         if (this.content.apply(itemId, c) && this.onlineModel) this.emit('contentArrived', itemId);
       },
       dlq: this.dlq,
       maxMessageBytes: this.cfg.maxMessageBytes,
     });
     await this.follower.start();
+    this.listingsFollower = new TableFollower<true>({
+      kafka: this.kafka,
+      topic: topics.itemListings,
+      role: `${trainerGroup(this.cfg)}-listings`,
+      // Only the key (the item id) matters here; the encoder validates listings and dead-letters the bad ones.
+      decode: () => true,
+      apply: (itemId, listing) => (listing === null ? this.pendingListings.settled(itemId) : this.pendingListings.listed(itemId)),
+      dlq: { write: async () => undefined },
+      maxMessageBytes: this.cfg.maxMessageBytes,
+    });
+    // Not awaited: a week of listings may take a while to read, and until then waiting is bounded by time alone.
+    this.listingsFollower.start().catch((err: unknown) => this.l.warn({ err: (err as Error).message }, 'listings follower stopped before it loaded'));
 
     if (ckpt) {
       this.restore(ckpt.state, ckpt.arrays, ckpt.seq);
@@ -295,6 +313,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // Released events are cut into windows like consumed ones: at full replay speed the encoder lags and hundreds
     // of waiting events are released at once (one huge window otherwise).
     for (const _ of this.intake.release(arrived)) if (this.intake.windowFull) await this.trainWindow();
+    // Time passes without adds: events that waited too long go to the DLQ (written before the next checkpoint).
+    this.intake.expireWaiting();
     m.eventsWaiting.set(this.intake.waitingCount);
     if (this.intake.windowSize > 0 && (this.intake.windowFull || this.intake.windowAgeMs() >= this.cfg.windowMs)) {
       await this.trainWindow();
@@ -425,6 +445,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       if (this.batchesSinceCheckpoint > 0) await this.checkpoint();
     });
     await this.runner?.stop();
+    await this.listingsFollower?.stop();
     await this.follower?.stop();
     await this.producer?.disconnect();
     this.onlineModel?.dispose();
