@@ -2,6 +2,7 @@ import type { Config } from '../config/load.js';
 import { log } from '../ops/logger.js';
 import { BackpressureError, VectorStore, type Interaction, type VectorWrite } from '../store/index.js';
 import { isRedisAuthError } from '../store/redis-client.js';
+import { WriteOrder } from '../store/write-order.js';
 import type { TrainedWindow, Trainer } from './trainer.js';
 
 const CHUNK = 512;
@@ -45,6 +46,11 @@ export class VectorPublisher {
   private flushSoon: NodeJS.Immediate | undefined;
   /** The window writes in flight, one after another: a checkpoint waits for them. */
   private windowWrites: Promise<void> = Promise.resolve();
+  /**
+   * Orders every vector write of this trainer (issue 11 §2.8): a newer computation always wins in Redis and a re-sent
+   * older one never does, whatever the event times behind them (a future-stamped event, late events).
+   */
+  private readonly order = new WriteOrder();
   private readonly l = log('trainer.publisher');
 
   private constructor(
@@ -100,6 +106,8 @@ export class VectorPublisher {
     const current = await this.store.currentVersion();
     const meta = current === undefined ? undefined : await this.store.versionMeta(current);
     const model = this.trainer.model;
+    // Continue above what is there: a restart on a host whose clock is behind must not have its writes refused.
+    if (meta) this.order.atLeast(meta.order);
     if (meta && meta.dim === model.config.outDim && meta.config === JSON.stringify(model.config)) {
       this.version = current;
       this.versionStep = model.step;
@@ -177,7 +185,8 @@ export class VectorPublisher {
       return;
     }
     const vectors = this.trainer.model.userVectors(users);
-    const writes: VectorWrite[] = [...vectors].map(([id, vector]) => ({ id, vector, eventTime: lastTs(w, id) }));
+    const order = this.order.next();
+    const writes: VectorWrite[] = [...vectors].map(([id, vector]) => ({ id, vector, eventTime: lastTs(w, id), order }));
     try {
       await this.store.writeUserVectors(version, writes);
     } catch (err) {
@@ -240,7 +249,7 @@ export class VectorPublisher {
     this.flushing = (async () => {
       for (const v of versions) {
         await this.writeItems(v, ids, at);
-        if (delisted.length > 0) await this.store.deleteItemVectors(v, delisted, at);
+        if (delisted.length > 0) await this.store.deleteItemVectors(v, delisted, this.order.next());
       }
     })()
       .catch((err: unknown) => {
@@ -257,7 +266,8 @@ export class VectorPublisher {
   private async writeItems(version: number, ids: readonly string[], eventTime: number): Promise<void> {
     for (let i = 0; i < ids.length; i += CHUNK) {
       const vectors = this.trainer.model.itemVectors(ids.slice(i, i + CHUNK));
-      await this.store.writeItemVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime })));
+      const order = this.order.next();
+      await this.store.writeItemVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime, order })));
     }
   }
 
@@ -306,7 +316,8 @@ export class VectorPublisher {
   private async writeUsers(version: number, users: readonly string[]): Promise<void> {
     const model = this.trainer.model;
     const vectors = model.userVectors(users);
-    await this.store.writeUserVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime: model.history(id)?.lastTs ?? 0 })));
+    const order = this.order.next();
+    await this.store.writeUserVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime: model.history(id)?.lastTs ?? 0, order })));
   }
 
   async stop(): Promise<void> {
