@@ -28,6 +28,8 @@ export class EventIntake {
   private letters: DeadLetter[] = [];
   /** Next offset per topic and partition after everything handed to the intake. */
   private readonly consumed: PartitionOffsets = new Map();
+  /** Users with events put into the open window since the last `takeArrivals` (their served vector is out of date). */
+  private arrivals = new Set<string>();
   /** Records taken in (not duplicates). */
   taken = 0;
 
@@ -75,6 +77,7 @@ export class EventIntake {
     }
     if (this.content.has(r.value.item_id)) {
       this.window.add(r.value);
+      this.arrivals.add(r.value.user_id);
       return 'windowed';
     }
     const pushedOut = this.waiting.add({ event: r.value, topic: r.topic, partition: r.partition, offset: r.offset });
@@ -96,9 +99,30 @@ export class EventIntake {
     while (this.pending.length > 0) {
       const w = this.pending.shift() as WaitingEvent;
       this.window.add(w.event);
+      this.arrivals.add(w.event.user_id);
       this.released.push(w);
       yield;
     }
+  }
+
+  /**
+   * Users whose events entered the window since the last call and are still in it: their vectors should be computed
+   * again now (those of a window that trained meanwhile are published with it).
+   */
+  takeArrivals(): string[] {
+    const out = [...this.arrivals].filter((u) => this.window.eventsOf(u) !== undefined);
+    this.arrivals = new Set();
+    return out;
+  }
+
+  /** The open window's events of `users` (event-time order): consumed, not learned from yet. */
+  openEvents(users: Iterable<string>): Map<string, UserEvent[]> {
+    const out = new Map<string, UserEvent[]>();
+    for (const u of users) {
+      const list = this.window.eventsOf(u);
+      if (list) out.set(u, list);
+    }
+    return out;
   }
 
   /** The items waiting events are waiting for. */

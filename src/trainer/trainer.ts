@@ -51,12 +51,15 @@ export interface TrainedWindow extends WindowExamples {
  * throws fails the window (the role stops without a checkpoint).
  * - windowReady: a window about to be learned from (test-then-train: the replay scores here, with the old weights);
  * - windowTrained: after the step and the history update (the vector publisher writes touched users);
- * - contentArrived: a new, changed or removed (tombstone) item content vector (cold start: its item vector can be served at once).
+ * - contentArrived: a new, changed or removed (tombstone) item content vector (cold start: its item vector can be served at once);
+ * - eventsArrived: after each consumed chunk (and each release from waiting), the users with new events in the open
+ *   window: their vectors (`userVectors`) can be served now, before the window trains (issue 13 goal 5).
  */
 export interface TrainerEvents {
   windowReady: [w: WindowExamples];
   windowTrained: [w: TrainedWindow];
   contentArrived: [itemId: string];
+  eventsArrived: [users: string[]];
 }
 
 /** Collaborators the trainer asks, injected at construction. */
@@ -148,6 +151,26 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   get model(): OnlineModel {
     if (!this.onlineModel) throw new Error('the trainer is not prepared yet');
     return this.onlineModel;
+  }
+
+  /**
+   * Vectors of `users` from everything consumed for them (their history and their events in the open window, not
+   * learned from yet) under the current weights: what they should be served now.
+   */
+  userVectors(users: readonly string[]): Map<string, Float32Array> {
+    return this.model.userVectors(users, this.intake.openEvents(users));
+  }
+
+  /** Event time of a user's newest consumed event (0: none): for the freshness metric. */
+  lastEventTime(userId: string): number {
+    const open = this.intake.openEvents([userId]).get(userId)?.at(-1)?.ts ?? 0;
+    return Math.max(open, this.model.history(userId)?.lastTs ?? 0);
+  }
+
+  /** Tells listeners which users got new events in the open window (see `eventsArrived`). */
+  private announceArrivals(): void {
+    const users = this.intake.takeArrivals();
+    if (users.length > 0) this.emit('eventsArrived', users);
   }
 
   /** Adds collaborators (before `consume`): e.g. the vector publisher, which needs the prepared model. */
@@ -274,6 +297,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       // Cut as soon as the window is full: a chunk may hold many windows' worth of events.
       if (this.intake.windowFull) await this.trainWindow();
     }
+    this.announceArrivals();
     await this.writeLetters();
     return [];
   }
@@ -313,6 +337,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // Released events are cut into windows like consumed ones: at full replay speed the encoder lags and hundreds
     // of waiting events are released at once (one huge window otherwise).
     for (const _ of this.intake.release(arrived)) if (this.intake.windowFull) await this.trainWindow();
+    this.announceArrivals();
     // Time passes without adds: events that waited too long go to the DLQ (written before the next checkpoint).
     this.intake.expireWaiting();
     m.eventsWaiting.set(this.intake.waitingCount);

@@ -88,6 +88,10 @@ export class VectorPublisher {
     trainer.on('windowTrained', (w) => {
       p.windowWrites = p.windowWrites.then(() => p.afterTrain(w)).catch((err: unknown) => p.onFailure(err instanceof Error ? err : new Error(String(err))));
     });
+    // Issue 13 goal 5: a user's vector follows each event, not each window (all of a chunk's users in one forward pass).
+    trainer.on('eventsArrived', (users) => {
+      p.windowWrites = p.windowWrites.then(() => p.writeArrivals(users)).catch((err: unknown) => p.onFailure(err instanceof Error ? err : new Error(String(err))));
+    });
     // A new, changed or (tombstone) removed item content vector.
     trainer.on('contentArrived', (itemId) => {
       p.newItems.add(itemId);
@@ -179,20 +183,39 @@ export class VectorPublisher {
     const users = [...w.events.keys()];
     const interactions = [...w.events.values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts }));
     await this.writeDeferred();
-    if (this.deferredUsers.size > 0) {
+    if (this.deferredUsers.size > 0 || !(await this.writeCurrentUsers(version, users))) {
       // Keep the order: nothing of this window may overtake what is still deferred.
       this.defer(users, interactions);
       return;
     }
-    const vectors = this.trainer.model.userVectors(users);
+    try {
+      await this.store.recordInteractions(interactions);
+    } catch (err) {
+      if (!(err instanceof BackpressureError)) throw err;
+      this.defer([], interactions);
+    }
+  }
+
+  /** Users with new events in the open window: their vectors now, before the window trains. */
+  private async writeArrivals(users: readonly string[]): Promise<void> {
+    if (this.version === undefined) return;
+    await this.writeDeferred();
+    if (this.deferredUsers.size > 0 || !(await this.writeCurrentUsers(this.version, users))) this.defer(users, []);
+  }
+
+  /**
+   * Writes `users`' vectors (everything consumed for them, current weights) into `version` and the version being
+   * built; false when the store's buffer is full (the caller defers them).
+   */
+  private async writeCurrentUsers(version: number, users: readonly string[]): Promise<boolean> {
+    const vectors = this.trainer.userVectors(users);
     const order = this.order.next();
-    const writes: VectorWrite[] = [...vectors].map(([id, vector]) => ({ id, vector, eventTime: lastTs(w, id), order }));
+    const writes: VectorWrite[] = [...vectors].map(([id, vector]) => ({ id, vector, eventTime: this.trainer.lastEventTime(id), order }));
     try {
       await this.store.writeUserVectors(version, writes);
     } catch (err) {
       if (!(err instanceof BackpressureError)) throw err;
-      this.defer(users, interactions);
-      return;
+      return false;
     }
     if (this.building) {
       try {
@@ -201,12 +224,7 @@ export class VectorPublisher {
         this.abandonBuild(err as Error);
       }
     }
-    try {
-      await this.store.recordInteractions(interactions);
-    } catch (err) {
-      if (!(err instanceof BackpressureError)) throw err;
-      this.defer([], interactions);
-    }
+    return true;
   }
 
   private defer(users: readonly string[], interactions: readonly Interaction[]): void {
@@ -312,12 +330,11 @@ export class VectorPublisher {
     this.l.info({ version: b.version, previous, items: model.content.size, users: b.users.length, step: model.step, ms: Date.now() - b.started }, 'vector version published');
   }
 
-  /** Users' vectors from their stored histories, stamped with their history's last event time. */
+  /** Users' vectors from everything consumed for them (current weights), stamped with their newest event time. */
   private async writeUsers(version: number, users: readonly string[]): Promise<void> {
-    const model = this.trainer.model;
-    const vectors = model.userVectors(users);
+    const vectors = this.trainer.userVectors(users);
     const order = this.order.next();
-    await this.store.writeUserVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime: model.history(id)?.lastTs ?? 0, order })));
+    await this.store.writeUserVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime: this.trainer.lastEventTime(id), order })));
   }
 
   async stop(): Promise<void> {

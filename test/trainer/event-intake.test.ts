@@ -156,3 +156,21 @@ test('a checkpoint keeps the time events waited; restored over the bounds, they 
   restored.expireWaiting();
   assert.deepEqual(restored.takeLetters().map((l) => l.offset), ['1']);
 });
+
+test('arrivals: the users with new events still in the open window, and their events in event-time order', () => {
+  offset = 0;
+  const has = new Set(['a', 'b']);
+  const intake = new EventIntake({ ...settings, windowMaxEvents: 3, batchUsers: 10, maxWaitingEvents: 100 }, { has: (id) => has.has(id) });
+  intake.offer(rec('u1', 'a', { ts: 50 }));
+  intake.offer(rec('u1', 'b', { ts: 40 }));
+  intake.offer(rec('u2', 'late'));
+  assert.deepEqual(intake.takeArrivals(), ['u1'], 'u2 waits for content');
+  assert.deepEqual(intake.takeArrivals(), []);
+  assert.deepEqual([...intake.openEvents(['u1', 'u2'])].map(([u, l]) => [u, l.map((e) => e.ts)]), [['u1', [40, 50]]]);
+  has.add('late');
+  for (const _ of intake.release(new Set(['late']))) if (intake.windowFull) intake.takeWindow();
+  // The window (3 events) trained on the release: its users are published with it, not as arrivals.
+  assert.deepEqual(intake.takeArrivals(), []);
+  intake.offer(rec('u3', 'a'));
+  assert.deepEqual(intake.takeArrivals(), ['u3']);
+});
