@@ -161,6 +161,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return this.model.userVectors(users, this.intake.openEvents(users));
   }
 
+  /** The open window's events of `users` (consumed, not learned from yet), event-time order. */
+  openEvents(users: readonly string[]): Map<string, UserEvent[]> {
+    return this.intake.openEvents(users);
+  }
+
   /** Event time of a user's newest consumed event (0: none): for the freshness metric. */
   lastEventTime(userId: string): number {
     const open = this.intake.openEvents([userId]).get(userId)?.at(-1)?.ts ?? 0;

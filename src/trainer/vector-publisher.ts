@@ -178,13 +178,27 @@ export class VectorPublisher {
     return [this.building?.version, this.version].filter((v): v is number => v !== undefined);
   }
 
-  private async writeWindow(w: TrainedWindow): Promise<void> {
-    const version = this.version!;
-    const users = [...w.events.keys()];
+  private writeWindow(w: TrainedWindow): Promise<void> {
     const interactions = [...w.events.values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts }));
+    return this.writeUsersAfter([...w.events.keys()], interactions);
+  }
+
+  /** Users with new events in the open window (issue 13 goal 5): published now, before the window trains. */
+  private writeArrivals(users: readonly string[]): Promise<void> {
+    const interactions = [...this.trainer.openEvents(users).values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts }));
+    return this.writeUsersAfter(users, interactions);
+  }
+
+  /**
+   * The interactions, then the users' vectors into the current version (and the one being built). Interactions first:
+   * a vector is never served while the items it came from are still recommended. What the store's full buffer refuses
+   * is deferred, in order.
+   */
+  private async writeUsersAfter(users: readonly string[], interactions: Interaction[]): Promise<void> {
+    if (this.version === undefined) return;
     await this.writeDeferred();
-    if (this.deferredUsers.size > 0 || !(await this.writeCurrentUsers(version, users))) {
-      // Keep the order: nothing of this window may overtake what is still deferred.
+    if (this.deferredUsers.size > 0) {
+      // Keep the order: nothing may overtake what is still deferred.
       this.defer(users, interactions);
       return;
     }
@@ -192,15 +206,10 @@ export class VectorPublisher {
       await this.store.recordInteractions(interactions);
     } catch (err) {
       if (!(err instanceof BackpressureError)) throw err;
-      this.defer([], interactions);
+      this.defer(users, interactions);
+      return;
     }
-  }
-
-  /** Users with new events in the open window: their vectors now, before the window trains. */
-  private async writeArrivals(users: readonly string[]): Promise<void> {
-    if (this.version === undefined) return;
-    await this.writeDeferred();
-    if (this.deferredUsers.size > 0 || !(await this.writeCurrentUsers(this.version, users))) this.defer(users, []);
+    if (!(await this.writeCurrentUsers(this.version, users))) this.defer(users, []);
   }
 
   /**
@@ -240,14 +249,15 @@ export class VectorPublisher {
     if ((this.deferredUsers.size === 0 && this.deferredInteractions.length === 0) || this.store.shouldPause() || this.version === undefined) return;
     const ids = [...this.deferredUsers];
     try {
+      // Interactions first: a vector is never served before the items it came from are excluded.
+      if (this.deferredInteractions.length > 0) {
+        await this.store.recordInteractions(this.deferredInteractions);
+        this.deferredInteractions = [];
+      }
       for (let i = 0; i < ids.length; i += CHUNK) {
         const part = ids.slice(i, i + CHUNK);
         await this.writeUsers(this.version, part);
         for (const id of part) this.deferredUsers.delete(id);
-      }
-      if (this.deferredInteractions.length > 0) {
-        await this.store.recordInteractions(this.deferredInteractions);
-        this.deferredInteractions = [];
       }
       this.l.info('deferred user vector writes buffered');
     } catch (err) {
@@ -344,8 +354,4 @@ export class VectorPublisher {
     await this.store.flush(this.cfg.publishFlushMs).catch((err: unknown) => this.l.warn({ err: (err as Error).message }, 'pending vector writes dropped at stop'));
     await this.store.close();
   }
-}
-
-function lastTs(w: TrainedWindow, user: string): number {
-  return w.events.get(user)?.at(-1)?.ts ?? 0;
 }
