@@ -343,8 +343,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // of waiting events are released at once (one huge window otherwise).
     for (const _ of this.intake.release(arrived)) if (this.intake.windowFull) await this.trainWindow();
     this.announceArrivals();
-    // Time passes without adds: events that waited too long go to the DLQ (written before the next checkpoint).
-    this.intake.expireWaiting();
+    // Time passes without adds: events that waited too long go to the DLQ now (a failed write keeps them for the next
+    // try, and always before the next checkpoint, which commits past them).
+    if (this.intake.expireWaiting() > 0) await this.writeLetters();
     m.eventsWaiting.set(this.intake.waitingCount);
     if (this.intake.windowSize > 0 && (this.intake.windowFull || this.intake.windowAgeMs() >= this.cfg.windowMs)) {
       await this.trainWindow();
