@@ -219,7 +219,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       maxMessageBytes: this.cfg.maxMessageBytes,
     });
     // Not awaited: a week of listings may take a while to read, and until then waiting is bounded by time alone.
-    this.listingsFollower.start().catch((err: unknown) => this.l.warn({ err: (err as Error).message }, 'listings follower stopped before it loaded'));
+    this.listingsFollower.start().catch((err: unknown) => this.l.warn({ err: (err as Error).message }, 'listings follower stopped or failed: waiting events of listed items are bounded by time alone'));
 
     if (ckpt) {
       this.restore(ckpt.state, ckpt.arrays, ckpt.seq);
