@@ -177,12 +177,12 @@ export const settings = {
   ),
   maxWaitingEvents: setting(
     'LEARN_MAX_WAITING_EVENTS',
-    'Events held while their item has no content vector yet; past it the oldest goes to the DLQ (reason no-content).',
+    'Events held while their item has no content vector yet; past it the one waiting longest goes to the DLQ (reason no-content). Also caps the items the trainer remembers as listed but not encoded yet.',
     positiveInt.default(100_000),
   ),
   maxWaitingMs: setting(
     'LEARN_MAX_WAITING_MS',
-    'Event-time span an event may wait for its item content before it goes to the DLQ (reason no-content).',
+    'Wall-clock time (ms, while the trainer runs) an event may wait for its item content before it goes to the DLQ (reason no-content). Events of an item whose listing was seen and is still being encoded wait on however long that takes. Never event time: one record, or a replay at full speed, would move it.',
     positiveInt.default(86_400_000),
   ),
   maxItems: setting(

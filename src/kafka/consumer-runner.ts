@@ -35,7 +35,7 @@ export interface ConsumerRunnerOptions<T> {
   decode: (value: Buffer | null, message: KafkaMessage, topic: string) => T;
   /** Processes a chunk of decoded records of one partition, in order; returns the records it rejected. */
   handle: (records: Array<SourceRecord<T>>) => Promise<Rejection[] | void>;
-  dlq: DeadLetterWriter;
+  dlq: Pick<DeadLetterWriter, 'write'>;
   /** Larger message values go to the DLQ undecoded. */
   maxMessageBytes: number;
   /** Records per `handle` call; heartbeats and shutdown checks happen between chunks. */

@@ -15,7 +15,7 @@ export interface TableFollowerOptions<T> {
    * string `reason` property (e.g. a vector the table cannot hold) is dead-lettered with that reason.
    */
   apply: (key: string, value: T | null, record: SourceRecord<T | null>) => void;
-  dlq: DeadLetterWriter;
+  dlq: Pick<DeadLetterWriter, 'write'>;
   maxMessageBytes: number;
   /**
    * Loading ends when every partition reached its end offset at start, or when nothing came for this long once

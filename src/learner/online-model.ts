@@ -122,12 +122,18 @@ export class OnlineModel {
     }
   }
 
-  /** User vectors (current weights) of users with a history of items that have content; others are absent. */
-  userVectors(users: readonly string[]): Map<string, Float32Array> {
+  /**
+   * User vectors (current weights) of users with a history of items that have content; others are absent. `unseen`:
+   * events consumed but not learned from yet (the open window), appended to their users' histories: a user vector is
+   * a function of the history and the weights, so it can be served before the window trains.
+   */
+  userVectors(users: readonly string[], unseen?: ReadonlyMap<string, readonly UserEvent[]>): Map<string, Float32Array> {
     const ids: string[] = [];
     const histories: ItemRef[][] = [];
     for (const u of users) {
-      const h = this.refs(this.histories.get(u)?.items ?? []);
+      const later = unseen?.get(u);
+      const stored = this.histories.get(u)?.items ?? [];
+      const h = this.refs(later ? [...stored, ...later.map((e) => e.item_id)] : stored);
       if (h.length === 0) continue;
       ids.push(u);
       histories.push(h);

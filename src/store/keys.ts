@@ -51,13 +51,16 @@ export class StoreKeys {
     return this.vector(version, 'i', id);
   }
 
-  /** Hash: `u:<id>` / `i:<id>` -> event time (ms) of the vector stored; the ordering guard and key index. */
-  eventTimes(version: number): string {
+  /**
+   * Hash: `u:<id>` / `i:<id>` -> write order of the vector stored (see write-order.ts); the ordering guard and the
+   * version's key index. (Named `ts` since it held event times once.)
+   */
+  writeOrders(version: number): string {
     return `${this.tag(version)}:ts`;
   }
 
-  /** Field of `eventTimes` for one vector. */
-  eventTimeField(kind: VectorKind, id: string): string {
+  /** Field of `writeOrders` for one vector. */
+  writeOrderField(kind: VectorKind, id: string): string {
     return `${kind}:${id}`;
   }
 
@@ -76,8 +79,8 @@ export class StoreKeys {
     return `${this.prefix}:u:${userId}:seen`;
   }
 
-  /** Parses the field of `eventTimes` back into a vector key (used when expiring a version). */
-  keyOfEventTimeField(version: number, field: string): string | undefined {
+  /** Parses the field of `writeOrders` back into a vector key (used when expiring a version). */
+  keyOfWriteOrderField(version: number, field: string): string | undefined {
     const kind = field.slice(0, 2);
     if (kind !== 'u:' && kind !== 'i:') return undefined;
     return this.vector(version, kind[0] as VectorKind, field.slice(2));

@@ -2,7 +2,7 @@ import type { VectorKind } from './keys.js';
 
 /** A write held while Redis is away: a vector of one version, or one user-item interaction. */
 export type PendingOp =
-  | { type: 'vector'; version: number; kind: VectorKind; id: string; eventTime: number; bytes: Buffer }
+  | { type: 'vector'; version: number; kind: VectorKind; id: string; eventTime: number; order: number; bytes: Buffer }
   | { type: 'seen'; userId: string; itemId: string; eventTime: number };
 
 export interface PendingLimits {
@@ -22,12 +22,17 @@ function keyOf(op: PendingOp): string {
   return op.type === 'vector' ? `v\u0000${op.version}\u0000${op.kind}\u0000${op.id}` : `s\u0000${op.userId}\u0000${op.itemId}`;
 }
 
+/** What decides which of two writes of one key is newer: the write order of a vector, the event time of an interaction. */
+function rankOf(op: PendingOp): number {
+  return op.type === 'vector' ? op.order : op.eventTime;
+}
+
 function sizeOf(op: PendingOp): number {
   return op.type === 'vector' ? op.bytes.length + op.id.length * 2 + OVERHEAD_BYTES : (op.userId.length + op.itemId.length) * 2 + OVERHEAD_BYTES;
 }
 
 /**
- * Writes that could not reach Redis, one per key, newest event time winning (the same rule as the write
+ * Writes that could not reach Redis, one per key, newest write order winning (the same rule as the write
  * script), so memory is bounded by distinct keys and capped by `limits`. A batch either fits whole or is
  * refused, so a caller never has half a batch acknowledged.
  */
@@ -64,11 +69,11 @@ export class PendingBuffer {
     return keys <= this.limits.maxKeys && bytes <= this.limits.maxBytes;
   }
 
-  /** Holds `op` unless a write with a newer-or-equal event time is already held for its key. */
+  /** Holds `op` unless a newer-or-equal write (write order; event time for an interaction) is already held for its key. */
   offer(op: PendingOp): Offer {
     const k = keyOf(op);
     const held = this.ops.get(k);
-    if (held && held.eventTime >= op.eventTime) return 'superseded';
+    if (held && rankOf(held) >= rankOf(op)) return 'superseded';
     this.bytes += sizeOf(op) - (held ? sizeOf(held) : 0);
     this.ops.set(k, op);
     return 'held';

@@ -22,10 +22,17 @@ import { defineWriteScript, deleteItems, queueWrite, WriteCode, type EncodedWrit
 
 const l = log('store');
 
-/** One vector to write: `eventTime` (ms since epoch) is the time of the source event that produced it. */
+/** One vector to write. */
 export interface VectorWrite {
   id: string;
+  /** Time (ms since epoch) of the source event that produced it: for the freshness metric only. */
   eventTime: number;
+  /**
+   * The write's place in its writer's order (a `WriteOrder`): it applies only over a lower order. Default: `eventTime`,
+   * which only a writer whose event times are trusted and increasing may rely on; the trainer always passes its own
+   * (issue 11 §2.8: one future-stamped record froze a user's vector under event-time ordering).
+   */
+  order?: number;
   vector: Float32Array;
 }
 
@@ -40,8 +47,8 @@ export type RejectReason = 'unknown-version' | 'dim-mismatch';
 
 /**
  * What happened to a batch. applied + skipped + rejected.length + pending = the batch size.
- * `pending` writes are held in memory until Redis answers (see `flush`); `skipped` ones were older than or
- * equal to what is stored (or held); `rejected` ones can never apply.
+ * `pending` writes are held in memory until Redis answers (see `flush`); `skipped` ones were of a lower or
+ * equal write order than what is stored (or held); `rejected` ones can never apply.
  */
 export interface WriteResult {
   applied: number;
@@ -168,17 +175,17 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
    * Removes delisted items from a version (their vectors and, through a new revision, readers' indexes), unless
    * a newer write is there. Not buffered: it throws while Redis is away and the caller tries again.
    */
-  async deleteItemVectors(version: number, ids: readonly string[], eventTime: number): Promise<number> {
+  async deleteItemVectors(version: number, ids: readonly string[], order: number): Promise<number> {
     if (!Number.isInteger(version) || version < 1) throw new StoreError('unknown-version', `bad version ${version}`);
-    checkEventTime(eventTime, 'item delete');
+    checkOrder(order, 'item delete: order');
     let deleted = 0;
-    for (let at = 0; at < ids.length; at += this.scriptBatch) deleted += await deleteItems(this.redis, this.keys, version, ids.slice(at, at + this.scriptBatch), eventTime);
+    for (let at = 0; at < ids.length; at += this.scriptBatch) deleted += await deleteItems(this.redis, this.keys, version, ids.slice(at, at + this.scriptBatch), order);
     return deleted;
   }
 
   /** Adds interactions to the users' seen sets (bounded to the newest `seenKept` items per user). */
   async recordInteractions(interactions: readonly Interaction[]): Promise<WriteResult> {
-    for (const x of interactions) checkEventTime(x.eventTime, `interaction ${x.userId}/${x.itemId}`);
+    for (const x of interactions) checkOrder(x.eventTime, `interaction ${x.userId}/${x.itemId}: eventTime`);
     const ops: PendingOp[] = interactions.map((x) => ({ type: 'seen', ...x }));
     return this.submit(ops);
   }
@@ -233,8 +240,10 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
   private async writeVectors(version: number, kind: VectorKind, writes: readonly VectorWrite[]): Promise<WriteResult> {
     if (!Number.isInteger(version) || version < 1) throw new StoreError('unknown-version', `bad version ${version}`);
     const ops: PendingOp[] = writes.map((w) => {
-      checkEventTime(w.eventTime, `${kindLabel(kind)} ${w.id}`);
-      return { type: 'vector', version, kind, id: w.id, eventTime: w.eventTime, bytes: encodeVector(w.vector) };
+      checkOrder(w.eventTime, `${kindLabel(kind)} ${w.id}: eventTime`);
+      const order = w.order ?? w.eventTime;
+      checkOrder(order, `${kindLabel(kind)} ${w.id}: order`);
+      return { type: 'vector', version, kind, id: w.id, eventTime: w.eventTime, order, bytes: encodeVector(w.vector) };
     });
     return this.submit(ops);
   }
@@ -268,7 +277,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     for (const [group, groupOps] of groupVectorOps(ops)) {
       for (let at = 0; at < groupOps.length; at += this.scriptBatch) {
         const chunk = groupOps.slice(at, at + this.scriptBatch);
-        const writes: EncodedWrite[] = chunk.map((o) => ({ id: o.id, eventTime: o.eventTime, bytes: o.bytes }));
+        const writes: EncodedWrite[] = chunk.map((o) => ({ id: o.id, order: o.order, bytes: o.bytes }));
         queueWrite(pipeline, this.keys, group.version, group.kind, writes);
         calls.push({ ops: chunk, commands: 1, settle: (replies) => this.countWrites(group.kind, chunk, replies[0], result) });
       }
@@ -397,6 +406,6 @@ function groupSeenOps(ops: readonly PendingOp[]): Map<string, SeenOp[]> {
   return byUser;
 }
 
-function checkEventTime(t: number, what: string): void {
-  if (!Number.isSafeInteger(t) || t < 0) throw new StoreError('bad-vector', `${what}: eventTime must be ms since the epoch (a non-negative integer), got ${t}`);
+function checkOrder(t: number, what: string): void {
+  if (!Number.isSafeInteger(t) || t < 0) throw new StoreError('bad-vector', `${what} must be a non-negative integer (ms since the epoch), got ${t}`);
 }

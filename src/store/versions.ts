@@ -23,6 +23,8 @@ export interface VersionMeta {
   config: string;
   checkpointId: string;
   state: VersionState;
+  /** The highest write order applied to the version (0 before any write): a restarted writer continues above it. */
+  order: number;
 }
 
 /**
@@ -73,6 +75,7 @@ export async function readMeta(redis: Redis, keys: StoreKeys, version: number): 
     config: h.config ?? '{}',
     checkpointId: h.checkpoint ?? '',
     state: (h.state ?? 'building') as VersionState,
+    order: Number(h.order ?? 0),
   };
 }
 
@@ -112,18 +115,18 @@ export async function retireVersion(redis: Redis, keys: StoreKeys, version: numb
     .multi()
     .hset(keys.meta(version), { state: 'retired', retired_at: Date.now() })
     .pexpire(keys.meta(version), ttlMs)
-    .pexpire(keys.eventTimes(version), ttlMs)
+    .pexpire(keys.writeOrders(version), ttlMs)
     .pexpire(keys.items(version), ttlMs)
     .pexpire(keys.itemRevision(version), ttlMs)
     .exec();
   let cursor = '0';
   let expired = 0;
   do {
-    const [next, flat] = await redis.hscan(keys.eventTimes(version), cursor, 'COUNT', 1000);
+    const [next, flat] = await redis.hscan(keys.writeOrders(version), cursor, 'COUNT', 1000);
     cursor = next;
     const p = redis.pipeline();
     for (let j = 0; j < flat.length; j += 2) {
-      const key = keys.keyOfEventTimeField(version, flat[j] ?? '');
+      const key = keys.keyOfWriteOrderField(version, flat[j] ?? '');
       if (key) p.pexpire(key, ttlMs);
     }
     if (p.length > 0) {

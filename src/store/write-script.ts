@@ -3,11 +3,13 @@ import type { StoreKeys, VectorKind } from './keys.js';
 
 /**
  * The ordered, idempotent vector write (docs/redis-layout.md, "Writes").
- * Per vector it stores the bytes only if no newer-or-equal event time is recorded for that key in that
- * version (`ts` hash), so replays and out-of-order retries never move a vector backwards, and rewriting
- * the same event is a no-op. Item writes also bump the item's revision in the `items` index, which is how
- * readers find new and changed items. A retired version's TTL is copied onto keys written late.
- * All keys share the version's hash tag, so the script runs on one Cluster slot.
+ * Per vector it stores the bytes only if no higher-or-equal write order is recorded for that key in that
+ * version (`ts` hash), so retries and re-sent older writes never move a vector backwards, and re-sending the
+ * same write is a no-op. The order is the writer's (write-order.ts), never a record's event time. The highest
+ * order applied is kept in the meta hash (`order`), so a restarted writer continues above it. Item writes also
+ * bump the item's revision in the `items` index, which is how readers find new and changed items. A retired
+ * version's TTL is copied onto keys written late. All keys share the version's hash tag, so the script runs on
+ * one Cluster slot.
  */
 const WRITE_VECTORS_LUA = `
 local n = #KEYS - 4
@@ -21,6 +23,7 @@ local width = tonumber(dim) * 4
 local ttl = redis.call('PTTL', KEYS[1])
 local isItem = ARGV[1] == 'i'
 local any = false
+local highest = 0
 for j = 1, n do
   local at = 2 + (j - 1) * 3
   local field = ARGV[at]
@@ -41,8 +44,12 @@ for j = 1, n do
       if ttl > 0 then redis.call('PEXPIRE', KEYS[4 + j], ttl) end
       out[j] = 1
       any = true
+      if t > highest then highest = t end
     end
   end
+end
+if any and highest > (tonumber(redis.call('HGET', KEYS[1], 'order')) or 0) then
+  redis.call('HSET', KEYS[1], 'order', tostring(highest))
 end
 if any and ttl > 0 then
   for k = 2, 4 do
@@ -54,10 +61,10 @@ return out
 
 /**
  * Deletes item vectors of one version (an ItemContent tombstone: the item was delisted). Per item, only if the
- * version holds it with an older event time: the vector key goes, the event time stays as the ordering guard
- * (a late write of the old vector cannot bring it back; a re-listing, newer, can), and the item gets a new
+ * version holds it with a lower write order: the vector key goes, the delete's order stays as the ordering guard
+ * (a late write of the old vector cannot bring it back; a re-listing, later, can), and the item gets a new
  * revision in the `items` index so readers see the change and drop it. Returns how many were deleted.
- * KEYS: meta, ts, items, items:rev, then one vector key per item; ARGV: event time, then the item ids.
+ * KEYS: meta, ts, items, items:rev, then one vector key per item; ARGV: write order, then the item ids.
  */
 const DELETE_ITEMS_LUA = `
 if not redis.call('HGET', KEYS[1], 'dim') then return 0 end
@@ -73,6 +80,9 @@ for j = 5, #KEYS do
     redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), id)
     n = n + 1
   end
+end
+if n > 0 and t > (tonumber(redis.call('HGET', KEYS[1], 'order')) or 0) then
+  redis.call('HSET', KEYS[1], 'order', ARGV[1])
 end
 return n
 `;
@@ -95,15 +105,16 @@ export function defineWriteScript(redis: Redis): void {
   redis.defineCommand('learnDeleteItems', { lua: DELETE_ITEMS_LUA });
 }
 
-/** Deletes the vectors of `ids` from one version as of `eventTime` (see DELETE_ITEMS_LUA); returns how many went. */
-export function deleteItems(redis: Redis, keys: StoreKeys, version: number, ids: readonly string[], eventTime: number): Promise<number> {
-  const keyArgs = [keys.meta(version), keys.eventTimes(version), keys.items(version), keys.itemRevision(version), ...ids.map((id) => keys.item(version, id))];
-  return redis.learnDeleteItems(keyArgs.length, ...keyArgs, String(eventTime), ...ids);
+/** Deletes the vectors of `ids` from one version as of write order `order` (see DELETE_ITEMS_LUA); returns how many went. */
+export function deleteItems(redis: Redis, keys: StoreKeys, version: number, ids: readonly string[], order: number): Promise<number> {
+  const keyArgs = [keys.meta(version), keys.writeOrders(version), keys.items(version), keys.itemRevision(version), ...ids.map((id) => keys.item(version, id))];
+  return redis.learnDeleteItems(keyArgs.length, ...keyArgs, String(order), ...ids);
 }
 
 export interface EncodedWrite {
   id: string;
-  eventTime: number;
+  /** Write order (write-order.ts): applies only over a lower one. */
+  order: number;
   bytes: Buffer;
 }
 
@@ -115,11 +126,11 @@ export function queueWrite(
   kind: VectorKind,
   writes: readonly EncodedWrite[],
 ): void {
-  const keyArgs = [keys.meta(version), keys.eventTimes(version), keys.items(version), keys.itemRevision(version)];
+  const keyArgs = [keys.meta(version), keys.writeOrders(version), keys.items(version), keys.itemRevision(version)];
   const argv: Array<string | Buffer> = [kind];
   for (const w of writes) {
     keyArgs.push(keys.vector(version, kind, w.id));
-    argv.push(keys.eventTimeField(kind, w.id), String(w.eventTime), w.bytes);
+    argv.push(keys.writeOrderField(kind, w.id), String(w.order), w.bytes);
   }
   pipeline.learnWriteVectors(keyArgs.length, ...keyArgs, ...argv);
 }

@@ -3,7 +3,7 @@ import type { Config } from '../config/load.js';
 import { deadLetterOf, type PartitionOffsets, type SourceRecord } from '../kafka/consumer-runner.js';
 import type { DeadLetter } from '../kafka/dead-letter.js';
 import { eventProblem } from '../learner/event-check.js';
-import { WaitingEvents, type WaitingEvent } from './waiting-events.js';
+import { WaitingEvents, type WaitingEvent, type WaitingOptions } from './waiting-events.js';
 import { MicroBatchWindow } from './window.js';
 
 export type IntakeSettings = Pick<Config, 'batchUsers' | 'windowMaxEvents' | 'maxWaitingEvents' | 'maxWaitingMs' | 'eventTypes' | 'maxFutureMs' | 'maxIdBytes'>;
@@ -28,21 +28,34 @@ export class EventIntake {
   private letters: DeadLetter[] = [];
   /** Next offset per topic and partition after everything handed to the intake. */
   private readonly consumed: PartitionOffsets = new Map();
+  /** Users with events put into the open window since the last `takeArrivals` (their served vector is out of date). */
+  private arrivals = new Set<string>();
   /** Records taken in (not duplicates). */
   taken = 0;
 
   constructor(
     private readonly settings: IntakeSettings,
     private readonly content: { has(itemId: string): boolean },
+    /** The waiting events' wall clock and the items listed but not encoded yet (whose events never expire by time). */
+    private readonly waitingOptions: WaitingOptions = {},
   ) {
     this.window = new MicroBatchWindow({ maxUsers: settings.batchUsers, maxEvents: settings.windowMaxEvents });
-    this.waiting = new WaitingEvents(settings.maxWaitingEvents, settings.maxWaitingMs);
+    this.waiting = new WaitingEvents(settings.maxWaitingEvents, settings.maxWaitingMs, waitingOptions);
   }
 
-  /** Restores the stream position and the waiting events of a checkpoint. */
+  /** Restores the stream position and the waiting events of a checkpoint; any over the bounds now are dead-lettered. */
   restore(offsets: PartitionOffsets, waiting: WaitingEvent[]): void {
     for (const [t, p] of offsets) this.consumed.set(t, new Map(p));
-    this.waiting = WaitingEvents.restore(waiting, this.settings.maxWaitingEvents, this.settings.maxWaitingMs);
+    const restored = WaitingEvents.restore(waiting, this.settings.maxWaitingEvents, this.settings.maxWaitingMs, this.waitingOptions);
+    this.waiting = restored.waiting;
+    this.letters.push(...restored.pushedOut.map(noContent));
+  }
+
+  /** Dead-letters the waiting events that waited too long (wall clock; see WaitingEvents.expire). */
+  expireWaiting(): number {
+    const out = this.waiting.expire();
+    this.letters.push(...out.map(noContent));
+    return out.length;
   }
 
   /**
@@ -64,6 +77,7 @@ export class EventIntake {
     }
     if (this.content.has(r.value.item_id)) {
       this.window.add(r.value);
+      this.arrivals.add(r.value.user_id);
       return 'windowed';
     }
     const pushedOut = this.waiting.add({ event: r.value, topic: r.topic, partition: r.partition, offset: r.offset });
@@ -85,9 +99,30 @@ export class EventIntake {
     while (this.pending.length > 0) {
       const w = this.pending.shift() as WaitingEvent;
       this.window.add(w.event);
+      this.arrivals.add(w.event.user_id);
       this.released.push(w);
       yield;
     }
+  }
+
+  /**
+   * Users whose events entered the window since the last call and are still in it: their vectors should be computed
+   * again now (those of a window that trained meanwhile are published with it).
+   */
+  takeArrivals(): string[] {
+    const out = [...this.arrivals].filter((u) => this.window.eventsOf(u) !== undefined);
+    this.arrivals = new Set();
+    return out;
+  }
+
+  /** The open window's events of `users` (event-time order): consumed, not learned from yet. */
+  openEvents(users: Iterable<string>): Map<string, UserEvent[]> {
+    const out = new Map<string, UserEvent[]>();
+    for (const u of users) {
+      const list = this.window.eventsOf(u);
+      if (list) out.set(u, list);
+    }
+    return out;
   }
 
   /** The items waiting events are waiting for. */

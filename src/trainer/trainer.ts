@@ -20,6 +20,7 @@ import { addToDigest } from './digest.js';
 import * as m from './metrics.js';
 import { StateDirLock } from './state-lock.js';
 import { EventIntake } from './event-intake.js';
+import { PendingListings } from './listed-items.js';
 import type { WaitingEvent } from './waiting-events.js';
 
 /** How often waiting events are checked against the content table, besides the arrival notices. */
@@ -50,12 +51,15 @@ export interface TrainedWindow extends WindowExamples {
  * throws fails the window (the role stops without a checkpoint).
  * - windowReady: a window about to be learned from (test-then-train: the replay scores here, with the old weights);
  * - windowTrained: after the step and the history update (the vector publisher writes touched users);
- * - contentArrived: a new, changed or removed (tombstone) item content vector (cold start: its item vector can be served at once).
+ * - contentArrived: a new, changed or removed (tombstone) item content vector (cold start: its item vector can be served at once);
+ * - eventsArrived: after each consumed chunk (and each release from waiting), the users with new events in the open
+ *   window: their vectors (`userVectors`) can be served now, before the window trains (issue 13 goal 5).
  */
 export interface TrainerEvents {
   windowReady: [w: WindowExamples];
   windowTrained: [w: TrainedWindow];
   contentArrived: [itemId: string];
+  eventsArrived: [users: string[]];
 }
 
 /** Collaborators the trainer asks, injected at construction. */
@@ -102,6 +106,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private trained: PartitionOffsets = new Map();
   private runner: ConsumerRunner<UserEvent> | undefined;
   private follower: TableFollower<ItemContent> | undefined;
+  /** Keys of the listings topic: which items the encoder is still working on (their events wait on; issue 11 §2.8). */
+  private listingsFollower: TableFollower<true> | undefined;
+  private readonly pendingListings: PendingListings;
   private kafka: Kafka | undefined;
   private producer: Producer | undefined;
   private dlq: DeadLetterWriter | undefined;
@@ -128,7 +135,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   ) {
     super();
     this.content = new ContentTable(undefined, cfg.maxItems);
-    this.intake = new EventIntake(cfg, this.content);
+    this.pendingListings = new PendingListings(cfg.maxWaitingEvents, this.content);
+    this.intake = new EventIntake(cfg, this.content, { listed: this.pendingListings });
     this.store = new CheckpointStore(join(resolve(PROJECT_ROOT, cfg.stateDir), 'checkpoints'), cfg.checkpointsKept);
   }
 
@@ -144,6 +152,31 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   get model(): OnlineModel {
     if (!this.onlineModel) throw new Error('the trainer is not prepared yet');
     return this.onlineModel;
+  }
+
+  /**
+   * Vectors of `users` from everything consumed for them (their history and their events in the open window, not
+   * learned from yet) under the current weights: what they should be served now.
+   */
+  userVectors(users: readonly string[]): Map<string, Float32Array> {
+    return this.model.userVectors(users, this.intake.openEvents(users));
+  }
+
+  /** The open window's events of `users` (consumed, not learned from yet), event-time order. */
+  openEvents(users: readonly string[]): Map<string, UserEvent[]> {
+    return this.intake.openEvents(users);
+  }
+
+  /** Event time of a user's newest consumed event (0: none): for the freshness metric. */
+  lastEventTime(userId: string): number {
+    const open = this.intake.openEvents([userId]).get(userId)?.at(-1)?.ts ?? 0;
+    return Math.max(open, this.model.history(userId)?.lastTs ?? 0);
+  }
+
+  /** Tells listeners which users got new events in the open window (see `eventsArrived`). */
+  private announceArrivals(): void {
+    const users = this.intake.takeArrivals();
+    if (users.length > 0) this.emit('eventsArrived', users);
   }
 
   /** Adds collaborators (before `consume`): e.g. the vector publisher, which needs the prepared model. */
@@ -169,12 +202,25 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       // Validated once, by the content table as it applies the record (a refusal is dead-lettered with its reason).
       decode: (v) => codec.decode('ItemContent', v),
       apply: (itemId, c) => {
+        this.pendingListings.settled(itemId);
         if (this.content.apply(itemId, c) && this.onlineModel) this.emit('contentArrived', itemId);
       },
       dlq: this.dlq,
       maxMessageBytes: this.cfg.maxMessageBytes,
     });
     await this.follower.start();
+    this.listingsFollower = new TableFollower<true>({
+      kafka: this.kafka,
+      topic: topics.itemListings,
+      role: `${trainerGroup(this.cfg)}-listings`,
+      // Only the key (the item id) matters here; the encoder validates listings and dead-letters the bad ones.
+      decode: () => true,
+      apply: (itemId, listing) => (listing === null ? this.pendingListings.settled(itemId) : this.pendingListings.listed(itemId)),
+      dlq: { write: async () => undefined },
+      maxMessageBytes: this.cfg.maxMessageBytes,
+    });
+    // Not awaited: a week of listings may take a while to read, and until then waiting is bounded by time alone.
+    this.listingsFollower.start().catch((err: unknown) => this.l.warn({ err: (err as Error).message }, 'listings follower stopped or failed: waiting events of listed items are bounded by time alone'));
 
     if (ckpt) {
       this.restore(ckpt.state, ckpt.arrays, ckpt.seq);
@@ -257,6 +303,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       // Cut as soon as the window is full: a chunk may hold many windows' worth of events.
       if (this.intake.windowFull) await this.trainWindow();
     }
+    this.announceArrivals();
     await this.writeLetters();
     return [];
   }
@@ -296,6 +343,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // Released events are cut into windows like consumed ones: at full replay speed the encoder lags and hundreds
     // of waiting events are released at once (one huge window otherwise).
     for (const _ of this.intake.release(arrived)) if (this.intake.windowFull) await this.trainWindow();
+    this.announceArrivals();
+    // Time passes without adds: events that waited too long go to the DLQ now (a failed write keeps them for the next
+    // try, and always before the next checkpoint, which commits past them).
+    if (this.intake.expireWaiting() > 0) await this.writeLetters();
     m.eventsWaiting.set(this.intake.waitingCount);
     if (this.intake.windowSize > 0 && (this.intake.windowFull || this.intake.windowAgeMs() >= this.cfg.windowMs)) {
       await this.trainWindow();
@@ -426,6 +477,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       if (this.batchesSinceCheckpoint > 0) await this.checkpoint();
     });
     await this.runner?.stop();
+    await this.listingsFollower?.stop();
     await this.follower?.stop();
     await this.producer?.disconnect();
     this.onlineModel?.dispose();

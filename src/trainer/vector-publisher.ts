@@ -2,6 +2,7 @@ import type { Config } from '../config/load.js';
 import { log } from '../ops/logger.js';
 import { BackpressureError, VectorStore, type Interaction, type VectorWrite } from '../store/index.js';
 import { isRedisAuthError } from '../store/redis-client.js';
+import { WriteOrder } from '../store/write-order.js';
 import type { TrainedWindow, Trainer } from './trainer.js';
 
 const CHUNK = 512;
@@ -45,6 +46,11 @@ export class VectorPublisher {
   private flushSoon: NodeJS.Immediate | undefined;
   /** The window writes in flight, one after another: a checkpoint waits for them. */
   private windowWrites: Promise<void> = Promise.resolve();
+  /**
+   * Orders every vector write of this trainer (issue 11 §2.8): a newer computation always wins in Redis and a re-sent
+   * older one never does, whatever the event times behind them (a future-stamped event, late events).
+   */
+  private readonly order = new WriteOrder();
   private readonly l = log('trainer.publisher');
 
   private constructor(
@@ -82,6 +88,10 @@ export class VectorPublisher {
     trainer.on('windowTrained', (w) => {
       p.windowWrites = p.windowWrites.then(() => p.afterTrain(w)).catch((err: unknown) => p.onFailure(err instanceof Error ? err : new Error(String(err))));
     });
+    // Issue 13 goal 5: a user's vector follows each event, not each window (all of a chunk's users in one forward pass).
+    trainer.on('eventsArrived', (users) => {
+      p.windowWrites = p.windowWrites.then(() => p.writeArrivals(users)).catch((err: unknown) => p.onFailure(err instanceof Error ? err : new Error(String(err))));
+    });
     // A new, changed or (tombstone) removed item content vector.
     trainer.on('contentArrived', (itemId) => {
       p.newItems.add(itemId);
@@ -100,6 +110,8 @@ export class VectorPublisher {
     const current = await this.store.currentVersion();
     const meta = current === undefined ? undefined : await this.store.versionMeta(current);
     const model = this.trainer.model;
+    // Continue above what is there: a restart on a host whose clock is behind must not have its writes refused.
+    if (meta) this.order.atLeast(meta.order);
     if (meta && meta.dim === model.config.outDim && meta.config === JSON.stringify(model.config)) {
       this.version = current;
       this.versionStep = model.step;
@@ -166,24 +178,53 @@ export class VectorPublisher {
     return [this.building?.version, this.version].filter((v): v is number => v !== undefined);
   }
 
-  private async writeWindow(w: TrainedWindow): Promise<void> {
-    const version = this.version!;
-    const users = [...w.events.keys()];
+  private writeWindow(w: TrainedWindow): Promise<void> {
     const interactions = [...w.events.values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts }));
+    return this.writeUsersAfter([...w.events.keys()], interactions);
+  }
+
+  /** Users with new events in the open window (issue 13 goal 5): published now, before the window trains. */
+  private writeArrivals(users: readonly string[]): Promise<void> {
+    const interactions = [...this.trainer.openEvents(users).values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts }));
+    return this.writeUsersAfter(users, interactions);
+  }
+
+  /**
+   * The interactions, then the users' vectors into the current version (and the one being built). Interactions first:
+   * a vector is never served while the items it came from are still recommended. What the store's full buffer refuses
+   * is deferred, in order.
+   */
+  private async writeUsersAfter(users: readonly string[], interactions: Interaction[]): Promise<void> {
+    if (this.version === undefined) return;
     await this.writeDeferred();
     if (this.deferredUsers.size > 0) {
-      // Keep the order: nothing of this window may overtake what is still deferred.
+      // Keep the order: nothing may overtake what is still deferred.
       this.defer(users, interactions);
       return;
     }
-    const vectors = this.trainer.model.userVectors(users);
-    const writes: VectorWrite[] = [...vectors].map(([id, vector]) => ({ id, vector, eventTime: lastTs(w, id) }));
     try {
-      await this.store.writeUserVectors(version, writes);
+      await this.store.recordInteractions(interactions);
     } catch (err) {
       if (!(err instanceof BackpressureError)) throw err;
       this.defer(users, interactions);
       return;
+    }
+    if (!(await this.writeCurrentUsers(this.version, users))) this.defer(users, []);
+  }
+
+  /**
+   * Writes `users`' vectors (everything consumed for them, current weights) into `version` and the version being
+   * built; false when the store's buffer is full (the caller defers them).
+   */
+  private async writeCurrentUsers(version: number, users: readonly string[]): Promise<boolean> {
+    const vectors = this.trainer.userVectors(users);
+    const order = this.order.next();
+    const writes: VectorWrite[] = [...vectors].map(([id, vector]) => ({ id, vector, eventTime: this.trainer.lastEventTime(id), order }));
+    try {
+      await this.store.writeUserVectors(version, writes);
+    } catch (err) {
+      if (!(err instanceof BackpressureError)) throw err;
+      return false;
     }
     if (this.building) {
       try {
@@ -192,12 +233,7 @@ export class VectorPublisher {
         this.abandonBuild(err as Error);
       }
     }
-    try {
-      await this.store.recordInteractions(interactions);
-    } catch (err) {
-      if (!(err instanceof BackpressureError)) throw err;
-      this.defer([], interactions);
-    }
+    return true;
   }
 
   private defer(users: readonly string[], interactions: readonly Interaction[]): void {
@@ -213,14 +249,15 @@ export class VectorPublisher {
     if ((this.deferredUsers.size === 0 && this.deferredInteractions.length === 0) || this.store.shouldPause() || this.version === undefined) return;
     const ids = [...this.deferredUsers];
     try {
+      // Interactions first: a vector is never served before the items it came from are excluded.
+      if (this.deferredInteractions.length > 0) {
+        await this.store.recordInteractions(this.deferredInteractions);
+        this.deferredInteractions = [];
+      }
       for (let i = 0; i < ids.length; i += CHUNK) {
         const part = ids.slice(i, i + CHUNK);
         await this.writeUsers(this.version, part);
         for (const id of part) this.deferredUsers.delete(id);
-      }
-      if (this.deferredInteractions.length > 0) {
-        await this.store.recordInteractions(this.deferredInteractions);
-        this.deferredInteractions = [];
       }
       this.l.info('deferred user vector writes buffered');
     } catch (err) {
@@ -240,7 +277,7 @@ export class VectorPublisher {
     this.flushing = (async () => {
       for (const v of versions) {
         await this.writeItems(v, ids, at);
-        if (delisted.length > 0) await this.store.deleteItemVectors(v, delisted, at);
+        if (delisted.length > 0) await this.store.deleteItemVectors(v, delisted, this.order.next());
       }
     })()
       .catch((err: unknown) => {
@@ -257,7 +294,8 @@ export class VectorPublisher {
   private async writeItems(version: number, ids: readonly string[], eventTime: number): Promise<void> {
     for (let i = 0; i < ids.length; i += CHUNK) {
       const vectors = this.trainer.model.itemVectors(ids.slice(i, i + CHUNK));
-      await this.store.writeItemVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime })));
+      const order = this.order.next();
+      await this.store.writeItemVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime, order })));
     }
   }
 
@@ -302,11 +340,11 @@ export class VectorPublisher {
     this.l.info({ version: b.version, previous, items: model.content.size, users: b.users.length, step: model.step, ms: Date.now() - b.started }, 'vector version published');
   }
 
-  /** Users' vectors from their stored histories, stamped with their history's last event time. */
+  /** Users' vectors from everything consumed for them (current weights), stamped with their newest event time. */
   private async writeUsers(version: number, users: readonly string[]): Promise<void> {
-    const model = this.trainer.model;
-    const vectors = model.userVectors(users);
-    await this.store.writeUserVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime: model.history(id)?.lastTs ?? 0 })));
+    const vectors = this.trainer.userVectors(users);
+    const order = this.order.next();
+    await this.store.writeUserVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime: this.trainer.lastEventTime(id), order })));
   }
 
   async stop(): Promise<void> {
@@ -316,8 +354,4 @@ export class VectorPublisher {
     await this.store.flush(this.cfg.publishFlushMs).catch((err: unknown) => this.l.warn({ err: (err as Error).message }, 'pending vector writes dropped at stop'));
     await this.store.close();
   }
-}
-
-function lastTs(w: TrainedWindow, user: string): number {
-  return w.events.get(user)?.at(-1)?.ts ?? 0;
 }

@@ -7,49 +7,76 @@ export interface WaitingEvent {
   topic: string;
   partition: number;
   offset: string;
+  /**
+   * Wall-clock ms it has waited so far, carried through a checkpoint (time the trainer was down does not count).
+   * Absent in checkpoints written before waiting was timed by the wall clock: it starts again at 0.
+   */
+  waitedMs?: number;
 }
 
-/** A waiting event in the index: `seq` orders equal event times by arrival; `live` is cleared on release. */
+/** Which items are listed and still being encoded: their events wait however long that takes. */
+export interface ListedItems {
+  has(itemId: string): boolean;
+}
+
+export interface WaitingOptions {
+  /** Wall clock (ms); injectable for tests. */
+  now?: () => number;
+  /** Items whose listing was seen and whose content has not arrived yet. */
+  listed?: ListedItems;
+}
+
+/** A waiting event in the index: `since` is when its wait clock started, `seq` orders equal ones; `live` is cleared on release. */
 interface Entry {
   w: WaitingEvent;
+  since: number;
   seq: number;
   live: boolean;
 }
 
+const bySince = (a: Entry, b: Entry): number => a.since - b.since || a.seq - b.seq;
 const byEventTime = (a: Entry, b: Entry): number => a.w.event.ts - b.w.event.ts || a.seq - b.seq;
 
 /**
- * Events waiting for their item's content, bounded in count and in event-time age. What falls out is
- * returned to the caller (which dead-letters it), never dropped silently. Part of the checkpoint.
+ * Events waiting for their item's content, bounded in count and in wall-clock time spent waiting (issue 11 §2.8:
+ * never in event time, which one future-stamped record or a replay at full speed moves far ahead of the encoder).
+ * An event whose item is listed and still being encoded does not expire by time: its wait clock restarts instead.
+ * What falls out is returned to the caller (which dead-letters it), never dropped silently. Part of the checkpoint.
  *
- * Per item an insertion-ordered set, and over all items a min-heap by event time for expiry: add and expiry
- * are O(log n), release O(k log k) for the k events released. Released events leave the heap lazily (marked
- * dead, dropped when they reach the top or when dead entries outnumber live ones).
+ * Per item an insertion-ordered set, and over all items a min-heap by wait start for expiry: add and expiry are
+ * O(log n), release O(k log k) for the k events released. Released events leave the heap lazily (marked dead,
+ * dropped when they reach the top or when dead entries outnumber live ones).
  */
 export class WaitingEvents {
   private readonly byItem = new Map<string, Set<Entry>>();
-  private oldest = new TinyQueue<Entry>([], byEventTime);
+  private oldest = new TinyQueue<Entry>([], bySince);
   private count = 0;
   private seq = 0;
+  private readonly now: () => number;
+  private readonly listed: ListedItems;
 
   constructor(
     readonly maxEvents: number,
-    readonly maxAgeMs: number,
-  ) {}
+    readonly maxWaitMs: number,
+    opts: WaitingOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.listed = opts.listed ?? { has: () => false };
+  }
 
   get size(): number {
     return this.count;
   }
 
-  /** Adds an event; returns the events pushed out (the oldest ones, over the count or age bound). */
+  /** Adds an event; returns the events pushed out (over the count bound, or waited too long). */
   add(w: WaitingEvent): WaitingEvent[] {
-    const entry: Entry = { w, seq: this.seq++, live: true };
+    const entry: Entry = { w, since: this.now() - (w.waitedMs ?? 0), seq: this.seq++, live: true };
     let set = this.byItem.get(w.event.item_id);
     if (!set) this.byItem.set(w.event.item_id, (set = new Set()));
     set.add(entry);
     this.oldest.push(entry);
     this.count++;
-    return this.expire(w.event.ts);
+    return this.expire();
   }
 
   /** The items that events are waiting for. */
@@ -74,11 +101,25 @@ export class WaitingEvents {
     return out.sort(byEventTime).map((e) => e.w);
   }
 
-  private expire(nowTs: number): WaitingEvent[] {
+  /**
+   * Pushes out what is over the count bound (longest waiting first) and what has waited longer than `maxWaitMs`
+   * of wall-clock time, except events of listed items still being encoded, whose wait clock restarts. Called on
+   * every add and periodically (time passes without adds).
+   */
+  expire(): WaitingEvent[] {
     const out: WaitingEvent[] = [];
-    const cutoff = nowTs - this.maxAgeMs;
-    for (let top = this.liveTop(); top && (this.count > this.maxEvents || top.w.event.ts < cutoff); top = this.liveTop()) {
+    const now = this.now();
+    for (let top = this.liveTop(); top; top = this.liveTop()) {
+      const over = this.count > this.maxEvents;
+      if (!over && now - top.since <= this.maxWaitMs) break;
       this.oldest.pop();
+      if (!over && this.listed.has(top.w.event.item_id)) {
+        // Its content is coming (the encoder lags): wait on, at the back of the line.
+        top.since = now;
+        top.seq = this.seq++;
+        this.oldest.push(top);
+        continue;
+      }
       this.remove(top);
       out.push(top.w);
     }
@@ -107,7 +148,7 @@ export class WaitingEvents {
   private compact(): void {
     const live: Entry[] = [];
     for (const set of this.byItem.values()) for (const e of set) live.push(e);
-    this.oldest = new TinyQueue(live, byEventTime);
+    this.oldest = new TinyQueue(live, bySince);
   }
 
   /** Heap entries, live or released (for the bounded-size test). */
@@ -115,15 +156,21 @@ export class WaitingEvents {
     return this.oldest.length;
   }
 
+  /** The waiting events, each with the wall-clock time it has waited so far. */
   snapshot(): WaitingEvent[] {
     const out: WaitingEvent[] = [];
-    for (const set of this.byItem.values()) for (const e of set) out.push(e.w);
+    const now = this.now();
+    for (const set of this.byItem.values()) for (const e of set) out.push({ ...e.w, waitedMs: Math.max(0, now - e.since) });
     return out;
   }
 
-  static restore(list: WaitingEvent[], maxEvents: number, maxAgeMs: number): WaitingEvents {
-    const w = new WaitingEvents(maxEvents, maxAgeMs);
-    for (const e of list) w.add(e);
-    return w;
+  /**
+   * The waiting events of a checkpoint, with the time they had waited. What is over a bound at once comes back in
+   * `pushedOut`, for the caller to dead-letter (never dropped silently).
+   */
+  static restore(list: readonly WaitingEvent[], maxEvents: number, maxWaitMs: number, opts: WaitingOptions = {}): { waiting: WaitingEvents; pushedOut: WaitingEvent[] } {
+    const waiting = new WaitingEvents(maxEvents, maxWaitMs, opts);
+    const pushedOut = list.flatMap((e) => waiting.add(e));
+    return { waiting, pushedOut };
   }
 }

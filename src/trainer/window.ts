@@ -37,6 +37,12 @@ export class MicroBatchWindow {
     this.events++;
   }
 
+  /** A user's events in the window so far, in event-time order (a copy). */
+  eventsOf(userId: string): UserEvent[] | undefined {
+    const list = this.byUser.get(userId);
+    return list && [...list].sort((a, b) => a.ts - b.ts);
+  }
+
   ageMs(now = Date.now()): number {
     return this.events === 0 ? 0 : now - this.openedAt;
   }

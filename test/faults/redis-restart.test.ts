@@ -75,7 +75,8 @@ test('Redis stopped and restarted mid-stream under learn train: consumption paus
   await sendAll(producer, env.LEARN_TOPIC_ITEM_CONTENT, contents.map((c) => ({ key: c.item_id, value: codec.encode('ItemContent', c) })));
   const users = 400;
   const events: UserEvent[] = [];
-  const lastTs = new Map<string, number>();
+  /** Wall-clock time each user's last event was sent: a vector computed from it carries a later write order. */
+  const lastSentAt = new Map<string, number>();
   const rounds = 20;
   const producing = (async () => {
     for (let r = 0; r < rounds; r++) {
@@ -83,8 +84,9 @@ test('Redis stopped and restarted mid-stream under learn train: consumption paus
         const i = r * 150 + k;
         return event(`rev-${i}`, `user-${rng.int(users)}`, `it-${rng.int(items)}`, 1_700_000_000_000 + i * 1000);
       });
+      const sentAt = Date.now();
       await sendAll(producer, env.LEARN_TOPIC_USER_EVENTS, batch.map((e) => ({ key: e.user_id, value: codec.encode('UserEvent', e) })));
-      for (const e of batch) lastTs.set(e.user_id, e.ts);
+      for (const e of batch) lastSentAt.set(e.user_id, sentAt);
       events.push(...batch);
       await sleep(1000);
     }
@@ -119,7 +121,8 @@ test('Redis stopped and restarted mid-stream under learn train: consumption paus
     throw err;
   }
 
-  // Every user's vector in the current version carries that user's last event time.
+  // Every user's vector in the current version was computed after that user's last event was sent (its write order,
+  // the trainer's clock, is later), so no write held during the outage was lost or overtaken by an older one.
   const redis = createRedisClient(URL, 'test');
   await connectWithin(redis, 5_000);
   const keys = new StoreKeys(prefix);
@@ -127,10 +130,11 @@ test('Redis stopped and restarted mid-stream under learn train: consumption paus
   try {
     await eventually('every user vector up to date', async () => {
       const version = Number(await redis.get(keys.current()));
-      const ts = await redis.hgetall(keys.eventTimes(version));
+      const orders = await redis.hgetall(keys.writeOrders(version));
       stale.length = 0;
-      for (const [user, last] of lastTs) {
-        if (Number(ts[keys.eventTimeField('u', user)]) !== last) stale.push(`${user}: ${ts[keys.eventTimeField('u', user)]} != ${last}`);
+      for (const [user, sentAt] of lastSentAt) {
+        const order = Number(orders[keys.writeOrderField('u', user)] ?? 0);
+        if (order < sentAt) stale.push(`${user}: written at ${order} < last event sent at ${sentAt}`);
         else if (!(await redis.exists(keys.user(version, user)))) stale.push(`${user}: no vector`);
       }
       return stale.length === 0;
@@ -146,7 +150,7 @@ test('Redis stopped and restarted mid-stream under learn train: consumption paus
   t.diagnostic(
     JSON.stringify({
       producedEvents: events.length,
-      users: lastTs.size,
+      users: lastSentAt.size,
       eventsTrained: final?.eventsTrained,
       checkpointedWhileRedisDown: trainedWhileDown,
       pauseSeen,

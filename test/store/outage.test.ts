@@ -84,7 +84,7 @@ test('Redis stopped and restarted mid-stream: writes are held (bounded), shouldP
   try {
     const ids = [...expected.keys()];
     const [times, bytes] = await Promise.all([
-      plain.hmget(keys.eventTimes(ver), ...ids.map((id) => keys.eventTimeField('i', id))),
+      plain.hmget(keys.writeOrders(ver), ...ids.map((id) => keys.writeOrderField('i', id))),
       plain.mgetBuffer(...ids.map((id) => keys.item(ver, id))),
     ]);
     ids.forEach((id, j) => {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PendingBuffer, type PendingOp } from '../../src/store/pending-buffer.js';
 
-const vec = (id: string, eventTime: number, bytes = 16): PendingOp => ({ type: 'vector', version: 1, kind: 'i', id, eventTime, bytes: Buffer.alloc(bytes) });
+const vec = (id: string, eventTime: number, bytes = 16): PendingOp => ({ type: 'vector', version: 1, kind: 'i', id, eventTime, order: eventTime, bytes: Buffer.alloc(bytes) });
 
-test('one entry per key, newest event time wins; settle keeps a write that replaced the one sent', () => {
+test('one entry per key, newest write order wins; settle keeps a write that replaced the one sent', () => {
   const b = new PendingBuffer({ maxKeys: 10, maxBytes: 1e6, highWater: 0.5 });
   assert.equal(b.offer(vec('x', 5)), 'held');
   assert.equal(b.offer(vec('x', 5)), 'superseded');

@@ -103,7 +103,7 @@ test('readers pinned to a version never see another version while versions switc
   assert.equal(await plain.pttl(keys.item(live, 'i0')), -1);
   for (const old of published.slice(0, -1)) {
     assert.equal(await plain.hget(keys.meta(old), 'state'), 'retired');
-    for (const key of [keys.meta(old), keys.eventTimes(old), keys.items(old), keys.item(old, 'i0'), keys.item(old, `i${ITEMS - 1}`), keys.user(old, 'u0')]) {
+    for (const key of [keys.meta(old), keys.writeOrders(old), keys.items(old), keys.item(old, 'i0'), keys.item(old, `i${ITEMS - 1}`), keys.user(old, 'u0')]) {
       const ttl = await plain.pttl(key);
       assert.ok(ttl > 0 && ttl <= GRACE_S * 1000, `${key}: ttl ${ttl}`);
     }

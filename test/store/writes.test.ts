@@ -5,6 +5,7 @@ import { redisUrl } from '../../src/config/load.js';
 import { registry } from '../../src/ops/metrics.js';
 import { StoreKeys } from '../../src/store/keys.js';
 import { VectorStore } from '../../src/store/vector-store.js';
+import { WriteOrder } from '../../src/store/write-order.js';
 import { ensureStack } from '../support/stack.js';
 import { decodeWithDataView, dropPrefix, filled, plainClient, randomVector, rng, uniquePrefix } from './helpers.js';
 
@@ -25,7 +26,7 @@ after(async () => {
   await dropPrefix(url, prefix);
 });
 
-test('an older event time never overwrites a newer one; rewriting the same event is a no-op', async () => {
+test('without a write order, an older event time never overwrites a newer one; rewriting the same event is a no-op', async () => {
   const ver = await store.beginVersion({ dim: 4, config: { test: true }, checkpointId: 'ck-1' });
   const t0 = Date.now() - 1000;
   assert.deepEqual(await store.writeUserVectors(ver, [{ id: 'u1', eventTime: t0 + 10, vector: filled(4, 2) }]), {
@@ -39,7 +40,7 @@ test('an older event time never overwrites a newer one; rewriting the same event
   const same = await store.writeUserVectors(ver, [{ id: 'u1', eventTime: t0 + 10, vector: filled(4, 9) }]);
   assert.equal(same.skipped, 1);
   assert.deepEqual(decodeWithDataView((await plain.getBuffer(keys.user(ver, 'u1'))) as Buffer), [2, 2, 2, 2]);
-  assert.equal(await plain.hget(keys.eventTimes(ver), 'u:u1'), String(t0 + 10));
+  assert.equal(await plain.hget(keys.writeOrders(ver), 'u:u1'), String(t0 + 10));
   // Newer wins; within one batch the order of event times decides, not the order in the array.
   const batch = await store.writeUserVectors(ver, [
     { id: 'u1', eventTime: t0 + 30, vector: filled(4, 3) },
@@ -51,6 +52,42 @@ test('an older event time never overwrites a newer one; rewriting the same event
   // Users and items of the same id are different keys.
   assert.equal((await store.writeItemVectors(ver, [{ id: 'u1', eventTime: t0, vector: filled(4, 5) }])).applied, 1);
   assert.equal(await store.versionMeta(ver).then((m) => m?.checkpointId), 'ck-1');
+});
+
+// Issue 11 §2.8: the guard compared event times, so a future-stamped event froze the user's vector for good, and a late
+// event, an event released from waiting or a recomputation with new weights at the same event time was refused.
+test("user vectors follow the writer's order, not event time: late events apply, a future-stamped one freezes nothing", async () => {
+  const ver = await store.beginVersion({ dim: 2 });
+  const order = new WriteOrder();
+  const now = Date.now();
+  const write = (id: string, eventTime: number, value: number, at = order.next()) =>
+    store.writeUserVectors(ver, [{ id, eventTime, order: at, vector: filled(2, value) }]);
+  const stored = async (id: string) => decodeWithDataView((await plain.getBuffer(keys.user(ver, id))) as Buffer);
+
+  assert.equal((await write('u-future', now + 86_400_000 - 1, 1)).applied, 1, 'stamped a day ahead');
+  assert.equal((await write('u-future', now, 2)).applied, 1, 'the next event of that user is not frozen out');
+  assert.deepEqual(await stored('u-future'), [2, 2]);
+
+  assert.equal((await write('u-late', now, 3)).applied, 1);
+  assert.equal((await write('u-late', now - 3_600_000, 4)).applied, 1, 'a late event (or one released from waiting)');
+  assert.equal((await write('u-late', now - 3_600_000, 5)).applied, 1, 'new weights, same event time');
+  assert.deepEqual(await stored('u-late'), [5, 5]);
+
+  // A retried or re-sent older computation never wins, whatever its event time.
+  const older = order.next();
+  assert.equal((await write('u-late', now - 7_200_000, 6)).applied, 1);
+  const retried = await write('u-late', now + 1_000, 7, older);
+  assert.equal(retried.applied, 0);
+  assert.equal(retried.skipped, 1);
+  assert.deepEqual(await stored('u-late'), [6, 6]);
+
+  // The version remembers the highest order: a writer restarted with a clock behind continues above it.
+  const highest = (await store.versionMeta(ver))?.order ?? 0;
+  assert.ok(highest > older);
+  const restarted = new WriteOrder(() => now - 60_000);
+  restarted.atLeast(highest);
+  assert.equal((await write('u-late', now, 8, restarted.next())).applied, 1);
+  assert.deepEqual(await stored('u-late'), [8, 8]);
 });
 
 test('vectors decoded from Redis by an independent DataView path equal the Float32Arrays written', async () => {

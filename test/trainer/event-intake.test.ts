@@ -86,3 +86,91 @@ test('a window that fills in the middle of a release trains without losing the e
   assert.equal(intake.windowSize, 1);
   assert.deepEqual(intake.waitingSnapshot(intake.offsets()).map((w) => w.offset), ['4']);
 });
+
+// Issue 11 §2.8: the waiting bound was event time relative to the newest event, so one record moved it for all.
+test('a future-stamped event (within LEARN_MAX_FUTURE_MS) does not dead-letter the events waiting before it', () => {
+  offset = 0;
+  const intake = new EventIntake({ ...settings, maxWaitingEvents: 100, maxWaitingMs: 60_000 }, { has: () => false });
+  const now = Date.now();
+  assert.equal(intake.offer(rec('u1', 'x', { ts: now - 1_000 })), 'waiting');
+  assert.equal(intake.offer(rec('u2', 'y', { ts: now })), 'waiting');
+  assert.equal(intake.offer(rec('u3', 'z', { ts: now + settings.maxFutureMs - 60_000 })), 'waiting');
+  intake.expireWaiting();
+  assert.deepEqual(intake.takeLetters(), []);
+  assert.equal(intake.waitingCount, 3);
+});
+
+// Issue 11 §2.8, seen with `learn run` + `learn produce ml-100k --limit 3000`: at full replay speed event time ran
+// days ahead while the encoder lagged seconds behind, and 12 events whose content was coming went to the DLQ.
+test('events of items whose listing was seen are not dead-lettered while the encoder lags, however fast event time runs', () => {
+  offset = 0;
+  let clock = 0;
+  const has = new Set<string>();
+  const listed = new Set<string>(['listed-1', 'listed-2']);
+  const intake = new EventIntake(
+    { ...settings, windowMaxEvents: 10, batchUsers: 10, maxWaitingEvents: 100, maxWaitingMs: 5_000 },
+    { has: (id) => has.has(id) },
+    { now: () => clock, listed: { has: (id) => listed.has(id) } },
+  );
+  const day = 86_400_000;
+  const t0 = Date.now() - 400 * day;
+  // A historical log at full speed: a day of event time per record, milliseconds of wall clock.
+  intake.offer(rec('u1', 'listed-1', { ts: t0 }));
+  intake.offer(rec('u2', 'never-listed', { ts: t0 + day }));
+  for (let i = 2; i < 30; i++) {
+    clock += 1;
+    intake.offer(rec(`u${i}`, i % 2 === 0 ? 'listed-1' : 'listed-2', { ts: t0 + i * day }));
+  }
+  intake.expireWaiting();
+  assert.deepEqual(intake.takeLetters(), [], 'nothing waited 5 s of wall clock yet');
+  // The encoder lags for a minute: only the event of the item nobody listed goes.
+  clock += 60_000;
+  intake.expireWaiting();
+  assert.deepEqual(intake.takeLetters().map((l) => [l.reason, l.offset]), [['no-content', '1']]);
+  // Content arrives: everything that waited is released, in event-time order.
+  has.add('listed-1');
+  has.add('listed-2');
+  listed.clear();
+  for (const _ of intake.release(new Set(['listed-1', 'listed-2']))) if (intake.windowFull) intake.takeWindow();
+  assert.equal(intake.waitingCount, 0);
+  assert.deepEqual(intake.takeLetters(), []);
+});
+
+test('a checkpoint keeps the time events waited; restored over the bounds, they are dead-lettered, not dropped', () => {
+  offset = 0;
+  let clock = 0;
+  const opts = { now: () => clock };
+  const intake = new EventIntake({ ...settings, maxWaitingEvents: 100, maxWaitingMs: 5_000 }, { has: () => false }, opts);
+  intake.offer(rec('u1', 'x'));
+  clock += 4_000;
+  intake.offer(rec('u2', 'y'));
+  const snapshot = intake.waitingSnapshot(intake.offsets());
+  clock += 86_400_000; // the trainer was down a day: that does not count
+  const restored = new EventIntake({ ...settings, maxWaitingEvents: 1, maxWaitingMs: 5_000 }, { has: () => false }, opts);
+  restored.restore(intake.offsets(), snapshot);
+  assert.deepEqual(restored.takeLetters().map((l) => l.offset), ['0'], 'over the count bound at restore: the longest waiting');
+  clock += 1_001;
+  restored.expireWaiting();
+  assert.deepEqual(restored.takeLetters(), []);
+  clock += 4_000;
+  restored.expireWaiting();
+  assert.deepEqual(restored.takeLetters().map((l) => l.offset), ['1']);
+});
+
+test('arrivals: the users with new events still in the open window, and their events in event-time order', () => {
+  offset = 0;
+  const has = new Set(['a', 'b']);
+  const intake = new EventIntake({ ...settings, windowMaxEvents: 3, batchUsers: 10, maxWaitingEvents: 100 }, { has: (id) => has.has(id) });
+  intake.offer(rec('u1', 'a', { ts: 50 }));
+  intake.offer(rec('u1', 'b', { ts: 40 }));
+  intake.offer(rec('u2', 'late'));
+  assert.deepEqual(intake.takeArrivals(), ['u1'], 'u2 waits for content');
+  assert.deepEqual(intake.takeArrivals(), []);
+  assert.deepEqual([...intake.openEvents(['u1', 'u2'])].map(([u, l]) => [u, l.map((e) => e.ts)]), [['u1', [40, 50]]]);
+  has.add('late');
+  for (const _ of intake.release(new Set(['late']))) if (intake.windowFull) intake.takeWindow();
+  // The window (3 events) trained on the release: its users are published with it, not as arrivals.
+  assert.deepEqual(intake.takeArrivals(), []);
+  intake.offer(rec('u3', 'a'));
+  assert.deepEqual(intake.takeArrivals(), ['u3']);
+});

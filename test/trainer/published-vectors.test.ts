@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
+import { defaultCodec, type UserEvent } from '../../src/codec/index.js';
 import { redisUrl, type Config } from '../../src/config/load.js';
+import { createKafka } from '../../src/kafka/client.js';
+import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
 import { Rng } from '../../src/model/index.js';
 import { StoreKeys } from '../../src/store/index.js';
 import { StateDirLockedError } from '../../src/trainer/state-lock.js';
@@ -70,6 +73,40 @@ test('an ItemContent tombstone removes the item from the current version in Redi
     assert.equal(trainer.model.content.has('pv-3'), false);
     assert.equal(await redis.exists(keys.item(publisher.currentVersion!, 'pv-4')), 1);
   } finally {
+    redis.disconnect();
+    await trainer.stop();
+    await publisher.stop();
+  }
+});
+
+// Issue 13 goal 5: a user's vector followed the 2 s training window; it is a function of the history and the current
+// weights, so it is published as soon as the event is consumed, from the history plus the open window.
+test("a user's vector is in Redis as soon as the event is consumed, before its window trains", { timeout: 120_000 }, async () => {
+  const contents = randomContents('fresh', 6, 24, new Rng(5));
+  await publishContents(cfg, contents);
+  // A window that would not be cut for ten minutes.
+  const slow: Config = { ...cfg, windowMs: 600_000, batchUsers: 1_000, windowMaxEvents: 1_000 };
+  const trainer = new Trainer(slow);
+  await trainer.prepare();
+  const publisher = await VectorPublisher.start(slow, trainer);
+  await trainer.consume();
+  const batches = trainer.stats.batches;
+  const redis = new Redis(redisUrl(cfg));
+  const keys = new StoreKeys(cfg.redisPrefix);
+  const producer = await createProducer(createKafka(cfg, 'test-producer'));
+  const event = (n: number, item: string): UserEvent => ({ event_id: `fresh-${n}`, user_id: 'fresh-user', item_id: item, type: 'click', ts: Date.now(), weight: null });
+  try {
+    await producer.send({ topic: cfg.topicUserEvents, acks: ACKS_ALL, messages: [event(0, 'fresh-1'), event(1, 'fresh-2')].map((e) => ({ key: e.user_id, value: defaultCodec().encode('UserEvent', e) })) });
+    const key = () => keys.user(publisher.currentVersion!, 'fresh-user');
+    await eventually('the user vector in Redis', async () => (await redis.exists(key())) === 1, 60_000);
+    assert.equal(trainer.stats.batches, batches, 'no window trained yet');
+    // What was written is the vector of the history so far (the open window) under the current weights.
+    const expected = trainer.userVectors(['fresh-user']).get('fresh-user');
+    assert.ok(expected, 'the trainer has a vector for the user');
+    const written = decodeLE((await redis.getBuffer(key())) as Buffer);
+    written.forEach((x, i) => assert.ok(Math.abs(x - expected[i]!) < 1e-5, `component ${i}: ${x} vs ${expected[i]}`));
+  } finally {
+    await producer.disconnect();
     redis.disconnect();
     await trainer.stop();
     await publisher.stop();
