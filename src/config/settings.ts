@@ -228,7 +228,12 @@ export const settings = {
     "The replay's cold gate for LEARN: an item's score becomes (1 - a) x LEARN's + a x the content cosine, a = this x max(0, 1 - max(n, 1) / LEARN_REPLAY_COLD_GATE_K), n its interactions before the event (0: off; the cold-start operating point).",
     z.coerce.number().min(0).max(1).default(0),
   ),
-  replayColdGateK: setting('LEARN_REPLAY_COLD_GATE_K', 'Interactions at which the replay\'s cold gate (LEARN_REPLAY_COLD_MIX) has faded to 0.', z.coerce.number().positive().default(20)),
+  replayColdBoost: setting(
+    'LEARN_REPLAY_COLD_BOOST',
+    "The replay's additive cold gate for LEARN: + this x max(0, 1 - max(n, 1) / LEARN_REPLAY_COLD_GATE_K) x the content cosine, n the item's interactions before the event (0: off; the cold-start operating point).",
+    z.coerce.number().min(0).default(0),
+  ),
+  replayColdGateK: setting('LEARN_REPLAY_COLD_GATE_K', 'Interactions at which the replay\'s cold gate (LEARN_REPLAY_COLD_MIX, LEARN_REPLAY_COLD_BOOST) has faded to 0.', z.coerce.number().positive().default(20)),
   replayHalfLifeDays: setting('LEARN_REPLAY_HALF_LIFE_DAYS', 'Half-life in event-time days of the popularity baseline\'s decayed counts.', z.coerce.number().positive().default(7)),
   replayWindowDays: setting('LEARN_REPLAY_WINDOW_DAYS', 'Event-time span in days of each replay metrics window (the over-time charts).', z.coerce.number().positive().default(7)),
   publishVectors: setting('LEARN_PUBLISH_VECTORS', 'Whether the trainer writes user and item vectors to Redis.', bool.default(true)),
