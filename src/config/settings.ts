@@ -125,6 +125,13 @@ export const settings = {
   weightDecay: setting('LEARN_WEIGHT_DECAY', 'AdamW decoupled weight decay.', z.coerce.number().min(0).default(0.01)),
   clipNorm: setting('LEARN_CLIP_NORM', 'Global gradient-norm clip; 0 turns it off.', z.coerce.number().min(0).default(1.0)),
   dropout: setting('LEARN_DROPOUT', 'Dropout rate in the PAL transformer.', z.coerce.number().min(0).lt(1).default(0.1)),
+  itemInput: setting(
+    'LEARN_ITEM_INPUT',
+    "What LEARN's tower reads for an item: content (the frozen content vector) or hybrid (content + min(1, n / LEARN_HYBRID_GATE_K) x a learned per-item residual, n the item's interactions trained on so far).",
+    z.enum(['content', 'hybrid']).default('content'),
+  ),
+  hybridGateK: setting('LEARN_HYBRID_GATE_K', 'Interactions at which a hybrid item input has its whole learned residual (LEARN_ITEM_INPUT=hybrid).', z.coerce.number().positive().default(20)),
+  hybridMaxItems: setting('LEARN_HYBRID_MAX_ITEMS', 'Most items with a learned residual (LEARN_ITEM_INPUT=hybrid; the table grows as items get interactions, ~4.6 KB each with its optimizer moments); later items keep content alone.', positiveInt.default(100_000)),
   // Frozen-LM item encoder (src/encoder).
   encoderModel: setting(
     'LEARN_MODEL',
@@ -232,6 +239,17 @@ export const settings = {
     "The replay's content term for LEARN: + gamma * the frozen content's cosine of the user's history and the item (--content-weight; the cold-start knob).",
     z.coerce.number().min(0).default(0.2),
   ),
+  replayColdMix: setting(
+    'LEARN_REPLAY_COLD_MIX',
+    "The replay's cold gate for LEARN: an item's score becomes (1 - a) x LEARN's + a x the content cosine, a = this x max(0, 1 - max(n, 1) / LEARN_REPLAY_COLD_GATE_K), n its interactions before the event (0: off; the cold-start operating point).",
+    z.coerce.number().min(0).max(1).default(0),
+  ),
+  replayColdBoost: setting(
+    'LEARN_REPLAY_COLD_BOOST',
+    "The replay's additive cold gate for LEARN: + this x max(0, 1 - max(n, 1) / LEARN_REPLAY_COLD_GATE_K) x the content cosine, n the item's interactions before the event (0: off; the cold-start operating point).",
+    z.coerce.number().min(0).default(0),
+  ),
+  replayColdGateK: setting('LEARN_REPLAY_COLD_GATE_K', 'Interactions at which the replay\'s cold gate (LEARN_REPLAY_COLD_MIX, LEARN_REPLAY_COLD_BOOST) has faded to 0.', z.coerce.number().positive().default(20)),
   replayHalfLifeDays: setting('LEARN_REPLAY_HALF_LIFE_DAYS', 'Half-life in event-time days of the popularity baseline\'s decayed counts.', z.coerce.number().positive().default(7)),
   replayWindowDays: setting('LEARN_REPLAY_WINDOW_DAYS', 'Event-time span in days of each replay metrics window (the over-time charts).', z.coerce.number().positive().default(7)),
   publishVectors: setting('LEARN_PUBLISH_VECTORS', 'Whether the trainer writes user and item vectors to Redis.', bool.default(true)),

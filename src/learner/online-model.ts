@@ -1,11 +1,12 @@
 import type { UserEvent } from '../codec/index.js';
 import type { Config } from '../config/load.js';
-import { buildPalBatch, palConfigFromConfig, PalLearner, type ItemRef, type NamedArrays, type NegativePool, type PalConfig, type UserExample } from '../model/index.js';
+import { buildPalBatch, frozenContent, hybridResiduals, palConfigFromConfig, PalLearner, type ItemRef, type NamedArrays, type NegativePool, type PalConfig, type UserExample } from '../model/index.js';
 import type { ContentTable } from './content-table.js';
 import { UserHistories, type HistoriesSnapshot, type UserHistory } from './histories.js';
+import { HybridItems, type HybridItemsSnapshot } from './hybrid-items.js';
 
 /** The settings the online model reads (a narrow view of the program's config). */
-export type OnlineModelSettings = Pick<Config, 'historyLen' | 'maxUsers' | 'stepsPerBatch' | 'seed' | 'rehearsalWindows' | 'rehearsalSamples'> &
+export type OnlineModelSettings = Pick<Config, 'historyLen' | 'maxUsers' | 'stepsPerBatch' | 'seed' | 'rehearsalWindows' | 'rehearsalSamples' | 'itemInput' | 'hybridGateK' | 'hybridMaxItems'> &
   Parameters<typeof palConfigFromConfig>[0];
 
 /** The JSON part of the model's state; the float arrays (weights, optimizer moments) travel beside it. */
@@ -13,6 +14,8 @@ export interface OnlineModelState {
   histories: HistoriesSnapshot;
   learner: { config: PalConfig; optimizerStep: number };
   rng: number;
+  /** The hybrid item input's rows and counts (absent: the tower reads frozen content). */
+  hybrid?: HybridItemsSnapshot;
 }
 
 /** A window's events per user (event-time order each) and the examples built from them. */
@@ -38,13 +41,21 @@ export class OnlineModel {
     readonly content: ContentTable,
     private readonly learner: PalLearner,
     histories?: UserHistories,
+    /** The hybrid item input's rows and counts (LEARN_ITEM_INPUT=hybrid); absent: frozen content. */
+    private readonly hybrid?: HybridItems,
   ) {
     this.histories = histories ?? new UserHistories(settings.historyLen, settings.maxUsers);
   }
 
-  /** A new model for content vectors of `contentDim` values. */
+  /** A new model for content vectors of `contentDim` values, with the item input the settings ask for. */
   static fresh(settings: OnlineModelSettings, content: ContentTable, contentDim: number): OnlineModel {
-    return new OnlineModel(settings, content, new PalLearner(palConfigFromConfig(settings, contentDim), settings.seed));
+    const cfg = palConfigFromConfig(settings, contentDim);
+    const hybrid = settings.itemInput === 'hybrid' ? new HybridItems(settings.hybridGateK, settings.hybridMaxItems) : undefined;
+    return new OnlineModel(settings, content, OnlineModel.learnerFor(settings, cfg, hybrid), undefined, hybrid);
+  }
+
+  private static learnerFor(settings: OnlineModelSettings, cfg: PalConfig, hybrid: HybridItems | undefined): PalLearner {
+    return new PalLearner(cfg, settings.seed, hybrid ? hybridResiduals(cfg.contentDim, hybrid.maxRows) : frozenContent(cfg.contentDim));
   }
 
   /** A model from a saved state (see `state()`). A state from before a hyperparameter existed takes it from the settings. */
@@ -52,10 +63,18 @@ export class OnlineModel {
     const pick = (prefix: string): NamedArrays =>
       Object.fromEntries(Object.entries(arrays).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
     const config = { ...palConfigFromConfig(settings, s.learner.config.contentDim), ...s.learner.config };
-    const learner = new PalLearner(config, settings.seed);
+    const saved = s.hybrid ? 'hybrid' : 'content';
+    if (saved !== settings.itemInput) throw new Error(`LEARN_ITEM_INPUT is ${settings.itemInput} but the checkpoint was trained with ${saved}: set it back, or start from a fresh LEARN_STATE_DIR`);
+    const hybrid = s.hybrid ? HybridItems.restore(s.hybrid, settings.hybridGateK, settings.hybridMaxItems) : undefined;
+    const learner = OnlineModel.learnerFor(settings, config, hybrid);
     learner.setState({ config, weights: pick('w/'), optimizer: { step: s.learner.optimizerStep, m: pick('m/'), v: pick('v/') } });
     learner.rng.setState(s.rng);
-    return new OnlineModel(settings, content, learner, UserHistories.restore(s.histories, settings.historyLen, settings.maxUsers));
+    return new OnlineModel(settings, content, learner, UserHistories.restore(s.histories, settings.historyLen, settings.maxUsers), hybrid);
+  }
+
+  /** The interactions the item input counts for an item (the hybrid gate's n; 0 under frozen content). */
+  interactionsOf(itemId: string): number {
+    return this.hybrid?.interactions(itemId) ?? 0;
   }
 
   /** The tower's sizes and hyperparameters (a copy). */
@@ -107,9 +126,10 @@ export class OnlineModel {
   train(examples: ReadonlyMap<string, UserExample>, pool: NegativePool = this.content): number {
     let loss = 0;
     const list = [...examples.values()];
+    const inputPool: NegativePool = this.hybrid ? { size: pool.size, at: (i) => this.inputRef(pool.at(i)) } : pool;
     for (let s = 0; s < this.settings.stepsPerBatch; s++) {
-      const batch = [...list, ...rehearse(this.rehearsal, this.settings.rehearsalSamples, (n) => this.learner.rng.int(n))];
-      loss = this.learner.trainStep(buildPalBatch(batch, this.learner.cfg, this.learner.rng, pool));
+      const batch = [...list, ...rehearse(this.rehearsal, this.settings.rehearsalSamples, (n) => this.learner.rng.int(n))].map((e) => this.inputExample(e));
+      loss = this.learner.trainStep(buildPalBatch(batch, this.learner.cfg, this.learner.rng, inputPool, this.learner.floatsPerItem));
     }
     remember(this.rehearsal, list, this.settings.rehearsalWindows);
     return loss;
@@ -119,7 +139,10 @@ export class OnlineModel {
   observe(events: ReadonlyMap<string, readonly UserEvent[]>): void {
     for (const [user, list] of events) {
       if (list.length > 0) this.histories.append(user, list.map((e) => e.item_id), list.at(-1)!.ts);
+      // The hybrid gate counts the interactions the model has seen (those of items with content, as trained).
+      this.hybrid?.add(list.flatMap((e) => (this.content.has(e.item_id) ? [e.item_id] : [])));
     }
+    if (this.hybrid) this.learner.reserveItemRows(this.hybrid.size);
   }
 
   /**
@@ -146,7 +169,7 @@ export class OnlineModel {
   userVectorsOf(histories: readonly (readonly ItemRef[])[]): Float32Array[] {
     if (histories.length === 0) return [];
     const L = this.learner.cfg.maxHistory;
-    return this.learner.userVectors(histories.map((h) => h.slice(-L).map((r) => r.content)));
+    return this.learner.userVectors(histories.map((h) => h.slice(-L).map((r) => this.floatsOf(r))));
   }
 
   /** Item vectors (current weights) of items with content; others are absent. */
@@ -162,7 +185,7 @@ export class OnlineModel {
     const d = this.learner.cfg.outDim;
     const out = new Float32Array(ids.length * d);
     if (ids.length === 0) return out;
-    this.learner.itemVectors(ids.map((id) => this.contentOf(id))).forEach((v, i) => out.set(v, i * d));
+    this.learner.itemVectors(ids.map((itemId) => this.floatsOf({ itemId, content: this.contentOf(itemId) }))).forEach((v, i) => out.set(v, i * d));
     return out;
   }
 
@@ -174,13 +197,31 @@ export class OnlineModel {
     for (const [k, v] of Object.entries(s.optimizer.m)) arrays[`m/${k}`] = v;
     for (const [k, v] of Object.entries(s.optimizer.v)) arrays[`v/${k}`] = v;
     return {
-      state: { histories: this.histories.snapshot(), learner: { config: s.config, optimizerStep: s.optimizer.step }, rng: this.learner.rng.getState() },
+      state: {
+        histories: this.histories.snapshot(),
+        learner: { config: s.config, optimizerStep: s.optimizer.step },
+        rng: this.learner.rng.getState(),
+        ...(this.hybrid ? { hybrid: this.hybrid.snapshot() } : {}),
+      },
       arrays,
     };
   }
 
   dispose(): void {
     this.learner.dispose();
+  }
+
+  /** What the learner reads for an item: its content vector, or (hybrid) content, residual row and gate. */
+  private floatsOf(ref: ItemRef): Float32Array {
+    return this.hybrid ? this.hybrid.floatsOf(ref) : ref.content;
+  }
+
+  private inputRef(ref: ItemRef): ItemRef {
+    return { itemId: ref.itemId, content: this.floatsOf(ref) };
+  }
+
+  private inputExample(e: UserExample): UserExample {
+    return this.hybrid ? { history: e.history.map((r) => this.inputRef(r)), targets: e.targets.map((r) => this.inputRef(r)) } : e;
   }
 
   private contentOf(itemId: string): Float32Array {

@@ -101,6 +101,25 @@ export class AdamW {
     });
   }
 
+  /**
+   * Pads the moments of every parameter whose variable grew along its first axis (a growing embedding table) with
+   * zero rows, so the rows already trained keep their moments.
+   */
+  resizeMoments(): void {
+    for (const s of this.slots) {
+      const want = s.param.variable.shape;
+      if (s.m.shape[0] === want[0]) continue;
+      if (want.length !== s.m.shape.length || want.slice(1).some((d, i) => d !== s.m.shape[i + 1]) || (want[0] ?? 0) < (s.m.shape[0] ?? 0)) {
+        throw new Error(`${s.param.name}: moments [${s.m.shape.join(', ')}] cannot grow to [${want.join(', ')}]`);
+      }
+      for (const kind of ['m', 'v'] as const) {
+        const old = s[kind];
+        s[kind] = tf.tidy(() => tf.variable(tf.concat([old, tf.zeros([(want[0] ?? 0) - (old.shape[0] ?? 0), ...want.slice(1)])], 0), false));
+        old.dispose();
+      }
+    }
+  }
+
   getState(): AdamWState {
     const m: NamedArrays = {};
     const v: NamedArrays = {};

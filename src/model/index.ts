@@ -5,7 +5,7 @@ export { buildPalBatch, packHistories, type ItemRef, type NegativePool, type Pal
 export { PalModel, type PalParameter } from './pal-model.js';
 export { allActionInfoNce, type HistorySide, type TargetSide } from './loss.js';
 export { AdamW, clipByGlobalNorm, type AdamWOptions, type AdamWState } from './adamw.js';
-export { frozenContent, idEmbeddings, type ItemInput } from './item-input.js';
+export { frozenContent, hybridFloats, hybridResiduals, idEmbeddings, type ItemInput } from './item-input.js';
 export { hasNegatives, PalLearner, userChunkRows, type LearnerState } from './learner.js';
 export { benchTrainer, type TrainerBench, type TrainerBenchOptions, type StepTiming } from './bench.js';
 export { Rng } from './rng.js';

@@ -6,7 +6,7 @@ import { frozenContent, type ItemInput } from './item-input.js';
 import { allActionInfoNce } from './loss.js';
 import { PalModel } from './pal-model.js';
 import { Rng } from './rng.js';
-import type { NamedArrays } from './tensors.js';
+import { checkShape, type NamedArrays } from './tensors.js';
 
 /** Everything that must be checkpointed to resume training exactly (besides the data position). */
 export interface LearnerState {
@@ -14,6 +14,9 @@ export interface LearnerState {
   weights: NamedArrays;
   optimizer: AdamWState;
 }
+
+// Checkpoint names of the item input's weights (beside the tower's).
+const INPUT_PREFIX = 'input/';
 
 // Rows per inference call: bounds the memory of scoring a whole catalogue.
 const INFERENCE_CHUNK = 512;
@@ -134,13 +137,40 @@ export class PalLearner {
     return out;
   }
 
-  getState(): LearnerState {
-    return { config: { ...this.cfg }, weights: this.model.getWeights(), optimizer: this.optimizer.getState() };
+  /** The item input's floats per item (what userVectors and itemVectors take for each item). */
+  get floatsPerItem(): number {
+    return this.input.floatsPerItem;
   }
 
-  /** Restores weights and optimizer; the state's sizes must match this learner's config. */
+  /** Makes room for `rows` rows of a growing item input (the hybrid residual table), moments included. */
+  reserveItemRows(rows: number): void {
+    if (this.input.reserve?.(rows)) this.optimizer.resizeMoments();
+  }
+
+  /** Weights of the tower and, under `input/`, of the item input (none for frozen content), and the optimizer. */
+  getState(): LearnerState {
+    const weights = this.model.getWeights();
+    for (const p of this.input.parameters()) weights[`${INPUT_PREFIX}${p.name}`] = { shape: [...p.variable.shape], values: p.variable.dataSync() as Float32Array };
+    return { config: { ...this.cfg }, weights, optimizer: this.optimizer.getState() };
+  }
+
+  /**
+   * Restores weights and optimizer; the state's sizes must match this learner's config. A growing item input is first
+   * grown to the saved table's rows.
+   */
   setState(state: LearnerState): void {
+    const inputs = this.input.parameters();
+    for (const p of inputs) {
+      const w = state.weights[`${INPUT_PREFIX}${p.name}`];
+      if (!w) throw new Error(`checkpoint lacks weight ${INPUT_PREFIX}${p.name}`);
+      this.reserveItemRows((w.shape[0] ?? 1) - 1);
+      checkShape(`${INPUT_PREFIX}${p.name}`, p.variable.shape, w.shape);
+    }
     this.model.setWeights(state.weights);
+    for (const p of inputs) {
+      const w = state.weights[`${INPUT_PREFIX}${p.name}`] as NamedArrays[string];
+      tf.tidy(() => p.variable.assign(tf.tensor(w.values, w.shape)));
+    }
     this.optimizer.setState(state.optimizer);
   }
 

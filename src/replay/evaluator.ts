@@ -140,6 +140,8 @@ export class ReplayEvaluator {
     // Items listed after an event (but within its window) are not its candidates yet.
     const notYetListed = catalogue ? ids.flatMap((id, x) => ((catalogue.listedAt(id) ?? -Infinity) > now ? [[x, catalogue.listedAt(id) as number] as const] : [])) : [];
     const plain: ScoreTerms = { prior: new Float32Array(ids.length) };
+    // Each candidate's interactions strictly before the event being scored (the cold gate's n), kept up to date below.
+    const interactions = Float32Array.from(ids, (id) => this.itemCounts.get(id) ?? 0);
 
     events.forEach((e, i) => {
       const seen = this.seen.get(e.user_id) ?? new Set<string>();
@@ -152,7 +154,7 @@ export class ReplayEvaluator {
       const target = index.get(e.item_id);
       const obs = { itemInteractionsBefore: this.itemCounts.get(e.item_id) ?? 0, userEventsBefore: this.userCounts.get(e.user_id) ?? 0, eventTime: e.ts };
       const cs = contentScores?.(i);
-      const withContent: ScoreTerms = cs ? { prior, content: cs } : { prior };
+      const withContent: ScoreTerms = cs ? { prior, content: cs, interactions } : { prior };
       for (const m of this.methods) {
         const own = scorers.get(m)?.(i);
         if (!own && m !== 'popularity') this.fallbackEvents[m]++;
@@ -168,6 +170,7 @@ export class ReplayEvaluator {
         grid?.points.forEach((p, k) => grid.add(k, { rank: own ? rankAtPoint(p) : rank, ...obs }));
       }
       this.observeEvent(e);
+      if (target !== undefined) interactions[target] = (interactions[target] as number) + 1;
     });
     for (const e of events) this.popularity.add(e.item_id, e.ts);
     this.scoreSeconds += (performance.now() - started) / 1000;

@@ -68,7 +68,7 @@ export function operatingPointsTable(r: ReplayReport, top = 5): string {
   const out: string[] = [];
   for (const [m, points] of Object.entries(r.operatingPoints ?? {})) {
     const sorted = [...(points ?? [])].sort((a, b) => (b.overall.recall['10'] ?? 0) - (a.overall.recall['10'] ?? 0));
-    out.push(`${m}: ${sorted.slice(0, top).map((p) => `beta ${p.beta} content ${p.contentWeight}: R@10 ${fx(p.overall.recall['10'])} N@10 ${fx(p.overall.ndcg['10'])} cold R@10 ${fx(p.coldItem.recall['10'])}`).join('; ')}`);
+    out.push(`${m}: ${sorted.slice(0, top).map((p) => `beta ${p.beta} content ${p.contentWeight}${p.coldMix ? ` cold mix ${p.coldMix} (k ${p.coldGateK})` : ''}${p.coldBoost ? ` cold boost ${p.coldBoost} (k ${p.coldGateK})` : ''}: R@10 ${fx(p.overall.recall['10'])} N@10 ${fx(p.overall.ndcg['10'])} cold R@10 ${fx(p.coldItem.recall['10'])}`).join('; ')}`);
   }
   return out.join('\n');
 }
@@ -170,7 +170,7 @@ ${rows.map((x) => `<tr><td>${esc(x.label)}</td><td>${x.events}</td><td>${f(x.rec
 <h2>Freshness during the replay</h2><div class="grid">${latencyCharts.map(canvas).join('')}</div>
 <h2>Training</h2><div class="grid">${canvas(lossChart)}</div>
 <p class="note">Protocol: ${r.protocol.warmStart ? `warm start (the first ${Math.round(r.protocol.warmStart.fraction * 100)}% of the events pretrain every learned method for ${r.protocol.warmStart.epochs} epochs, unscored)` : 'pure streaming from an empty system'}; weights after go-live: ${esc(r.protocol.updates)}; path: ${esc(r.path)}.
-Operating point of the table: popularity prior ${r.operatingPoint.beta}, LEARN content weight ${r.operatingPoint.contentWeight}.
+Operating point of the table: popularity prior ${r.operatingPoint.beta}, LEARN content weight ${r.operatingPoint.contentWeight}${r.operatingPoint.coldMix || r.operatingPoint.coldBoost ? `, LEARN cold gate (mix ${r.operatingPoint.coldMix ?? 0}, boost ${r.operatingPoint.coldBoost ?? 0}) fading out at ${r.operatingPoint.coldGateK} interactions` : ''}.
 Time: encode ${r.timings.encode} s, LEARN training ${r.timings.train} s, SASRec-like training ${r.timings.idTrain} s, scoring ${r.timings.score} s, Kafka I/O and waiting ${r.timings.other} s.</p>
 ${tradeoff.length > 0 ? `<h2>Trade-off: overall against cold items</h2><div class="grid">${tradeoff.map(canvas).join('')}</div>` : ''}
 <script>${chartJsSource()}</script>

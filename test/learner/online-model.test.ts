@@ -96,3 +96,38 @@ test('state() and restore() give the same model: vectors, histories, step and th
     b.dispose();
   }
 });
+
+test('hybrid item input: items get residual rows as they are trained on, and state() / restore() keep table, rows and counts', () => {
+  const hybridCfg: Config = { ...cfg, itemInput: 'hybrid', hybridGateK: 2 };
+  const content = catalogue(30);
+  const a = OnlineModel.fresh(hybridCfg, content, DIM);
+  const fresh = OnlineModel.fresh(cfg, content, DIM);
+  const rng = new Rng(11);
+  const windows = Array.from({ length: 5 }, (_, w) => window(Array.from({ length: 6 }, (_, k) => ev(`e${w}-${k}`, `u${rng.int(4)}`, `i${rng.int(30)}`, w * 10 + k))));
+  let b: OnlineModel | undefined;
+  try {
+    assert.deepEqual(Array.from(a.itemMatrix(['i1', 'i2'])), Array.from(fresh.itemMatrix(['i1', 'i2'])), 'before any training: content alone, the same tower');
+    for (const w of windows.slice(0, 4)) a.learnWindow({ events: w, examples: a.examplesOf(w) });
+    const trainedOn = windows.slice(0, 4).flatMap((w) => [...w.values()].flat().map((e) => e.item_id));
+    const someItem = trainedOn[0]!;
+    assert.equal(a.interactionsOf(someItem), trainedOn.filter((i) => i === someItem).length);
+    const untouched = Array.from({ length: 30 }, (_, i) => `i${i}`).find((i) => !trainedOn.includes(i));
+    if (untouched) assert.equal(a.interactionsOf(untouched), 0);
+    const { state, arrays } = a.state();
+    assert.ok(state.hybrid && state.hybrid.items.length > 0);
+    assert.ok(arrays['w/input/item_residuals'] && arrays['m/item_residuals'], 'the residual table and its moments are saved');
+    assert.ok(Array.from(arrays['w/input/item_residuals']!.values).some((x) => x !== 0), 'residuals were trained');
+    b = OnlineModel.restore(hybridCfg, content, JSON.parse(JSON.stringify(state)), arrays);
+    assert.equal(b.interactionsOf(someItem), a.interactionsOf(someItem));
+    const ids = Array.from({ length: 30 }, (_, i) => `i${i}`);
+    assert.deepEqual(Array.from(b.itemMatrix(ids)), Array.from(a.itemMatrix(ids)));
+    assert.deepEqual([...b.userVectors(['u0', 'u1', 'u2', 'u3'])], [...a.userVectors(['u0', 'u1', 'u2', 'u3'])]);
+    const last = windows[4]!;
+    assert.equal(b.learnWindow({ events: last, examples: b.examplesOf(last) }), a.learnWindow({ events: last, examples: a.examplesOf(last) }));
+    assert.throws(() => OnlineModel.restore(cfg, content, JSON.parse(JSON.stringify(state)), arrays), /LEARN_ITEM_INPUT is content/);
+  } finally {
+    a.dispose();
+    fresh.dispose();
+    b?.dispose();
+  }
+});

@@ -70,3 +70,17 @@ test('static updates freeze the weights at go-live; daily updates retrain once p
   assert.ok(staticRun.steps < dailyRun.steps, `static ${staticRun.steps} < daily ${dailyRun.steps}`);
   assert.ok(dailyRun.steps < onlineRun.steps, `daily ${dailyRun.steps} < online ${onlineRun.steps}: the last day is never retrained`);
 });
+
+test('the hybrid item input replays like content: every event scored, every window trained, the grid with its cold-gate points', async () => {
+  const plain = await run('online', false);
+  const saved = cfg;
+  cfg = { ...cfg, itemInput: 'hybrid', hybridGateK: 3 };
+  try {
+    const hybrid = await run('online', false);
+    assert.equal(hybrid.scored, 600);
+    assert.equal(hybrid.steps, plain.steps, 'the same windows, the same steps');
+    assert.equal(hybrid.points, plain.points);
+  } finally {
+    cfg = saved;
+  }
+});

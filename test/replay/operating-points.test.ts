@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { operatingGrid, popularityPrior, rankAt } from '../../src/replay/operating-points.js';
+import { coldFade, operatingGrid, popularityPrior, rankAt } from '../../src/replay/operating-points.js';
 import { ListedCatalogue } from '../../src/replay/protocol.js';
 import { compareRuns } from '../../src/replay/compare.js';
 import type { ItemListing } from '../../src/codec/index.js';
@@ -14,6 +14,30 @@ test('rankAt: the method\'s score plus the prior and the cold boost, pessimistic
   assert.equal(rankAt(base, terms, { beta: 0, contentWeight: 1 }, 3, none), 1, 'the content term lifts item 3');
   assert.equal(rankAt(base, terms, { beta: 0, contentWeight: 0 }, 3, Uint8Array.of(1, 1, 0, 0)), 2, 'excluded items never rank ahead');
   assert.equal(rankAt(Float32Array.of(Number.NaN, 1, 2), { prior: new Float32Array(3) }, { beta: 0, contentWeight: 0 }, 0, new Uint8Array(3)), 3);
+});
+
+test('the cold gate mixes LEARN\'s score with the content cosine by max(0, 1 - max(n, 1) / k): no item is special for having no interactions', () => {
+  assert.equal(coldFade(0, 10), coldFade(1, 10), 'none is gated exactly like one');
+  assert.ok(Math.abs(coldFade(1, 10) - 0.9) < 1e-12);
+  assert.ok(Math.abs(coldFade(5, 10) - 0.5) < 1e-12);
+  assert.equal(coldFade(10, 10), 0);
+  assert.equal(coldFade(50, 10), 0);
+  const base = Float32Array.of(0.9, 0.5, 0.2);
+  const content = Float32Array.of(0.1, 0.2, 0.95);
+  const none = new Uint8Array(3);
+  // Item 2 has one interaction (or none: the same), items 0 and 1 many.
+  const terms = { prior: new Float32Array(3), content, interactions: Float32Array.of(100, 100, 1) };
+  assert.equal(rankAt(base, terms, { beta: 0, contentWeight: 0 }, 2, none), 3);
+  // a = 1 x (1 - 1/2) = 0.5: 0.5 x 0.2 + 0.5 x 0.95 = 0.575, above item 1 (0.5), below item 0 (0.9).
+  assert.equal(rankAt(base, terms, { beta: 0, contentWeight: 0, coldMix: 1, coldGateK: 2 }, 2, none), 2);
+  assert.equal(rankAt(base, { ...terms, interactions: Float32Array.of(100, 100, 0) }, { beta: 0, contentWeight: 0, coldMix: 1, coldGateK: 2 }, 2, none), 2, 'no interactions: the same rank');
+  assert.equal(rankAt(base, terms, { beta: 0, contentWeight: 0, coldMix: 1, coldGateK: 1 }, 2, none), 3, 'faded out at k');
+  assert.equal(rankAt(base, { prior: terms.prior, content }, { beta: 0, contentWeight: 0, coldMix: 1, coldGateK: 2 }, 2, none), 3, 'no counts, no gate (the baselines)');
+  // The boost adds 1 x 0.5 x 0.95 = 0.475 to item 2's own 0.2: 0.675, still below item 0.
+  assert.equal(rankAt(base, terms, { beta: 0, contentWeight: 0, coldBoost: 1, coldGateK: 2 }, 2, none), 2);
+  assert.equal(rankAt(base, terms, { beta: 0, contentWeight: 0, coldBoost: 2, coldGateK: 2 }, 2, none), 1);
+  assert.equal(rankAt(base, { ...terms, interactions: Float32Array.of(100, 100, 2) }, { beta: 0, contentWeight: 0, coldBoost: 2, coldGateK: 2 }, 2, none), 3, 'faded out at k');
+  assert.ok(operatingGrid(true).some((q) => (q.coldMix ?? 0) > 0) && operatingGrid(false).every((q) => q.coldMix === undefined));
 });
 
 test('the prior is log(1 + popularity) scaled to [0, 1]; only LEARN gets the content term', () => {

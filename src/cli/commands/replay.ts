@@ -105,7 +105,7 @@ export async function replayWithProgress(
       ...(limit !== undefined ? { limit } : {}),
       methods: parseMethods(o.methods),
       ...(o.inProcess ? { inProcess: true } : {}),
-      operatingPoint: { beta, contentWeight },
+      operatingPoint: { beta, contentWeight, ...(cfg.replayColdMix > 0 || cfg.replayColdBoost > 0 ? { coldMix: cfg.replayColdMix, coldBoost: cfg.replayColdBoost, coldGateK: cfg.replayColdGateK } : {}) },
       ...(warmStart ? { warmStart } : {}),
       updates: o.updates as UpdateMode,
       ...(o.grid ? { grid: true } : {}),
