@@ -33,7 +33,7 @@ export interface MatrixRow {
   withoutReason: number;
   /** Events still waiting for content in the final checkpoint. */
   waiting: number;
-  /** Dead letters written more than once (a kill between the send and the commit past it: at least once, by design). */
+  /** Dead letters written more than once (a kill, or a failed chunk read again, between the send and the commit past it: at least once, by design). */
   dlqRepeats: number;
   note: string;
   wallS: number;
@@ -169,7 +169,7 @@ export function matrixTable(rows: MatrixRow[]): string {
     '| fault | produced | trained | dead-lettered | lost | trained twice | notes | wall s |',
     '|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
-      const repeats = r.dlqRepeats > 0 ? `; ${r.dlqRepeats} dead letters written again after a kill (the DLQ is at least once)` : '';
+      const repeats = r.dlqRepeats > 0 ? `; ${r.dlqRepeats} dead letters written twice, after a kill or a chunk read again (the DLQ is at least once)` : '';
       const wrong = r.misrouted.length > 0 ? `; **${r.misrouted.length} not where they belong**, e.g. ${r.misrouted[0]}` : '';
       return `| ${r.row} | ${r.produced} | ${r.trained} | ${r.deadLettered} | ${r.lost} | ${r.trainedTwice} | ${r.note}${repeats}${wrong} | ${r.wallS} |`;
     }),

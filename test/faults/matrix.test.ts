@@ -74,6 +74,20 @@ async function rowPipeline(label: string, o: { events?: number; env?: Record<str
   };
 }
 
+/**
+ * A row's pipeline and its good events: `users` x `perUser` on `items` items, content published now for the first
+ * `withContent` of them (default all); the row's other messages go into the same ledger.
+ */
+async function eventRow(label: string, seedOffset: number, o: { users: number; perUser: number; items: number; withContent?: number; events?: number; env?: Record<string, string> }) {
+  const started = Date.now();
+  const rng = new Rng(SEED + seedOffset);
+  const p = await rowPipeline(label, o);
+  const ledger = new EventLedger();
+  await p.publishItems(o.withContent ?? o.items);
+  const good = distinctPairEvents(ledger, { prefix: label, users: o.users, perUser: o.perUser, items: o.items, ts0: Date.now() - 3_600_000, rng, itemId: p.itemId });
+  return { started, rng, p, ledger, good };
+}
+
 const encoded = (events: UserEvent[]): Msg[] => events.map((e) => ({ key: e.user_id, value: codec.encode('UserEvent', e) }));
 
 /** Shuffles `extra` into `msgs` at seeded positions (bad messages interleaved with good ones). */
@@ -143,22 +157,17 @@ const KILL_POINTS = ['checkpoint-write', 'dlq-write', 'waiting-release'] as cons
 type KillKind = (typeof KILL_POINTS)[number] | 'timed';
 
 test('matrix: 22 seeded SIGKILLs of one trainer (inside checkpoint writes, DLQ writes, waiting-event releases, and at random times) over one stream', { timeout: 420_000 }, async (t) => {
-  const started = Date.now();
-  const rng = new Rng(SEED);
-  const p = await rowPipeline('kills');
-  const ledger = new EventLedger();
   const items = 120;
-  const good = distinctPairEvents(ledger, { prefix: 'kl', users: 80, perUser: 15, items, ts0: Date.now() - 3_600_000, rng, itemId: p.itemId });
+  // Items 100-119 get content only later, in two groups: their events wait, across kills, until then.
+  const { started, rng, p, ledger, good } = await eventRow('kills', 0, { users: 80, perUser: 15, items, withContent: 100 });
   const bad: Msg[] = [];
   for (let i = 0; i < 100; i++) {
-    const e = event(ledger.bad(`kl-type-${i}`, ['unknown-event-type']), `kl-u${rng.int(80)}`, p.itemId(rng.int(items)), Date.now() - 60_000, 'teleport');
+    const e = event(ledger.bad(`kl-type-${i}`, ['unknown-event-type']), `kills-u${rng.int(80)}`, p.itemId(rng.int(items)), Date.now() - 60_000, 'teleport');
     bad.push({ key: e.user_id, value: codec.encode('UserEvent', e) });
   }
   for (let i = 0; i < 40; i++) bad.push({ key: ledger.bad(`kl-raw-${i}`, ['bad-magic', 'too-short']), value: garbage(rng, 1 + rng.int(120)) });
   const stream = interleave(encoded(good), bad, rng);
 
-  // Items 100-119 get content only later, in two groups: their events wait, across kills, until then.
-  await p.publishItems(100);
   const LIVES = 22;
   const contentAt = new Map([[8, [100, 10]], [15, [110, 10]]]);
   const kinds: KillKind[] = [...Array(6).fill('checkpoint-write'), ...Array(5).fill('dlq-write'), ...Array(7).fill('timed')];
@@ -217,15 +226,10 @@ test('matrix: 22 seeded SIGKILLs of one trainer (inside checkpoint writes, DLQ w
 });
 
 test('matrix: the DLQ refuses every write for 12 s (max.message.bytes of learn.dlq set to 64, then restored)', { timeout: 240_000 }, async (t) => {
-  const started = Date.now();
-  const rng = new Rng(SEED + 1);
-  const p = await rowPipeline('dlqdown');
-  const ledger = new EventLedger();
-  await p.publishItems(40);
-  const good = distinctPairEvents(ledger, { prefix: 'dd', users: 30, perUser: 10, items: 40, ts0: Date.now() - 3_600_000, rng, itemId: p.itemId });
+  const { started, rng, p, ledger, good } = await eventRow('dlqdown', 1, { users: 30, perUser: 10, items: 40 });
   const bad: Msg[] = [];
   for (let i = 0; i < 60; i++) {
-    const e = event(ledger.bad(`dd-type-${i}`, ['unknown-event-type']), `dd-u${rng.int(30)}`, p.itemId(rng.int(40)), Date.now() - 60_000, 'teleport');
+    const e = event(ledger.bad(`dd-type-${i}`, ['unknown-event-type']), `dlqdown-u${rng.int(30)}`, p.itemId(rng.int(40)), Date.now() - 60_000, 'teleport');
     bad.push({ key: e.user_id, value: codec.encode('UserEvent', e) });
   }
   for (let i = 0; i < 30; i++) bad.push({ key: ledger.bad(`dd-raw-${i}`, ['bad-magic', 'too-short']), value: garbage(rng, 1 + rng.int(120)) });
@@ -259,12 +263,8 @@ test('matrix: the DLQ refuses every write for 12 s (max.message.bytes of learn.d
 });
 
 test('matrix: a corrupted newest checkpoint (cut in half on disk after a SIGKILL)', { timeout: 240_000 }, async (t) => {
-  const started = Date.now();
-  const rng = new Rng(SEED + 2);
-  const p = await rowPipeline('corrupt');
-  const ledger = new EventLedger();
-  await p.publishItems(50);
-  const stream = encoded(distinctPairEvents(ledger, { prefix: 'cc', users: 40, perUser: 10, items: 50, ts0: Date.now() - 3_600_000, rng, itemId: p.itemId }));
+  const { started, p, ledger, good } = await eventRow('corrupt', 2, { users: 40, perUser: 10, items: 50 });
+  const stream = encoded(good);
   let note = '';
   await withRoles('corrupt', async (roles) => {
     roles.first = startLearn(['train'], p.env);
@@ -289,14 +289,11 @@ test('matrix: a corrupted newest checkpoint (cut in half on disk after a SIGKILL
 });
 
 test('matrix: Redis down while version builds are due, with a SIGKILL and a restart during the outage', { timeout: 240_000 }, async (t) => {
-  const started = Date.now();
-  const rng = new Rng(SEED + 3);
   const redis = await PrivateRedis.create();
   await redis.start();
-  const p = await rowPipeline('redis', { env: { REDIS_URL: redis.url, LEARN_VERSION_EVERY_STEPS: '2', LEARN_PUBLISH_FLUSH_MS: '500' } });
-  const ledger = new EventLedger();
-  await p.publishItems(45);
-  const stream = encoded(distinctPairEvents(ledger, { prefix: 'rd', users: 36, perUser: 10, items: 45, ts0: Date.now() - 3_600_000, rng, itemId: p.itemId }));
+  const env = { REDIS_URL: redis.url, LEARN_VERSION_EVERY_STEPS: '2', LEARN_PUBLISH_FLUSH_MS: '500' };
+  const { started, p, ledger, good } = await eventRow('redis', 3, { users: 36, perUser: 10, items: 45, env });
+  const stream = encoded(good);
   const current = async (): Promise<number> => {
     const c = await plainClient(redis.url);
     try {
@@ -336,12 +333,8 @@ test('matrix: Redis down while version builds are due, with a SIGKILL and a rest
 });
 
 test('matrix: dead letters of one chunk far bigger than max.message.bytes (500 letters of 2 KB from one partition)', { timeout: 180_000 }, async (t) => {
-  const started = Date.now();
-  const rng = new Rng(SEED + 4);
-  const p = await rowPipeline('dlqbig', { events: 1 });
-  const ledger = new EventLedger();
-  await p.publishItems(30);
-  const good = encoded(distinctPairEvents(ledger, { prefix: 'db', users: 20, perUser: 10, items: 30, ts0: Date.now() - 3_600_000, rng, itemId: p.itemId }));
+  const { started, rng, p, ledger, good: events } = await eventRow('dlqbig', 4, { users: 20, perUser: 10, items: 30, events: 1 });
+  const good = encoded(events);
   const bad: Msg[] = Array.from({ length: 600 }, (_, i) => ({ key: ledger.bad(`db-raw-${i}`, ['bad-magic']), value: garbage(rng, 2_000) }));
   // Bad ones in a block, so one 500-record chunk holds about 1.1 MB of dead letters (the broker takes 1,048,588 bytes).
   const stream = [...good.slice(0, 100), ...bad, ...good.slice(100)];
@@ -357,12 +350,8 @@ test('matrix: dead letters of one chunk far bigger than max.message.bytes (500 l
 });
 
 test('matrix: two trainers started at once on one state directory and group', { timeout: 180_000 }, async (t) => {
-  const started = Date.now();
-  const rng = new Rng(SEED + 5);
-  const p = await rowPipeline('two');
-  const ledger = new EventLedger();
-  await p.publishItems(40);
-  const stream = encoded(distinctPairEvents(ledger, { prefix: 'tw', users: 30, perUser: 10, items: 40, ts0: Date.now() - 3_600_000, rng, itemId: p.itemId }));
+  const { started, p, ledger, good } = await eventRow('two', 5, { users: 30, perUser: 10, items: 40 });
+  const stream = encoded(good);
   let note = '';
   await withRoles('two', async (roles) => {
     roles.a = startLearn(['train'], p.env);
@@ -385,16 +374,11 @@ test('matrix: two trainers started at once on one state directory and group', { 
 // events waiting for content are expired as no-content, and late events waiting are expired by the next normal one.
 // Intended: only the event beyond the bound goes to the DLQ (bad-timestamp); everything else is trained once.
 test('matrix: future-stamped and late events, some waiting for content', { timeout: 180_000, todo: 'issue 11 §2.8' }, async (t) => {
-  const started = Date.now();
-  const rng = new Rng(SEED + 6);
   const DAY = 86_400_000;
-  const p = await rowPipeline('time', { env: { LEARN_MAX_FUTURE_MS: String(3 * DAY) } });
-  const ledger = new EventLedger();
   // Items 30-39 get content only after every event is in: events on them wait.
-  await p.publishItems(30);
+  const { started, rng, p, ledger, good: normal } = await eventRow('time', 6, { users: 10, perUser: 8, items: 40, withContent: 30, env: { LEARN_MAX_FUTURE_MS: String(3 * DAY) } });
   const now = Date.now();
   const opts = { users: 10, perUser: 8, items: 40, rng, itemId: p.itemId };
-  const normal = distinctPairEvents(ledger, { ...opts, prefix: 'tn', ts0: now - 600_000 });
   const future = distinctPairEvents(ledger, { ...opts, prefix: 'tf', users: 3, perUser: 4, ts0: now + 2 * DAY });
   const late = distinctPairEvents(ledger, { ...opts, prefix: 'tl', ts0: now - 3 * DAY });
   const beyond = Array.from({ length: 10 }, (_, i) => event(ledger.bad(`tb-${i}`, ['bad-timestamp']), `tb-u${i}`, p.itemId(i), now + 5 * DAY));
