@@ -17,6 +17,10 @@ function setting<S extends z.ZodType>(env: string, doc: string, schema: S, secre
   return { env, doc, schema, secret };
 }
 
+/** Where LEARN_FAULT_KILL_AT may kill the process (src/ops/fault-injection.ts). */
+export const FAULT_POINTS = ['checkpoint-write', 'dlq-write', 'waiting-release'] as const;
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, 'expected host:port');
 const brokerList = z
   .string()
@@ -257,6 +261,18 @@ export const settings = {
   versionEveryMs: setting('LEARN_VERSION_EVERY_MS', 'Also build one when this long (ms) has passed since the last.', positiveInt.default(600_000)),
   versionUsers: setting('LEARN_VERSION_USERS', 'Users written into a version being built per trained window (a version holds every user with a history; a switch comes after the last).', positiveInt.default(10_000)),
   publishFlushMs: setting('LEARN_PUBLISH_FLUSH_MS', 'How long a checkpoint waits for pending vector writes before it is postponed.', positiveInt.default(5_000)),
+  faultKillAt: setting(
+    'LEARN_FAULT_KILL_AT',
+    'Fault injection, for the fault tests only: <point>:<n> makes encode, train or run SIGKILL itself the n-th time it reaches the point (checkpoint-write: midway through writing a checkpoint file; dlq-write: after a dead-letter send is acknowledged, before anything commits past it; waiting-release: an event released from waiting into the open window, before it trains). Unset: off.',
+    z
+      .string()
+      .regex(new RegExp(`^(${FAULT_POINTS.join('|')}):[1-9]\\d*$`), `expected <point>:<n> with a point of ${FAULT_POINTS.join(', ')} and n >= 1`)
+      .transform((s) => {
+        const [point, n] = s.split(':') as [FaultPoint, string];
+        return { point, n: Number(n) };
+      })
+      .optional(),
+  ),
   logLevel: setting(
     'LOG_LEVEL',
     'pino log level.',

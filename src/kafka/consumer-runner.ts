@@ -1,4 +1,4 @@
-import type { Batch, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import kafkajs, { type Batch, type Consumer, type ConsumerConfig, type EachBatchPayload, type Kafka, type KafkaMessage } from 'kafkajs';
 import { log } from '../ops/logger.js';
 import { consumerPaused, messagesProcessed } from '../ops/metrics.js';
 import type { DeadLetter, DeadLetterWriter } from './dead-letter.js';
@@ -63,6 +63,8 @@ export function deadLetterOf(r: Rejection): DeadLetter {
   const { topic, partition, offset, key, raw } = r.record;
   return { topic, partition, offset, key, value: raw, reason: r.reason, error: r.error };
 }
+
+const { KafkaJSError } = kafkajs;
 
 const reasonOf = (err: unknown): string =>
   typeof err === 'object' && err !== null && 'reason' in err && typeof err.reason === 'string' ? err.reason : 'decode-error';
@@ -176,6 +178,11 @@ export class ConsumerRunner<T> {
       const keepAlive = setInterval(() => void p.heartbeat().catch(() => undefined), 1_000);
       try {
         await this.processChunk(batch, chunk);
+      } catch (err) {
+        // A failed chunk (e.g. the DLQ refusing a send: non-retriable to kafkajs) must be read again later, never end
+        // consumption: kafkajs leaves a consumer stopped for good after a non-retriable error, and restarts it (from
+        // the committed offsets, with backoff) after a retriable one. The fault matrix's refusing-DLQ row shows it.
+        throw new KafkaJSError(err instanceof Error ? err : String(err), { retriable: true });
       } finally {
         clearInterval(keepAlive);
       }

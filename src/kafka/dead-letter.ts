@@ -1,4 +1,5 @@
 import type { IHeaders, Message, Producer } from 'kafkajs';
+import { faultPoint } from '../ops/fault-injection.js';
 import { log } from '../ops/logger.js';
 import { deadLettered } from '../ops/metrics.js';
 import { ACKS_ALL } from './producer.js';
@@ -105,6 +106,7 @@ export class DeadLetterWriter {
     for (const chunk of chunkBySize(messages, this.maxSendBytes)) {
       await this.producer.send({ topic: this.topic, acks: ACKS_ALL, messages: chunk });
     }
+    faultPoint('dlq-write'); // LEARN_FAULT_KILL_AT: acknowledged, but nothing has committed past these records yet
     for (const d of letters) {
       deadLettered.inc({ topic: d.topic, reason: d.reason });
       this.l.warn({ topic: d.topic, partition: d.partition, offset: d.offset, reason: d.reason, error: d.error.slice(0, 200) }, 'dead-lettered');

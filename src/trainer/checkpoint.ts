@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NamedArrays } from '../model/index.js';
+import { faultPoint } from '../ops/fault-injection.js';
 import { log } from '../ops/logger.js';
 
 /** Version 1: the whole state in the one JSON header (read only: past V8's string limit it cannot be written). */
@@ -147,6 +148,8 @@ export class CheckpointStore<S> {
         const v = c.arrays[name]!.values;
         out.write(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
       }
+      out.flush();
+      faultPoint('checkpoint-write'); // LEARN_FAULT_KILL_AT: the arrays are on disk, the state is not
       let lines = 0;
       for (const line of stateLines(c.state)) {
         out.write(`${line}\n`);

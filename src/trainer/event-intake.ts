@@ -3,6 +3,7 @@ import type { Config } from '../config/load.js';
 import { deadLetterOf, type PartitionOffsets, type SourceRecord } from '../kafka/consumer-runner.js';
 import type { DeadLetter } from '../kafka/dead-letter.js';
 import { eventProblem } from '../learner/event-check.js';
+import { faultPoint } from '../ops/fault-injection.js';
 import { WaitingEvents, type WaitingEvent, type WaitingOptions } from './waiting-events.js';
 import { MicroBatchWindow } from './window.js';
 
@@ -101,6 +102,7 @@ export class EventIntake {
       this.window.add(w.event);
       this.arrivals.add(w.event.user_id);
       this.released.push(w);
+      faultPoint('waiting-release'); // LEARN_FAULT_KILL_AT: released into the open window, not trained yet
       yield;
     }
   }

@@ -371,6 +371,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // A window is seconds of synchronous work, and a chunk or a release from waiting can hold several: let timers
     // and I/O (the consumers' heartbeats) run between windows, or the group evicts this process's members.
     await new Promise<void>((r) => setImmediate(r));
+    // A DLQ that refuses a send fails the chunk (read again later), not the role: nothing is trained yet.
+    await this.writeLetters();
     try {
       await this.trainWindowUnsafe();
     } catch (err) {
@@ -380,7 +382,6 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   private async trainWindowUnsafe(): Promise<void> {
-    await this.writeLetters();
     const events = this.intake.takeWindow();
     if (events.size === 0) return;
     const stop = m.trainStepSeconds.startTimer();
@@ -420,7 +421,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** Writes the checkpoint, then commits the offsets it contains. */
   private async checkpoint(): Promise<void> {
     if (this.broken) return;
-    await this.writeLetters();
+    try {
+      await this.writeLetters();
+    } catch (err) {
+      // The letters stay pending and a checkpoint would commit past them: postponed, like a closed gate.
+      this.l.warn({ error: err instanceof Error ? err.message : String(err) }, 'checkpoint postponed: dead letters not written');
+      return;
+    }
     if (this.collaborators.checkpointGate && !(await this.collaborators.checkpointGate.beforeCheckpoint())) {
       this.l.warn('checkpoint postponed by its gate');
       return;

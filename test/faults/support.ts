@@ -9,7 +9,7 @@ import { ACKS_ALL } from '../../src/kafka/producer.js';
 import { CheckpointStore } from '../../src/trainer/checkpoint.js';
 import type { TrainerCheckpointState } from '../../src/trainer/trainer.js';
 import { header, readTopic } from '../support/kafka.js';
-import type { RoleProcess } from '../support/process.js';
+import { startLearn, type RoleProcess } from '../support/process.js';
 import { withAdmin } from '../support/stack.js';
 
 // Shared pieces of the fault suites: synthetic data, checkpoint and topic inspection, process probes.
@@ -104,4 +104,51 @@ export async function stopRole(p: RoleProcess, graceMs = 60_000): Promise<number
 export function dumpLogs(label: string, roles: Record<string, RoleProcess>): void {
   const dir = process.env.LEARN_FAULT_LOG_DIR ?? tmpdir();
   for (const [name, p] of Object.entries(roles)) writeFileSync(join(dir, `learn-faults-${label}-${name}-${p.child.pid}.log`), p.logs());
+}
+
+/**
+ * A role kept running as a supervisor (systemd, Kubernetes) would: restarted whenever it exits by itself, until
+ * `stop()`. `restarts` counts the exits it rode out.
+ */
+export class Supervised {
+  current: RoleProcess;
+  restarts = 0;
+  private stopping = false;
+  private readonly logs: string[] = [];
+
+  constructor(
+    private readonly args: string[],
+    private readonly env: Record<string, string>,
+  ) {
+    this.current = this.launch();
+  }
+
+  private launch(): RoleProcess {
+    const p = startLearn(this.args, this.env);
+    void p.exited.then(() => {
+      if (this.stopping) return;
+      this.logs.push(p.logs());
+      this.restarts++;
+      this.current = this.launch();
+    });
+    return p;
+  }
+
+  /** Every life's logs, the current one last. */
+  allLogs(): string {
+    return [...this.logs, this.current.logs()].join('\n--- restarted ---\n');
+  }
+
+  /** SIGKILL to the current life, and no restart. */
+  async kill(): Promise<void> {
+    this.stopping = true;
+    this.current.child.kill('SIGKILL');
+    await this.current.exited;
+  }
+
+  /** SIGTERM to the current life; its exit code. */
+  async stop(): Promise<number | null> {
+    this.stopping = true;
+    return stopRole(this.current);
+  }
 }

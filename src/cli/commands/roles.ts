@@ -6,6 +6,7 @@ import { firstEvents, loadDataset } from '../../data/index.js';
 import { pretrain } from '../../trainer/pretrain.js';
 import { startTrainerRole } from '../../trainer/role.js';
 import { log } from '../../ops/logger.js';
+import { armFaultKill } from '../../ops/fault-injection.js';
 import { onShutdown } from '../../ops/shutdown.js';
 import { addReadinessCheck, redisCheck } from '../../ops/health.js';
 import { startRoleOps } from '../../ops/role-ops.js';
@@ -19,6 +20,7 @@ export function registerRoles(program: Command): void {
     .description('encoder worker: learn.item-listings -> frozen LM -> learn.item-content (consumer group learn-encoder)')
     .action(async () => {
       const cfg = loadConfig();
+      armFaultKill(cfg.faultKillAt); // off unless LEARN_FAULT_KILL_AT (the fault tests)
       const ops = await startRoleOps(cfg, 'encoder'); // /metrics, /healthz, /readyz on LEARN_METRICS_PORT
       const worker = await EncoderWorker.start(cfg);
       onShutdown('encoder worker', () => worker.stop());
@@ -31,6 +33,7 @@ export function registerRoles(program: Command): void {
     .description('trainer: learn.user-events -> PAL micro-batch steps -> checkpoints (consumer group learn-trainer)')
     .action(async () => {
       const cfg = loadConfig();
+      armFaultKill(cfg.faultKillAt); // off unless LEARN_FAULT_KILL_AT (the fault tests)
       const ops = await startRoleOps(cfg, 'trainer'); // /metrics, /healthz, /readyz on LEARN_METRICS_PORT
       const trainer = await startTrainerRole(cfg);
       onShutdown('trainer', () => trainer.stop());
@@ -43,6 +46,7 @@ export function registerRoles(program: Command): void {
     .description('encoder and trainer in one process (the single-machine default)')
     .action(async () => {
       const cfg = loadConfig();
+      armFaultKill(cfg.faultKillAt); // off unless LEARN_FAULT_KILL_AT (the fault tests)
       const ops = await startRoleOps(cfg, 'run'); // /metrics, /healthz, /readyz on LEARN_METRICS_PORT
       const encoder = await EncoderWorker.start(cfg);
       onShutdown('encoder worker', () => encoder.stop());

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+
+// LEARN_FAULT_KILL_AT (the fault matrix's precise kills): validated at start, and it kills at the n-th reach only.
+
+test('LEARN_FAULT_KILL_AT is off by default, parsed as <point>:<n>, and refused naming the field otherwise', () => {
+  assert.equal(loadConfig({}).faultKillAt, undefined);
+  assert.deepEqual(loadConfig({ LEARN_FAULT_KILL_AT: 'dlq-write:3' }).faultKillAt, { point: 'dlq-write', n: 3 });
+  for (const bad of ['dlq-write', 'dlq-write:0', 'nowhere:1', 'checkpoint-write:1x']) {
+    assert.throws(() => loadConfig({ LEARN_FAULT_KILL_AT: bad }), (err: unknown) => err instanceof ConfigError && err.message.includes('LEARN_FAULT_KILL_AT'), bad);
+  }
+});
+
+test('an armed point SIGKILLs the process the n-th time it is reached, and no other point does', () => {
+  const module = fileURLToPath(new URL('../../src/ops/fault-injection.js', import.meta.url));
+  const script = `const f = await import(${JSON.stringify(module)});
+f.armFaultKill({ point: 'dlq-write', n: 3 });
+for (let i = 1; i <= 5; i++) { f.faultPoint('checkpoint-write'); console.log('dlq-write reached', i); f.faultPoint('dlq-write'); }`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.signal, 'SIGKILL');
+  assert.equal(r.stdout.trim().split('\n').at(-1), 'dlq-write reached 3');
+  assert.match(r.stderr, /fault injection: SIGKILL at dlq-write #3/);
+});
