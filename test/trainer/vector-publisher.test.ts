@@ -49,7 +49,10 @@ test('learn run: a newly listed item is servable from Redis before any event, an
   const role = startLearn(['run'], env);
   const rec = await Recommender.open({ redisUrl: `redis://127.0.0.1:${cfg.redisPort}`, prefix, refreshMs: 0 });
   try {
-    await eventually('the catalogue in Redis', async () => (await rec.similar('coffee-0', 3).catch(() => undefined)) !== undefined, 120_000);
+    // Every item of the catalogue, not just one: listings and content come over two partitions, so a neighbour still
+    // on its way would be missing from the new item's answer.
+    const servable = async (id: string): Promise<boolean> => (await rec.similar(id, 3).catch(() => undefined)) !== undefined;
+    await eventually('the catalogue in Redis', async () => (await Promise.all(catalogue.map((l) => servable(l.item_id)))).every(Boolean), 120_000);
 
     // Cold start: a new listing, no event ever seen for it.
     const fresh = listing('shoes-new', 'carbon plate running shoe for racing', 'shoes');
