@@ -45,6 +45,8 @@ export class VectorPublisher {
   private flushSoon: NodeJS.Immediate | undefined;
   /** The window writes in flight, one after another: a checkpoint waits for them. */
   private windowWrites: Promise<void> = Promise.resolve();
+  /** The last version published: how long its build took (begin to switch) and what it held. */
+  lastBuild: { version: number; ms: number; items: number; users: number } | undefined;
   private readonly l = log('trainer.publisher');
 
   private constructor(
@@ -299,7 +301,8 @@ export class VectorPublisher {
     const model = this.trainer.model;
     this.versionStep = model.step;
     this.versionAt = Date.now();
-    this.l.info({ version: b.version, previous, items: model.content.size, users: b.users.length, step: model.step, ms: Date.now() - b.started }, 'vector version published');
+    this.lastBuild = { version: b.version, ms: Date.now() - b.started, items: model.content.size, users: b.users.length };
+    this.l.info({ ...this.lastBuild, previous, step: model.step }, 'vector version published');
   }
 
   /** Users' vectors from their stored histories, stamped with their history's last event time. */
