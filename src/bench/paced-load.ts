@@ -7,7 +7,7 @@ import { createKafka } from '../kafka/client.js';
 import { ACKS_ALL, createProducer } from '../kafka/producer.js';
 import type { TopicNames } from '../kafka/topics.js';
 import { ConsumerLagMonitor } from '../ops/consumer-lag.js';
-import { startTrainerRole } from '../trainer/role.js';
+import { startTrainerRole, type TrainerRole } from '../trainer/role.js';
 import { trainerGroup, type TrainerStats } from '../trainer/trainer.js';
 import { benchListing } from './listings.js';
 import { benchPipeline } from './pipeline.js';
@@ -18,6 +18,8 @@ export interface PacedPipeline {
   topics: TopicNames;
   /** The trainer's counters (eventsTrained: the in-process view, no commit delay). */
   stats: TrainerStats;
+  /** The trainer role itself (its model and vector publisher), for what a bench reports beside the counters. */
+  role: TrainerRole;
   /** Event-loop delay of this process (enabled; reset it per sample). */
   loop: IntervalHistogram;
   /** Events acknowledged by the broker so far. */
@@ -34,7 +36,20 @@ export interface PacedPipeline {
 
 const LISTING_EVERY = 100;
 const FIRST_LISTINGS = 50;
-const USERS = 5000;
+
+/** What the generator produces besides the rate. */
+export interface GeneratorOptions {
+  /** Users the events cycle over (round robin). Default 5,000. */
+  users?: number;
+  /**
+   * Item ids the listings cycle over: past the first N listings, each listing re-lists an existing id (a price or
+   * text update) instead of adding one, so the catalogue stays at N. Undefined: every listing is a new item (the
+   * catalogue grows by rate/100 items a second, up to LEARN_MAX_ITEMS).
+   */
+  catalogue?: number;
+}
+
+export const DEFAULT_GENERATOR_USERS = 5000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const rssMiB = (): number => Math.round(process.memoryUsage.rss() / 1_048_576);
@@ -47,7 +62,11 @@ export const delayMs = (h: IntervalHistogram, p: number): number => Math.round(h
  * stopped and deleted afterwards. Commits follow checkpoints: a 1 s cadence makes the broker's lag a
  * second-by-second measure.
  */
-export async function withPacedPipeline<T>(base: Config, label: string, body: (p: PacedPipeline) => Promise<T>): Promise<T> {
+export async function withPacedPipeline<T>(base: Config, label: string, body: (p: PacedPipeline) => Promise<T>, gen: GeneratorOptions = {}): Promise<T> {
+  const users = gen.users ?? DEFAULT_GENERATOR_USERS;
+  const catalogue = gen.catalogue ?? Number.MAX_SAFE_INTEGER;
+  if (!(Number.isSafeInteger(users) && users > 0)) throw new Error(`generator users must be a positive integer, got ${users}`);
+  if (!(Number.isSafeInteger(catalogue) && catalogue > 0)) throw new Error(`generator catalogue must be a positive integer, got ${catalogue}`);
   const { run, cfg, topics, admin, cleanup } = await benchPipeline(base, label, { checkpointEveryMs: 1000 });
   const codec = defaultCodec();
   const producer = await createProducer(createKafka(cfg, 'bench'));
@@ -56,9 +75,14 @@ export async function withPacedPipeline<T>(base: Config, label: string, body: (p
   const loop = monitorEventLoopDelay({ resolution: 10 });
   const lag = new ConsumerLagMonitor(admin, { groupId: trainerGroup(cfg), topics: [topics.userEvents] }, { intervalMs: 60_000, maxLag: Number.MAX_SAFE_INTEGER });
   try {
+    // Listings made so far; listing k lists id k mod catalogue (a re-listing once k passes the catalogue).
     let items = FIRST_LISTINGS;
-    const listing = (i: number): Message => ({ key: `${label}-${i}`, value: codec.encode('ItemListing', benchListing(label, i)) });
-    await producer.send({ topic: topics.itemListings, acks: ACKS_ALL, messages: Array.from({ length: items }, (_, i) => listing(i)) });
+    const listed = () => Math.min(items, catalogue);
+    const listing = (k: number): Message => {
+      const i = k % catalogue;
+      return { key: `${label}-${i}`, value: codec.encode('ItemListing', benchListing(label, i)) };
+    };
+    await producer.send({ topic: topics.itemListings, acks: ACKS_ALL, messages: Array.from({ length: items }, (_, k) => listing(k)) });
     trainer = await startTrainerRole(cfg, {}, { exitOnFailure: false });
     loop.enable();
     let eventNo = 0;
@@ -67,6 +91,7 @@ export async function withPacedPipeline<T>(base: Config, label: string, body: (p
       cfg,
       topics,
       stats: trainer.trainer.stats,
+      role: trainer,
       loop,
       produced: () => producedTotal,
       produceSecond: async (rate, secondStart) => {
@@ -77,7 +102,7 @@ export async function withPacedPipeline<T>(base: Config, label: string, body: (p
           const n = Math.floor((rate * (k + 1)) / 10) - Math.floor((rate * k) / 10);
           const messages: Message[] = [];
           for (let j = 0; j < n; j++) {
-            const e: UserEvent = { event_id: `${run}-${eventNo}`, user_id: `u${eventNo % USERS}`, item_id: `${label}-${(eventNo * 7919) % items}`, type: 'click', ts: Date.now(), weight: null };
+            const e: UserEvent = { event_id: `${run}-${eventNo}`, user_id: `u${eventNo % users}`, item_id: `${label}-${(eventNo * 7919) % listed()}`, type: 'click', ts: Date.now(), weight: null };
             messages.push({ key: e.user_id, value: codec.encode('UserEvent', e) });
             eventNo++;
           }

@@ -1,7 +1,7 @@
 import type { Config } from '../config/load.js';
-import { wasmHeapBytes } from '../model/index.js';
+import { liveTensors, wasmHeapBytes } from '../model/index.js';
 import { log } from '../ops/logger.js';
-import { delayMs, rssMiB, withPacedPipeline } from './paced-load.js';
+import { delayMs, rssMiB, withPacedPipeline, type PacedPipeline } from './paced-load.js';
 import { leastSquares } from './slope.js';
 
 /** One minute of a soak: what `learn bench soak` prints as a JSON line. */
@@ -27,10 +27,26 @@ export interface SoakMinute {
   wasmHeapMiB: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
+  /** Live tensors of the tfjs engine the trainer uses (tf.memory()): a count that grows at a fixed catalogue is a leak. */
+  tensors: number;
+  tensorMiB: number;
+  /** Items in the trainer's content table (the catalogue the version builds and negatives read) and users it keeps histories of. */
+  contentItems: number;
+  usersKept: number;
+  /** Summed history length over the users kept: what a version build's user pass costs (it grows until every history holds LEARN_HISTORY_LEN items). */
+  historyItems: number;
+  /** The last vector version published and how long its build took (begin to switch); 0 before the first. */
+  lastBuildVersion: number;
+  lastBuildMs: number;
 }
 
 export interface SoakSummary {
   rate: number;
+  /** The generator: users cycled over, and the catalogue (a fixed number of item ids, or growing by rate/100 a second). */
+  users: number;
+  catalogue: number | 'growing';
+  /** Minutes left out of the fit (start-up and the filling of the users' histories). */
+  warmupMinutes: number;
   /** Events produced per wall-clock second over the whole soak. */
   achievedRate: number;
   minutes: number;
@@ -49,10 +65,32 @@ export interface SoakOptions {
   minutes: number;
   /** Seconds between lag samples. */
   lagEveryS?: number;
+  /** Users the events cycle over (default SOAK_DEFAULT_USERS). */
+  users?: number;
+  /** Item ids the listings cycle over (default SOAK_DEFAULT_CATALOGUE); 'growing': every listing a new item. */
+  catalogue?: number | 'growing';
+  /** Minutes left out of the fit (default: soakWarmupMinutes). */
+  warmupMinutes?: number;
 }
 
 /** Half the highest flat rate of `learn bench load` on the project's 2-core machine (README, "Soak"). */
 export const SOAK_DEFAULT_RATE = 100;
+/**
+ * The steady state: a fixed catalogue (listings re-list existing ids) and few enough users that every history holds
+ * LEARN_HISTORY_LEN items after a few minutes. Memory and build times that grow then are defects; with a growing
+ * catalogue or histories still filling they grow by design (bounded by LEARN_MAX_ITEMS and LEARN_HISTORY_LEN).
+ */
+export const SOAK_DEFAULT_CATALOGUE = 1000;
+export const SOAK_DEFAULT_USERS = 500;
+
+/**
+ * Minutes before the fit: the first (start-up: JIT, model load, first checkpoints) and those in which the users'
+ * histories (round robin, `historyLen` items each) are still filling, since each window's and each build's work
+ * grows with history length until then.
+ */
+export function soakWarmupMinutes(rate: number, users: number, historyLen: number): number {
+  return Math.max(1, Math.ceil((users * historyLen) / (rate * 60)));
+}
 
 /** RSS may grow by this share of its median over the fitted minutes, lag by one second of production (max(50, rate)). */
 const RSS_GROWTH_SHARE = 0.05;
@@ -60,8 +98,13 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** The slopes (least squares per minute) and the verdict of a soak's minutes. */
-export function soakSummary(rate: number, minutes: readonly SoakMinute[]): SoakSummary {
-  const fitted = minutes.length >= 3 ? minutes.slice(1) : [...minutes];
+export function soakSummary(
+  rate: number,
+  minutes: readonly SoakMinute[],
+  gen: { users: number; catalogue: number | 'growing'; warmupMinutes: number } = { users: SOAK_DEFAULT_USERS, catalogue: SOAK_DEFAULT_CATALOGUE, warmupMinutes: 1 },
+): SoakSummary {
+  // At least two minutes to fit: a shorter soak is fitted over all its minutes.
+  const fitted = minutes.length - gen.warmupMinutes >= 2 ? minutes.slice(gen.warmupMinutes) : [...minutes];
   // Per wall-clock minute: a generator that falls behind stretches a minute.
   const xs = fitted.map((m) => round(m.elapsedS / 60));
   const slopeOf = (pick: (m: SoakMinute) => number) => round(leastSquares(xs, fitted.map(pick)).slope);
@@ -78,6 +121,7 @@ export function soakSummary(rate: number, minutes: readonly SoakMinute[]): SoakS
   const last = minutes.at(-1);
   return {
     rate,
+    ...gen,
     achievedRate: last ? round(last.produced / last.elapsedS, 1) : 0,
     minutes: minutes.length,
     fittedMinutes: xs,
@@ -85,7 +129,7 @@ export function soakSummary(rate: number, minutes: readonly SoakMinute[]): SoakS
     rssFlat,
     lagFlat,
     verdict: rssFlat && lagFlat ? 'flat' : 'growing',
-    definition: `least-squares slopes per wall-clock minute over the minutes after the first (elapsed ${xs[0] ?? '-'}-${xs.at(-1) ?? '-'} min); RSS flat when its fitted growth over them is at most ${RSS_GROWTH_SHARE * 100}% of its median, lag flat when its fitted growth is at most max(50, rate) messages (one second of production)`,
+    definition: `least-squares slopes per wall-clock minute over the minutes after the first ${gen.warmupMinutes} (elapsed ${xs[0] ?? '-'}-${xs.at(-1) ?? '-'} min); RSS flat when its fitted growth over them is at most ${RSS_GROWTH_SHARE * 100}% of its median, lag flat when its fitted growth is at most max(50, rate) messages (one second of production)`,
   };
 }
 
@@ -97,6 +141,10 @@ export function soakSummary(rate: number, minutes: readonly SoakMinute[]): SoakS
 export async function benchSoak(base: Config, o: SoakOptions, onMinute: (m: SoakMinute) => void): Promise<SoakSummary> {
   const l = log('bench.soak');
   const lagEveryS = o.lagEveryS ?? 5;
+  const users = o.users ?? SOAK_DEFAULT_USERS;
+  const catalogue = o.catalogue ?? SOAK_DEFAULT_CATALOGUE;
+  const warmupMinutes = o.warmupMinutes ?? soakWarmupMinutes(o.rate, users, base.historyLen);
+  const gen = { users, catalogue, warmupMinutes };
   return withPacedPipeline(base, 'soak', async (p) => {
     const minutes: SoakMinute[] = [];
     const start = performance.now();
@@ -122,6 +170,7 @@ export async function benchSoak(base: Config, o: SoakOptions, onMinute: (m: Soak
         wasmHeapMiB: Math.round(wasmHeapBytes() / 1_048_576),
         loopDelayP99Ms: delayMs(p.loop, 99),
         loopDelayMaxMs: Math.round(p.loop.max / 1e4) / 100,
+        ...modelSample(p),
       };
       minutes.push(m);
       onMinute(m);
@@ -130,6 +179,24 @@ export async function benchSoak(base: Config, o: SoakOptions, onMinute: (m: Soak
       lags = [];
       producedInMinute = 0;
     }
-    return soakSummary(o.rate, minutes);
-  });
+    return soakSummary(o.rate, minutes, gen);
+  }, { users, catalogue: catalogue === 'growing' ? undefined : catalogue });
+}
+
+/** What the trainer holds now: live tensors, catalogue and users, and the last version build. */
+function modelSample(p: PacedPipeline): Pick<SoakMinute, 'tensors' | 'tensorMiB' | 'contentItems' | 'usersKept' | 'historyItems' | 'lastBuildVersion' | 'lastBuildMs'> {
+  const t = liveTensors();
+  const model = p.role.trainer.model;
+  let historyItems = 0;
+  for (const u of model.recentUsers(model.users)) historyItems += model.history(u)?.items.length ?? 0;
+  const build = p.role.publisher?.lastBuild;
+  return {
+    tensors: t.numTensors,
+    tensorMiB: round(t.numBytes / 1_048_576),
+    contentItems: model.content.size,
+    usersKept: model.users,
+    historyItems,
+    lastBuildVersion: build?.version ?? 0,
+    lastBuildMs: build?.ms ?? 0,
+  };
 }

@@ -75,6 +75,12 @@ export function wasmHeapBytes(): number {
   return b.wasm?.HEAPU8?.buffer.byteLength ?? 0;
 }
 
+/** Live tensors of the tfjs engine (every model in this process shares it): a count that only grows is a leak. */
+export function liveTensors(): { numTensors: number; numBytes: number } {
+  const m = tf.memory();
+  return { numTensors: m.numTensors, numBytes: m.numBytes };
+}
+
 /** The backend chosen by the last selectBackend, if any. */
 export function selectedBackend(): SelectedBackend | undefined {
   return current;

@@ -1,5 +1,5 @@
 // The public API of the PAL model: what the streaming trainer and the CLI use.
-export { selectBackend, selectedBackend, wasmHeapBytes, type BackendChoice, type ConcreteBackend, type SelectedBackend } from './backend.js';
+export { liveTensors, selectBackend, selectedBackend, wasmHeapBytes, type BackendChoice, type ConcreteBackend, type SelectedBackend } from './backend.js';
 export { DEFAULT_PAL_CONFIG, palConfig, palConfigFromConfig, type PalConfig } from './config.js';
 export { buildPalBatch, packHistories, type ItemRef, type NegativePool, type PalBatch, type UserExample } from './batch.js';
 export { PalModel, type PalParameter } from './pal-model.js';

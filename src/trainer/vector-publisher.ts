@@ -51,6 +51,8 @@ export class VectorPublisher {
    * older one never does, whatever the event times behind them (a future-stamped event, late events).
    */
   private readonly order = new WriteOrder();
+  /** The last version published: how long its build took (begin to switch) and what it held. */
+  lastBuild: { version: number; ms: number; items: number; users: number } | undefined;
   private readonly l = log('trainer.publisher');
 
   private constructor(
@@ -337,7 +339,8 @@ export class VectorPublisher {
     const model = this.trainer.model;
     this.versionStep = model.step;
     this.versionAt = Date.now();
-    this.l.info({ version: b.version, previous, items: model.content.size, users: b.users.length, step: model.step, ms: Date.now() - b.started }, 'vector version published');
+    this.lastBuild = { version: b.version, ms: Date.now() - b.started, items: model.content.size, users: b.users.length };
+    this.l.info({ ...this.lastBuild, previous, step: model.step }, 'vector version published');
   }
 
   /** Users' vectors from everything consumed for them (current weights), stamped with their newest event time. */

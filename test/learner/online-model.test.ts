@@ -131,3 +131,27 @@ test('hybrid item input: items get residual rows as they are trained on, and sta
     b?.dispose();
   }
 });
+
+test('no tensor outlives a window: training steps, user vectors and item vectors leave tf.memory() numTensors and numBytes as they were', async () => {
+  const tf = await import('@tensorflow/tfjs');
+  const model = OnlineModel.fresh(cfg, catalogue(30), DIM);
+  try {
+    const windowAt = (k: number) => window(Array.from({ length: 8 }, (_, j) => ev(`e${k}-${j}`, `u${j % 4}`, `i${(k * 7 + j * 3) % 30}`, k * 10 + j)));
+    // The first window has no history (no step); the second builds the optimizer's lazily made tensors, if any.
+    for (const k of [0, 1]) model.learnWindow({ events: windowAt(k), examples: model.examplesOf(windowAt(k)) });
+    const before = tf.memory();
+    for (let k = 2; k < 6; k++) {
+      const w = windowAt(k);
+      assert.ok(model.learnWindow({ events: w, examples: model.examplesOf(w) }) > 0);
+      assert.equal(model.userVectors(['u0', 'u1', 'u2', 'u3']).size, 4);
+      assert.equal(model.itemVectors(['i0', 'i1', 'i2']).size, 3);
+      model.itemMatrix(Array.from({ length: 30 }, (_, i) => `i${i}`));
+      model.state();
+    }
+    const after = tf.memory();
+    assert.equal(after.numTensors, before.numTensors, 'live tensors');
+    assert.equal(after.numBytes, before.numBytes, 'live tensor bytes');
+  } finally {
+    model.dispose();
+  }
+});
