@@ -8,12 +8,12 @@ import { leastSquares } from './slope.js';
 export interface SoakMinute {
   /** The minute's number: 60 paced seconds of production each. */
   minute: number;
-  /** Wall-clock seconds since the soak began: past 60 x minute when the generator falls behind (it shares the event loop with training). */
+  /** Wall-clock seconds since the soak began, on the generator thread's clock (past 60 x minute only if its sends fall behind). */
   elapsedS: number;
-  /** Events produced in this minute and in all (acknowledged by the broker). */
+  /** Events produced in this minute and in all since the first minute began (acknowledged by the broker; the history fill before it not counted). */
   producedInMinute: number;
   produced: number;
-  /** Events trained so far (in-process count). */
+  /** Events trained since the first minute began (in-process count). */
   trained: number;
   /** Trainer group lag on the broker (end minus committed offsets, summed over partitions): median and max of the minute's samples. */
   lag: number;
@@ -45,7 +45,9 @@ export interface SoakSummary {
   /** The generator: users cycled over, and the catalogue (a fixed number of item ids, or growing by rate/100 a second). */
   users: number;
   catalogue: number | 'growing';
-  /** Minutes left out of the fit (start-up and the filling of the users' histories). */
+  /** Whether every user's history was filled before the first minute (the steady state from the start). */
+  filledHistories: boolean;
+  /** Minutes left out of the fit (start-up and, without the fill, the filling of the users' histories). */
   warmupMinutes: number;
   /** Events produced per wall-clock second over the whole soak. */
   achievedRate: number;
@@ -69,12 +71,14 @@ export interface SoakOptions {
   users?: number;
   /** Item ids the listings cycle over (default SOAK_DEFAULT_CATALOGUE); 'growing': every listing a new item. */
   catalogue?: number | 'growing';
-  /** Minutes left out of the fit (default: soakWarmupMinutes). */
+  /** Fill every user's history before the first minute (default true; withPacedPipeline's fillHistories). */
+  fillHistories?: boolean;
+  /** Minutes left out of the fit (default: 1 with the fill, else soakWarmupMinutes). */
   warmupMinutes?: number;
 }
 
-/** Half the highest flat rate of `learn bench load` on the project's 2-core machine (README, "Soak"). */
-export const SOAK_DEFAULT_RATE = 100;
+/** Half the highest flat rate of `learn bench load` (57 events/s at full histories) on the project's 2-core machine (README, "Soak"). */
+export const SOAK_DEFAULT_RATE = 28;
 /**
  * The steady state: a fixed catalogue (listings re-list existing ids) and few enough users that every history holds
  * LEARN_HISTORY_LEN items after a few minutes. Memory and build times that grow then are defects; with a growing
@@ -101,7 +105,7 @@ const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** di
 export function soakSummary(
   rate: number,
   minutes: readonly SoakMinute[],
-  gen: { users: number; catalogue: number | 'growing'; warmupMinutes: number } = { users: SOAK_DEFAULT_USERS, catalogue: SOAK_DEFAULT_CATALOGUE, warmupMinutes: 1 },
+  gen: { users: number; catalogue: number | 'growing'; filledHistories: boolean; warmupMinutes: number } = { users: SOAK_DEFAULT_USERS, catalogue: SOAK_DEFAULT_CATALOGUE, filledHistories: true, warmupMinutes: 1 },
 ): SoakSummary {
   // At least two minutes to fit: a shorter soak is fitted over all its minutes.
   const fitted = minutes.length - gen.warmupMinutes >= 2 ? minutes.slice(gen.warmupMinutes) : [...minutes];
@@ -135,35 +139,39 @@ export function soakSummary(
 
 /**
  * `learn bench soak`: the `learn run` roles in this process on a private pipeline, fed at a flat `rate` for
- * `minutes` (the load bench's generator); hands each minute's sample to `onMinute` and returns the slopes and the
- * verdict.
+ * `minutes` by the load bench's generator in its own thread; hands each minute's sample to `onMinute` and returns
+ * the slopes and the verdict.
  */
 export async function benchSoak(base: Config, o: SoakOptions, onMinute: (m: SoakMinute) => void): Promise<SoakSummary> {
   const l = log('bench.soak');
   const lagEveryS = o.lagEveryS ?? 5;
   const users = o.users ?? SOAK_DEFAULT_USERS;
   const catalogue = o.catalogue ?? SOAK_DEFAULT_CATALOGUE;
-  const warmupMinutes = o.warmupMinutes ?? soakWarmupMinutes(o.rate, users, base.historyLen);
-  const gen = { users, catalogue, warmupMinutes };
+  const filledHistories = o.fillHistories ?? true;
+  const warmupMinutes = o.warmupMinutes ?? (filledHistories ? 1 : soakWarmupMinutes(o.rate, users, base.historyLen));
+  const gen = { users, catalogue, filledHistories, warmupMinutes };
   return withPacedPipeline(base, 'soak', async (p) => {
     const minutes: SoakMinute[] = [];
-    const start = performance.now();
+    const producedBefore = p.generator.produced();
+    const trainedBefore = p.stats.eventsTrained;
     let lags: number[] = [];
     let producedInMinute = 0;
-    for (let s = 1; s <= o.minutes * 60; s++) {
-      producedInMinute += await p.produceSecond(o.rate, start + (s - 1) * 1000);
-      if (s % lagEveryS === 0) lags.push(await p.lag());
-      if (s % 60 !== 0) continue;
+    for await (const tick of p.generator.paced(o.rate, o.minutes * 60)) {
+      producedInMinute += tick.events;
+      if (tick.second % lagEveryS === 0) lags.push(await p.lag());
+      if (tick.second % 60 !== 0) continue;
       const mem = process.memoryUsage();
+      const produced = p.generator.produced() - producedBefore;
+      const trained = p.stats.eventsTrained - trainedBefore;
       const m: SoakMinute = {
-        minute: s / 60,
-        elapsedS: Math.round((performance.now() - start) / 1000),
+        minute: tick.second / 60,
+        elapsedS: Math.round(tick.elapsedMs / 1000),
         producedInMinute,
-        produced: p.produced(),
-        trained: p.stats.eventsTrained,
+        produced,
+        trained,
         lag: median(lags),
         lagMax: Math.max(...lags),
-        untrained: p.produced() - p.stats.eventsTrained,
+        untrained: produced - trained,
         rssMiB: rssMiB(),
         heapUsedMiB: Math.round(mem.heapUsed / 1_048_576),
         externalMiB: Math.round(mem.external / 1_048_576),
@@ -180,7 +188,7 @@ export async function benchSoak(base: Config, o: SoakOptions, onMinute: (m: Soak
       producedInMinute = 0;
     }
     return soakSummary(o.rate, minutes, gen);
-  }, { users, catalogue: catalogue === 'growing' ? undefined : catalogue });
+  }, { users, catalogue: catalogue === 'growing' ? undefined : catalogue, fillHistories: filledHistories });
 }
 
 /** What the trainer holds now: live tensors, catalogue and users, and the last version build. */

@@ -43,7 +43,7 @@ test('soakSummary: slopes are per wall-clock minute, and the achieved rate is wh
 test('soakSummary: the warm-up minutes (histories still filling) are left out of the fit; the generator is in the summary', () => {
   // RSS climbs while histories fill (minutes 1-4), then is level.
   const ms = [300, 350, 400, 450, 500, 502, 499, 501, 500, 503].map((rss, i) => minute(i + 1, rss, 50));
-  const gen = { users: 500, catalogue: 1000, warmupMinutes: 4 } as const;
+  const gen = { users: 500, catalogue: 1000, filledHistories: false, warmupMinutes: 4 } as const;
   const s = soakSummary(100, ms, gen);
   assert.deepEqual(s.fittedMinutes, [5, 6, 7, 8, 9, 10]);
   assert.equal(s.verdict, 'flat', JSON.stringify(s));
