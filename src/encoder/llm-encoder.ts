@@ -4,6 +4,7 @@ import type { ContentEncoder } from './content-encoder.js';
 import { LLM_CATALOG } from './llm-catalog.js';
 import { fetchLlmModel, type LlmModelFiles } from './llm-fetch.js';
 import { loadLlama, type Llama, type LlamaEmbeddingContext, type LlamaModel } from './llm-runtime.js';
+import { usableLlmDevice } from './llm-probe.js';
 import type { EncoderDevice } from './onnx-session.js';
 import { l2Normalise, type Pooling } from './pooling.js';
 
@@ -65,11 +66,14 @@ export class LlmItemEncoder implements ContentEncoder {
     }
     const fetchOpts = { modelsDir: opts.modelsDir, ...(opts.python !== undefined ? { python: opts.python } : {}) };
     const files = await fetchLlmModel(opts.model, fetchOpts);
-    const llama = await loadLlama(opts.device ?? 'auto');
+    const metadataOverrides = { [LLM_CATALOG[opts.model]!.architecture]: { pooling_type: LLAMA_POOLING[pooling] } };
+    // A GPU build is tried in a child process first: one that aborts natively at its first encode must not take this one.
+    const device = await usableLlmDevice(opts.device ?? 'auto', { modelPath: files.ggufPath, metadataOverrides });
+    const llama = await loadLlama(device);
     const model = await llama.loadModel({
       modelPath: files.ggufPath,
       ...(llama.gpu === false ? {} : { gpuLayers: 'auto' as const }),
-      metadataOverrides: { [LLM_CATALOG[opts.model]!.architecture]: { pooling_type: LLAMA_POOLING[pooling] } },
+      metadataOverrides,
     });
     const maxTokens = Math.max(4, Math.min(opts.maxTokens ?? 128, model.trainContextSize));
     const cores = opts.threads ?? availableParallelism();

@@ -40,7 +40,9 @@ interface LlamaModule {
   getLlama(opts: { gpu: false | 'auto' | 'cuda'; build: 'never'; logLevel: 'error' | 'warn'; progressLogs: false }): Promise<Llama>;
 }
 
-export type LlmRuntimeReason = 'runtime-missing' | 'binary-missing';
+/** gpu-probe-failed: a GPU build loads but dies or errs loading the model or encoding a text (llm-probe.ts). */
+export const LLM_RUNTIME_REASONS = ['runtime-missing', 'binary-missing', 'gpu-probe-failed'] as const;
+export type LlmRuntimeReason = (typeof LLM_RUNTIME_REASONS)[number];
 
 export class LlmRuntimeError extends Error {
   constructor(
