@@ -31,9 +31,9 @@ const MAX_CONTEXTS = 4;
 
 /**
  * A text alone (a batch of one, every context idle) on CPU: `all-cores` runs it on a context of its own with every
- * core, about half the latency of one thread on idle cores, and several times worse when other processes hold
- * cores (llama.cpp's threads spin-wait for each other at every one of the graph's hundreds of nodes); `one-core`
- * runs it on a batch context; `auto` takes all cores while the 1-minute load average says they are idle.
+ * core, for a lower median latency; when other processes hold cores its tail and CPU time grow several-fold, as
+ * llama.cpp's threads spin-wait for each other at every one of the graph's hundreds of nodes. `one-core` runs it on
+ * a batch context; `auto` takes all cores while the 1-minute load average says they are idle.
  */
 export const LONE_TEXT_MODES = ['auto', 'all-cores', 'one-core'] as const;
 export type LoneTextMode = (typeof LONE_TEXT_MODES)[number];
@@ -67,8 +67,7 @@ export class LlmItemEncoder implements ContentEncoder {
   readonly modelId: string;
   readonly dim: number;
   readonly provider: string;
-  /** Texts run alone on the all-cores context since load (the rest ran on batch contexts). */
-  lonesOnAllCores = 0;
+  private lonesRun = 0;
   /** Rows each context is encoding now, by context index. */
   private readonly busy: number[];
 
@@ -134,6 +133,11 @@ export class LlmItemEncoder implements ContentEncoder {
     return enc;
   }
 
+  /** Texts run alone on the all-cores context since load (the rest ran on batch contexts). */
+  get lonesOnAllCores(): number {
+    return this.lonesRun;
+  }
+
   /** Text tokens without BOS/EOS (llama.cpp adds what the model wants), cut to leave room for them. */
   tokenize(text: string): number[] {
     const ids = this.model.tokenize(text).slice(0, this.maxTokens - 2);
@@ -173,7 +177,7 @@ export class LlmItemEncoder implements ContentEncoder {
   private async encodeLone(row: number[]): Promise<Float32Array> {
     const lone = this.lone!;
     lone.busy = true;
-    this.lonesOnAllCores++;
+    this.lonesRun++;
     try {
       return await this.embed(lone.ctx, row);
     } finally {
