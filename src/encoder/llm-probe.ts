@@ -97,6 +97,8 @@ export async function usableLlmDevice(device: EncoderDevice, target: Omit<LlmPro
     l.info({ device, gpu: r.gpu, probeMs: r.ms }, 'llama.cpp GPU build passed its probe (model loaded, one text encoded)');
     return device;
   }
+  // No node-llama-cpp, or no build at all (auto falls back to the CPU build by itself): nothing GPU-specific failed.
+  if (device === 'auto' && (r.runtimeReason === 'runtime-missing' || r.runtimeReason === 'binary-missing')) throw new LlmRuntimeError(r.runtimeReason, r.reason);
   if (device === 'cuda') {
     throw new LlmRuntimeError(
       r.runtimeReason ?? 'gpu-probe-failed',
