@@ -65,6 +65,8 @@ export interface EncoderBenchResult {
   /** 1-minute load average at the start and end: other work on the machine skews absolute numbers (the ratios less). */
   loadAvg: [number, number];
   threads: number | 'default';
+  /** LEARN_ENCODER_LONE_TEXT: how an LLM on CPU ran the batches of one. */
+  loneText: string;
   texts: BenchTextKind;
   maxTokens: number;
   rows: EncoderBenchRow[];
@@ -103,7 +105,7 @@ export async function benchEncoder(opts: EncoderBenchOptions): Promise<EncoderBe
     }
   }
   const loadAvg: [number, number] = [loadBefore, round(loadavg()[0]!, 2)];
-  return { bench: 'encoder', node: process.version, cpus: cpus().length, loadAvg, threads: opts.intraOpNumThreads ?? 'default', texts: kind, maxTokens, rows };
+  return { bench: 'encoder', node: process.version, cpus: cpus().length, loadAvg, threads: opts.intraOpNumThreads ?? 'default', loneText: opts.loneText ?? 'auto', texts: kind, maxTokens, rows };
 }
 
 async function benchOneSize(

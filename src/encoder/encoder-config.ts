@@ -17,6 +17,7 @@ export function encoderOptionsFrom(cfg: Config, model?: string): ContentEncoderO
     maxTokens: cfg.encoderMaxTokens,
     device: cfg.encoderDevice,
     python: cfg.pythonBin,
+    loneText: cfg.encoderLoneText,
   };
   if (cfg.encoderPooling !== undefined) o.pooling = cfg.encoderPooling;
   if (cfg.encoderThreads !== undefined) o.intraOpNumThreads = cfg.encoderThreads;

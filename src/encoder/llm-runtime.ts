@@ -20,6 +20,7 @@ export interface LlamaModel {
   readonly embeddingVectorSize: number;
   readonly trainContextSize: number;
   tokenize(text: string): number[];
+  /** threads: the most this context's decodes use, when the Llama's maxThreads leaves them free (at least 1). */
   createEmbeddingContext(opts: { contextSize: number; batchSize: number; threads: number }): Promise<LlamaEmbeddingContext>;
   dispose(): Promise<void>;
 }
@@ -37,10 +38,19 @@ export interface Llama {
 }
 
 interface LlamaModule {
-  getLlama(opts: { gpu: false | 'auto' | 'cuda'; build: 'never'; logLevel: 'error' | 'warn'; progressLogs: false }): Promise<Llama>;
+  getLlama(opts: {
+    gpu: false | 'auto' | 'cuda';
+    build: 'never';
+    logLevel: 'error' | 'warn';
+    progressLogs: false;
+    /** Threads all of this Llama's contexts share (node-llama-cpp's default on CPU: max(4, cores)). */
+    maxThreads?: number;
+  }): Promise<Llama>;
 }
 
-export type LlmRuntimeReason = 'runtime-missing' | 'binary-missing';
+/** gpu-probe-failed: a GPU build loads but dies or errs loading the model or encoding a text (llm-probe.ts). */
+export const LLM_RUNTIME_REASONS = ['runtime-missing', 'binary-missing', 'gpu-probe-failed'] as const;
+export type LlmRuntimeReason = (typeof LLM_RUNTIME_REASONS)[number];
 
 export class LlmRuntimeError extends Error {
   constructor(
@@ -61,9 +71,10 @@ export function binaryPackageName(device: EncoderDevice, platform: NodeJS.Platfo
 
 /**
  * llama.cpp through node-llama-cpp's prebuilt binary, never a source build (no compilers, no network at run time).
- * `moduleName` exists for the test that proves the missing-package error.
+ * `moduleName` exists for the test that proves the missing-package error; `maxThreads` caps the threads all of
+ * this Llama's contexts use at once.
  */
-export async function loadLlama(device: EncoderDevice, moduleName: string = LLAMA_PACKAGE): Promise<Llama> {
+export async function loadLlama(device: EncoderDevice, moduleName: string = LLAMA_PACKAGE, maxThreads?: number): Promise<Llama> {
   let mod: LlamaModule;
   try {
     mod = (await import(moduleName)) as LlamaModule;
@@ -78,7 +89,7 @@ export async function loadLlama(device: EncoderDevice, moduleName: string = LLAM
   if (typeof mod.getLlama !== 'function') throw new LlmRuntimeError('runtime-missing', `${moduleName} has no getLlama(): expected version ${LLAMA_VERSION}`);
   const gpu = device === 'cpu' ? false : device;
   try {
-    return await mod.getLlama({ gpu, build: 'never', logLevel: 'error', progressLogs: false });
+    return await mod.getLlama({ gpu, build: 'never', logLevel: 'error', progressLogs: false, ...(maxThreads !== undefined ? { maxThreads } : {}) });
   } catch (err) {
     throw new LlmRuntimeError(
       'binary-missing',

