@@ -72,14 +72,17 @@ export function probeLlm(req: LlmProbeRequest, timeoutMs: number = PROBE_TIMEOUT
             : signal
               ? `was killed by ${signal}`
               : `exited with code ${code}`;
-      settle({ ok: false, reason: `the probe process ${how} before encoding a text; its last output: ${lastLines(tail)}`, ms: ms() });
+      settle({ ok: false, reason: `the probe process ${how} before encoding a text; its last output: ${probeOutput(tail)}`, ms: ms() });
     });
   });
 }
 
-function lastLines(text: string): string {
+function probeOutput(text: string): string {
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
-  return lines.length === 0 ? '(none)' : lines.slice(-TAIL_LINES).join(' | ');
+  if (lines.length === 0) return '(none)';
+  // llama.cpp prints the cause ("CUDA error: ...") before a native abort's stack trace, which fills the last lines.
+  const errors = lines.filter((l) => /error/i.test(l)).slice(0, 2);
+  return [...errors, ...lines.slice(-TAIL_LINES).filter((l) => !errors.includes(l))].join(' | ');
 }
 
 /**
