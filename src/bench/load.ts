@@ -1,6 +1,6 @@
 import type { Config } from '../config/load.js';
 import { log } from '../ops/logger.js';
-import { delayMs, rssMiB, withPacedPipeline, type GeneratorOptions } from './paced-load.js';
+import { delayMs, rssMiB, STEADY_STATE, withPacedPipeline, type GeneratorOptions } from './paced-load.js';
 
 /** One second of a load step. */
 export interface LoadSample {
@@ -8,9 +8,9 @@ export interface LoadSample {
   s: number;
   /** Events produced (acknowledged) in that second. */
   produced: number;
-  /** Trainer group lag on the broker: end offsets minus committed offsets, summed over partitions. */
+  /** Trainer group lag on the broker (end offsets minus committed offsets, summed over partitions), read by the generator thread right after the second's sends. */
   lag: number;
-  /** Events produced so far and not yet trained (in-process view, no commit delay). */
+  /** Events produced by that second's end and not trained when the pipeline's thread read the sample (it may read it late: a lower bound). */
   untrained: number;
   rssMiB: number;
   loopDelayP99Ms: number;
@@ -33,8 +33,8 @@ export interface LoadStep {
 
 export interface LoadBench {
   definition: string;
-  /** The users, catalogue and start the rates were measured at. */
-  generator: GeneratorOptions;
+  /** The users, catalogue ('growing': a new item per listing) and start the rates were measured at. */
+  generator: { users: number; catalogue: number | 'growing'; fillHistories: boolean };
   rates: number[];
   highestFlatRate: number | null;
   windowMs: number;
@@ -50,7 +50,7 @@ export interface LoadOptions {
   durationS: number;
   /** The search stops after this rate (or at the first step whose lag is not flat). */
   maxRate: number;
-  /** Rate multiplier between steps. */
+  /** Rate multiplier between steps (default 1.5). */
   factor?: number;
   /** The generator and the start (default: the steady state, LOAD_DEFAULT_GENERATOR). */
   generator?: GeneratorOptions;
@@ -61,7 +61,7 @@ export interface LoadOptions {
  * from the first step (a fresh user's short history trains several times cheaper, so an empty start overstates
  * what the pipeline sustains).
  */
-export const LOAD_DEFAULT_GENERATOR: Required<GeneratorOptions> = { users: 500, catalogue: 1000, fillHistories: true };
+export const LOAD_DEFAULT_GENERATOR: Required<GeneratorOptions> = { ...STEADY_STATE, fillHistories: true };
 
 const WARMUP_S = 3;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
@@ -80,7 +80,7 @@ export async function benchLoad(base: Config, o: LoadOptions): Promise<LoadBench
   return withPacedPipeline(base, 'load', async (p) => {
     const steps: LoadStep[] = [];
     const rates: number[] = [];
-    for (let rate = o.rate; rate <= o.maxRate; rate = Math.ceil(rate * (o.factor ?? 2))) {
+    for (let rate = o.rate; rate <= o.maxRate; rate = Math.ceil(rate * (o.factor ?? 1.5))) {
       rates.push(rate);
       const series: LoadSample[] = [];
       let produced = 0;
@@ -91,8 +91,8 @@ export async function benchLoad(base: Config, o: LoadOptions): Promise<LoadBench
         series.push({
           s: tick.second,
           produced: tick.events,
-          lag: await p.lag(),
-          untrained: p.generator.produced() - p.stats.eventsTrained,
+          lag: tick.lag,
+          untrained: tick.produced - p.stats.eventsTrained,
           rssMiB: rssMiB(),
           loopDelayP99Ms: delayMs(p.loop, 99),
           loopDelayMaxMs: Math.round(p.loop.max / 1e4) / 100,
@@ -111,7 +111,7 @@ export async function benchLoad(base: Config, o: LoadOptions): Promise<LoadBench
     const flatRates = steps.filter((s) => s.flat).map((s) => s.rate);
     return {
       definition: `flat: median lag of the last 3 s <= median lag of seconds ${WARMUP_S - 1}-${WARMUP_S + 1} + max(50, rate), and >= 90% of the target rate produced`,
-      generator,
+      generator: { users: generator.users, catalogue: generator.catalogue ?? 'growing', fillHistories: generator.fillHistories ?? false },
       rates,
       highestFlatRate: flatRates.length > 0 ? Math.max(...flatRates) : null,
       windowMs: p.cfg.windowMs,

@@ -2,11 +2,11 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Config } from '../config/load.js';
 import { EncoderWorker } from '../encoder/worker.js';
 import type { TopicNames } from '../kafka/topics.js';
-import { ConsumerLagMonitor } from '../ops/consumer-lag.js';
 import { log } from '../ops/logger.js';
 import { startTrainerRole, type TrainerRole } from '../trainer/role.js';
 import { trainerGroup, type TrainerStats } from '../trainer/trainer.js';
 import { benchPipeline } from './pipeline.js';
+import { SyntheticTraffic } from './synthetic-traffic.js';
 import { TrafficGenerator } from './traffic-generator.js';
 
 /** What a paced-load bench (`load`, `soak`) drives and reads: the `learn run` roles in this process. */
@@ -19,16 +19,14 @@ export interface PacedPipeline {
   role: TrainerRole;
   /** Event-loop delay of this process's main thread, where the pipeline runs (enabled; reset it per sample). */
   loop: IntervalHistogram;
-  /** The traffic, from its own thread: `paced(rate, seconds)` yields each second produced. */
+  /** The traffic, from its own thread: `paced(rate, seconds)` yields each second produced, with the trainer group's lag read right after it. */
   generator: TrafficGenerator;
-  /** The trainer group's lag on the broker (end offsets minus committed), summed over partitions; -1 if unknown. */
-  lag(): Promise<number>;
 }
 
 /** What the generator produces besides the rate, and where the pipeline starts. */
 export interface GeneratorOptions {
-  /** Users the events cycle over (round robin). Default 5,000. */
-  users?: number;
+  /** Users the events cycle over (round robin). */
+  users: number;
   /**
    * Item ids the listings cycle over, all listed before the first event (the pipeline starts once they are
    * encoded); later listings re-list them. Undefined: every listing is a new item (the catalogue grows).
@@ -41,7 +39,12 @@ export interface GeneratorOptions {
   fillHistories?: boolean;
 }
 
-export const DEFAULT_GENERATOR_USERS = 5000;
+/**
+ * The steady state the load and soak benches run at by default: a fixed catalogue of 1,000 items and 500 users
+ * whose histories fill after 25,000 events.
+ */
+export const STEADY_STATE = { users: 500, catalogue: 1000 } as const;
+
 /** How long the start waits for the catalogue's content, and for the history fill to be trained. */
 const START_TIMEOUT_MS = 30 * 60_000;
 
@@ -49,12 +52,17 @@ export const rssMiB = (): number => Math.round(process.memoryUsage.rss() / 1_048
 /** An event-loop delay histogram's percentile in ms, to 0.01. */
 export const delayMs = (h: IntervalHistogram, p: number): number => Math.round(h.percentile(p) / 1e4) / 100;
 
-/** Resolves once `done()` holds, polling every 250 ms; logs progress every 10 s and fails after `timeoutMs`. */
-async function until(what: string, done: () => boolean, progress: () => object, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+/**
+ * Resolves once `done()` holds, polling every 250 ms; logs progress every 10 s; fails after `timeoutMs`, or at once
+ * when `broken()` names a failure (the trainer's).
+ */
+async function until(what: string, done: () => boolean, progress: () => object, broken: () => Error | undefined, timeoutMs = START_TIMEOUT_MS): Promise<void> {
   const l = log('bench.paced');
   const start = performance.now();
   let logged = start;
   while (!done()) {
+    const err = broken();
+    if (err) throw new Error(`bench: ${what} cannot finish: the trainer failed: ${err.message}`);
     if (performance.now() - start > timeoutMs) throw new Error(`bench: ${what} not done within ${timeoutMs / 1000} s (${JSON.stringify(progress())})`);
     if (performance.now() - logged > 10_000) {
       l.info(progress(), `waiting: ${what}`);
@@ -70,43 +78,40 @@ async function until(what: string, done: () => boolean, progress: () => object, 
  * stopped and deleted afterwards. Commits follow checkpoints: a 1 s cadence makes the broker's lag a
  * second-by-second measure.
  */
-export async function withPacedPipeline<T>(base: Config, label: string, body: (p: PacedPipeline) => Promise<T>, gen: GeneratorOptions = {}): Promise<T> {
-  const { run, cfg, topics, admin, cleanup } = await benchPipeline(base, label, { checkpointEveryMs: 1000 });
-  const users = gen.users ?? DEFAULT_GENERATOR_USERS;
-  const encoder = await EncoderWorker.start(cfg);
+export async function withPacedPipeline<T>(base: Config, label: string, body: (p: PacedPipeline) => Promise<T>, gen: GeneratorOptions): Promise<T> {
+  if (gen.catalogue !== undefined && gen.catalogue > base.maxItems) {
+    throw new Error(`bench: a catalogue of ${gen.catalogue} items exceeds LEARN_MAX_ITEMS (${base.maxItems}): the trainer could never hold it`);
+  }
+  new SyntheticTraffic({ label, run: 'check', users: gen.users, catalogue: gen.catalogue }); // validates the shape before anything starts
+  const { run, cfg, topics, cleanup } = await benchPipeline(base, label, { checkpointEveryMs: 1000 });
+  let encoder: EncoderWorker | undefined;
   let trainer: TrainerRole | undefined;
   let generator: TrafficGenerator | undefined;
   const loop = monitorEventLoopDelay({ resolution: 10 });
-  const lag = new ConsumerLagMonitor(admin, { groupId: trainerGroup(cfg), topics: [topics.userEvents] }, { intervalMs: 60_000, maxLag: Number.MAX_SAFE_INTEGER });
   try {
-    generator = await TrafficGenerator.start(cfg, topics, { label, run, users, catalogue: gen.catalogue });
+    encoder = await EncoderWorker.start(cfg);
+    generator = await TrafficGenerator.start(cfg, topics, { label, run, users: gen.users, catalogue: gen.catalogue }, trainerGroup(cfg));
     trainer = await startTrainerRole(cfg, {}, { exitOnFailure: false });
     const role = trainer;
     const g = generator;
+    let trainerError: Error | undefined;
+    void role.trainer.failure.then((err) => {
+      trainerError = err;
+    });
+    const broken = () => trainerError;
     const listed = generator.listed();
-    if (gen.catalogue !== undefined) await until('the catalogue encoded', () => role.trainer.model.content.size >= listed, () => ({ listed, contentItems: role.trainer.model.content.size }));
+    if (gen.catalogue !== undefined) await until('the catalogue encoded', () => role.trainer.model.content.size >= listed, () => ({ listed, contentItems: role.trainer.model.content.size }), broken);
     if (gen.fillHistories) {
-      await g.burst(users * cfg.historyLen);
-      await until('the histories filled', () => role.trainer.stats.eventsTrained >= g.produced(), () => ({ produced: g.produced(), trained: role.trainer.stats.eventsTrained }));
+      await g.burst(gen.users * cfg.historyLen);
+      await until('the histories filled', () => role.trainer.stats.eventsTrained >= g.produced(), () => ({ produced: g.produced(), trained: role.trainer.stats.eventsTrained }), broken);
     }
     loop.enable();
-    return await body({
-      cfg,
-      topics,
-      stats: trainer.trainer.stats,
-      role: trainer,
-      loop,
-      generator,
-      lag: async () => {
-        await lag.pollOnce();
-        return lag.snapshot()?.partitions.reduce((sum, p) => sum + p.lag, 0) ?? -1;
-      },
-    });
+    return await body({ cfg, topics, stats: trainer.trainer.stats, role: trainer, loop, generator });
   } finally {
     loop.disable();
     await generator?.stop();
     await trainer?.stop();
-    await encoder.stop();
+    await encoder?.stop();
     await cleanup();
   }
 }

@@ -1,7 +1,7 @@
 import type { Config } from '../config/load.js';
 import { liveTensors, wasmHeapBytes } from '../model/index.js';
 import { log } from '../ops/logger.js';
-import { delayMs, rssMiB, withPacedPipeline, type PacedPipeline } from './paced-load.js';
+import { delayMs, rssMiB, STEADY_STATE, withPacedPipeline, type PacedPipeline } from './paced-load.js';
 import { leastSquares } from './slope.js';
 
 /** One minute of a soak: what `learn bench soak` prints as a JSON line. */
@@ -18,7 +18,7 @@ export interface SoakMinute {
   /** Trainer group lag on the broker (end minus committed offsets, summed over partitions): median and max of the minute's samples. */
   lag: number;
   lagMax: number;
-  /** Produced and not yet trained at the minute's end. */
+  /** Produced by the minute's end and not trained when the pipeline's thread read the sample (a lower bound: it may read late). */
   untrained: number;
   rssMiB: number;
   /** Where RSS goes: the JS heap, buffers outside it (Kafka, Redis, checkpoints), the wasm backend's linear memory (only grows). */
@@ -84,8 +84,8 @@ export const SOAK_DEFAULT_RATE = 28;
  * LEARN_HISTORY_LEN items after a few minutes. Memory and build times that grow then are defects; with a growing
  * catalogue or histories still filling they grow by design (bounded by LEARN_MAX_ITEMS and LEARN_HISTORY_LEN).
  */
-export const SOAK_DEFAULT_CATALOGUE = 1000;
-export const SOAK_DEFAULT_USERS = 500;
+export const SOAK_DEFAULT_CATALOGUE = STEADY_STATE.catalogue;
+export const SOAK_DEFAULT_USERS = STEADY_STATE.users;
 
 /**
  * Minutes before the fit: the first (start-up: JIT, model load, first checkpoints) and those in which the users'
@@ -158,10 +158,10 @@ export async function benchSoak(base: Config, o: SoakOptions, onMinute: (m: Soak
     let producedInMinute = 0;
     for await (const tick of p.generator.paced(o.rate, o.minutes * 60)) {
       producedInMinute += tick.events;
-      if (tick.second % lagEveryS === 0) lags.push(await p.lag());
+      if (tick.second % lagEveryS === 0) lags.push(tick.lag);
       if (tick.second % 60 !== 0) continue;
       const mem = process.memoryUsage();
-      const produced = p.generator.produced() - producedBefore;
+      const produced = tick.produced - producedBefore;
       const trained = p.stats.eventsTrained - trainedBefore;
       const m: SoakMinute = {
         minute: tick.second / 60,

@@ -23,6 +23,16 @@ export interface TrafficShape {
 }
 
 /**
+ * Event number -> a well-mixed 32-bit value (a multiplicative hash with a final xor-shift). A plain `no * prime`
+ * would step each user's items by users x prime, which gives a user only catalogue / gcd(...) distinct items (2 at
+ * 500 users over 1,000 items).
+ */
+function spread(no: number): number {
+  const h = Math.imul(no ^ (no >>> 16), 0x45d9f3b);
+  return (Math.imul(h ^ (h >>> 16), 0x45d9f3b) ^ (h >>> 16)) >>> 0;
+}
+
+/**
  * The synthetic traffic of the load and soak benches, as Kafka messages: UserEvents round robin over the users,
  * on items spread over the catalogue listed so far, and a listing per LISTING_EVERY events. Pure: the caller sends.
  */
@@ -61,7 +71,7 @@ export class SyntheticTraffic {
       const e: UserEvent = {
         event_id: `${this.shape.run}-${no}`,
         user_id: `u${no % this.shape.users}`,
-        item_id: `${this.shape.label}-${(no * 7919) % listed}`,
+        item_id: `${this.shape.label}-${spread(no) % listed}`,
         type: 'click',
         ts: Date.now(),
         weight: null,

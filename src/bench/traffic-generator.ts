@@ -2,6 +2,7 @@ import { on } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/load.js';
 import type { TopicNames } from '../kafka/topics.js';
+import { log } from '../ops/logger.js';
 import type { TrafficShape } from './synthetic-traffic.js';
 
 /** What the generator thread is started with (structured-cloned). */
@@ -9,6 +10,8 @@ export interface GeneratorData {
   cfg: Config;
   topics: TopicNames;
   shape: TrafficShape;
+  /** The consumer group whose lag on the user-events topic each tick reports (the trainer's). */
+  lagGroupId: string;
 }
 
 export type GeneratorCommand = { kind: 'paced'; rate: number; seconds: number } | { kind: 'burst'; events: number } | { kind: 'stop' };
@@ -18,15 +21,18 @@ export interface PacedTick {
   kind: 'tick';
   /** The second's number within the paced run (1-based). */
   second: number;
-  /** Events acknowledged by the broker in it. */
+  /** Events acknowledged by the broker in it, and in all so far (the history fill included). */
   events: number;
+  produced: number;
   /** Milliseconds since the paced run began, on the generator's clock. */
   elapsedMs: number;
+  /** The lag group's lag, read by the generator thread right after the second's sends (never late); -1 if unknown. */
+  lag: number;
   /** Item ids listed so far. */
   listed: number;
 }
 
-export type GeneratorReport = PacedTick | { kind: 'ready'; listed: number } | { kind: 'done'; events: number } | { kind: 'error'; message: string };
+export type GeneratorReport = PacedTick | { kind: 'ready'; listed: number } | { kind: 'done'; events: number; produced: number } | { kind: 'error'; message: string };
 
 /**
  * The benches' traffic generator in a worker thread (`generator-thread.ts`): it keeps its rate however long the
@@ -43,24 +49,41 @@ export class TrafficGenerator {
   ) {}
 
   /** Starts the thread; resolves once its initial listings (`TrafficShape.catalogue`) are acknowledged. */
-  static async start(cfg: Config, topics: TopicNames, shape: TrafficShape): Promise<TrafficGenerator> {
-    const data: GeneratorData = { cfg, topics, shape };
+  static async start(cfg: Config, topics: TopicNames, shape: TrafficShape, lagGroupId: string): Promise<TrafficGenerator> {
+    const data: GeneratorData = { cfg, topics, shape, lagGroupId };
     const worker = new Worker(new URL('./generator-thread.js', import.meta.url), { workerData: data });
+    let exitCode: number | undefined;
+    // An uncaught error in the thread after the reports' reader let go (e.g. while disconnecting) must not become an
+    // unhandled 'error' event of this process.
+    worker.on('error', (err) => log('bench.generator').error({ err }, 'traffic generator thread failed'));
     const closed = new AbortController();
     const exited = new Promise((resolve) => worker.once('exit', resolve));
-    void exited.then(() => closed.abort(new Error('the traffic generator thread exited')));
+    void exited.then((code) => {
+      exitCode = code as number;
+      closed.abort();
+    });
     const messages = on(worker, 'message', { signal: closed.signal }) as AsyncIterableIterator<[GeneratorReport]>;
     const reports = (async function* () {
-      for await (const [r] of messages) {
-        if (r.kind === 'error') throw new Error(`traffic generator: ${r.message}`);
-        yield r;
+      try {
+        for await (const [r] of messages) {
+          if (r.kind === 'error') throw new Error(`traffic generator: ${r.message}`);
+          yield r;
+        }
+      } catch (err) {
+        if (closed.signal.aborted) throw new Error(`the traffic generator thread exited (code ${exitCode ?? '?'}) while a report was awaited`);
+        throw err;
       }
     })();
     const g = new TrafficGenerator(worker, reports, exited);
-    const first = await g.nextReport();
-    if (first.kind !== 'ready') throw new Error(`traffic generator: expected ready, got ${first.kind}`);
-    g.listedNow = first.listed;
-    return g;
+    try {
+      const first = await g.nextReport();
+      if (first.kind !== 'ready') throw new Error(`traffic generator: expected ready, got ${first.kind}`);
+      g.listedNow = first.listed;
+      return g;
+    } catch (err) {
+      await worker.terminate();
+      throw err;
+    }
   }
 
   /** Events acknowledged by the broker so far (as reported). */
@@ -78,9 +101,12 @@ export class TrafficGenerator {
     this.worker.postMessage({ kind: 'paced', rate, seconds } satisfies GeneratorCommand);
     for (;;) {
       const r = await this.nextReport();
-      if (r.kind === 'done') return;
+      if (r.kind === 'done') {
+        this.producedTotal = r.produced;
+        return;
+      }
       if (r.kind !== 'tick') throw new Error(`traffic generator: unexpected ${r.kind}`);
-      this.producedTotal += r.events;
+      this.producedTotal = r.produced;
       this.listedNow = r.listed;
       yield r;
     }
@@ -91,10 +117,10 @@ export class TrafficGenerator {
     this.worker.postMessage({ kind: 'burst', events } satisfies GeneratorCommand);
     const r = await this.nextReport();
     if (r.kind !== 'done') throw new Error(`traffic generator: unexpected ${r.kind}`);
-    this.producedTotal += r.events;
+    this.producedTotal = r.produced;
   }
 
-  /** Disconnects its producer and ends the thread (terminated if it has not ended within 10 s). */
+  /** Cuts a paced run or burst short, disconnects the thread's clients and ends it (terminated if it has not ended within 10 s). */
   async stop(): Promise<void> {
     this.worker.postMessage({ kind: 'stop' } satisfies GeneratorCommand);
     const timer = setTimeout(() => void this.worker.terminate(), 10_000);

@@ -97,7 +97,7 @@ export class LlmItemEncoder implements ContentEncoder {
     const files = await fetchLlmModel(opts.model, fetchOpts);
     const metadataOverrides = { [LLM_CATALOG[opts.model]!.architecture]: { pooling_type: LLAMA_POOLING[pooling] } };
     // A GPU build is tried in a child process first: one that aborts natively at its first encode must not take this one.
-    const device = await usableLlmDevice(opts.device ?? 'auto', { modelPath: files.ggufPath, metadataOverrides });
+    const { device } = await usableLlmDevice(opts.device ?? 'auto', { modelPath: files.ggufPath, metadataOverrides });
     const cores = opts.threads ?? availableParallelism();
     const llama = await loadLlama(device, LLAMA_PACKAGE, cores);
     const model = await llama.loadModel({

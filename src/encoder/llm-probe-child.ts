@@ -4,6 +4,9 @@
 import { llmProbeRequestSchema, PROBE_FAULT_ENV, PROBE_TEXT, type LlmProbeMessage } from './llm-probe-protocol.js';
 import { LlmRuntimeError, loadLlama } from './llm-runtime.js';
 
+// A parent that dies (SIGKILL while a GPU build loads) closes the IPC channel: nothing is left to report to.
+process.on('disconnect', () => process.exit(1));
+
 function report(msg: LlmProbeMessage): void {
   // Exit once the message is out; disposing a GPU build that misbehaves could only add noise.
   process.send?.(msg, () => process.exit(msg.ok ? 0 : 1));

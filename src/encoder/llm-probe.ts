@@ -91,14 +91,14 @@ function probeOutput(text: string): string {
  * fails at start naming LEARN_ENCODER_DEVICE and the reason. Nothing is cached: the probe costs about a second
  * when no GPU build loads (it stops there), a model load and one text when one does.
  */
-export async function usableLlmDevice(device: EncoderDevice, target: Omit<LlmProbeRequest, 'device'>): Promise<EncoderDevice> {
-  if (device === 'cpu') return 'cpu';
+export async function usableLlmDevice(device: EncoderDevice, target: Omit<LlmProbeRequest, 'device'>): Promise<{ device: EncoderDevice; fallbackReason?: string }> {
+  if (device === 'cpu') return { device: 'cpu' };
   const r = await probeLlm({ ...target, device });
   const l = log('encoder');
   if (r.ok) {
-    if (r.gpu === false) return 'cpu';
+    if (r.gpu === false) return { device: 'cpu' };
     l.info({ device, gpu: r.gpu, probeMs: r.ms }, 'llama.cpp GPU build passed its probe (model loaded, one text encoded)');
-    return device;
+    return { device };
   }
   // No node-llama-cpp, or no build at all (auto falls back to the CPU build by itself): nothing GPU-specific failed.
   if (device === 'auto' && (r.runtimeReason === 'runtime-missing' || r.runtimeReason === 'binary-missing')) throw new LlmRuntimeError(r.runtimeReason, r.reason);
@@ -110,5 +110,5 @@ export async function usableLlmDevice(device: EncoderDevice, target: Omit<LlmPro
     );
   }
   l.warn({ device, reason: r.reason, probeMs: r.ms }, 'llama.cpp GPU build failed its probe (load the model, encode one text, in a child process); LEARN_ENCODER_DEVICE=auto falls back to CPU');
-  return 'cpu';
+  return { device: 'cpu', fallbackReason: r.reason };
 }

@@ -36,3 +36,15 @@ test('SyntheticTraffic: refuses a non-positive user count or catalogue, naming i
   assert.throws(() => new SyntheticTraffic({ label: 'x', run: 'r', users: 0 }), /generator users/);
   assert.throws(() => new SyntheticTraffic({ label: 'x', run: 'r', users: 1, catalogue: 0 }), /generator catalogue/);
 });
+
+test('SyntheticTraffic: the events of each user spread over the catalogue (500 users, 1,000 items, 50 events each)', () => {
+  const t = new SyntheticTraffic({ label: 'soak', run: 'r', users: 500, catalogue: 1000 });
+  t.initialListings();
+  const perUser = new Map<string, Set<string>>();
+  for (const e of t.next(500 * 50).events.map(event)) perUser.set(e.user_id, (perUser.get(e.user_id) ?? new Set()).add(e.item_id));
+  const distinct = [...perUser.values()].map((items) => items.size).sort((a, b) => a - b);
+  // 50 uniform draws from 1,000 items repeat about one item; a stride pattern gives a handful.
+  assert.ok(distinct[0]! >= 40, `fewest distinct items of a user: ${distinct[0]} of 50`);
+  const all = new Set([...perUser.values()].flatMap((items) => [...items]));
+  assert.ok(all.size >= 990, `items clicked: ${all.size} of 1,000`);
+});

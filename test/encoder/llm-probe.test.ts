@@ -38,7 +38,7 @@ test('the probe loads the real model and encodes one text in a child process', a
   // `auto` on a machine without a GPU build that loads stops at getLlama and says so.
   const auto = await probeLlm({ device: 'auto', modelPath: files.ggufPath, metadataOverrides: MEAN });
   assert.ok(auto.ok && auto.gpu === false, JSON.stringify(auto));
-  assert.equal(await usableLlmDevice('auto', { modelPath: files.ggufPath, metadataOverrides: MEAN }), 'cpu');
+  assert.deepEqual(await usableLlmDevice('auto', { modelPath: files.ggufPath, metadataOverrides: MEAN }), { device: 'cpu' });
 });
 
 test('a probe child that dies natively, cannot load the model or hangs is reported with its reason', async () => {
@@ -59,7 +59,11 @@ test('a probe child that dies natively, cannot load the model or hangs is report
 
 test('auto falls back to CPU when the probe dies; cuda fails at start naming LEARN_ENCODER_DEVICE and the reason', async () => {
   const target = { modelPath: files.ggufPath, metadataOverrides: MEAN };
-  assert.equal(await withFault(() => usableLlmDevice('auto', target)), 'cpu');
+  const auto = await withFault(() => usableLlmDevice('auto', target));
+  assert.equal(auto.device, 'cpu');
+  // The fallback came from the probe child's death, not from finding no GPU build (which also means CPU).
+  assert.match(auto.fallbackReason ?? '', /killed by SIGABRT/);
+  assert.deepEqual(await usableLlmDevice('auto', target), { device: 'cpu' }, 'no fault, no GPU build: CPU without a fallback');
   await assert.rejects(
     withFault(() => usableLlmDevice('cuda', target)),
     (e: unknown) =>
