@@ -38,6 +38,7 @@ export class TableFollower<T> {
   private readonly reached = new Map<number, bigint>();
   private caughtUp: (() => void) | undefined;
   private abortLoad: ((err: Error) => void) | undefined;
+  private stopped = false;
   private records = 0;
   private lastProgressAt = Date.now();
 
@@ -92,12 +93,16 @@ export class TableFollower<T> {
     } finally {
       await admin.disconnect();
     }
+    if (this.stopped) throw this.stoppedBeforeLoad();
     const started = Date.now();
     this.lastProgressAt = started;
     const done = new Promise<void>((resolve, reject) => {
       this.caughtUp = resolve;
       this.abortLoad = reject;
     });
+    // A stop while the runner is still starting rejects `done` before anything awaits it: handled here, so it is
+    // no unhandled rejection (which ends the process), and surfaced by the await below.
+    done.catch(() => undefined);
     await this.runner.start();
     // Also polled: a chunk made only of dead letters reaches no `handle` call.
     const poll = setInterval(() => this.checkCaughtUp(), 200);
@@ -109,13 +114,18 @@ export class TableFollower<T> {
     log('kafka.table').info({ topic: this.o.topic, records: this.records, ms: Date.now() - started }, 'table loaded');
   }
 
-  /** Stops following; a `start()` still loading rejects. */
+  /** Stops following; a `start()` still loading rejects, at whatever point of its start-up it is. */
   stop(): Promise<void> {
+    this.stopped = true;
     if (this.caughtUp) {
       this.caughtUp = undefined;
-      this.abortLoad?.(new Error(`table follower of ${this.o.topic} stopped before the table loaded`));
+      this.abortLoad?.(this.stoppedBeforeLoad());
     }
     return this.runner.stop();
+  }
+
+  private stoppedBeforeLoad(): Error {
+    return new Error(`table follower of ${this.o.topic} stopped before the table loaded`);
   }
 
   private checkCaughtUp(): void {

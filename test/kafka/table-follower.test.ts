@@ -88,3 +88,39 @@ test('a partition ending in a transaction marker still loads', { timeout: 60_000
     await follower.stop();
   }
 });
+
+// CI once died of this (stop 12): a trainer stopped while its listings follower was still joining its group
+// rejected the load promise before anything awaited it, an unhandled rejection that ended the test process.
+test('a follower stopped at any point of its start-up: start rejects with the reason, nothing unhandled', { timeout: 60_000 }, async () => {
+  const topic = await freshTopic(stack.cfg, 'table-stop');
+  const dlq = new DeadLetterWriter(stack.producer, 'test-table-stop', await freshTopic(stack.cfg, 'table-stop-dlq'));
+  const codec = defaultCodec();
+  await stack.producer.send({ topic, acks: ACKS_ALL, messages: [content('a', [1, 0])].map((c) => ({ key: c.item_id, value: codec.encode('ItemContent', c) })) });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    // At once (still reading the end offsets), then a little later (the runner joining its group).
+    for (const delayMs of [0, 50, 150]) {
+      const follower = new TableFollower<ItemContent>({
+        kafka: createKafka(stack.cfg, 'test-table-stop'),
+        topic,
+        role: 'test-table-stop',
+        decode: (v) => codec.decode('ItemContent', v),
+        apply: () => undefined,
+        dlq,
+        maxMessageBytes: stack.cfg.maxMessageBytes,
+      });
+      const started = follower.start();
+      await new Promise((r) => setTimeout(r, delayMs));
+      await follower.stop();
+      // A load that finished first is fine too; what must not happen is a rejection nobody handles, or a hang.
+      const outcome = await started.then(() => 'loaded', (err: unknown) => (err as Error).message);
+      assert.ok(outcome === 'loaded' || /stopped before the table loaded/.test(outcome), `stopped after ${delayMs} ms: ${outcome}`);
+    }
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});
