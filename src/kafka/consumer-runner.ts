@@ -77,6 +77,7 @@ export class ConsumerRunner<T> {
   private readonly consumer: Consumer;
   private readonly l;
   private stopping = false;
+  private starting: Promise<void> | undefined;
   private readonly processed: PartitionOffsets = new Map();
   private resumeTimer: NodeJS.Timeout | undefined;
   private readonly pausedPartitions = new Map<string, () => void>();
@@ -93,6 +94,11 @@ export class ConsumerRunner<T> {
       heartbeatInterval: Math.min(3_000, Math.floor((o.sessionTimeoutMs ?? 30_000) / 10)),
       maxBytesPerPartition: Math.max(1_048_576, o.maxMessageBytes),
       ...o.consumerConfig,
+      // kafkajs restarts a consumer after a retriable crash, and a stop that lands while it is still starting is
+      // one (its fetchers find the cluster disconnected): without this the restart outlived the stop, rejoined the
+      // group and kept the process alive for ever (a CI run hung in published-vectors). `retries: 5` is kafkajs's
+      // own default for a consumer, kept.
+      retry: { retries: 5, ...o.consumerConfig?.retry, restartOnFailure: async () => !this.stopping },
     });
     const { GROUP_JOIN, REBALANCING, STOP, CRASH } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
@@ -107,9 +113,17 @@ export class ConsumerRunner<T> {
     return this.consumer;
   }
 
-  async start(): Promise<void> {
+  /** Connects, subscribes and runs the consumer loop; a stop that comes meanwhile waits for it, then undoes it. */
+  start(): Promise<void> {
+    this.starting = this.connectAndRun();
+    return this.starting;
+  }
+
+  private async connectAndRun(): Promise<void> {
     await this.consumer.connect();
+    if (this.stopping) return;
     for (const topic of this.o.topics) await this.consumer.subscribe({ topic, fromBeginning: this.o.fromBeginning ?? true });
+    if (this.stopping) return;
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -158,6 +172,8 @@ export class ConsumerRunner<T> {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.resumeTimer) clearInterval(this.resumeTimer);
+    // A disconnect under a connect or join still in flight let that finish afterwards, connected (see the retry above).
+    await this.starting?.catch(() => undefined);
     await this.consumer.disconnect();
     this.l.info('consumer stopped');
   }

@@ -206,3 +206,46 @@ test('commit writes offsets only for the partitions assigned to this member now'
     await a.stop();
   }
 });
+
+// A CI run hung for its whole budget: a stop landing while the consumer was still starting made kafkajs see a
+// retriable crash (no broker: the cluster was disconnected under it) and restart the consumer after the stop,
+// which then rejoined its group and kept the test process alive.
+test('a runner stopped at any point of its start-up stays stopped: no restart, no rejoin, no fetch after the stop', { timeout: 60_000 }, async () => {
+  const topic = await freshTopic(cfg, 'stop-in-start');
+  const dlq = await freshTopic(cfg, 'dlq');
+  await producer.send({ topic, acks: ACKS_ALL, messages: [{ key: 'k', value: Buffer.from('x') }] });
+  const delaysMs = [0, 5, 10, 20, 40, 80, 160, 320, 640];
+  const afterStop = await Promise.all(
+    delaysMs.map(async (delayMs) => {
+      const group = uniqueGroup('stop-in-start');
+      const runner = new ConsumerRunner<Buffer>({
+        kafka: createKafka(cfg, 'test-consumer'),
+        groupId: group,
+        topics: [topic],
+        decode: (value) => value ?? Buffer.alloc(0),
+        handle: async () => undefined,
+        dlq: new DeadLetterWriter(producer, group, dlq),
+        maxMessageBytes: cfg.maxMessageBytes,
+        commitMode: 'manual',
+      });
+      const k = runner.kafkaConsumer;
+      const seen: string[] = [];
+      let stopping = false;
+      let stopped = false;
+      for (const name of [k.events.CONNECT, k.events.GROUP_JOIN, k.events.FETCH_START] as const) {
+        k.on(name, () => stopped && seen.push(name));
+      }
+      k.on(k.events.CRASH, (e) => stopping && e.payload.restart && seen.push(`${k.events.CRASH} with restart`));
+      const started = runner.start().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, delayMs));
+      stopping = true;
+      await runner.stop();
+      stopped = true;
+      await started;
+      // Longer than kafkajs's restart backoff (200 ms here) and a group join.
+      await new Promise((r) => setTimeout(r, 3_000));
+      return `${delayMs} ms: ${seen.join(', ') || 'nothing'}`;
+    }),
+  );
+  assert.deepEqual(afterStop, delaysMs.map((d) => `${d} ms: nothing`));
+});
