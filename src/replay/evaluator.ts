@@ -2,11 +2,12 @@
 // any method learns from it (the Kafka path from the trainer's windowReady event, the in-process path directly).
 import type { UserEvent } from '../codec/index.js';
 import type { OnlineModel, WindowExamples } from '../learner/online-model.js';
-import type { ItemRef, NegativePool, UserExample } from '../model/index.js';
+import type { BackendChoice, ItemRef, NegativePool, UserExample } from '../model/index.js';
 import { log } from '../ops/logger.js';
 import { rehearse, remember } from '../learner/online-model.js';
 import { Rng } from '../model/index.js';
 import { IdSequenceLearner, type IdExample } from './id-learner.js';
+import { IdModelThread } from './id-model-thread.js';
 import { RankingMetrics, type MetricsReport, type WindowSpec } from './metrics-accumulator.js';
 import { DecayedPopularity } from './popularity.js';
 import { operatingGrid, OperatingPointMetrics, popularityPrior, rankAt, type OperatingPoint, type ScoreTerms } from './operating-points.js';
@@ -88,12 +89,19 @@ export class ReplayEvaluator {
   scoreSeconds = 0;
   /** Seconds the ID model spent learning (part of the replay's training time). */
   idTrainSeconds = 0;
+  /** Whether the ID model ran in its own thread (its training time then overlaps the rest). */
+  idThreaded = false;
   idLearner: IdSequenceLearner | undefined;
   private readonly popularity: DecayedPopularity;
   private readonly seen = new Map<string, Set<string>>();
   private readonly itemCounts = new Map<string, number>();
   private readonly userCounts = new Map<string, number>();
-  private lastSasrecLoss: number | undefined;
+  /** The ID model's latest loss, or the promise of it while its thread trains. */
+  private idLoss: number | Promise<number> | undefined;
+  private idThread: IdModelThread | undefined;
+  /** Settles when every training request sent to the ID model's thread has been answered. */
+  private idTrained: Promise<void> = Promise.resolve();
+  private idFailure: Error | undefined;
   private readonly idRehearsal: IdExample[][] = [];
   private readonly rehearsalRng: Rng;
   private readonly l = log('replay.evaluator');
@@ -120,20 +128,94 @@ export class ReplayEvaluator {
    * popularity. Candidates are the items with content listed at or before the event, minus the user's earlier items.
    */
   scoreWindow(w: WindowExamples, model: OnlineModel, pool: NegativePool = model.content): void {
+    const window = this.openWindow(w, model);
+    if (!window) return;
+    const scorers = this.ownScorers(window, model);
+    const histories = this.idInput(window);
+    if (histories) {
+      const id = this.sasrec(model);
+      scorers.set('sasrec', rowScorer(window.histories, { items: id.itemMatrix(window.ids), users: id.userVectors(histories), dim: id.cfg.outDim }, window.ids.length));
+    }
+    this.rankWindow(window, model, scorers);
+    // The ID model learns from the window right after scoring, as the trainer does with LEARN.
+    if (this.learnsOnline) this.trainId(w.examples, model, pool);
+  }
+
+  /**
+   * scoreWindow with the ID model in its own thread (attachIdThread): its vectors are computed there while LEARN's
+   * and the frozen content's are computed here, and its training runs on there while this thread goes on. The same
+   * calls reach the same model in the same order, so every rank is the one scoreWindow gives.
+   */
+  async scoreWindowAsync(w: WindowExamples, model: OnlineModel, pool: NegativePool = model.content): Promise<void> {
+    const thread = this.idThread;
+    if (!thread) return this.scoreWindow(w, model, pool);
+    const window = this.openWindow(w, model);
+    if (!window) return;
+    const histories = this.idInput(window);
+    const idVectors = histories ? thread.vectors(window.ids, histories) : undefined;
+    // Handled here and awaited below: a failure while this thread computes is no unhandled rejection.
+    idVectors?.catch(() => undefined);
+    const scorers = this.ownScorers(window, model);
+    if (idVectors) scorers.set('sasrec', rowScorer(window.histories, await idVectors, window.ids.length));
+    this.rankWindow(window, model, scorers);
+    if (this.learnsOnline) this.trainId(w.examples, model, pool);
+  }
+
+  /**
+   * Moves the ID model into its own worker thread (before any window: that model starts fresh there); scoreWindowAsync
+   * then uses it. closeIdThread() ends it.
+   */
+  startIdThread(model: OnlineModel, backend: BackendChoice): void {
+    if (this.idLearner || this.idLoss !== undefined) throw new Error('startIdThread: the ID model has already been used in this thread');
+    if (!this.methods.includes('sasrec') || this.idThread) return;
+    this.idThread = IdModelThread.start({ base: model.config, capacity: this.opts.idCapacity, seed: this.opts.seed, backend });
+    this.idThreaded = true;
+  }
+
+  /** Waits for the ID model thread's queued training (its losses and time are then in the report) and ends the thread; rethrows its failure. */
+  async closeIdThread(): Promise<void> {
+    const thread = this.idThread;
+    if (!thread) return;
+    this.idThread = undefined;
+    await this.idTrained;
+    await thread.close();
+    if (this.idFailure) throw this.idFailure;
+  }
+
+  /** The window's events in event-time order, its candidates and each event's history; undefined for an empty window. */
+  private openWindow(w: WindowExamples, model: OnlineModel): OpenWindow | undefined {
     const started = performance.now();
     const events = [...w.events.values()].flat().sort((a, b) => a.ts - b.ts);
-    if (events.length === 0) return;
+    if (events.length === 0) return undefined;
     const last = (events.at(-1) as UserEvent).ts;
     const catalogue = this.opts.catalogue;
     const ids = catalogue ? catalogue.available(last, model.content) : [...model.content.ids()];
+    const histories = eventHistories(events, w.examples, (id) => model.content.get(id), model.config.maxHistory);
+    return { started, events, ids, histories };
+  }
+
+  /** The scorers of the methods computed on this thread from the model and content (LEARN, frozen content). */
+  private ownScorers(window: OpenWindow, model: OnlineModel): Map<MethodName, (i: number) => Float32Array | undefined> {
+    const scorers = new Map<MethodName, (i: number) => Float32Array | undefined>();
+    for (const m of ['learn', 'content'] as const) if (this.methods.includes(m) && window.ids.length > 0) scorers.set(m, this.scorer(m, model, window.ids, window.histories));
+    return scorers;
+  }
+
+  /** The ID model's input for the window: the item ids of each event's history, those with one; undefined when it has none to score. */
+  private idInput(window: OpenWindow): string[][] | undefined {
+    if (!this.methods.includes('sasrec') || window.ids.length === 0) return undefined;
+    const histories = window.histories.filter((h) => h.length > 0).map((h) => h.map((r) => r.itemId));
+    return histories.length > 0 ? histories : undefined;
+  }
+
+  private rankWindow(window: OpenWindow, model: OnlineModel, scorers: Map<MethodName, (i: number) => Float32Array | undefined>): void {
+    const { started, events, ids, histories } = window;
+    const catalogue = this.opts.catalogue;
     const index = new Map(ids.map((id, i) => [id, i]));
     const now = (events[0] as UserEvent).ts;
-    const histories = eventHistories(events, w.examples, (id) => model.content.get(id), model.config.maxHistory);
     const popScores = this.popularity.scores(ids, now);
     const point = this.opts.operatingPoint ?? { beta: 0, contentWeight: 0 };
     const prior = popularityPrior(popScores);
-    const scorers = new Map<MethodName, (i: number) => Float32Array | undefined>();
-    for (const m of this.methods) if (m !== 'popularity' && ids.length > 0) scorers.set(m, this.scorer(m, model, ids, histories));
     // LEARN's content term needs the frozen content's scores, whether or not that method is replayed.
     const wantsBoost = this.methods.includes('learn') && (point.contentWeight !== 0 || this.gridMetrics.has('learn'));
     const contentScores = wantsBoost && ids.length > 0 ? (scorers.get('content') ?? this.scorer('content', model, ids, histories)) : undefined;
@@ -175,8 +257,6 @@ export class ReplayEvaluator {
     for (const e of events) this.popularity.add(e.item_id, e.ts);
     this.scoreSeconds += (performance.now() - started) / 1000;
     this.windows++;
-    // The ID model learns from the window right after scoring, as the trainer does with LEARN.
-    if (this.learnsOnline) this.trainId(w.examples, model, pool);
   }
 
   /** Whether scoreWindow trains the ID model (false while a replay freezes or delays every method's updates). */
@@ -194,14 +274,30 @@ export class ReplayEvaluator {
   /** The ID model's optimizer steps on a window's examples (the trainer's schedule and budget). */
   trainId(examples: ReadonlyMap<string, UserExample>, model: OnlineModel, pool: NegativePool = model.content): void {
     if (!this.methods.includes('sasrec')) return;
-    const started = performance.now();
-    const id = this.sasrec(model);
     const byId = [...examples.values()].map((ex) => ({ history: ex.history.map((r) => r.itemId), targets: ex.targets.map((r) => r.itemId) }));
     const { windows, samples } = this.opts.rehearsal;
-    for (let s = 0; s < this.opts.stepsPerBatch; s++) {
-      this.lastSasrecLoss = id.trainStep([...byId, ...rehearse(this.idRehearsal, samples, (n) => this.rehearsalRng.int(n))], pool);
-    }
+    const steps = Array.from({ length: this.opts.stepsPerBatch }, () => [...byId, ...rehearse(this.idRehearsal, samples, (n) => this.rehearsalRng.int(n))]);
     remember(this.idRehearsal, byId, windows);
+    if (this.idThread) {
+      // Queued behind the thread's earlier requests, not awaited: the next window's scoring waits for it there.
+      const poolIds = Array.from({ length: pool.size }, (_, i) => pool.at(i).itemId);
+      const trained = this.idThread.train(steps, poolIds).then((r) => {
+        this.idTrainSeconds += r.seconds;
+        return r.loss;
+      });
+      this.idLoss = trained;
+      const settled = trained.then(
+        () => undefined,
+        (err: unknown) => {
+          this.idFailure ??= err instanceof Error ? err : new Error(String(err));
+        },
+      );
+      this.idTrained = this.idTrained.then(() => settled);
+      return;
+    }
+    const started = performance.now();
+    const id = this.sasrec(model);
+    for (const step of steps) this.idLoss = id.trainStep(step, pool);
     this.idTrainSeconds += (performance.now() - started) / 1000;
   }
 
@@ -231,7 +327,12 @@ export class ReplayEvaluator {
   /** A point of the loss curve after LEARN learned from a window (a window with nothing to contrast is no point). */
   recordLoss(eventsTrained: number, loss: number): void {
     if (loss <= 0) return;
-    this.lossCurve.push({ eventsTrained, learn: loss, ...(this.lastSasrecLoss !== undefined ? { sasrec: this.lastSasrecLoss } : {}) });
+    const point: LossPoint = { eventsTrained, learn: loss };
+    this.lossCurve.push(point);
+    const id = this.idLoss;
+    if (typeof id === 'number') point.sasrec = id;
+    // From the ID model's thread: filled in when its step is done (drain() waits for that).
+    else if (id) void id.then((l) => (point.sasrec = l), () => undefined);
   }
 
   report(): Record<string, MetricsReport> {
@@ -252,31 +353,15 @@ export class ReplayEvaluator {
    * One method's scores for event i (absent: no history, the fallback ranks it). The user vectors of every event
    * with a history are computed up front in one batched call; item vectors once per window.
    */
-  private scorer(m: Exclude<MethodName, 'popularity'>, model: OnlineModel, ids: readonly string[], histories: readonly (readonly ItemRef[])[]): (i: number) => Float32Array | undefined {
-    const withHistory = histories.flatMap((h, i) => (h.length > 0 ? [i] : []));
-    const row = new Map(withHistory.map((i, r) => [i, r]));
+  private scorer(m: 'learn' | 'content', model: OnlineModel, ids: readonly string[], histories: readonly (readonly ItemRef[])[]): (i: number) => Float32Array | undefined {
+    const withHistory = histories.filter((h) => h.length > 0);
     if (withHistory.length === 0) return () => undefined;
-    let items: Float32Array;
-    let dim: number;
-    let users: Float32Array[];
     if (m === 'learn') {
-      dim = model.config.outDim;
-      items = model.itemMatrix(ids);
-      users = model.userVectorsOf(withHistory.map((i) => histories[i] as ItemRef[]));
-    } else if (m === 'content') {
-      dim = model.config.contentDim;
-      items = stackRows(ids.map((id) => model.content.get(id) as Float32Array), dim);
-      users = withHistory.map((i) => normalisedMean((histories[i] as ItemRef[]).map((r) => r.content), dim));
-    } else {
-      const id = this.sasrec(model);
-      dim = id.cfg.outDim;
-      items = id.itemMatrix(ids);
-      users = id.userVectors(withHistory.map((i) => (histories[i] as ItemRef[]).map((r) => r.itemId)));
+      return rowScorer(histories, { items: model.itemMatrix(ids), users: model.userVectorsOf(withHistory), dim: model.config.outDim }, ids.length);
     }
-    return (i) => {
-      const r = row.get(i);
-      return r === undefined ? undefined : scoreRows(items, ids.length, dim, users[r] as Float32Array);
-    };
+    const dim = model.config.contentDim;
+    const items = stackRows(ids.map((id) => model.content.get(id) as Float32Array), dim);
+    return rowScorer(histories, { items, users: withHistory.map((h) => normalisedMean(h.map((r) => r.content), dim)), dim }, ids.length);
   }
 
   private sasrec(model: OnlineModel): IdSequenceLearner {
@@ -307,4 +392,31 @@ export function eventHistories(
     if (c) h.push({ itemId: e.item_id, content: c });
     return out;
   });
+}
+
+/** A window being scored: its events in event-time order, the candidates, each event's history, when scoring began. */
+interface OpenWindow {
+  started: number;
+  events: UserEvent[];
+  ids: string[];
+  histories: ItemRef[][];
+}
+
+/** A method's vectors for a window: the candidates' matrix (row-major [n * dim]) and one user vector per non-empty history. */
+interface RowVectors {
+  items: Float32Array;
+  users: readonly Float32Array[];
+  dim: number;
+}
+
+/** Event i's scores over the candidates, from the user vector of its history; undefined for an event without one. */
+function rowScorer(histories: readonly (readonly ItemRef[])[], v: RowVectors, n: number): (i: number) => Float32Array | undefined {
+  const rowOf = new Map<number, number>();
+  histories.forEach((h, i) => {
+    if (h.length > 0) rowOf.set(i, rowOf.size);
+  });
+  return (i) => {
+    const r = rowOf.get(i);
+    return r === undefined ? undefined : scoreRows(v.items, n, v.dim, v.users[r] as Float32Array);
+  };
 }

@@ -35,6 +35,11 @@ export interface InProcessOptions {
   /** Called every `progressEvery` events with the events done so far. */
   onProgress?: (p: { eventsDone: number; eventsTrained: number; eventsRejected: number; loss: number }) => void;
   progressEvery?: number;
+  /**
+   * Run the SASRec-like baseline's model in its own worker thread (default true): the replay then uses two cores, with
+   * exactly the same numbers.
+   */
+  idThread?: boolean;
   /** Called once the stream is done, with the model still live. */
   onFinished?: (model: OnlineModel) => void | Promise<void>;
 }
@@ -110,7 +115,7 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
     }
   };
   evaluator.learnsOnline = updates === 'online';
-  const cut = (warm: boolean): void => {
+  const cut = async (warm: boolean): Promise<void> => {
     const events = window.take();
     const w = { events, examples: model.examplesOf(events) };
     for (const list of events.values()) trained += list.length;
@@ -126,7 +131,7 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
       pending = [];
     }
     pendingDay = day;
-    evaluator.scoreWindow(w, model, pool(w));
+    await evaluator.scoreWindowAsync(w, model, pool(w));
     if (updates === 'online' && learns) timed(() => model.learnWindow(w, pool(w)));
     else {
       model.observe(events);
@@ -135,21 +140,23 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
     evaluator.recordLoss(trained, loss);
   };
   const rng = new Rng(cfg.seed ^ 0x77a1);
+  if (opts.idThread ?? true) evaluator.startIdThread(model, cfg.tfBackend);
   try {
-    plan.events.forEach((e, i) => {
+    for (const [i, e] of plan.events.entries()) {
       if (i === split && split > 0) {
-        if (window.size > 0) cut(true);
+        if (window.size > 0) await cut(true);
         for (let epoch = 0; epoch < (opts.warmStart?.epochs ?? 0); epoch++) retrain(shuffled(prefix, rng));
         l.info({ windows: prefix.length, epochs: opts.warmStart?.epochs, steps: model.step }, 'warm start done: going live');
       }
       if (eventProblem(e, cfg) || !content.has(e.item_id)) rejected++;
       else {
         window.add(e);
-        if (window.full) cut(i < split);
+        if (window.full) await cut(i < split);
       }
       if ((i + 1) % every === 0) opts.onProgress?.({ eventsDone: i + 1, eventsTrained: trained, eventsRejected: rejected, loss });
-    });
-    if (window.size > 0) cut(false);
+    }
+    if (window.size > 0) await cut(false);
+    await evaluator.closeIdThread();
     opts.onProgress?.({ eventsDone: plan.events.length, eventsTrained: trained, eventsRejected: rejected, loss });
     await opts.onFinished?.(model);
     return {
@@ -162,6 +169,8 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
       seconds: { encode: round1(encodeSeconds), train: round1(trainSeconds) },
     };
   } finally {
+    // After a failure: the thread's own error, if any, is the one already thrown.
+    await evaluator.closeIdThread().catch(() => undefined);
     model.dispose();
   }
 }

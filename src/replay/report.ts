@@ -171,7 +171,7 @@ ${rows.map((x) => `<tr><td>${esc(x.label)}</td><td>${x.events}</td><td>${f(x.rec
 <h2>Training</h2><div class="grid">${canvas(lossChart)}</div>
 <p class="note">Protocol: ${r.protocol.warmStart ? `warm start (the first ${Math.round(r.protocol.warmStart.fraction * 100)}% of the events pretrain every learned method for ${r.protocol.warmStart.epochs} epochs, unscored)` : 'pure streaming from an empty system'}; weights after go-live: ${esc(r.protocol.updates)}; path: ${esc(r.path)}.
 Operating point of the table: popularity prior ${r.operatingPoint.beta}, LEARN content weight ${r.operatingPoint.contentWeight}${r.operatingPoint.coldMix || r.operatingPoint.coldBoost ? `, LEARN cold gate (mix ${r.operatingPoint.coldMix ?? 0}, boost ${r.operatingPoint.coldBoost ?? 0}) fading out at ${r.operatingPoint.coldGateK} interactions` : ''}.
-Time: encode ${r.timings.encode} s, LEARN training ${r.timings.train} s, SASRec-like training ${r.timings.idTrain} s, scoring ${r.timings.score} s, Kafka I/O and waiting ${r.timings.other} s.</p>
+Time: encode ${r.timings.encode} s, LEARN training ${r.timings.train} s, SASRec-like training ${r.timings.idTrain} s${r.timings.idThread ? ' (in its own thread, beside the rest)' : ''}, scoring ${r.timings.score} s, Kafka I/O and waiting ${r.timings.other} s.</p>
 ${tradeoff.length > 0 ? `<h2>Trade-off: overall against cold items</h2><div class="grid">${tradeoff.map(canvas).join('')}</div>` : ''}
 <script>${chartJsSource()}</script>
 <script>

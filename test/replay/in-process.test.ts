@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import type { ItemListing, UserEvent } from '../../src/codec/index.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { Rng } from '../../src/model/index.js';
-import { DAY_MS, ReplayEvaluator, replayInProcess, type UpdateMode } from '../../src/replay/index.js';
+import { DAY_MS, ReplayEvaluator, replayInProcess, type EvaluatorOptions, type UpdateMode } from '../../src/replay/index.js';
 import { ListedCatalogue, REPLAY_KS, type ReplayPlan } from '../../src/replay/protocol.js';
 import { randomUnit, useWasm } from '../model/helpers.js';
 
@@ -24,7 +24,7 @@ before(async () => {
   cfg = { ...loadConfig({}), palDim: 16, palLayers: 1, palHeads: 2, palOutDim: 8, historyLen: 8, negativeSamples: 8, batchUsers: 8, windowMaxEvents: 16, dropout: 0 };
 });
 
-function plan(): ReplayPlan {
+function plan(extra: Partial<EvaluatorOptions> = {}): ReplayPlan {
   const catalogue = new ListedCatalogue(listings);
   const evaluator = new ReplayEvaluator({
     methods: ['learn', 'sasrec', 'popularity'],
@@ -38,6 +38,7 @@ function plan(): ReplayPlan {
     rehearsal: { windows: 0, samples: 2 },
     catalogue,
     grid: true,
+    ...extra,
   });
   return { cfg, listings, events, catalogue, evaluator };
 }
@@ -83,4 +84,30 @@ test('the hybrid item input replays like content: every event scored, every wind
   } finally {
     cfg = saved;
   }
+});
+
+// Issue 13: the SASRec-like model runs in its own worker thread by default, so the replay uses two cores.
+test('the ID model in its own thread gives exactly the ranks and losses of the in-thread model, warm start and rehearsal included', async () => {
+  const outcome = async (idThread: boolean) => {
+    const p = plan({ keepRanks: true, rehearsal: { windows: 3, samples: 2 }, stepsPerBatch: 2 });
+    await replayInProcess(cfg, p, { content, idThread, warmStart: { fraction: 0.2, epochs: 2 } });
+    const e = p.evaluator;
+    e.dispose();
+    return { threaded: e.idThreaded, ranks: Object.fromEntries(e.ranks), losses: e.lossCurve, grid: e.operatingPoints(), trainSeconds: e.idTrainSeconds };
+  };
+  const here = await outcome(false);
+  const beside = await outcome(true);
+  assert.equal(here.threaded, false);
+  assert.equal(beside.threaded, true);
+  assert.equal(here.ranks.sasrec?.length, 480);
+  assert.deepEqual(beside.ranks, here.ranks);
+  assert.ok(here.losses.length > 10 && here.losses.every((p) => p.sasrec !== undefined && p.sasrec > 0), "every loss point has the ID model's loss");
+  assert.deepEqual(beside.losses, here.losses);
+  assert.deepEqual(beside.grid, here.grid);
+  assert.ok(beside.trainSeconds > 0, "the thread's training time is counted");
+});
+
+test('a failure in the ID model thread fails the replay with its reason', async () => {
+  const p = plan({ idCapacity: 0 });
+  await assert.rejects(replayInProcess(cfg, p, { content, idThread: true }), /capacity must be a positive integer, got 0/);
 });

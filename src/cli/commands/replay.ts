@@ -18,6 +18,7 @@ export interface ReplayCliOptions {
   warmStart?: string;
   epochs: string;
   updates: string;
+  idThread: boolean;
   out?: string;
   keepTopics?: boolean;
 }
@@ -34,7 +35,8 @@ export function registerReplay(program: Command): void {
       const { report, written } = await replayWithProgress(loadConfig(), dataset, o);
       const points = operatingPointsTable(report);
       const t = report.timings;
-      process.stdout.write(`time: ${report.wallSeconds} s wall = encode ${t.encode} + LEARN training ${t.train} + SASRec-like training ${t.idTrain} + scoring ${t.score} + Kafka I/O and waiting ${t.other} (s)\n`);
+      const idTrain = t.idThread ? `(SASRec-like training ${t.idTrain}, in its own thread, beside these)` : `+ SASRec-like training ${t.idTrain}`;
+      process.stdout.write(`time: ${report.wallSeconds} s wall = encode ${t.encode} + LEARN training ${t.train} ${idTrain} + scoring ${t.score} + Kafka I/O and waiting ${t.other} (s)\n`);
       process.stdout.write(`${summaryTable(report)}\n${points ? `\noperating points (best overall first):\n${points}\n` : ''}\nreport: ${written.html}\nmetrics: ${written.json}\n`);
     });
 }
@@ -73,7 +75,8 @@ export function withReplayRunOptions(cmd: Command, limitHelp: string): Command {
     .option('--grid', 'also rank every event under a grid of priors and content weights: the trade-off curves in the report')
     .option('--warm-start <fraction>', 'warm-start protocol (with --in-process): the first fraction of the events pretrains every learned method, unscored; the rest is evaluated')
     .option('--epochs <n>', 'warm-start epochs over the prefix (shuffled windows), the same for every method', '3')
-    .option('--updates <mode>', `after go-live (with --in-process): ${UPDATE_MODES.join(' | ')}`, 'online');
+    .option('--updates <mode>', `after go-live (with --in-process): ${UPDATE_MODES.join(' | ')}`, 'online')
+    .option('--no-id-thread', 'with --in-process: run the SASRec-like model on the main thread (default: its own worker thread, so the replay uses two cores; the numbers are the same)');
 }
 
 /** Parses the CLI options, runs the replay with progress bars on stderr, writes the report and a screenshot. */
@@ -108,6 +111,7 @@ export async function replayWithProgress(
       operatingPoint: { beta, contentWeight, ...(cfg.replayColdMix > 0 || cfg.replayColdBoost > 0 ? { coldMix: cfg.replayColdMix, coldBoost: cfg.replayColdBoost, coldGateK: cfg.replayColdGateK } : {}) },
       ...(warmStart ? { warmStart } : {}),
       updates: o.updates as UpdateMode,
+      ...(o.idThread ? {} : { idThread: false }),
       ...(o.grid ? { grid: true } : {}),
       run,
       onProgress: bars.update,
