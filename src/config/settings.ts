@@ -1,6 +1,10 @@
 import { statSync } from 'node:fs';
 import { z } from 'zod';
 
+/** How an LLM encoder on CPU runs a text that arrives alone on an idle encoder (LEARN_ENCODER_LONE_TEXT). */
+export const LONE_TEXT_MODES = ['auto', 'all-cores', 'one-core'] as const;
+export type LoneTextMode = (typeof LONE_TEXT_MODES)[number];
+
 /**
  * Every setting the program reads: its environment variable, what it means, and how it is validated.
  * The README's configuration table is this list (`learn config --markdown` prints it).
@@ -161,7 +165,7 @@ export const settings = {
   encoderLoneText: setting(
     'LEARN_ENCODER_LONE_TEXT',
     'LLM on CPU, a text alone on an idle encoder: all-cores (its own context with every core: a lower median, but its threads spin-wait for each other at every graph node, so its tail and CPU time grow when other processes hold cores), one-core (a batch context, one core), or auto (all cores while the 1-minute load average of the whole host, the encoder\'s own work included, is under 0.5).',
-    z.enum(['auto', 'all-cores', 'one-core']).default('auto'),
+    z.enum(LONE_TEXT_MODES).default('auto'),
   ),
   encoderDevice: setting('LEARN_ENCODER_DEVICE', 'auto (CUDA when installed, else CPU), cpu or cuda. For an LLM: node-llama-cpp\'s GPU build, first probed in a child process (load the model, encode one text); if that GPU build fails (the child dies, errs or hangs), auto falls back to CPU with a warning and cuda fails at start; a missing node-llama-cpp or model fails either way.', z.enum(['auto', 'cpu', 'cuda']).default('auto')),
   stateDir: setting(

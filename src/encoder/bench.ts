@@ -2,6 +2,7 @@ import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { summarise } from '../bench/percentiles.js';
+import type { LoneTextMode } from '../config/settings.js';
 import { log } from '../ops/logger.js';
 import type { ContentEncoder } from './content-encoder.js';
 import { ItemEncoder } from './item-encoder.js';
@@ -66,7 +67,7 @@ export interface EncoderBenchResult {
   loadAvg: [number, number];
   threads: number | 'default';
   /** LEARN_ENCODER_LONE_TEXT: how an LLM on CPU ran the batches of one. */
-  loneText: string;
+  loneText: LoneTextMode;
   texts: BenchTextKind;
   maxTokens: number;
   rows: EncoderBenchRow[];

@@ -1,4 +1,5 @@
 import { availableParallelism, loadavg } from 'node:os';
+import type { LoneTextMode } from '../config/settings.js';
 import { log } from '../ops/logger.js';
 import type { ContentEncoder } from './content-encoder.js';
 import { LLM_CATALOG } from './llm-catalog.js';
@@ -35,8 +36,7 @@ const MAX_CONTEXTS = 4;
  * llama.cpp's threads spin-wait for each other at every one of the graph's hundreds of nodes. `one-core` runs it on
  * a batch context; `auto` takes all cores while the 1-minute load average says they are idle.
  */
-export const LONE_TEXT_MODES = ['auto', 'all-cores', 'one-core'] as const;
-export type LoneTextMode = (typeof LONE_TEXT_MODES)[number];
+export { LONE_TEXT_MODES, type LoneTextMode } from '../config/settings.js';
 // Under half a core busy on average over the last minute: every core is free for a lone text's threads.
 const IDLE_LOAD = 0.5;
 
@@ -100,11 +100,17 @@ export class LlmItemEncoder implements ContentEncoder {
     const { device } = await usableLlmDevice(opts.device ?? 'auto', { modelPath: files.ggufPath, metadataOverrides });
     const cores = opts.threads ?? availableParallelism();
     const llama = await loadLlama(device, LLAMA_PACKAGE, cores);
-    const model = await llama.loadModel({
-      modelPath: files.ggufPath,
-      ...(llama.gpu === false ? {} : { gpuLayers: 'auto' as const }),
-      metadataOverrides,
-    });
+    let model: LlamaModel;
+    try {
+      model = await llama.loadModel({
+        modelPath: files.ggufPath,
+        ...(llama.gpu === false ? {} : { gpuLayers: 'auto' as const }),
+        metadataOverrides,
+      });
+    } catch (err) {
+      await llama.dispose();
+      throw err;
+    }
     const maxTokens = Math.max(4, Math.min(opts.maxTokens ?? 128, model.trainContextSize));
     const n = llama.gpu === false ? Math.min(cores, MAX_CONTEXTS) : 1;
     const threads = Math.max(1, Math.floor(cores / n));
@@ -123,6 +129,7 @@ export class LlmItemEncoder implements ContentEncoder {
     } catch (err) {
       await Promise.all(contexts.map((c) => c.dispose()));
       await model.dispose();
+      await llama.dispose();
       throw err;
     }
     const enc = new LlmItemEncoder(files, llama, model, contexts, lone, pooling, maxTokens);
