@@ -50,6 +50,21 @@ async function consume<R extends RecordName>(
   return { got, runner };
 }
 
+/** A runner that reads raw bytes, handles nothing and commits only when told (manual). */
+function idleRunner(topic: string, group: string, dlq: string, sessionTimeoutMs?: number): ConsumerRunner<Buffer> {
+  return new ConsumerRunner<Buffer>({
+    kafka: createKafka(cfg, 'test-consumer'),
+    groupId: group,
+    topics: [topic],
+    decode: (value) => value ?? Buffer.alloc(0),
+    handle: async () => undefined,
+    dlq: new DeadLetterWriter(producer, group, dlq),
+    maxMessageBytes: cfg.maxMessageBytes,
+    commitMode: 'manual',
+    ...(sessionTimeoutMs !== undefined ? { sessionTimeoutMs } : {}),
+  });
+}
+
 const listing: RecordTypes['ItemListing'] = {
   item_id: 'i-1',
   title: 'Trail running shoe',
@@ -176,18 +191,7 @@ test('commit writes offsets only for the partitions assigned to this member now'
   const topic = await freshTopic(cfg, 'assigned', 2);
   const dlq = await freshTopic(cfg, 'dlq');
   const group = uniqueGroup('assigned');
-  const runner = (): ConsumerRunner<Buffer> =>
-    new ConsumerRunner<Buffer>({
-      kafka: createKafka(cfg, 'test-consumer'),
-      groupId: group,
-      topics: [topic],
-      decode: (value) => value ?? Buffer.alloc(0),
-      handle: async () => undefined,
-      dlq: new DeadLetterWriter(producer, group, dlq),
-      maxMessageBytes: cfg.maxMessageBytes,
-      commitMode: 'manual',
-      sessionTimeoutMs: 10_000,
-    });
+  const runner = (): ConsumerRunner<Buffer> => idleRunner(topic, group, dlq, 10_000);
   const a = runner();
   const b = runner();
   await a.start();
@@ -218,16 +222,7 @@ test('a runner stopped at any point of its start-up stays stopped: no restart, n
   const afterStop = await Promise.all(
     delaysMs.map(async (delayMs) => {
       const group = uniqueGroup('stop-in-start');
-      const runner = new ConsumerRunner<Buffer>({
-        kafka: createKafka(cfg, 'test-consumer'),
-        groupId: group,
-        topics: [topic],
-        decode: (value) => value ?? Buffer.alloc(0),
-        handle: async () => undefined,
-        dlq: new DeadLetterWriter(producer, group, dlq),
-        maxMessageBytes: cfg.maxMessageBytes,
-        commitMode: 'manual',
-      });
+      const runner = idleRunner(topic, group, dlq);
       const k = runner.kafkaConsumer;
       const seen: string[] = [];
       let stopping = false;
