@@ -129,6 +129,11 @@ export const settings = {
     z.coerce.number().int().min(0).default(256),
   ),
   temperature: setting('LEARN_TEMPERATURE', 'Softmax temperature of the contrastive loss.', z.coerce.number().positive().default(0.2)),
+  logQ: setting(
+    'LEARN_LOGQ',
+    'Weight of the sampling-bias (logQ) correction in the contrastive loss: every candidate logit minus this times log(its expected count among the step\'s candidates: targets in proportion to how often the learner has seen each item as a target, plus the uniform samples), so that the vectors learn preference rather than popularity (the score-time prior adds popularity back). 0: off. The counts live in memory: a restart counts afresh.',
+    z.coerce.number().min(0).default(0),
+  ),
   learningRate: setting('LEARN_LR', 'AdamW learning rate of the adapters.', z.coerce.number().positive().default(1e-3)),
   weightDecay: setting('LEARN_WEIGHT_DECAY', 'AdamW decoupled weight decay.', z.coerce.number().min(0).default(0.01)),
   clipNorm: setting('LEARN_CLIP_NORM', 'Global gradient-norm clip; 0 turns it off.', z.coerce.number().min(0).default(1.0)),

@@ -45,6 +45,8 @@ export interface PalBatch {
   negativeContent: Float32Array;
   /** [negatives] */
   negativeItems: string[];
+  /** Items the negatives were drawn from (0: none drawn), for the sampling correction (PalConfig.logQ). */
+  poolSize: number;
 }
 
 /**
@@ -117,6 +119,7 @@ export function buildPalBatch(
     targetItems,
     negativeContent,
     negativeItems: negatives.map((n) => n.itemId),
+    poolSize: pool && negatives.length > 0 ? pool.size : 0,
   };
 }
 

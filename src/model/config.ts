@@ -26,6 +26,11 @@ export interface PalConfig {
   weightDecay: number;
   /** Global gradient-norm clip; 0 turns clipping off. */
   clipNorm: number;
+  /**
+   * Weight of the sampling-bias (logQ) correction: each candidate's logit minus logQ * log(its expected count among a
+   * step's candidates), so popularity stays out of the vectors (0: off). Absent in older checkpoints: 0.
+   */
+  logQ?: number;
 }
 
 /** The tower's settings (src/config/settings.ts, the one place defaults live) for content vectors of `contentDim` values. */
@@ -46,6 +51,7 @@ function fromSettings(cfg: Config, contentDim: number): PalConfig {
     learningRate: cfg.learningRate,
     weightDecay: cfg.weightDecay,
     clipNorm: cfg.clipNorm,
+    logQ: cfg.logQ,
   };
 }
 
@@ -70,5 +76,6 @@ function checked(cfg: PalConfig): PalConfig {
     if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) throw new Error(`PAL ${k} must be a positive integer, got ${cfg[k]}`);
   }
   if (!Number.isInteger(cfg.negativeSamples) || cfg.negativeSamples < 0) throw new Error(`PAL negativeSamples must be an integer >= 0, got ${cfg.negativeSamples}`);
+  if (!((cfg.logQ ?? 0) >= 0)) throw new Error(`PAL logQ must be >= 0, got ${cfg.logQ}`);
   return cfg;
 }

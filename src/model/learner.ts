@@ -42,6 +42,9 @@ export class PalLearner {
   readonly optimizer: AdamW;
   /** Seeded sampling for buildPalBatch. */
   readonly rng: Rng;
+  /** How often each item has been a target so far, and all targets: the logQ correction's popularity estimate. */
+  private readonly targetCounts = new Map<string, number>();
+  private targetTotal = 0;
 
   constructor(
     cfg: PalConfig,
@@ -58,6 +61,22 @@ export class PalLearner {
     });
   }
 
+  /**
+   * The logQ correction's columns (PalConfig.logQ): minus logQ times the log of each candidate's expected count among
+   * the step's candidates, M targets drawn by popularity (each item's share of the targets seen before this step,
+   * add-one smoothed) plus N uniform samples of the pool. Undefined when off.
+   */
+  private logQBias(batch: PalBatch): { targets: Float32Array; sampled: Float32Array } | undefined {
+    const weight = this.cfg.logQ ?? 0;
+    if (weight === 0) return undefined;
+    const M = batch.targetItems.length;
+    const N = batch.negativeItems.length;
+    const uniform = batch.poolSize > 0 ? N / batch.poolSize : 0;
+    const denominator = this.targetTotal + Math.max(batch.poolSize, 1);
+    const bias = (item: string): number => -weight * Math.log((M * ((this.targetCounts.get(item) ?? 0) + 1)) / denominator + uniform);
+    return { targets: Float32Array.from(batch.targetItems, bias), sampled: Float32Array.from(batch.negativeItems, bias) };
+  }
+
   /** Optimizer steps taken so far (also the model version's natural counter). */
   get step(): number {
     return this.optimizer.step;
@@ -69,6 +88,9 @@ export class PalLearner {
    */
   trainStep(batch: PalBatch): number {
     if (!hasNegatives(batch)) return 0;
+    const bias = this.logQBias(batch);
+    for (const item of batch.targetItems) this.targetCounts.set(item, (this.targetCounts.get(item) ?? 0) + 1);
+    this.targetTotal += batch.targetItems.length;
     const result = tf.tidy(() => {
       const { users: B, seqLen: T, contentDim: f, historySamples: Nh } = batch;
       if (f !== this.input.floatsPerItem) throw new Error(`batch has ${f} floats per item, the item input reads ${this.input.floatsPerItem}`);
@@ -94,6 +116,7 @@ export class PalLearner {
           { vectors: targetVectors, users: batch.targetUsers, items: batch.targetItems },
           this.cfg.temperature,
           N > 0 ? { vectors: tf.slice(itemVectors, [M, 0], [N, this.cfg.outDim]), items: batch.negativeItems } : undefined,
+          bias,
         );
       }, trainable);
       this.optimizer.applyGradients(grads);

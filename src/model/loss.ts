@@ -43,7 +43,14 @@ export interface TargetSide {
  * symmetric negative mask Q[j, k] = [user k != user j][item k != item j], the negative mass of positive (i, j) is
  * (E Q)[i, j]; the sampled side adds (E_s Q_s)[i, j] with Q_s[k, j] = [item k != item j].
  */
-export function allActionInfoNce(history: HistorySide, targets: TargetSide, temperature: number, sampled?: SampledSide): tf.Scalar {
+export function allActionInfoNce(
+  history: HistorySide,
+  targets: TargetSide,
+  temperature: number,
+  sampled?: SampledSide,
+  /** Added to every logit of a candidate column: the targets' [M] and the sampled items' [N] (the logQ correction). */
+  columnBias?: { targets: Float32Array; sampled: Float32Array },
+): tf.Scalar {
   const R = history.users.length;
   const M = targets.users.length;
   if (history.vectors.shape[0] !== R || targets.vectors.shape[0] !== M || targets.items.length !== M) {
@@ -74,14 +81,20 @@ export function allActionInfoNce(history: HistorySide, targets: TargetSide, temp
   for (let k = 0; k < N; k++) {
     for (let j = 0; j < M; j++) if (sampled!.items[k] !== targets.items[j]) sampledNegative[k * M + j] = 1;
   }
+  if (columnBias && (columnBias.targets.length !== M || columnBias.sampled.length !== N)) throw new Error('allActionInfoNce: column bias and candidates disagree in length');
+  const biasRange = columnBias ? rangeOf([...columnBias.targets, ...columnBias.sampled]) : { min: 0, max: 0 };
   return tf.tidy(() => {
     const h = l2Normalize(history.vectors);
-    const logits = tf.div(matMul2d(h, tf.transpose(l2Normalize(targets.vectors))), temperature);
-    const sampledLogits = sampled && N > 0 ? tf.div(matMul2d(h, tf.transpose(l2Normalize(sampled.vectors))), temperature) : undefined;
+    const cosines = tf.div(matMul2d(h, tf.transpose(l2Normalize(targets.vectors))), temperature);
+    const logits = columnBias ? tf.add(cosines, tf.tensor2d(columnBias.targets, [1, M])) : cosines;
+    const sampledCosines = sampled && N > 0 ? tf.div(matMul2d(h, tf.transpose(l2Normalize(sampled.vectors))), temperature) : undefined;
+    const sampledLogits = sampledCosines && columnBias ? tf.add(sampledCosines, tf.tensor2d(columnBias.sampled, [1, N])) : sampledCosines;
     // Any per-row shift cancels in the loss (value and gradient); it keeps exp() in range. Logits are cosines over
-    // the temperature, so 1/temperature bounds them: a constant shift, with no max (whose gradient is a slow
-    // broadcast Equal on wasm), whenever exp(-2/temperature) stays a normal float32; the row max otherwise.
-    const rowMax = 2 / temperature <= MAX_CONSTANT_SHIFT_RANGE ? tf.scalar(1 / temperature) : rowMaxOf(logits, sampledLogits);
+    // the temperature (plus the column bias), so 1/temperature (+ its largest bias) bounds them: a constant shift,
+    // with no max (whose gradient is a slow broadcast Equal on wasm), whenever exp(-(range)) stays a normal float32;
+    // the row max otherwise.
+    const range = 2 / temperature + biasRange.max - biasRange.min;
+    const rowMax = range <= MAX_CONSTANT_SHIFT_RANGE ? tf.scalar(1 / temperature + biasRange.max) : rowMaxOf(logits, sampledLogits);
     const shifted = tf.sub(logits, rowMax);
     const e = tf.exp(shifted);
     let negMass = matMul2d(e as tf.Tensor2D, tf.tensor2d(negative, [M, M]));
@@ -96,4 +109,18 @@ export function allActionInfoNce(history: HistorySide, targets: TargetSide, temp
 
 function rowMaxOf(logits: tf.Tensor, sampledLogits: tf.Tensor | undefined): tf.Tensor {
   return sampledLogits ? tf.maximum(tf.max(logits, 1, true), tf.max(sampledLogits, 1, true)) : tf.max(logits, 1, true);
+}
+
+function rangeOf(xs: readonly number[]): { min: number; max: number } {
+  let min = 0;
+  let max = 0;
+  if (xs.length > 0) {
+    min = Infinity;
+    max = -Infinity;
+    for (const x of xs) {
+      min = Math.min(min, x);
+      max = Math.max(max, x);
+    }
+  }
+  return { min, max };
 }

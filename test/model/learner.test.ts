@@ -147,3 +147,23 @@ test('user vectors do not depend on the inference chunking (bounded chunks, per-
   one.forEach((v, i) => assert.ok(maxAbsDiff(v, all[600 + i] as Float32Array) < 1e-5));
   learner.dispose();
 });
+
+// Issue 14, the logQ lever: the correction reads how often each item was a target before the step.
+test('logQ: the first step (no counts yet: one bias for every candidate) equals the uncorrected one; later steps differ', () => {
+  const rng = new Rng(4);
+  const items = catalogue(rng, 30);
+  const pool = { size: items.length, at: (i: number) => items[i]! };
+  const sampling = tinyConfig({ dropout: 0, negativeSamples: 6 });
+  const batches = Array.from({ length: 3 }, () => buildPalBatch(examples(rng, items, 5), sampling, rng, pool));
+  assert.equal(batches[0]!.poolSize, 30);
+  const losses = (logQ: number) => {
+    const learner = new PalLearner(tinyConfig({ dropout: 0, logQ }), 3);
+    const out = batches.map((b) => learner.trainStep(b));
+    learner.dispose();
+    return out;
+  };
+  const off = losses(0);
+  const on = losses(1);
+  assert.ok(Math.abs(on[0]! - off[0]!) < 1e-5, `first step: ${on[0]} vs ${off[0]}`);
+  assert.ok(Math.abs(on[2]! - off[2]!) > 1e-4, `third step: ${on[2]} vs ${off[2]}`);
+});

@@ -35,7 +35,7 @@ const sampled = [
 const sampledItems = ['S1', 'A', 'S3'];
 
 /** The loss written out pair by pair, in float64, independent of the implementation. */
-function referenceLoss(temperature: number, withSampled = false): number {
+function referenceLoss(temperature: number, withSampled = false, bias?: { targets: number[]; sampled: number[] }): number {
   const cos = (a: number[], b: number[]) => {
     const dot = a.reduce((s, x, i) => s + x * (b[i] as number), 0);
     const na = Math.hypot(...a);
@@ -49,15 +49,15 @@ function referenceLoss(temperature: number, withSampled = false): number {
     if (u < 0) return;
     targets.forEach((pos, j) => {
       if (targetUsers[j] !== u) return;
-      const posLogit = cos(h, pos) / temperature;
+      const posLogit = cos(h, pos) / temperature + (bias?.targets[j] ?? 0);
       let denom = Math.exp(posLogit);
       targets.forEach((neg, k) => {
         if (targetUsers[k] === u || targetItems[k] === targetItems[j]) return;
-        denom += Math.exp(cos(h, neg) / temperature);
+        denom += Math.exp(cos(h, neg) / temperature + (bias?.targets[k] ?? 0));
       });
       if (withSampled) {
         sampled.forEach((neg, k) => {
-          if (sampledItems[k] !== targetItems[j]) denom += Math.exp(cos(h, neg) / temperature);
+          if (sampledItems[k] !== targetItems[j]) denom += Math.exp(cos(h, neg) / temperature + (bias?.sampled[k] ?? 0));
         });
       }
       total += -posLogit + Math.log(denom);
@@ -67,13 +67,14 @@ function referenceLoss(temperature: number, withSampled = false): number {
   return total / count;
 }
 
-function implementationLoss(temperature: number, withSampled = false): number {
+function implementationLoss(temperature: number, withSampled = false, bias?: { targets: number[]; sampled: number[] }): number {
   const t = tf.tidy(() =>
     allActionInfoNce(
       { vectors: tf.tensor2d(history), users: Int32Array.from(historyUsers) },
       { vectors: tf.tensor2d(targets), users: Int32Array.from(targetUsers), items: targetItems },
       temperature,
       withSampled ? { vectors: tf.tensor2d(sampled), items: sampledItems } : undefined,
+      bias && { targets: Float32Array.from(bias.targets), sampled: Float32Array.from(bias.sampled) },
     ),
   );
   const v = t.dataSync()[0] as number;
@@ -130,4 +131,18 @@ test('one user with sampled negatives has a loss (no in-batch negatives needed)'
   const pos = cos(h, targets[0] as number[]) / 0.5;
   const denom = Math.exp(pos) + Math.exp(cos(h, sampled[0] as number[]) / 0.5) + Math.exp(cos(h, sampled[2] as number[]) / 0.5);
   assert.ok(Math.abs(v - (Math.log(denom) - pos)) < 1e-4, `got ${v}`);
+});
+
+// Issue 14, the logQ lever: a per-candidate bias on every logit of its column, the positive's included.
+test('a column bias (the logQ correction) is added to every logit of its candidate, on both sides', () => {
+  const bias = { targets: [-0.7, 0.4, -0.7, 1.2, 0.4], sampled: [0.9, -0.7, 0.1] };
+  for (const temperature of [1, 0.2, 0.01]) {
+    const want = referenceLoss(temperature, true, bias);
+    const got = implementationLoss(temperature, true, bias);
+    assert.ok(Math.abs(got - want) <= 1e-4 * Math.max(1, Math.abs(want)), `T=${temperature}: got ${got}, want ${want}`);
+    assert.ok(Math.abs(got - implementationLoss(temperature, true)) > 1e-3, 'the bias must change the loss');
+  }
+  // The same bias on every column changes nothing (softmax is shift-invariant).
+  const flat = { targets: targets.map(() => 2.5), sampled: sampled.map(() => 2.5) };
+  assert.ok(Math.abs(implementationLoss(0.2, true, flat) - implementationLoss(0.2, true)) < 1e-4);
 });
