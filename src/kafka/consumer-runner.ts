@@ -66,6 +66,9 @@ export function deadLetterOf(r: Rejection): DeadLetter {
 
 const { KafkaJSError } = kafkajs;
 
+/** How long stop() waits for a start still in flight before it disconnects anyway. */
+const STOP_WAITS_FOR_START_MS = 15_000;
+
 const reasonOf = (err: unknown): string =>
   typeof err === 'object' && err !== null && 'reason' in err && typeof err.reason === 'string' ? err.reason : 'decode-error';
 
@@ -77,6 +80,8 @@ export class ConsumerRunner<T> {
   private readonly consumer: Consumer;
   private readonly l;
   private stopping = false;
+  /** Set once stop() has disconnected: a connect or group join after it (a start or a kafkajs restart in flight) is undone. */
+  private stopped = false;
   private starting: Promise<void> | undefined;
   private readonly processed: PartitionOffsets = new Map();
   private resumeTimer: NodeJS.Timeout | undefined;
@@ -106,6 +111,11 @@ export class ConsumerRunner<T> {
       this.seekToStart();
     });
     for (const lost of [REBALANCING, STOP, CRASH]) this.consumer.on(lost, () => (this.assigned = new Map()));
+    for (const late of [this.consumer.events.CONNECT, GROUP_JOIN]) {
+      this.consumer.on(late, () => {
+        if (this.stopped) void this.consumer.disconnect().catch(() => undefined);
+      });
+    }
   }
 
   /** The kafkajs consumer, for its instrumentation events (the table follower counts control-record batches). */
@@ -120,6 +130,7 @@ export class ConsumerRunner<T> {
   }
 
   private async connectAndRun(): Promise<void> {
+    if (this.stopping) return;
     await this.consumer.connect();
     if (this.stopping) return;
     for (const topic of this.o.topics) await this.consumer.subscribe({ topic, fromBeginning: this.o.fromBeginning ?? true });
@@ -173,8 +184,10 @@ export class ConsumerRunner<T> {
     this.stopping = true;
     if (this.resumeTimer) clearInterval(this.resumeTimer);
     // A disconnect under a connect or join still in flight let that finish afterwards, connected (see the retry above).
-    await this.starting?.catch(() => undefined);
+    // The wait is bounded (a join can take the rebalance timeout); what connects or joins later is disconnected then.
+    await Promise.race([this.starting?.catch(() => undefined), new Promise((r) => setTimeout(r, STOP_WAITS_FOR_START_MS).unref())]);
     await this.consumer.disconnect();
+    this.stopped = true;
     this.l.info('consumer stopped');
   }
 

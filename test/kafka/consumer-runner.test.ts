@@ -218,7 +218,8 @@ test('a runner stopped at any point of its start-up stays stopped: no restart, n
   const topic = await freshTopic(cfg, 'stop-in-start');
   const dlq = await freshTopic(cfg, 'dlq');
   await producer.send({ topic, acks: ACKS_ALL, messages: [{ key: 'k', value: Buffer.from('x') }] });
-  const delaysMs = [0, 5, 10, 20, 40, 80, 160, 320, 640];
+  // -1: stopped before it starts (start() then connects nothing).
+  const delaysMs = [-1, 0, 5, 10, 20, 40, 80, 160, 320, 640];
   const afterStop = await Promise.all(
     delaysMs.map(async (delayMs) => {
       const group = uniqueGroup('stop-in-start');
@@ -231,12 +232,19 @@ test('a runner stopped at any point of its start-up stays stopped: no restart, n
         k.on(name, () => stopped && seen.push(name));
       }
       k.on(k.events.CRASH, (e) => stopping && e.payload.restart && seen.push(`${k.events.CRASH} with restart`));
-      const started = runner.start().catch(() => undefined);
-      await new Promise((r) => setTimeout(r, delayMs));
-      stopping = true;
-      await runner.stop();
-      stopped = true;
-      await started;
+      if (delayMs < 0) {
+        stopping = true;
+        await runner.stop();
+        stopped = true;
+        await runner.start();
+      } else {
+        const started = runner.start().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, delayMs));
+        stopping = true;
+        await runner.stop();
+        stopped = true;
+        await started;
+      }
       // Longer than kafkajs's restart backoff (200 ms here) and a group join.
       await new Promise((r) => setTimeout(r, 3_000));
       return `${delayMs} ms: ${seen.join(', ') || 'nothing'}`;
