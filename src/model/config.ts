@@ -28,7 +28,8 @@ export interface PalConfig {
   clipNorm: number;
   /**
    * Weight of the sampling-bias (logQ) correction: each candidate's logit minus logQ * log(its expected count among a
-   * step's candidates), so popularity stays out of the vectors (0: off). Absent in older checkpoints: 0.
+   * step's candidates), so popularity stays out of the vectors (0: off). A checkpoint without it takes the setting;
+   * one with it keeps its own, like the other hyperparameters.
    */
   logQ?: number;
 }

@@ -89,8 +89,10 @@ export class PalLearner {
   trainStep(batch: PalBatch): number {
     if (!hasNegatives(batch)) return 0;
     const bias = this.logQBias(batch);
-    for (const item of batch.targetItems) this.targetCounts.set(item, (this.targetCounts.get(item) ?? 0) + 1);
-    this.targetTotal += batch.targetItems.length;
+    if (bias) {
+      for (const item of batch.targetItems) this.targetCounts.set(item, (this.targetCounts.get(item) ?? 0) + 1);
+      this.targetTotal += batch.targetItems.length;
+    }
     const result = tf.tidy(() => {
       const { users: B, seqLen: T, contentDim: f, historySamples: Nh } = batch;
       if (f !== this.input.floatsPerItem) throw new Error(`batch has ${f} floats per item, the item input reads ${this.input.floatsPerItem}`);

@@ -15,6 +15,9 @@ import type { ListedCatalogue } from './protocol.js';
 import { normalisedMean, scoreRows, stackRows } from './scoring.js';
 
 export const METHODS = ['learn', 'sasrec', 'content', 'popularity'] as const;
+
+/** Training requests the ID model's thread may have queued before the replay waits for it (idBackpressure). */
+const MAX_ID_TRAINS_IN_FLIGHT = 4;
 export type MethodName = (typeof METHODS)[number];
 
 export const METHOD_LABELS: Record<MethodName, string> = {
@@ -87,7 +90,7 @@ export class ReplayEvaluator {
   readonly gridMetrics = new Map<MethodName, OperatingPointMetrics>();
   windows = 0;
   scoreSeconds = 0;
-  /** Seconds the ID model spent learning (part of the replay's training time). */
+  /** Seconds the ID model spent learning (in its own thread, if any: then beside the rest, not part of the wall time). */
   idTrainSeconds = 0;
   /** Whether the ID model ran in its own thread (its training time then overlaps the rest). */
   idThreaded = false;
@@ -102,6 +105,8 @@ export class ReplayEvaluator {
   /** Settles when every training request sent to the ID model's thread has been answered. */
   private idTrained: Promise<void> = Promise.resolve();
   private idFailure: Error | undefined;
+  /** The ID model thread's training requests not answered yet, oldest first. */
+  private readonly idInFlight: Promise<void>[] = [];
   private readonly idRehearsal: IdExample[][] = [];
   private readonly rehearsalRng: Rng;
   private readonly l = log('replay.evaluator');
@@ -128,6 +133,7 @@ export class ReplayEvaluator {
    * popularity. Candidates are the items with content listed at or before the event, minus the user's earlier items.
    */
   scoreWindow(w: WindowExamples, model: OnlineModel, pool: NegativePool = model.content): void {
+    if (this.idThread) throw new Error('scoreWindow: the ID model runs in its own thread; use scoreWindowAsync');
     const window = this.openWindow(w, model);
     if (!window) return;
     const scorers = this.ownScorers(window, model);
@@ -149,6 +155,8 @@ export class ReplayEvaluator {
   async scoreWindowAsync(w: WindowExamples, model: OnlineModel, pool: NegativePool = model.content): Promise<void> {
     const thread = this.idThread;
     if (!thread) return this.scoreWindow(w, model, pool);
+    // A failed training step there fails the replay at the next window, as it would in this thread.
+    if (this.idFailure) throw this.idFailure;
     const window = this.openWindow(w, model);
     if (!window) return;
     const histories = this.idInput(window);
@@ -172,13 +180,26 @@ export class ReplayEvaluator {
     this.idThreaded = true;
   }
 
-  /** Waits for the ID model thread's queued training (its losses and time are then in the report) and ends the thread; rethrows its failure. */
-  async closeIdThread(): Promise<void> {
+  /**
+   * Waits for the ID model thread's queued training (its losses and time are then in the report) and ends the thread;
+   * rethrows its failure. `abandon` (a replay that failed) ends it at once, queued steps and all.
+   */
+  async closeIdThread(opts: { abandon?: boolean } = {}): Promise<void> {
     const thread = this.idThread;
     if (!thread) return;
     this.idThread = undefined;
+    if (opts.abandon) return thread.terminate();
     await this.idTrained;
     await thread.close();
+    if (this.idFailure) throw this.idFailure;
+  }
+
+  /**
+   * Waits until at most `max` training requests to the ID model's thread are unanswered: the warm start and daily
+   * retraining post window after window, and each request holds its examples and the pool's ids until it runs.
+   */
+  async idBackpressure(max = MAX_ID_TRAINS_IN_FLIGHT): Promise<void> {
+    while (this.idInFlight.length > max) await this.idInFlight[0];
     if (this.idFailure) throw this.idFailure;
   }
 
@@ -274,6 +295,7 @@ export class ReplayEvaluator {
   /** The ID model's optimizer steps on a window's examples (the trainer's schedule and budget). */
   trainId(examples: ReadonlyMap<string, UserExample>, model: OnlineModel, pool: NegativePool = model.content): void {
     if (!this.methods.includes('sasrec')) return;
+    if (this.idFailure) throw this.idFailure;
     const byId = [...examples.values()].map((ex) => ({ history: ex.history.map((r) => r.itemId), targets: ex.targets.map((r) => r.itemId) }));
     const { windows, samples } = this.opts.rehearsal;
     const steps = Array.from({ length: this.opts.stepsPerBatch }, () => [...byId, ...rehearse(this.idRehearsal, samples, (n) => this.rehearsalRng.int(n))]);
@@ -286,12 +308,15 @@ export class ReplayEvaluator {
         return r.loss;
       });
       this.idLoss = trained;
-      const settled = trained.then(
-        () => undefined,
-        (err: unknown) => {
-          this.idFailure ??= err instanceof Error ? err : new Error(String(err));
-        },
-      );
+      const settled = trained
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            this.idFailure ??= err instanceof Error ? err : new Error(String(err));
+          },
+        )
+        .finally(() => this.idInFlight.splice(this.idInFlight.indexOf(settled), 1));
+      this.idInFlight.push(settled);
       this.idTrained = this.idTrained.then(() => settled);
       return;
     }
@@ -331,7 +356,7 @@ export class ReplayEvaluator {
     this.lossCurve.push(point);
     const id = this.idLoss;
     if (typeof id === 'number') point.sasrec = id;
-    // From the ID model's thread: filled in when its step is done (drain() waits for that).
+    // From the ID model's thread: filled in when its step is done (closeIdThread() waits for that).
     else if (id) void id.then((l) => (point.sasrec = l), () => undefined);
   }
 

@@ -2,7 +2,7 @@
  * The SASRec-like baseline's model in its own worker thread (`id-model-worker.ts`): the in-process replay computes
  * its vectors while LEARN's are computed on the main thread, and its training steps overlap LEARN's, so the replay
  * uses two cores. The worker runs the same IdSequenceLearner, fed the same calls in the same order, so its numbers
- * are exactly those of the in-thread model (test: test/replay/id-model-thread.test.ts).
+ * are exactly those of the in-thread model (test: test/replay/in-process.test.ts).
  */
 import { Worker } from 'node:worker_threads';
 import type { BackendChoice, PalConfig } from '../model/index.js';
@@ -80,11 +80,13 @@ export class IdModelThread {
 
   /** Waits for every queued request, then ends the thread. */
   async close(): Promise<void> {
-    if (this.failure) {
-      await this.worker.terminate();
-      return;
-    }
-    await this.request({ kind: 'close' });
+    if (!this.failure) await this.request({ kind: 'close' });
+    await this.terminate();
+  }
+
+  /** Ends the thread now; requests still queued are rejected. */
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
     await this.exited;
   }
 

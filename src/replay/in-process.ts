@@ -5,7 +5,7 @@ import { EncoderBatcher, batcherOptionsFrom, encodeListings, encoderOptionsFrom,
 import { ContentTable } from '../learner/content-table.js';
 import { eventProblem } from '../learner/event-check.js';
 import { OnlineModel, type WindowExamples } from '../learner/online-model.js';
-import { Rng, selectBackend, type NegativePool } from '../model/index.js';
+import { Rng, selectBackend, selectedBackend, type NegativePool } from '../model/index.js';
 import type { UserEvent } from '../codec/index.js';
 import { DAY_MS } from './metrics-accumulator.js';
 import { log } from '../ops/logger.js';
@@ -108,10 +108,11 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
   let pendingDay: number | undefined;
   // LEARN's weights are trained only when LEARN is evaluated; the histories are kept for every method either way.
   const learns = evaluator.methods.includes('learn');
-  const retrain = (ws: readonly WindowExamples[]): void => {
+  const retrain = async (ws: readonly WindowExamples[]): Promise<void> => {
     for (const w of ws) {
       if (learns) timed(() => model.train(w.examples, pool(w)));
       evaluator.trainId(w.examples, model, pool(w));
+      await evaluator.idBackpressure();
     }
   };
   evaluator.learnsOnline = updates === 'online';
@@ -127,7 +128,7 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
     }
     const day = Math.floor(Math.min(...[...events.values()].map((l) => (l[0] as UserEvent).ts)) / DAY_MS);
     if (updates === 'daily' && pendingDay !== undefined && day !== pendingDay) {
-      retrain(pending);
+      await retrain(pending);
       pending = [];
     }
     pendingDay = day;
@@ -140,12 +141,13 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
     evaluator.recordLoss(trained, loss);
   };
   const rng = new Rng(cfg.seed ^ 0x77a1);
-  if (opts.idThread ?? true) evaluator.startIdThread(model, cfg.tfBackend);
   try {
+    // The thread runs the backend this thread selected: an `auto` resolved again there could differ, and so would the numbers.
+    if (opts.idThread ?? true) evaluator.startIdThread(model, selectedBackend()?.choice ?? cfg.tfBackend);
     for (const [i, e] of plan.events.entries()) {
       if (i === split && split > 0) {
         if (window.size > 0) await cut(true);
-        for (let epoch = 0; epoch < (opts.warmStart?.epochs ?? 0); epoch++) retrain(shuffled(prefix, rng));
+        for (let epoch = 0; epoch < (opts.warmStart?.epochs ?? 0); epoch++) await retrain(shuffled(prefix, rng));
         l.info({ windows: prefix.length, epochs: opts.warmStart?.epochs, steps: model.step }, 'warm start done: going live');
       }
       if (eventProblem(e, cfg) || !content.has(e.item_id)) rejected++;
@@ -169,8 +171,8 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
       seconds: { encode: round1(encodeSeconds), train: round1(trainSeconds) },
     };
   } finally {
-    // After a failure: the thread's own error, if any, is the one already thrown.
-    await evaluator.closeIdThread().catch(() => undefined);
+    // After a failure (a normal end closed it already): ended at once, queued steps and all.
+    await evaluator.closeIdThread({ abandon: true });
     model.dispose();
   }
 }
