@@ -15,10 +15,10 @@ import type { ListedCatalogue } from './protocol.js';
 import { normalisedMean, scoreRows, stackRows } from './scoring.js';
 
 export const METHODS = ['learn', 'sasrec', 'content', 'popularity'] as const;
+export type MethodName = (typeof METHODS)[number];
 
 /** Training requests the ID model's thread may have queued before the replay waits for it (idBackpressure). */
 const MAX_ID_TRAINS_IN_FLIGHT = 4;
-export type MethodName = (typeof METHODS)[number];
 
 export const METHOD_LABELS: Record<MethodName, string> = {
   learn: 'LEARN (PAL adapter on the frozen LM)',
@@ -102,8 +102,6 @@ export class ReplayEvaluator {
   /** The ID model's latest loss, or the promise of it while its thread trains. */
   private idLoss: number | Promise<number> | undefined;
   private idThread: IdModelThread | undefined;
-  /** Settles when every training request sent to the ID model's thread has been answered. */
-  private idTrained: Promise<void> = Promise.resolve();
   private idFailure: Error | undefined;
   /** The ID model thread's training requests not answered yet, oldest first. */
   private readonly idInFlight: Promise<void>[] = [];
@@ -148,7 +146,7 @@ export class ReplayEvaluator {
   }
 
   /**
-   * scoreWindow with the ID model in its own thread (attachIdThread): its vectors are computed there while LEARN's
+   * scoreWindow with the ID model in its own thread (startIdThread): its vectors are computed there while LEARN's
    * and the frozen content's are computed here, and its training runs on there while this thread goes on. The same
    * calls reach the same model in the same order, so every rank is the one scoreWindow gives.
    */
@@ -189,7 +187,7 @@ export class ReplayEvaluator {
     if (!thread) return;
     this.idThread = undefined;
     if (opts.abandon) return thread.terminate();
-    await this.idTrained;
+    await Promise.all(this.idInFlight);
     await thread.close();
     if (this.idFailure) throw this.idFailure;
   }
@@ -317,7 +315,6 @@ export class ReplayEvaluator {
         )
         .finally(() => this.idInFlight.splice(this.idInFlight.indexOf(settled), 1));
       this.idInFlight.push(settled);
-      this.idTrained = this.idTrained.then(() => settled);
       return;
     }
     const started = performance.now();
