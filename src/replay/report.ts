@@ -57,7 +57,19 @@ export function summaryTable(r: ReplayReport): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   const coldEvents = rows[0]?.coldEvents ?? 0;
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), `(cold item: fewer than ${(r.metrics[r.methods[0] as MethodName]?.coldThreshold ?? 5)} earlier interactions; ${coldEvents} events)`].join('\n');
+  return [
+    line(head),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...body.map(line),
+    `(cold item: fewer than ${(r.metrics[r.methods[0] as MethodName]?.coldThreshold ?? 5)} earlier interactions; ${coldEvents} events)`,
+    `(operating point: ${describePoint(r.operatingPoint)})`,
+  ].join('\n');
+}
+
+/** The score-time operating point in words (the table's settings). */
+function describePoint(p: ReplayReport['operatingPoint']): string {
+  const gate = p.coldMix || p.coldBoost ? `, LEARN cold gate (mix ${p.coldMix ?? 0}, boost ${p.coldBoost ?? 0}) fading out at ${p.coldGateK} interactions` : '';
+  return `popularity prior ${p.beta} for every history-based method, LEARN content weight ${p.contentWeight}${gate}`;
 }
 
 /**
@@ -170,7 +182,7 @@ ${rows.map((x) => `<tr><td>${esc(x.label)}</td><td>${x.events}</td><td>${f(x.rec
 <h2>Freshness during the replay</h2><div class="grid">${latencyCharts.map(canvas).join('')}</div>
 <h2>Training</h2><div class="grid">${canvas(lossChart)}</div>
 <p class="note">Protocol: ${r.protocol.warmStart ? `warm start (the first ${Math.round(r.protocol.warmStart.fraction * 100)}% of the events pretrain every learned method for ${r.protocol.warmStart.epochs} epochs, unscored)` : 'pure streaming from an empty system'}; weights after go-live: ${esc(r.protocol.updates)}; path: ${esc(r.path)}.
-Operating point of the table: popularity prior ${r.operatingPoint.beta}, LEARN content weight ${r.operatingPoint.contentWeight}${r.operatingPoint.coldMix || r.operatingPoint.coldBoost ? `, LEARN cold gate (mix ${r.operatingPoint.coldMix ?? 0}, boost ${r.operatingPoint.coldBoost ?? 0}) fading out at ${r.operatingPoint.coldGateK} interactions` : ''}.
+Operating point of the table: ${esc(describePoint(r.operatingPoint))}.
 Time: encode ${r.timings.encode} s, LEARN training ${r.timings.train} s, SASRec-like training ${r.timings.idTrain} s${r.timings.idThread ? ' (in its own thread, beside the rest)' : ''}, scoring ${r.timings.score} s, Kafka I/O and waiting ${r.timings.other} s.</p>
 ${tradeoff.length > 0 ? `<h2>Trade-off: overall against cold items</h2><div class="grid">${tradeoff.map(canvas).join('')}</div>` : ''}
 <script>${chartJsSource()}</script>

@@ -64,10 +64,10 @@ export function registerCompare(program: Command): void {
 }
 
 /** --speed, --limit and --methods: what `replay` and `demo` share. */
-export function withReplayRunOptions(cmd: Command, limitHelp: string): Command {
+export function withReplayRunOptions(cmd: Command, limitHelp: string, limitDefault?: string): Command {
   return cmd
     .option('--speed <x>', 'replay speed as a multiple of real time; 0 = as fast as possible', '0')
-    .option('--limit <n>', limitHelp)
+    .option('--limit <n>', `${limitHelp}; "all" for every event`, limitDefault)
     .option('--methods <list>', `comma-separated methods: ${METHODS.join(',')}`, METHODS.join(','))
     .option('--in-process', 'replay without Kafka: the same model, windows and evaluator fed from the data set (fast experiments)')
     .option('--prior <beta>', 'score-time popularity prior for every history-based method: score + beta * log(1 + decayed popularity) / log(1 + its largest value) (default LEARN_REPLAY_PRIOR)')
@@ -88,8 +88,8 @@ export async function replayWithProgress(
 ): Promise<{ report: ReplayReport; written: WrittenReport; screenshot: string | undefined }> {
   const speed = Number(o.speed);
   if (!Number.isFinite(speed) || speed < 0) throw new Error(`--speed must be a number >= 0, got ${o.speed}`);
-  const limit = o.limit === undefined ? undefined : Number(o.limit);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new Error(`--limit must be a positive integer, got ${o.limit}`);
+  const limit = o.limit === undefined || o.limit === 'all' ? undefined : Number(o.limit);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new Error(`--limit must be a positive integer or "all", got ${o.limit}`);
   const beta = Number(o.prior ?? cfg.replayPrior);
   if (!Number.isFinite(beta) || beta < 0) throw new Error(`--prior must be a number >= 0, got ${o.prior}`);
   const contentWeight = Number(o.contentWeight ?? cfg.replayContentWeight);
