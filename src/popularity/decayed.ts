@@ -1,4 +1,5 @@
-// The popularity baseline: recency-decayed interaction counts, ranked the same way as every other method.
+// Recency-decayed interaction counts: the replay's popularity baseline, and the prior every history-based method adds
+// at score time (replay and serving). The store keeps the same counts in Redis (src/store/popularity.ts).
 
 /**
  * Each interaction adds 1 that halves every `halfLifeMs` of event time. Kept lazily per item as
@@ -34,6 +35,22 @@ export class DecayedPopularity {
   }
 
   private decay(dt: number): number {
-    return Math.pow(2, -dt / this.halfLifeMs);
+    return decayFactor(dt, this.halfLifeMs);
   }
+}
+
+/** What one unit of count is worth `dt` ms of event time later. */
+export function decayFactor(dt: number, halfLifeMs: number): number {
+  return Math.pow(2, -dt / halfLifeMs);
+}
+
+/**
+ * The score-time popularity prior of each candidate from its decayed count: log(1 + count) / log(1 + the largest
+ * count), in [0, 1] whatever the traffic (all 0 when nothing was counted).
+ */
+export function popularityPrior(pop: Float32Array): Float32Array {
+  let max = 0;
+  for (const p of pop) max = Math.max(max, p);
+  const scale = max > 0 ? 1 / Math.log1p(max) : 0;
+  return pop.map((p) => Math.log1p(p) * scale);
 }

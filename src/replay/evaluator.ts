@@ -9,8 +9,8 @@ import { Rng } from '../model/index.js';
 import { IdSequenceLearner, type IdExample } from './id-learner.js';
 import { IdModelThread } from './id-model-thread.js';
 import { RankingMetrics, type MetricsReport, type WindowSpec } from './metrics-accumulator.js';
-import { DecayedPopularity } from './popularity.js';
-import { operatingGrid, OperatingPointMetrics, popularityPrior, rankAt, type OperatingPoint, type ScoreTerms } from './operating-points.js';
+import { DecayedPopularity, popularityPrior } from '../popularity/index.js';
+import { operatingGrid, OperatingPointMetrics, rankAt, type OperatingPoint, type ScoreTerms } from './operating-points.js';
 import type { ListedCatalogue } from './protocol.js';
 import { normalisedMean, scoreRows, stackRows } from './scoring.js';
 

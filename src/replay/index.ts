@@ -3,7 +3,7 @@ export { recallAtK, ndcgAtK, reciprocalRank, rankOf } from './metrics.js';
 export { RankingMetrics, SLICES, slicesOf, DAY_MS, type MetricsReport, type MetricSummary, type RankObservation, type SliceName, type WindowSpec, type WindowSummary } from './metrics-accumulator.js';
 export { METHODS, METHOD_LABELS, COLD_USER_FALLBACK, parseMethods, ReplayEvaluator, type EvaluatorOptions, type LossPoint, type MethodName } from './evaluator.js';
 export { IdSequenceLearner, type IdExample } from './id-learner.js';
-export { DecayedPopularity } from './popularity.js';
+export { DecayedPopularity } from '../popularity/index.js';
 export { LatencyRecorder, LATENCY_BUCKETS_MS, type LatencySummary } from './latency.js';
 export { runReplay, replayTopics, newRunId, REPLAY_KS, REPLAY_COLD_THRESHOLD, type ReplayOptions, type ReplayProgress, type ReplayReport } from './run.js';
 export { writeReport, renderReportHtml, reportDir, summaryRows, summaryTable, operatingPointsTable, type WrittenReport } from './report.js';

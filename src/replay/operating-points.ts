@@ -47,14 +47,6 @@ export const COLD_GATE_GRID: readonly OperatingPoint[] = [
   ...[0.5, 1].map((coldBoost) => ({ beta: 0.5, contentWeight: 0.2, coldBoost, coldGateK: 20 })),
 ];
 
-/** The normalised popularity prior of each candidate (see OperatingPoint). */
-export function popularityPrior(pop: Float32Array): Float32Array {
-  let max = 0;
-  for (const p of pop) max = Math.max(max, p);
-  const scale = max > 0 ? 1 / Math.log1p(max) : 0;
-  return pop.map((p) => Math.log1p(p) * scale);
-}
-
 /** What a point adds to a candidate's score besides the method's own. */
 export interface ScoreTerms {
   prior: Float32Array;

@@ -5,7 +5,7 @@ import { selectBackend } from '../../src/model/backend.js';
 import { IdSequenceLearner } from '../../src/replay/id-learner.js';
 import { LatencyRecorder } from '../../src/replay/latency.js';
 import { rankOf } from '../../src/replay/metrics.js';
-import { DecayedPopularity } from '../../src/replay/popularity.js';
+import { DecayedPopularity } from '../../src/popularity/index.js';
 import { normalisedMean, scoreRows } from '../../src/replay/scoring.js';
 import { parseMethods } from '../../src/replay/evaluator.js';
 

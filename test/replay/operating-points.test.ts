@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { coldFade, operatingGrid, popularityPrior, rankAt } from '../../src/replay/operating-points.js';
+import { popularityPrior } from '../../src/popularity/index.js';
+import { coldFade, operatingGrid, rankAt } from '../../src/replay/operating-points.js';
 import { ListedCatalogue } from '../../src/replay/protocol.js';
 import { compareRuns } from '../../src/replay/compare.js';
 import type { ItemListing } from '../../src/codec/index.js';

@@ -1,0 +1,1 @@
+export { DecayedPopularity, decayFactor, popularityPrior } from './decayed.js';
