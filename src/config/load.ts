@@ -14,6 +14,9 @@ export class ConfigError extends Error {
 
 export type Overrides = Partial<Record<SettingName, unknown>>;
 
+/** Settings that changed name: setting the old one fails at start rather than being ignored. */
+const RENAMED: Readonly<Record<string, string>> = { LEARN_REPLAY_HALF_LIFE_DAYS: 'LEARN_POPULARITY_HALF_LIFE_DAYS' };
+
 /**
  * Builds the config from the environment, with command-line overrides on top, and validates every field.
  * Empty strings count as unset, so `KAFKA_BROKERS= learn ...` means the embedded stack.
@@ -32,6 +35,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Over
       const why = parsed.error.issues.map((i) => i.message).join('; ');
       problems.push(`${s.env} (${name}) = ${shown}: ${why}`);
     }
+  }
+  for (const [was, now] of Object.entries(RENAMED)) {
+    if (env[was] !== undefined && env[was] !== '') problems.push(`${was} was renamed ${now}: set that instead`);
   }
   const cfg = out as Config;
   if (problems.length === 0) {

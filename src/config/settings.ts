@@ -244,6 +244,11 @@ export const settings = {
   seenTtlS: setting('LEARN_SEEN_TTL_S', 'Seconds a user\'s seen set stays in Redis after their last interaction.', positiveInt.default(2_592_000)),
   serveHost: setting('LEARN_SERVE_HOST', 'Address `learn serve` listens on.', z.string().min(1).default('127.0.0.1')),
   servePort: setting('LEARN_SERVE_PORT', 'Port `learn serve` listens on.', port.default(8080)),
+  servePrior: setting(
+    'LEARN_SERVE_PRIOR',
+    'Popularity prior of served recommendations: score = user . item + this * log(1 + decayed popularity) / log(1 + its largest value), the counts kept by the store from the interactions (0: inner product alone). The default is the replay\'s (LEARN_REPLAY_PRIOR); similar items are ranked by inner product alone.',
+    z.coerce.number().min(0).default(0.3),
+  ),
   serveRefreshMs: setting('LEARN_SERVE_REFRESH_MS', 'How often the read path looks for new items and a new current version.', positiveInt.default(1000)),
   // Event-replay evaluation (src/replay).
   reportsDir: setting('LEARN_REPORTS_DIR', 'Folder for replay reports (metrics.json, index.html, screenshot); git-ignored.', z.string().min(1).default('reports')),
@@ -268,7 +273,11 @@ export const settings = {
     z.coerce.number().min(0).default(0),
   ),
   replayColdGateK: setting('LEARN_REPLAY_COLD_GATE_K', 'Interactions at which the replay\'s cold gate (LEARN_REPLAY_COLD_MIX, LEARN_REPLAY_COLD_BOOST) has faded to 0.', z.coerce.number().positive().default(20)),
-  replayHalfLifeDays: setting('LEARN_REPLAY_HALF_LIFE_DAYS', 'Half-life in event-time days of the popularity baseline\'s decayed counts.', z.coerce.number().positive().default(7)),
+  popularityHalfLifeDays: setting(
+    'LEARN_POPULARITY_HALF_LIFE_DAYS',
+    'Half-life in event-time days of the decayed popularity counts: those the store keeps for the served prior (LEARN_SERVE_PRIOR), and the replay\'s popularity baseline and prior.',
+    z.coerce.number().positive().default(7),
+  ),
   replayWindowDays: setting('LEARN_REPLAY_WINDOW_DAYS', 'Event-time span in days of each replay metrics window (the over-time charts).', z.coerce.number().positive().default(7)),
   publishVectors: setting('LEARN_PUBLISH_VECTORS', 'Whether the trainer writes user and item vectors to Redis.', bool.default(true)),
   versionEverySteps: setting('LEARN_VERSION_EVERY_STEPS', 'Build and switch to a new vector version after this many optimizer steps.', positiveInt.default(500)),

@@ -39,6 +39,8 @@ export class DecayedPopularity {
   }
 }
 
+export const DAY_MS = 86_400_000;
+
 /** What one unit of count is worth `dt` ms of event time later. */
 export function decayFactor(dt: number, halfLifeMs: number): number {
   return Math.pow(2, -dt / halfLifeMs);

@@ -1,1 +1,1 @@
-export { DecayedPopularity, decayFactor, popularityPrior } from './decayed.js';
+export { DAY_MS, DecayedPopularity, decayFactor, popularityPrior } from './decayed.js';

@@ -50,7 +50,7 @@ export async function planReplay(cfg: Config, opts: PlanOptions): Promise<Replay
     ks: REPLAY_KS,
     window: { by: 'time', ms: Math.round(cfg.replayWindowDays * DAY_MS) },
     coldThreshold: REPLAY_COLD_THRESHOLD,
-    halfLifeMs: cfg.replayHalfLifeDays * DAY_MS,
+    halfLifeMs: cfg.popularityHalfLifeDays * DAY_MS,
     idCapacity: Math.max(1, catalogue.size),
     seed: cfg.seed,
     stepsPerBatch: cfg.stepsPerBatch,

@@ -2,7 +2,9 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/load.js';
 import { DEFAULTS, redisUrl } from '../config/load.js';
 import { log } from '../ops/logger.js';
+import { DAY_MS } from '../popularity/index.js';
 import { StoreKeys } from '../store/keys.js';
+import { readPopularity } from '../store/popularity.js';
 import { VersionView, seenItems } from '../store/reader.js';
 import { connectWithin, createRedisClient, isTransientRedisError } from '../store/redis-client.js';
 import { ServeError, parseK } from './errors.js';
@@ -24,16 +26,23 @@ export interface RecommenderOptions {
   refreshMs?: number;
   /** Newest seen items per user read for exclusion: the number the store keeps (LEARN_SEEN_MAX). */
   seenKept?: number;
+  /** Weight of the popularity prior added to every recommendation score (LEARN_SERVE_PRIOR; 0: inner product alone). */
+  prior?: number;
+  /** Half-life (event-time ms) of the store's popularity counts (LEARN_POPULARITY_HALF_LIFE_DAYS). */
+  popularityHalfLifeMs?: number;
 }
 
 /**
- * The read path, from Redis only: top-K by inner product over the current version's item vectors.
- * Each request pins one ItemIndex (one version) and reads only that version's keys.
+ * The read path, from Redis only: top-K by inner product over the current version's item vectors, plus (for a user's
+ * recommendations) the popularity prior from the store's decayed counts, weighted by `prior`: the operating point the
+ * replay evaluates. Each request pins one ItemIndex (one version) and reads only that version's keys.
  */
 export class Recommender {
   private readonly keys: StoreKeys;
   private readonly refreshMs: number;
   private readonly seenKept: number;
+  private readonly prior: number;
+  private readonly popularityHalfLifeMs: number;
   private index: ItemIndex | undefined;
   private refreshedAt = 0;
   private refreshing: Promise<ItemIndex> | undefined;
@@ -45,6 +54,8 @@ export class Recommender {
     this.keys = new StoreKeys(opts.prefix ?? 'learn');
     this.refreshMs = opts.refreshMs ?? DEFAULTS.serveRefreshMs;
     this.seenKept = opts.seenKept ?? DEFAULTS.seenKept;
+    this.prior = opts.prior ?? DEFAULTS.servePrior;
+    this.popularityHalfLifeMs = opts.popularityHalfLifeMs ?? DEFAULTS.popularityHalfLifeDays * DAY_MS;
   }
 
   static async open(opts: RecommenderOptions): Promise<Recommender> {
@@ -54,7 +65,14 @@ export class Recommender {
   }
 
   static fromConfig(cfg: Config): Promise<Recommender> {
-    return Recommender.open({ redisUrl: redisUrl(cfg), prefix: cfg.redisPrefix, refreshMs: cfg.serveRefreshMs, seenKept: cfg.seenKept });
+    return Recommender.open({
+      redisUrl: redisUrl(cfg),
+      prefix: cfg.redisPrefix,
+      refreshMs: cfg.serveRefreshMs,
+      seenKept: cfg.seenKept,
+      prior: cfg.servePrior,
+      popularityHalfLifeMs: cfg.popularityHalfLifeDays * DAY_MS,
+    });
   }
 
   /** Top-k items for a user, excluding what the user interacted with. */
@@ -64,7 +82,7 @@ export class Recommender {
       const index = await this.currentIndex();
       const [user, seen] = await Promise.all([index.view.userVector(userId), seenItems(this.redis, this.keys, userId, this.seenKept)]);
       if (!user) throw new ServeError('unknown-user', `unknown user "${userId}": no vector in model version ${index.version}`);
-      return { version: index.version, k, items: index.topK(user, k, new Set(seen)) };
+      return { version: index.version, k, items: index.topK(user, k, new Set(seen), this.prior) };
     });
   }
 
@@ -110,13 +128,12 @@ export class Recommender {
       const view = await VersionView.current(this.redis, this.keys);
       if (!view) throw new ServeError('no-model', 'no model version is published in redis yet');
       let index = this.index;
-      if (!index || index.version !== view.version) {
-        index = new ItemIndex(view);
-        await index.refresh();
-        l.info({ version: view.version, items: index.size }, 'serving model version');
-      } else {
-        await index.refresh();
-      }
+      const fresh = !index || index.version !== view.version;
+      if (!index || fresh) index = new ItemIndex(view);
+      // The counts move with every interaction, and the index's rows with every refresh: both are read each time.
+      const [, counts] = await Promise.all([index.refresh(), this.prior > 0 ? readPopularity(this.redis, this.keys) : undefined]);
+      if (counts) index.setPopularity(counts, this.popularityHalfLifeMs);
+      if (fresh) l.info({ version: view.version, items: index.size }, 'serving model version');
       this.index = index;
       this.refreshedAt = Date.now();
       return index;

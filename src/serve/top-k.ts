@@ -4,7 +4,7 @@ export interface Scored {
 }
 
 /**
- * The `k` best rows of `matrix` (n rows of `dim`) by inner product with `query`, best first, skipping rows
+ * The `k` best rows of `matrix` (n rows of `dim`) by inner product with `query` (plus `bias`), best first, skipping rows
  * for which `skip` is true. Exact brute force: one pass over the matrix and a size-k min-heap, fine up to
  * ~100k items x 64 dims per request. Past that, an ANN index (HNSW, e.g. hnswlib-node, or Redis' own
  * vector search) would replace this function behind ItemIndex.topK.
@@ -16,11 +16,13 @@ export function topKInnerProduct(
   query: Float32Array,
   k: number,
   skip: (row: number) => boolean,
+  /** Added to each row's inner product (the served popularity prior, already weighted). */
+  bias?: Float32Array,
 ): Scored[] {
   const heap: Scored[] = [];
   for (let row = 0; row < n; row++) {
     if (skip(row)) continue;
-    let s = 0;
+    let s = bias ? (bias[row] ?? 0) : 0;
     const base = row * dim;
     for (let j = 0; j < dim; j++) s += (matrix[base + j] ?? 0) * (query[j] ?? 0);
     if (heap.length < k) {

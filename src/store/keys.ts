@@ -79,6 +79,11 @@ export class StoreKeys {
     return `${this.prefix}:u:${userId}:seen`;
   }
 
+  /** Hash: item id -> "count,at", its decayed interaction count (src/store/popularity.ts); not versioned: behaviour, not model output. */
+  popularity(): string {
+    return `${this.prefix}:pop`;
+  }
+
   /** Parses the field of `writeOrders` back into a vector key (used when expiring a version). */
   keyOfWriteOrderField(version: number, field: string): string | undefined {
     const kind = field.slice(0, 2);

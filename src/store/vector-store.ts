@@ -7,8 +7,10 @@ import { BackpressureError, StoreError } from './errors.js';
 import { StoreKeys, type VectorKind } from './keys.js';
 import { kindLabel, storePending, storeRedisUp, vectorFreshness, vectorWrites } from './metrics.js';
 import { PendingBuffer, type PendingOp } from './pending-buffer.js';
+import { definePopularityScript, queuePopularity } from './popularity.js';
 import { connectWithin, createRedisClient, isTransientRedisError } from './redis-client.js';
 import { encodeVector } from '../codec/vector.js';
+import { DAY_MS } from '../popularity/index.js';
 import {
   beginVersion,
   currentVersion,
@@ -72,6 +74,8 @@ export interface VectorStoreOptions {
   seenKept?: number;
   /** Seconds a seen set lives after its last write (LEARN_SEEN_TTL_S). */
   seenTtlSeconds?: number;
+  /** Half-life (event-time ms) of the served popularity counts (LEARN_POPULARITY_HALF_LIFE_DAYS). */
+  popularityHalfLifeMs?: number;
   /** Writes per script call; bounds how long one call blocks Redis. */
   scriptBatch?: number;
   /** How long `open` waits for a first connection before returning an unhealthy store. */
@@ -101,6 +105,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
   private readonly graceSeconds: number;
   private readonly seenKept: number;
   private readonly seenTtlSeconds: number;
+  private readonly popularityHalfLifeMs: number;
   private readonly scriptBatch: number;
   private isHealthy = false;
   private draining: Promise<void> | undefined;
@@ -116,6 +121,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     this.graceSeconds = opts.graceSeconds ?? DEFAULTS.versionGraceS;
     this.seenKept = opts.seenKept ?? DEFAULTS.seenKept;
     this.seenTtlSeconds = opts.seenTtlSeconds ?? DEFAULTS.seenTtlS;
+    this.popularityHalfLifeMs = opts.popularityHalfLifeMs ?? DEFAULTS.popularityHalfLifeDays * DAY_MS;
     this.scriptBatch = opts.scriptBatch ?? 256;
     this.pending = new PendingBuffer({
       maxKeys: opts.maxPendingKeys ?? DEFAULTS.storeMaxPending,
@@ -124,6 +130,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     });
     defineWriteScript(redis);
     defineVersionScripts(redis);
+    definePopularityScript(redis);
     redis.on('ready', () => this.setHealthy(true));
     redis.on('close', () => this.setHealthy(false));
     redis.on('end', () => this.setHealthy(false));
@@ -146,6 +153,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
       maxPendingBytes: cfg.storeMaxPendingBytes,
       seenKept: cfg.seenKept,
       seenTtlSeconds: cfg.seenTtlS,
+      popularityHalfLifeMs: cfg.popularityHalfLifeDays * DAY_MS,
       ...overrides,
     });
   }
@@ -282,11 +290,20 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
         calls.push({ ops: chunk, commands: 1, settle: (replies) => this.countWrites(group.kind, chunk, replies[0], result) });
       }
     }
+    // An interaction new to its user's seen set (ZADD GT CH answers 1) is counted into the served popularity.
+    const counted: SeenOp[] = [];
     for (const [userId, seenOps] of groupSeenOps(ops)) {
       const key = this.keys.seen(userId);
-      const args = seenOps.flatMap((o) => [String(o.eventTime), o.itemId]);
-      pipeline.zadd(key, 'GT', ...args).zremrangebyrank(key, 0, -(this.seenKept + 1)).expire(key, this.seenTtlSeconds);
-      calls.push({ ops: seenOps, commands: 3, settle: () => (result.applied += seenOps.length) });
+      for (const o of seenOps) pipeline.zadd(key, 'GT', 'CH', String(o.eventTime), o.itemId);
+      pipeline.zremrangebyrank(key, 0, -(this.seenKept + 1)).expire(key, this.seenTtlSeconds);
+      calls.push({
+        ops: seenOps,
+        commands: seenOps.length + 2,
+        settle: (replies) => {
+          result.applied += seenOps.length;
+          seenOps.forEach((o, j) => replies[j] === 1 && counted.push(o));
+        },
+      });
     }
     let replies: Array<[Error | null, unknown]>;
     try {
@@ -305,7 +322,25 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
       else if (isTransientRedisError(err)) failed.push(...call.ops);
       else throw new StoreError('redis', `vector write failed: ${err.message}`);
     }
+    if (counted.length > 0) await this.countPopularity(counted);
     return { failed };
+  }
+
+  /**
+   * Adds newly seen interactions to the served popularity counts. Their seen-set entries are already written, so a
+   * transient failure here leaves them uncounted (logged): a smoothed prior loses a few counts, never counts twice.
+   */
+  private async countPopularity(counted: readonly SeenOp[]): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    for (let at = 0; at < counted.length; at += this.scriptBatch) queuePopularity(pipeline, this.keys, this.popularityHalfLifeMs, counted.slice(at, at + this.scriptBatch));
+    try {
+      const replies = (await pipeline.exec()) ?? [];
+      const err = replies.find(([e]) => e !== null)?.[0];
+      if (err) throw err;
+    } catch (err) {
+      if (!isTransientRedisError(err)) throw new StoreError('redis', `popularity count failed: ${(err as Error).message}`);
+      l.warn({ err, interactions: counted.length }, 'redis went away while counting popularity: these interactions stay uncounted');
+    }
   }
 
   private countWrites(kind: VectorKind, ops: readonly VectorOp[], reply: unknown, result: WriteResult): void {

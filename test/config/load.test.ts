@@ -37,6 +37,11 @@ test('every bad value is named with its variable and field, and secrets are not 
   assert.doesNotMatch(err.message, /hunter2/);
 });
 
+test('a renamed setting fails at start with its new name, rather than being ignored', () => {
+  assert.throws(() => loadConfig({ LEARN_REPLAY_HALF_LIFE_DAYS: '3' }), /LEARN_REPLAY_HALF_LIFE_DAYS was renamed LEARN_POPULARITY_HALF_LIFE_DAYS/);
+  assert.equal(loadConfig({ LEARN_POPULARITY_HALF_LIFE_DAYS: '3' }).popularityHalfLifeDays, 3);
+});
+
 test('SASL needs a user name and a password', () => {
   assert.throws(() => loadConfig({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u' }), /KAFKA_SASL_PASSWORD are required/);
   const cfg = loadConfig({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 's3cret' });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import { redisUrl } from '../../src/config/load.js';
+import { DecayedPopularity, popularityPrior } from '../../src/popularity/index.js';
 import { ServeError } from '../../src/serve/errors.js';
 import { listenOps as listen } from '../../src/ops/ops-server.js';
 import { createHttpServer } from '../../src/serve/http-server.js';
@@ -20,6 +21,8 @@ let version: number;
 const items = new Map<string, Float32Array>();
 const users = new Map<string, Float32Array>();
 const seenByUser = new Map<string, string[]>();
+/** When user-0's interactions begin (one ms apart). */
+let seenFrom = 0;
 
 before(async () => {
   url = redisUrl(await ensureStack());
@@ -35,9 +38,11 @@ before(async () => {
   const best = bruteForce(users.get('user-0') as Float32Array, 5, new Set()).map((s) => s.itemId);
   const seen = [...best, 'item-1', 'item-2', 'item-3', 'item-500', 'item-699'];
   seenByUser.set('user-0', seen);
+  seenFrom = t;
   await store.recordInteractions(seen.map((itemId, j) => ({ userId: 'user-0', itemId, eventTime: t + j })));
   await store.publishVersion(version);
-  recommender = await Recommender.open({ redisUrl: url, prefix, refreshMs: 0 });
+  // The inner product alone here; the popularity prior has its own test below.
+  recommender = await Recommender.open({ redisUrl: url, prefix, refreshMs: 0, prior: 0 });
 });
 after(async () => {
   recommender.close();
@@ -70,6 +75,37 @@ test('recommend is the exact top-K by inner product, without the items the user 
   const r = await recommender.recommend('user-0', 1000);
   assert.equal(r.items.length, N_ITEMS - 10);
   for (const id of seenByUser.get('user-0') ?? []) assert.ok(!r.items.some((i) => i.itemId === id), `${id} was seen`);
+});
+
+test("with a prior, recommend adds it times the items' normalised decayed popularity; similar does not", async () => {
+  const halfLife = 86_400_000;
+  const withPrior = await Recommender.open({ redisUrl: url, prefix, refreshMs: 0, prior: 4, popularityHalfLifeMs: halfLife });
+  try {
+    // user-0's 10 interactions (before) counted once each, and 3 users without vectors on item-9, one day before.
+    const t = seenFrom;
+    await store.recordInteractions(['pop-a', 'pop-b', 'pop-c'].map((userId) => ({ userId, itemId: 'item-9', eventTime: t - halfLife })));
+    const counts = new DecayedPopularity(halfLife);
+    seenByUser.get('user-0')?.forEach((id, j) => counts.add(id, t + j));
+    for (let j = 0; j < 3; j++) counts.add('item-9', t - halfLife);
+    const ids = [...items.keys()];
+    const prior = new Map(ids.map((id, j) => [id, popularityPrior(counts.scores(ids, t + 9))[j] as number]));
+    assert.ok(Math.abs((prior.get('item-9') as number) - 1) < 1e-6, 'item-9, 1.5 decayed interactions, is the most popular');
+    for (const userId of ['user-1', 'user-4']) {
+      const query = users.get(userId) as Float32Array;
+      const exclude = new Set(seenByUser.get(userId) ?? []);
+      const want = bruteForce(query, N_ITEMS, exclude)
+        .map((s) => ({ itemId: s.itemId, score: s.score + 4 * (prior.get(s.itemId) as number) }))
+        .sort((a, b) => b.score - a.score)
+        .slice(0, 10);
+      const got = await withPrior.recommend(userId, 10);
+      assert.deepEqual(got.items.map((i) => i.itemId), want.map((i) => i.itemId), userId);
+      got.items.forEach((it, j) => assert.ok(Math.abs(it.score - (want[j]?.score ?? NaN)) < 1e-5, `score of ${it.itemId}`));
+      assert.ok(got.items.some((i) => seenByUser.get('user-0')?.includes(i.itemId)), 'the prior lifts what others interacted with');
+    }
+    assertSameRanking(await withPrior.similar('item-77', 10), bruteForce(items.get('item-77') as Float32Array, 10, new Set(['item-77'])));
+  } finally {
+    withPrior.close();
+  }
 });
 
 test('similar is the exact top-K for an item, the item itself excluded', async () => {

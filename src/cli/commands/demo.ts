@@ -5,10 +5,11 @@ import { fetchEncoderModel, modelsDirFrom } from '../../encoder/index.js';
 import { createKafka } from '../../kafka/client.js';
 import { applyTopics, loadTopicSpecs } from '../../kafka/topics.js';
 import { scoreRows, summaryTable } from '../../replay/index.js';
+import { DAY_MS, DecayedPopularity, popularityPrior } from '../../popularity/index.js';
 import { topKInnerProduct } from '../../serve/top-k.js';
 import { stackUp } from '../../stack/stack.js';
 import type { OnlineModel } from '../../learner/online-model.js';
-import { replayWithProgress, withReplayRunOptions, type ReplayCliOptions } from './replay.js';
+import { parseLimit, replayWithProgress, withReplayRunOptions, type ReplayCliOptions } from './replay.js';
 
 type DemoOptions = ReplayCliOptions;
 
@@ -54,14 +55,14 @@ export function registerDemo(program: Command): void {
       say(`model: ${cfg.encoderModel} (${model.dir})`);
       await fetchMl100k({ dataDir: dataDirFrom(cfg), python: cfg.pythonBin });
       say(`data: ${ML100K} in ${dataDirFrom(cfg)}`);
-      say(`replay: ${o.limit && o.limit !== 'all' ? `first ${o.limit} events` : 'every event'} at ${o.speed === '0' ? 'full speed' : `${o.speed}x`}; progress on stderr`);
+      say(`replay: ${parseLimit(o.limit) ? `first ${o.limit} events` : 'every event'} at ${o.speed === '0' ? 'full speed' : `${o.speed}x`}; progress on stderr`);
 
       const records = await loadDataset(ML100K, cfg);
       const titles = new Map(records.flatMap((r) => (r.kind === 'listing' ? [[r.value.item_id, r.value.title] as const] : [])));
       let showcase: Showcase | undefined;
       const { report, written, screenshot } = await replayWithProgress(cfg, ML100K, o, {
         onFinished: (model) => {
-          showcase = showcaseOf(model, records);
+          showcase = showcaseOf(model, records, { limit: parseLimit(o.limit), prior: cfg.servePrior, halfLifeMs: cfg.popularityHalfLifeDays * DAY_MS });
         },
       });
       say('');
@@ -72,15 +73,21 @@ export function registerDemo(program: Command): void {
 }
 
 /**
- * Recommendations for the user of the stream's last event and the nearest neighbours of the most recently listed
- * item, by inner product over the final LEARN item vectors. Computed in-process with the read path's top-K
+ * Recommendations for the user of the stream's last event (inner product + the served popularity prior) and the
+ * nearest neighbours of the most recently listed item (inner product), over the final LEARN item vectors. Computed in-process with the read path's top-K
  * (src/serve/top-k.ts): the replay trains on its own topics and does not publish to Redis.
  */
-function showcaseOf(model: OnlineModel, records: readonly DatasetRecord[]): Showcase | undefined {
+function showcaseOf(model: OnlineModel, records: readonly DatasetRecord[], serving: { limit: number | undefined; prior: number; halfLifeMs: number }): Showcase | undefined {
   const ids = [...model.content.ids()];
   if (ids.length === 0) return undefined;
   const dOut = model.config.outDim;
   const items = model.itemMatrix(ids);
+  // The served prior (LEARN_SERVE_PRIOR) over the replayed events, as the store would have counted them.
+  const replayed = records.filter((r) => r.kind === 'event').slice(0, serving.limit);
+  const popularity = new DecayedPopularity(serving.halfLifeMs);
+  for (const r of replayed) if (r.kind === 'event') popularity.add(r.value.item_id, r.value.ts);
+  const last = replayed.at(-1);
+  const prior = popularityPrior(popularity.scores(ids, last?.kind === 'event' ? last.value.ts : 0)).map((p) => p * serving.prior);
   const lastEvent = [...records].reverse().find((r) => r.kind === 'event' && model.history(r.value.user_id));
   const freshListing = [...records].reverse().find((r) => r.kind === 'listing' && model.content.has(r.value.item_id));
   if (!lastEvent || lastEvent.kind !== 'event' || !freshListing || freshListing.kind !== 'listing') return undefined;
@@ -88,8 +95,8 @@ function showcaseOf(model: OnlineModel, records: readonly DatasetRecord[]): Show
   const history = model.history(user)?.items.filter((id) => model.content.has(id)) ?? [];
   const seen = new Set(history);
   const uv = model.userVectors([user]).get(user) as Float32Array;
-  const recs = topKInnerProduct(items, ids.length, dOut, uv, 10, (row) => seen.has(ids[row] as string));
-  const all = scoreRows(items, ids.length, dOut, uv).sort();
+  const recs = topKInnerProduct(items, ids.length, dOut, uv, 10, (row) => seen.has(ids[row] as string), prior);
+  const all = scoreRows(items, ids.length, dOut, uv).map((s, row) => s + (prior[row] as number)).sort();
   const freshItem = freshListing.value.item_id;
   const fi = ids.indexOf(freshItem);
   const query = items.slice(fi * dOut, (fi + 1) * dOut);
@@ -106,11 +113,11 @@ function showcaseOf(model: OnlineModel, records: readonly DatasetRecord[]): Show
 
 function printShowcase(say: (s: string) => void, s: Showcase, titles: ReadonlyMap<string, string>): void {
   const name = (id: string): string => `${id} ${titles.get(id) ?? ''}`.trim();
-  say(`\nTop 10 for user ${s.user} (LEARN vectors, inner product, seen items excluded; computed in-process):`);
+  say(`\nTop 10 for user ${s.user} (what learn serve answers: LEARN vectors' inner product + LEARN_SERVE_PRIOR x the popularity prior, seen items excluded; computed in-process):`);
   say(`  recent history: ${s.history.map(name).join(' | ')}`);
   s.recommendations.forEach((r, i) => say(`  ${String(i + 1).padStart(2)}. ${r.score.toFixed(4)}  ${name(r.item)}`));
   const u = s.userScores;
-  say(`  (cosine scores; over the whole catalogue this user's run from ${u.min.toFixed(4)} to ${u.max.toFixed(4)}, median ${u.median.toFixed(4)})`);
+  say(`  (scores: cosine + prior; over the whole catalogue this user's run from ${u.min.toFixed(4)} to ${u.max.toFixed(4)}, median ${u.median.toFixed(4)})`);
   say(`\nNearest neighbours of the most recently listed item, ${name(s.freshItem)}:`);
   s.neighbours.forEach((r, i) => say(`  ${String(i + 1).padStart(2)}. ${r.score.toFixed(4)}  ${name(r.item)}`));
 }

@@ -79,6 +79,13 @@ export function withReplayRunOptions(cmd: Command, limitHelp: string, limitDefau
     .option('--no-id-thread', 'with --in-process: run the SASRec-like model on the main thread (default: its own worker thread, so the replay uses two cores; the numbers are the same)');
 }
 
+/** `--limit`: a positive integer, or undefined for every event (unset or "all"). */
+export function parseLimit(raw: string | undefined): number | undefined {
+  const limit = raw === undefined || raw === 'all' ? undefined : Number(raw);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new Error(`--limit must be a positive integer or "all", got ${raw}`);
+  return limit;
+}
+
 /** Parses the CLI options, runs the replay with progress bars on stderr, writes the report and a screenshot. */
 export async function replayWithProgress(
   cfg: Config,
@@ -88,8 +95,7 @@ export async function replayWithProgress(
 ): Promise<{ report: ReplayReport; written: WrittenReport; screenshot: string | undefined }> {
   const speed = Number(o.speed);
   if (!Number.isFinite(speed) || speed < 0) throw new Error(`--speed must be a number >= 0, got ${o.speed}`);
-  const limit = o.limit === undefined || o.limit === 'all' ? undefined : Number(o.limit);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new Error(`--limit must be a positive integer or "all", got ${o.limit}`);
+  const limit = parseLimit(o.limit);
   const beta = Number(o.prior ?? cfg.replayPrior);
   if (!Number.isFinite(beta) || beta < 0) throw new Error(`--prior must be a number >= 0, got ${o.prior}`);
   const contentWeight = Number(o.contentWeight ?? cfg.replayContentWeight);

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { redisUrl } from '../../src/config/load.js';
+import { DecayedPopularity } from '../../src/popularity/index.js';
+import { StoreKeys } from '../../src/store/keys.js';
+import { readPopularity } from '../../src/store/popularity.js';
+import { VectorStore } from '../../src/store/vector-store.js';
+import { ensureStack } from '../support/stack.js';
+import { dropPrefix, rng, uniquePrefix } from './helpers.js';
+
+const prefix = uniquePrefix('store-pop');
+const keys = new StoreKeys(prefix);
+const HALF_LIFE = 3_600_000;
+let url: string;
+let store: VectorStore;
+
+before(async () => {
+  url = redisUrl(await ensureStack());
+  store = await VectorStore.open({ redisUrl: url, prefix, popularityHalfLifeMs: HALF_LIFE });
+});
+after(async () => {
+  await store.close();
+  await dropPrefix(url, prefix);
+});
+
+test("the store's popularity counts equal DecayedPopularity's over the same interactions, out of order included", async () => {
+  const next = rng(7);
+  const t0 = 1_700_000_000_000;
+  // 300 interactions of 40 users with 12 items over 10 hours (10 half-lives), sent in shuffled batches of 25.
+  const interactions = Array.from({ length: 300 }, (_, j) => ({ userId: `u${j % 40}`, itemId: `i${Math.floor(next() ** 2 * 12)}`, eventTime: t0 + Math.floor(next() * 36_000_000) }));
+  const want = new DecayedPopularity(HALF_LIFE);
+  // A user's repeat of an item at a later time counts again; what ZADD GT refuses (an older time) does not.
+  const latest = new Map<string, number>();
+  for (let at = 0; at < interactions.length; at += 25) await store.recordInteractions(interactions.slice(at, at + 25));
+  for (const x of interactions) {
+    const k = `${x.userId}/${x.itemId}`;
+    if ((latest.get(k) ?? -1) >= x.eventTime) continue;
+    latest.set(k, x.eventTime);
+    want.add(x.itemId, x.eventTime);
+  }
+  const got = await readPopularity(store.redis, keys);
+  const now = Math.max(...[...got.values()].map((c) => c.at));
+  const ids = [...got.keys()].sort();
+  const expected = want.scores(ids, now);
+  assert.ok(ids.length >= 8, `items counted: ${ids.join(', ')}`);
+  ids.forEach((id, j) => {
+    const c = got.get(id)!;
+    const decayed = c.count * 2 ** (-(now - c.at) / HALF_LIFE);
+    assert.ok(Math.abs(decayed - (expected[j] as number)) <= 1e-5 * Math.max(1, expected[j] as number), `${id}: store ${decayed}, DecayedPopularity ${expected[j]}`);
+  });
+});
+
+test('an interaction sent again (a window re-sent after a crash) counts nothing twice', async () => {
+  const t = 1_700_000_000_000;
+  const once = [
+    { userId: 'a', itemId: 'x', eventTime: t },
+    { userId: 'b', itemId: 'x', eventTime: t + 1 },
+  ];
+  await store.recordInteractions(once);
+  const before = (await readPopularity(store.redis, keys)).get('x');
+  await store.recordInteractions(once);
+  await store.recordInteractions([{ userId: 'a', itemId: 'x', eventTime: t - 5 }]);
+  assert.deepEqual((await readPopularity(store.redis, keys)).get('x'), before);
+  assert.ok(before && Math.abs(before.count - (1 + 2 ** (-1 / HALF_LIFE))) < 1e-12 && before.at === t + 1, JSON.stringify(before));
+  // A later repeat is a new interaction.
+  await store.recordInteractions([{ userId: 'a', itemId: 'x', eventTime: t + 2 }]);
+  assert.equal((await readPopularity(store.redis, keys)).get('x')?.at, t + 2);
+});
