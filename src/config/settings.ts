@@ -249,6 +249,11 @@ export const settings = {
     'Popularity prior of served recommendations: score = user . item + this * log(1 + decayed popularity) / log(1 + its largest value), the counts kept by the store from the interactions (0: inner product alone). The default is the replay\'s (LEARN_REPLAY_PRIOR); similar items are ranked by inner product alone.',
     z.coerce.number().min(0).default(0.3),
   ),
+  servePopularityRefreshMs: setting(
+    'LEARN_SERVE_POPULARITY_REFRESH_MS',
+    'How often the read path re-reads the popularity counts behind LEARN_SERVE_PRIOR (one HGETALL of every counted item, in the background after the first; with a half-life of days, the prior moves little in a minute).',
+    positiveInt.default(30_000),
+  ),
   serveRefreshMs: setting('LEARN_SERVE_REFRESH_MS', 'How often the read path looks for new items and a new current version.', positiveInt.default(1000)),
   // Event-replay evaluation (src/replay).
   reportsDir: setting('LEARN_REPORTS_DIR', 'Folder for replay reports (metrics.json, index.html, screenshot); git-ignored.', z.string().min(1).default('reports')),
@@ -275,7 +280,7 @@ export const settings = {
   replayColdGateK: setting('LEARN_REPLAY_COLD_GATE_K', 'Interactions at which the replay\'s cold gate (LEARN_REPLAY_COLD_MIX, LEARN_REPLAY_COLD_BOOST) has faded to 0.', z.coerce.number().positive().default(20)),
   popularityHalfLifeDays: setting(
     'LEARN_POPULARITY_HALF_LIFE_DAYS',
-    'Half-life in event-time days of the decayed popularity counts: those the store keeps for the served prior (LEARN_SERVE_PRIOR), and the replay\'s popularity baseline and prior.',
+    'Half-life in event-time days of the decayed popularity counts: those the store keeps for the served prior (LEARN_SERVE_PRIOR; kept with them in Redis, and a writer with another half-life counts nothing until it is set back), and the replay\'s popularity baseline and prior.',
     z.coerce.number().positive().default(7),
   ),
   replayWindowDays: setting('LEARN_REPLAY_WINDOW_DAYS', 'Event-time span in days of each replay metrics window (the over-time charts).', z.coerce.number().positive().default(7)),

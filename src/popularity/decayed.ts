@@ -41,6 +41,26 @@ export class DecayedPopularity {
 
 export const DAY_MS = 86_400_000;
 
+/** Decayed counts as a store keeps them: each item's count as of event time `at`, and the half-life they decay by. */
+export interface PopularityCounts {
+  halfLifeMs: number;
+  counts: ReadonlyMap<string, { count: number; at: number }>;
+}
+
+/**
+ * The prior of every counted item (popularityPrior over the counts decayed to `now`); an item counted after `now`
+ * is taken at its count, never decayed upwards.
+ */
+export function priorsAt(p: PopularityCounts, now: number): Map<string, number> {
+  const ids = [...p.counts.keys()];
+  const decayed = Float32Array.from(ids, (id) => {
+    const c = p.counts.get(id)!;
+    return c.count * decayFactor(Math.max(0, now - c.at), p.halfLifeMs);
+  });
+  const prior = popularityPrior(decayed);
+  return new Map(ids.map((id, j) => [id, prior[j] as number]));
+}
+
 /** What one unit of count is worth `dt` ms of event time later. */
 export function decayFactor(dt: number, halfLifeMs: number): number {
   return Math.pow(2, -dt / halfLifeMs);

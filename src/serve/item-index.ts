@@ -1,7 +1,5 @@
 import type { VersionView } from '../store/reader.js';
 import { decodeVectorInto } from '../codec/vector.js';
-import { decayFactor, popularityPrior } from '../popularity/index.js';
-import type { StoredPopularity } from '../store/popularity.js';
 import { topKInnerProduct } from './top-k.js';
 
 export interface ScoredItem {
@@ -21,8 +19,6 @@ export class ItemIndex {
   private readonly rows = new Map<string, number>();
   private matrix: Float32Array;
   private revision = 0;
-  /** Each row's popularity prior in [0, 1] (setPopularity); empty until set. */
-  private prior: Float32Array = new Float32Array(0);
   private refreshing: Promise<number> | undefined;
 
   constructor(readonly view: VersionView) {
@@ -60,24 +56,12 @@ export class ItemIndex {
   }
 
   /**
-   * The popularity prior of every row from the store's decayed counts, each decayed to the newest count's event time
-   * (the stream's "now"), then log-normalised (src/popularity): what `topK` adds when asked to. Items without a count
-   * get 0.
+   * The k best items by inner product with `query`, plus `prior.weight` times each item's prior from `prior.byId`
+   * (0 for items without one). The prior is keyed by id, so rows moving under a refresh never misattribute it.
    */
-  setPopularity(counts: ReadonlyMap<string, StoredPopularity>, halfLifeMs: number): void {
-    let now = -Infinity;
-    for (const c of counts.values()) now = Math.max(now, c.at);
-    const decayed = Float32Array.from(this.ids, (id) => {
-      const c = counts.get(id);
-      return c ? c.count * decayFactor(now - c.at, halfLifeMs) : 0;
-    });
-    this.prior = popularityPrior(decayed);
-  }
-
-  /** The k best items by inner product with `query`, plus `priorWeight` times each item's popularity prior. */
-  topK(query: Float32Array, k: number, exclude: ReadonlySet<string>, priorWeight = 0): ScoredItem[] {
+  topK(query: Float32Array, k: number, exclude: ReadonlySet<string>, prior?: { weight: number; byId: ReadonlyMap<string, number> }): ScoredItem[] {
     const skip = (row: number): boolean => exclude.has(this.ids[row] ?? '');
-    const bias = priorWeight > 0 && this.prior.length === this.ids.length ? this.prior.map((p) => p * priorWeight) : undefined;
+    const bias = prior && prior.weight > 0 ? Float32Array.from(this.ids, (id) => prior.weight * (prior.byId.get(id) ?? 0)) : undefined;
     return topKInnerProduct(this.matrix, this.ids.length, this.dim, query, k, skip, bias).map((s) => ({
       itemId: this.ids[s.index] ?? '',
       score: s.score,

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/load.js';
 import { DEFAULTS, redisUrl } from '../config/load.js';
 import { log } from '../ops/logger.js';
-import { DAY_MS } from '../popularity/index.js';
+import { priorsAt } from '../popularity/index.js';
 import { StoreKeys } from '../store/keys.js';
 import { readPopularity } from '../store/popularity.js';
 import { VersionView, seenItems } from '../store/reader.js';
@@ -11,6 +11,8 @@ import { ServeError, parseK } from './errors.js';
 import { ItemIndex, type ScoredItem } from './item-index.js';
 
 const l = log('serve.recommender');
+/** How far past the wall clock the newest count may set the prior's "now". */
+const FUTURE_SLACK_MS = 3_600_000;
 
 export interface Recommendations {
   /** The model version every vector of this answer came from. */
@@ -28,8 +30,8 @@ export interface RecommenderOptions {
   seenKept?: number;
   /** Weight of the popularity prior added to every recommendation score (LEARN_SERVE_PRIOR; 0: inner product alone). */
   prior?: number;
-  /** Half-life (event-time ms) of the store's popularity counts (LEARN_POPULARITY_HALF_LIFE_DAYS). */
-  popularityHalfLifeMs?: number;
+  /** Minimum time between reads of the popularity counts (LEARN_SERVE_POPULARITY_REFRESH_MS). */
+  popularityRefreshMs?: number;
 }
 
 /**
@@ -42,7 +44,10 @@ export class Recommender {
   private readonly refreshMs: number;
   private readonly seenKept: number;
   private readonly prior: number;
-  private readonly popularityHalfLifeMs: number;
+  private readonly popularityRefreshMs: number;
+  /** Each counted item's prior, from the last read of the counts. */
+  private priors: { byId: ReadonlyMap<string, number>; readAt: number } | undefined;
+  private readingPriors: Promise<void> | undefined;
   private index: ItemIndex | undefined;
   private refreshedAt = 0;
   private refreshing: Promise<ItemIndex> | undefined;
@@ -55,7 +60,7 @@ export class Recommender {
     this.refreshMs = opts.refreshMs ?? DEFAULTS.serveRefreshMs;
     this.seenKept = opts.seenKept ?? DEFAULTS.seenKept;
     this.prior = opts.prior ?? DEFAULTS.servePrior;
-    this.popularityHalfLifeMs = opts.popularityHalfLifeMs ?? DEFAULTS.popularityHalfLifeDays * DAY_MS;
+    this.popularityRefreshMs = opts.popularityRefreshMs ?? DEFAULTS.servePopularityRefreshMs;
   }
 
   static async open(opts: RecommenderOptions): Promise<Recommender> {
@@ -71,7 +76,7 @@ export class Recommender {
       refreshMs: cfg.serveRefreshMs,
       seenKept: cfg.seenKept,
       prior: cfg.servePrior,
-      popularityHalfLifeMs: cfg.popularityHalfLifeDays * DAY_MS,
+      popularityRefreshMs: cfg.servePopularityRefreshMs,
     });
   }
 
@@ -82,7 +87,8 @@ export class Recommender {
       const index = await this.currentIndex();
       const [user, seen] = await Promise.all([index.view.userVector(userId), seenItems(this.redis, this.keys, userId, this.seenKept)]);
       if (!user) throw new ServeError('unknown-user', `unknown user "${userId}": no vector in model version ${index.version}`);
-      return { version: index.version, k, items: index.topK(user, k, new Set(seen), this.prior) };
+      const prior = this.prior > 0 && this.priors ? { weight: this.prior, byId: this.priors.byId } : undefined;
+      return { version: index.version, k, items: index.topK(user, k, new Set(seen), prior) };
     });
   }
 
@@ -130,9 +136,7 @@ export class Recommender {
       let index = this.index;
       const fresh = !index || index.version !== view.version;
       if (!index || fresh) index = new ItemIndex(view);
-      // The counts move with every interaction, and the index's rows with every refresh: both are read each time.
-      const [, counts] = await Promise.all([index.refresh(), this.prior > 0 ? readPopularity(this.redis, this.keys) : undefined]);
-      if (counts) index.setPopularity(counts, this.popularityHalfLifeMs);
+      await Promise.all([index.refresh(), this.refreshPriors()]);
       if (fresh) l.info({ version: view.version, items: index.size }, 'serving model version');
       this.index = index;
       this.refreshedAt = Date.now();
@@ -141,6 +145,28 @@ export class Recommender {
       this.refreshing = undefined;
     });
     return this.refreshing;
+  }
+
+  /**
+   * Reads the popularity counts when the last read is older than popularityRefreshMs: awaited the first time, in the
+   * background after that (a failed background read keeps the last priors). One read at a time.
+   */
+  private refreshPriors(): Promise<void> {
+    if (this.prior === 0 || (this.priors && Date.now() - this.priors.readAt < this.popularityRefreshMs)) return Promise.resolve();
+    this.readingPriors ??= (async () => {
+      const counts = await readPopularity(this.redis, this.keys);
+      let newest = -Infinity;
+      for (const c of counts?.counts.values() ?? []) newest = Math.max(newest, c.at);
+      // "Now" is the stream's newest count, but never far ahead of the wall clock: one future-stamped interaction
+      // must not decay every other item away.
+      const now = Math.min(newest, Date.now() + FUTURE_SLACK_MS);
+      this.priors = { byId: counts ? priorsAt(counts, now) : new Map(), readAt: Date.now() };
+    })().finally(() => {
+      this.readingPriors = undefined;
+    });
+    if (!this.priors) return this.readingPriors;
+    this.readingPriors.catch((err: unknown) => l.warn({ err }, 'reading the popularity counts failed: serving the last priors'));
+    return Promise.resolve();
   }
 
   private async guard<R>(f: () => Promise<R>): Promise<R> {

@@ -81,7 +81,12 @@ export class StoreKeys {
 
   /** Hash: item id -> "count,at", its decayed interaction count (src/store/popularity.ts); not versioned: behaviour, not model output. */
   popularity(): string {
-    return `${this.prefix}:pop`;
+    return `${this.prefix}:{pop}`;
+  }
+
+  /** String: the half-life (ms) the popularity counts were made with; shares their hash tag. */
+  popularityHalfLife(): string {
+    return `${this.prefix}:{pop}:half-life`;
   }
 
   /** Parses the field of `writeOrders` back into a vector key (used when expiring a version). */

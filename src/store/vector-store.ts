@@ -7,7 +7,7 @@ import { BackpressureError, StoreError } from './errors.js';
 import { StoreKeys, type VectorKind } from './keys.js';
 import { kindLabel, storePending, storeRedisUp, vectorFreshness, vectorWrites } from './metrics.js';
 import { PendingBuffer, type PendingOp } from './pending-buffer.js';
-import { definePopularityScript, queuePopularity } from './popularity.js';
+import { definePopularityScript, HALF_LIFE_MISMATCH, queuePopularity } from './popularity.js';
 import { connectWithin, createRedisClient, isTransientRedisError } from './redis-client.js';
 import { encodeVector } from '../codec/vector.js';
 import { DAY_MS } from '../popularity/index.js';
@@ -328,7 +328,8 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
 
   /**
    * Adds newly seen interactions to the served popularity counts. Their seen-set entries are already written, so a
-   * transient failure here leaves them uncounted (logged): a smoothed prior loses a few counts, never counts twice.
+   * failure here leaves them uncounted: the prior is a smoothed, best-effort signal, so it is logged and never fails
+   * the writer (and never counts twice).
    */
   private async countPopularity(counted: readonly SeenOp[]): Promise<void> {
     const pipeline = this.redis.pipeline();
@@ -337,9 +338,11 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
       const replies = (await pipeline.exec()) ?? [];
       const err = replies.find(([e]) => e !== null)?.[0];
       if (err) throw err;
+      if (replies.some(([, r]) => r === HALF_LIFE_MISMATCH)) {
+        l.error({ halfLifeMs: this.popularityHalfLifeMs, key: this.keys.popularityHalfLife() }, 'popularity counts in redis were made with another half-life: not counted (set LEARN_POPULARITY_HALF_LIFE_DAYS back, or delete both keys to start afresh)');
+      }
     } catch (err) {
-      if (!isTransientRedisError(err)) throw new StoreError('redis', `popularity count failed: ${(err as Error).message}`);
-      l.warn({ err, interactions: counted.length }, 'redis went away while counting popularity: these interactions stay uncounted');
+      l.warn({ err, interactions: counted.length }, 'counting popularity failed: these interactions stay uncounted');
     }
   }
 

@@ -78,10 +78,11 @@ test('recommend is the exact top-K by inner product, without the items the user 
 });
 
 test("with a prior, recommend adds it times the items' normalised decayed popularity; similar does not", async () => {
-  const halfLife = 86_400_000;
-  const withPrior = await Recommender.open({ redisUrl: url, prefix, refreshMs: 0, prior: 4, popularityHalfLifeMs: halfLife });
+  // The store above counts with the default half-life (7 days) and keeps it beside the counts for readers.
+  const halfLife = 7 * 86_400_000;
+  const withPrior = await Recommender.open({ redisUrl: url, prefix, refreshMs: 0, prior: 4 });
   try {
-    // user-0's 10 interactions (before) counted once each, and 3 users without vectors on item-9, one day before.
+    // user-0's 10 interactions (before) counted once each, and 3 users without vectors on item-9, a half-life before.
     const t = seenFrom;
     await store.recordInteractions(['pop-a', 'pop-b', 'pop-c'].map((userId) => ({ userId, itemId: 'item-9', eventTime: t - halfLife })));
     const counts = new DecayedPopularity(halfLife);
@@ -90,6 +91,7 @@ test("with a prior, recommend adds it times the items' normalised decayed popula
     const ids = [...items.keys()];
     const prior = new Map(ids.map((id, j) => [id, popularityPrior(counts.scores(ids, t + 9))[j] as number]));
     assert.ok(Math.abs((prior.get('item-9') as number) - 1) < 1e-6, 'item-9, 1.5 decayed interactions, is the most popular');
+    assert.ok(Math.abs((prior.get('item-1') as number) - Math.log(2) / Math.log(2.5)) < 1e-3, 'one interaction: log 2 / log 2.5 of the largest');
     for (const userId of ['user-1', 'user-4']) {
       const query = users.get(userId) as Float32Array;
       const exclude = new Set(seenByUser.get(userId) ?? []);

@@ -38,7 +38,9 @@ test("the store's popularity counts equal DecayedPopularity's over the same inte
     latest.set(k, x.eventTime);
     want.add(x.itemId, x.eventTime);
   }
-  const got = await readPopularity(store.redis, keys);
+  const read = await readPopularity(store.redis, keys);
+  assert.equal(read?.halfLifeMs, HALF_LIFE, 'the half-life is kept with the counts');
+  const got = read!.counts;
   const now = Math.max(...[...got.values()].map((c) => c.at));
   const ids = [...got.keys()].sort();
   const expected = want.scores(ids, now);
@@ -57,12 +59,29 @@ test('an interaction sent again (a window re-sent after a crash) counts nothing 
     { userId: 'b', itemId: 'x', eventTime: t + 1 },
   ];
   await store.recordInteractions(once);
-  const before = (await readPopularity(store.redis, keys)).get('x');
+  const countOf = async (item: string): Promise<{ count: number; at: number } | undefined> => (await readPopularity(store.redis, keys))?.counts.get(item);
+  const before = await countOf('x');
   await store.recordInteractions(once);
   await store.recordInteractions([{ userId: 'a', itemId: 'x', eventTime: t - 5 }]);
-  assert.deepEqual((await readPopularity(store.redis, keys)).get('x'), before);
+  assert.deepEqual(await countOf('x'), before);
   assert.ok(before && Math.abs(before.count - (1 + 2 ** (-1 / HALF_LIFE))) < 1e-12 && before.at === t + 1, JSON.stringify(before));
   // A later repeat is a new interaction.
   await store.recordInteractions([{ userId: 'a', itemId: 'x', eventTime: t + 2 }]);
-  assert.equal((await readPopularity(store.redis, keys)).get('x')?.at, t + 2);
+  assert.equal((await countOf('x'))?.at, t + 2);
+});
+
+test('an unreadable count restarts from the interaction; a writer with another half-life counts nothing and fails nothing', async () => {
+  const t = 1_700_000_000_000;
+  await store.redis.hset(keys.popularity(), 'bad', 'not-a-count');
+  await store.recordInteractions([{ userId: 'c', itemId: 'bad', eventTime: t }]);
+  assert.deepEqual((await readPopularity(store.redis, keys))?.counts.get('bad'), { count: 1, at: t });
+  const other = await VectorStore.open({ redisUrl: url, prefix, popularityHalfLifeMs: 2 * HALF_LIFE });
+  try {
+    const r = await other.recordInteractions([{ userId: 'd', itemId: 'bad', eventTime: t + 10 }]);
+    assert.equal(r.applied, 1, 'the seen set is written');
+    assert.deepEqual((await readPopularity(store.redis, keys))?.counts.get('bad'), { count: 1, at: t }, 'not counted');
+    assert.equal((await readPopularity(store.redis, keys))?.halfLifeMs, HALF_LIFE);
+  } finally {
+    await other.close();
+  }
 });

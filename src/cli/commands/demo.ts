@@ -88,7 +88,7 @@ function showcaseOf(model: OnlineModel, records: readonly DatasetRecord[], servi
   for (const r of replayed) if (r.kind === 'event') popularity.add(r.value.item_id, r.value.ts);
   const last = replayed.at(-1);
   const prior = popularityPrior(popularity.scores(ids, last?.kind === 'event' ? last.value.ts : 0)).map((p) => p * serving.prior);
-  const lastEvent = [...records].reverse().find((r) => r.kind === 'event' && model.history(r.value.user_id));
+  const lastEvent = [...replayed].reverse().find((r) => r.kind === 'event' && model.history(r.value.user_id));
   const freshListing = [...records].reverse().find((r) => r.kind === 'listing' && model.content.has(r.value.item_id));
   if (!lastEvent || lastEvent.kind !== 'event' || !freshListing || freshListing.kind !== 'listing') return undefined;
   const user = lastEvent.value.user_id;
