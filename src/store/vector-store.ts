@@ -290,7 +290,8 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
         calls.push({ ops: chunk, commands: 1, settle: (replies) => this.countWrites(group.kind, chunk, replies[0], result) });
       }
     }
-    // An interaction new to its user's seen set (ZADD GT CH answers 1) is counted into the served popularity.
+    // An interaction its user's seen set does not hold at the same or a later time (ZADD GT CH answers 1) is counted into
+    // the served popularity: a re-sent one counts nothing, a later repeat counts again.
     const counted: SeenOp[] = [];
     for (const [userId, seenOps] of groupSeenOps(ops)) {
       const key = this.keys.seen(userId);
