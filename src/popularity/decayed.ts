@@ -34,6 +34,11 @@ export class DecayedPopularity {
     return out;
   }
 
+  /** The prior of `ids` at event time `now` (popularityPrior of their scores). */
+  priors(ids: readonly string[], now: number): Float32Array {
+    return popularityPrior(this.scores(ids, now));
+  }
+
   private decay(dt: number): number {
     return decayFactor(dt, this.halfLifeMs);
   }

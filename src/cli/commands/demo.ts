@@ -5,7 +5,7 @@ import { fetchEncoderModel, modelsDirFrom } from '../../encoder/index.js';
 import { createKafka } from '../../kafka/client.js';
 import { applyTopics, loadTopicSpecs } from '../../kafka/topics.js';
 import { scoreRows, summaryTable } from '../../replay/index.js';
-import { DAY_MS, DecayedPopularity, popularityPrior } from '../../popularity/index.js';
+import { DAY_MS, DecayedPopularity } from '../../popularity/index.js';
 import { topKInnerProduct } from '../../serve/top-k.js';
 import { stackUp } from '../../stack/stack.js';
 import type { OnlineModel } from '../../learner/online-model.js';
@@ -87,7 +87,8 @@ function showcaseOf(model: OnlineModel, records: readonly DatasetRecord[], servi
   const popularity = new DecayedPopularity(serving.halfLifeMs);
   for (const r of replayed) if (r.kind === 'event') popularity.add(r.value.item_id, r.value.ts);
   const last = replayed.at(-1);
-  const prior = popularityPrior(popularity.scores(ids, last?.kind === 'event' ? last.value.ts : 0)).map((p) => p * serving.prior);
+  const priors = popularity.priors(ids, last?.kind === 'event' ? last.value.ts : 0);
+  const prior = priors.map((p) => p * serving.prior);
   const lastEvent = [...replayed].reverse().find((r) => r.kind === 'event' && model.history(r.value.user_id));
   const freshListing = [...records].reverse().find((r) => r.kind === 'listing' && model.content.has(r.value.item_id));
   if (!lastEvent || lastEvent.kind !== 'event' || !freshListing || freshListing.kind !== 'listing') return undefined;
