@@ -189,9 +189,14 @@ export const settings = {
   rehearsalWindows: setting(
     'LEARN_REHEARSAL_WINDOWS',
     'Recent windows kept for rehearsal: each step also trains on LEARN_REHEARSAL_SAMPLES of them drawn at random (0: off). One pass over a stream forgets fast; rehearsal revisits recent traffic.',
-    z.coerce.number().int().min(0).default(0),
+    z.coerce.number().int().min(0).default(8),
   ),
   rehearsalSamples: setting('LEARN_REHEARSAL_SAMPLES', 'Rehearsed windows joined to each step (with LEARN_REHEARSAL_WINDOWS).', positiveInt.default(2)),
+  rehearsalMaxLag: setting(
+    'LEARN_REHEARSAL_MAX_LAG',
+    'The live trainer (`learn train`) rehearses only while at most this many user events wait behind the window being trained: rehearsal spends spare capacity (a step with 2 rehearsed windows costs about 3 plain ones) and is dropped while the trainer catches up. Replays and pretraining always rehearse.',
+    z.coerce.number().int().min(0).default(256),
+  ),
   checkpointEveryBatches: setting('LEARN_CHECKPOINT_EVERY_BATCHES', 'Write a checkpoint (and commit offsets) after this many micro-batches.', positiveInt.default(20)),
   checkpointEveryMs: setting('LEARN_CHECKPOINT_EVERY_MS', 'Also write one when this long has passed since the last checkpoint.', positiveInt.default(30_000)),
   checkpointsKept: setting('LEARN_CHECKPOINTS_KEPT', 'Checkpoint files kept; older ones are deleted.', positiveInt.default(3)),

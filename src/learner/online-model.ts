@@ -16,6 +16,14 @@ export interface OnlineModelState {
   rng: number;
   /** The hybrid item input's rows and counts (absent: the tower reads frozen content). */
   hybrid?: HybridItemsSnapshot;
+  /** The rehearsal buffer, oldest window first (absent in checkpoints from before it was saved: empty). */
+  rehearsal?: RehearsedExample[][];
+}
+
+/** A rehearsed example by item ids: content is looked up when it is drawn, so a checkpoint holds ids only. */
+export interface RehearsedExample {
+  history: string[];
+  targets: string[];
 }
 
 /** A window's events per user (event-time order each) and the examples built from them. */
@@ -32,8 +40,8 @@ export interface WindowExamples {
  */
 export class OnlineModel {
   private readonly histories: UserHistories;
-  /** The last LEARN_REHEARSAL_WINDOWS windows' examples (not checkpointed: a restart rehearses only what follows it). */
-  private readonly rehearsal: UserExample[][] = [];
+  /** The last LEARN_REHEARSAL_WINDOWS windows' examples (checkpointed: a restart rehearses what the run before it would have). */
+  private readonly rehearsal: RehearsedExample[][];
 
   private constructor(
     private readonly settings: OnlineModelSettings,
@@ -43,8 +51,11 @@ export class OnlineModel {
     histories?: UserHistories,
     /** The hybrid item input's rows and counts (LEARN_ITEM_INPUT=hybrid); absent: frozen content. */
     private readonly hybrid?: HybridItems,
+    rehearsal: RehearsedExample[][] = [],
   ) {
     this.histories = histories ?? new UserHistories(settings.historyLen, settings.maxUsers);
+    // A restart with fewer LEARN_REHEARSAL_WINDOWS keeps the newest windows only.
+    this.rehearsal = settings.rehearsalWindows > 0 ? rehearsal.slice(-settings.rehearsalWindows) : [];
   }
 
   /** A new model for content vectors of `contentDim` values, with the item input the settings ask for. */
@@ -69,7 +80,8 @@ export class OnlineModel {
     const learner = OnlineModel.learnerFor(settings, config, hybrid);
     learner.setState({ config, weights: pick('w/'), optimizer: { step: s.learner.optimizerStep, m: pick('m/'), v: pick('v/') } });
     learner.rng.setState(s.rng);
-    return new OnlineModel(settings, content, learner, UserHistories.restore(s.histories, settings.historyLen, settings.maxUsers), hybrid);
+    const histories = UserHistories.restore(s.histories, settings.historyLen, settings.maxUsers);
+    return new OnlineModel(settings, content, learner, histories, hybrid, s.rehearsal);
   }
 
   /** The interactions the item input counts for an item (the hybrid gate's n; 0 under frozen content). */
@@ -116,22 +128,27 @@ export class OnlineModel {
    * whole content table), then the window's items join the users' histories. Returns the last step's loss (0 when the
    * window had nothing to contrast).
    */
-  learnWindow(w: WindowExamples, pool: NegativePool = this.content): number {
-    const loss = this.train(w.examples, pool);
+  learnWindow(w: WindowExamples, pool: NegativePool = this.content, rehearse = true): number {
+    const loss = this.train(w.examples, pool, rehearse);
     this.observe(w.events);
     return loss;
   }
 
-  /** Optimizer steps on examples without touching the histories (warm-start epochs, delayed retraining). */
-  train(examples: ReadonlyMap<string, UserExample>, pool: NegativePool = this.content): number {
+  /**
+   * Optimizer steps on examples without touching the histories (warm-start epochs, delayed retraining). `rehearse`
+   * false trains on the examples alone (the live trainer behind on its stream); they join the rehearsal buffer either way.
+   */
+  train(examples: ReadonlyMap<string, UserExample>, pool: NegativePool = this.content, rehearse = true): number {
     let loss = 0;
     const list = [...examples.values()];
     const inputPool: NegativePool = this.hybrid ? { size: pool.size, at: (i) => this.inputRef(pool.at(i)) } : pool;
     for (let s = 0; s < this.settings.stepsPerBatch; s++) {
-      const batch = [...list, ...rehearse(this.rehearsal, this.settings.rehearsalSamples, (n) => this.learner.rng.int(n))].map((e) => this.inputExample(e));
+      const rehearsed = rehearse ? rehearsalDraw(this.rehearsal, this.settings.rehearsalSamples, (n) => this.learner.rng.int(n)) : [];
+      const batch = [...list, ...rehearsed.map((e) => ({ history: this.refs(e.history), targets: this.refs(e.targets) }))].map((e) => this.inputExample(e));
       loss = this.learner.trainStep(buildPalBatch(batch, this.learner.cfg, this.learner.rng, inputPool, this.learner.floatsPerItem));
     }
-    remember(this.rehearsal, list, this.settings.rehearsalWindows);
+    const ids = (refs: readonly ItemRef[]): string[] => refs.map((r) => r.itemId);
+    remember(this.rehearsal, list.map((e) => ({ history: ids(e.history), targets: ids(e.targets) })), this.settings.rehearsalWindows);
     return loss;
   }
 
@@ -202,6 +219,7 @@ export class OnlineModel {
         learner: { config: s.config, optimizerStep: s.optimizer.step },
         rng: this.learner.rng.getState(),
         ...(this.hybrid ? { hybrid: this.hybrid.snapshot() } : {}),
+        rehearsal: this.rehearsal.map((w) => w.map((e) => ({ history: [...e.history], targets: [...e.targets] }))),
       },
       arrays,
     };
@@ -241,7 +259,7 @@ export class OnlineModel {
 }
 
 /** Up to k distinct windows drawn from the rehearsal buffer, flattened. */
-export function rehearse<T>(buffer: readonly T[][], k: number, draw: (n: number) => number): T[] {
+export function rehearsalDraw<T>(buffer: readonly T[][], k: number, draw: (n: number) => number): T[] {
   if (buffer.length === 0 || k <= 0) return [];
   const picked = new Set<number>();
   while (picked.size < Math.min(k, buffer.length)) picked.add(draw(buffer.length));

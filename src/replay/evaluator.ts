@@ -4,7 +4,7 @@ import type { UserEvent } from '../codec/index.js';
 import type { OnlineModel, WindowExamples } from '../learner/online-model.js';
 import type { BackendChoice, ItemRef, NegativePool, UserExample } from '../model/index.js';
 import { log } from '../ops/logger.js';
-import { rehearse, remember } from '../learner/online-model.js';
+import { rehearsalDraw, remember } from '../learner/online-model.js';
 import { Rng } from '../model/index.js';
 import { IdSequenceLearner, type IdExample } from './id-learner.js';
 import { IdModelThread } from './id-model-thread.js';
@@ -296,7 +296,7 @@ export class ReplayEvaluator {
     if (this.idFailure) throw this.idFailure;
     const byId = [...examples.values()].map((ex) => ({ history: ex.history.map((r) => r.itemId), targets: ex.targets.map((r) => r.itemId) }));
     const { windows, samples } = this.opts.rehearsal;
-    const steps = Array.from({ length: this.opts.stepsPerBatch }, () => [...byId, ...rehearse(this.idRehearsal, samples, (n) => this.rehearsalRng.int(n))]);
+    const steps = Array.from({ length: this.opts.stepsPerBatch }, () => [...byId, ...rehearsalDraw(this.idRehearsal, samples, (n) => this.rehearsalRng.int(n))]);
     remember(this.idRehearsal, byId, windows);
     if (this.idThread) {
       // Queued behind the thread's earlier requests, not awaited: the next window's scoring waits for it there.

@@ -13,3 +13,8 @@ export const trainStepSeconds = new Histogram({
 export const eventsWaiting = new Gauge({ name: 'learn_events_waiting', help: 'Events waiting for their item content vector', registers: [registry] });
 export const historyUsers = new Gauge({ name: 'learn_history_users', help: 'Users whose history the trainer holds', registers: [registry] });
 export const checkpointsWritten = new Counter({ name: 'learn_checkpoints_total', help: 'Checkpoints written', registers: [registry] });
+export const rehearsalSkipped = new Counter({
+  name: 'learn_rehearsal_skipped_windows_total',
+  help: 'Windows trained without rehearsal because more than LEARN_REHEARSAL_MAX_LAG events waited behind them',
+  registers: [registry],
+});

@@ -70,6 +70,11 @@ export interface TrainerCollaborators {
   checkpointGate?: { beforeCheckpoint(): Promise<boolean> };
   /** Where a window's negatives are drawn from (default: the whole content table). */
   negativePool?: (w: WindowExamples) => NegativePool;
+  /**
+   * Whether a window may rehearse, given the user events waiting behind it (default: always). The live role drops
+   * rehearsal while it is behind (LEARN_REHEARSAL_MAX_LAG); a replay or a pretraining pass always rehearses.
+   */
+  rehearsal?: { allowed(backlog: number): boolean };
 }
 
 export interface TrainerStats {
@@ -86,11 +91,13 @@ export interface TrainerStats {
   items: number;
   lastLoss: number;
   checkpointSeq: number;
+  /** Windows trained without rehearsal because the trainer was behind. */
+  rehearsalSkipped: number;
 }
 
 /**
  * `learn train`: user events -> micro-batches -> PAL steps (the paper's PAL, trained online).
- * Exactly once across crashes: the checkpoint holds weights, optimizer moments, histories, waiting events and the
+ * Exactly once across crashes: the checkpoint holds weights, optimizer moments, histories, the rehearsal buffer, waiting events and the
  * offsets of everything they contain; Kafka offsets are committed only after that checkpoint is on disk, and on
  * start records below the checkpoint's offsets are skipped as already trained.
  */
@@ -119,6 +126,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private lastCheckpointAt = Date.now();
   private digest = 0n;
   private lastSweepAt = Date.now();
+  /** User events consumed-to-be behind the record being handled (the last chunk's backlog between chunks). */
+  private backlog = 0;
   /** Set when a step failed: the in-memory state no longer matches the offsets, so nothing more may be checkpointed. */
   private broken: Error | undefined;
   private reportFailure: (err: Error) => void = () => undefined;
@@ -127,7 +136,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.reportFailure = resolve;
   });
   private readonly l = log('trainer');
-  readonly stats: TrainerStats = { consumed: 0, trainSeconds: 0, step: 0, batches: 0, eventsTrained: 0, digest: '0', waiting: 0, users: 0, items: 0, lastLoss: 0, checkpointSeq: 0 };
+  readonly stats: TrainerStats = { consumed: 0, trainSeconds: 0, step: 0, batches: 0, eventsTrained: 0, digest: '0', waiting: 0, users: 0, items: 0, lastLoss: 0, checkpointSeq: 0, rehearsalSkipped: 0 };
 
   constructor(
     readonly cfg: Config,
@@ -245,7 +254,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       groupId: trainerGroup(this.cfg),
       topics: [topicsFrom(this.cfg).userEvents],
       decode: (v) => codec.decode('UserEvent', v ?? Buffer.alloc(0)),
-      handle: (records) => this.serial(() => this.handle(records)),
+      handle: (records, behind) => this.serial(() => this.handle(records, behind)),
       dlq: this.dlq!,
       maxMessageBytes: this.cfg.maxMessageBytes,
       chunkSize: 500,
@@ -292,10 +301,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return p;
   }
 
-  private async handle(records: Array<SourceRecord<UserEvent>>): Promise<Rejection[]> {
+  private async handle(records: Array<SourceRecord<UserEvent>>, behind = 0): Promise<Rejection[]> {
     if (this.broken) throw this.broken;
     if (this.stopping) return [];
-    for (const r of records) {
+    for (const [i, r] of records.entries()) {
+      this.backlog = behind + records.length - 1 - i;
       // Rejected records are dead-lettered by the trainer, not the runner: a window that fills later in this chunk
       // checkpoints and commits their offsets, so their letters are written before it (trainWindow writes them first).
       if (this.intake.offer(r) === 'duplicate') continue;
@@ -389,7 +399,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const w: WindowExamples = { events, examples: model.examplesOf(events) };
     this.emit('windowReady', w);
     const learning = performance.now();
-    const loss = model.learnWindow(w, this.collaborators.negativePool?.(w));
+    const rehearse = this.collaborators.rehearsal?.allowed(this.backlog) ?? true;
+    if (!rehearse) {
+      this.stats.rehearsalSkipped++;
+      m.rehearsalSkipped.inc();
+    }
+    const loss = model.learnWindow(w, this.collaborators.negativePool?.(w), rehearse);
     this.stats.trainSeconds += (performance.now() - learning) / 1000;
     let n = 0;
     for (const list of events.values()) {

@@ -97,6 +97,37 @@ test('state() and restore() give the same model: vectors, histories, step and th
   }
 });
 
+test('rehearsal: each step joins recent windows unless told not to, and state() / restore() keep the buffer', () => {
+  const content = catalogue(30);
+  const rng = new Rng(13);
+  const windows = Array.from({ length: 6 }, (_, w) => window(Array.from({ length: 6 }, (_, k) => ev(`e${w}-${k}`, `u${rng.int(4)}`, `i${rng.int(30)}`, w * 10 + k))));
+  const plain = OnlineModel.fresh({ ...cfg, rehearsalWindows: 0 }, content, DIM);
+  const skipping = OnlineModel.fresh({ ...cfg, rehearsalWindows: 4, rehearsalSamples: 2 }, content, DIM);
+  const rehearsing = OnlineModel.fresh({ ...cfg, rehearsalWindows: 4, rehearsalSamples: 2 }, content, DIM);
+  let restored: OnlineModel | undefined;
+  let fewer: OnlineModel | undefined;
+  try {
+    const losses = (m: OnlineModel, ws: typeof windows, rehearse = true): number[] => ws.map((w) => m.learnWindow({ events: w, examples: m.examplesOf(w) }, undefined, rehearse));
+    const plainLosses = losses(plain, windows.slice(0, 4));
+    assert.deepEqual(losses(skipping, windows.slice(0, 4), false), plainLosses, 'told not to rehearse: the same steps as no rehearsal at all');
+    const rehearsed = losses(rehearsing, windows.slice(0, 4));
+    assert.notEqual(rehearsed[3], plainLosses[3], 'later windows train with rehearsed ones joined');
+    const { state, arrays } = rehearsing.state();
+    assert.equal(state.rehearsal?.length, 4);
+    restored = OnlineModel.restore({ ...cfg, rehearsalWindows: 4, rehearsalSamples: 2 }, content, JSON.parse(JSON.stringify(state)), arrays);
+    const next = windows[4]!;
+    assert.equal(
+      restored.learnWindow({ events: next, examples: restored.examplesOf(next) }),
+      rehearsing.learnWindow({ events: next, examples: rehearsing.examplesOf(next) }),
+      'a restored model rehearses what the saved one would',
+    );
+    fewer = OnlineModel.restore({ ...cfg, rehearsalWindows: 2 }, content, JSON.parse(JSON.stringify(state)), arrays);
+    assert.equal(fewer.state().state.rehearsal?.length, 2, 'a restart with fewer windows keeps the newest');
+  } finally {
+    for (const m of [plain, skipping, rehearsing, restored, fewer]) m?.dispose();
+  }
+});
+
 test('hybrid item input: items get residual rows as they are trained on, and state() / restore() keep table, rows and counts', () => {
   const hybridCfg: Config = { ...cfg, itemInput: 'hybrid', hybridGateK: 2 };
   const content = catalogue(30);
