@@ -282,7 +282,16 @@ export const settings = {
     "The replay's additive cold gate for LEARN: + this x max(0, 1 - max(n, 1) / LEARN_REPLAY_COLD_GATE_K) x the content cosine, n the item's interactions before the event (0: off; the cold-start operating point).",
     z.coerce.number().min(0).default(0),
   ),
-  replayColdGateK: setting('LEARN_REPLAY_COLD_GATE_K', 'Interactions at which the replay\'s cold gate (LEARN_REPLAY_COLD_MIX, LEARN_REPLAY_COLD_BOOST) has faded to 0.', z.coerce.number().positive().default(20)),
+  replayColdGateK: setting(
+    'LEARN_REPLAY_COLD_GATE_K',
+    'Interactions at which the replay\'s cold gate (LEARN_REPLAY_COLD_MIX, LEARN_REPLAY_COLD_BOOST) has faded to 0, and from which an item takes no cold slot (LEARN_REPLAY_COLD_SLOTS).',
+    z.coerce.number().positive().default(20),
+  ),
+  replayColdSlots: setting(
+    'LEARN_REPLAY_COLD_SLOTS',
+    "Places of the replay's top 10 reserved for cold items (fewer than LEARN_REPLAY_COLD_GATE_K interactions), filled by each method's own score; every method gets them (0: off; a cold-start operating point).",
+    z.coerce.number().int().min(0).max(9).default(0),
+  ),
   popularityHalfLifeDays: setting(
     'LEARN_POPULARITY_HALF_LIFE_DAYS',
     'Half-life in event-time days of the decayed popularity counts: those the store keeps for the served prior (LEARN_SERVE_PRIOR; kept with them in Redis, and a writer with another half-life counts nothing until it is set back), and the replay\'s popularity baseline and prior.',

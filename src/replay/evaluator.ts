@@ -114,7 +114,8 @@ export class ReplayEvaluator {
     for (const m of this.methods) {
       this.metrics.set(m, new RankingMetrics({ ks: opts.ks, coldThreshold: opts.coldThreshold, window: opts.window }));
       if (opts.keepRanks) this.ranks.set(m, []);
-      if (opts.grid && m !== 'popularity') this.gridMetrics.set(m, new OperatingPointMetrics(operatingGrid(m === 'learn'), { ks: opts.ks, coldThreshold: opts.coldThreshold }));
+      const kind = m === 'learn' ? 'content' : m === 'popularity' ? 'popularity' : 'history';
+      if (opts.grid) this.gridMetrics.set(m, new OperatingPointMetrics(operatingGrid(kind), { ks: opts.ks, coldThreshold: opts.coldThreshold }));
     }
     this.popularity = new DecayedPopularity(opts.halfLifeMs);
     this.rehearsalRng = new Rng(opts.seed ^ 0x3c6ef372);
@@ -240,9 +241,9 @@ export class ReplayEvaluator {
     const contentScores = wantsBoost && ids.length > 0 ? (scorers.get('content') ?? this.scorer('content', model, ids, histories)) : undefined;
     // Items listed after an event (but within its window) are not its candidates yet.
     const notYetListed = catalogue ? ids.flatMap((id, x) => ((catalogue.listedAt(id) ?? -Infinity) > now ? [[x, catalogue.listedAt(id) as number] as const] : [])) : [];
-    const plain: ScoreTerms = { prior: new Float32Array(ids.length) };
     // Each candidate's interactions strictly before the event being scored (the cold gate's n), kept up to date below.
     const interactions = Float32Array.from(ids, (id) => this.itemCounts.get(id) ?? 0);
+    const plain: ScoreTerms = { prior: new Float32Array(ids.length), interactions };
 
     events.forEach((e, i) => {
       const seen = this.seen.get(e.user_id) ?? new Set<string>();
@@ -255,20 +256,23 @@ export class ReplayEvaluator {
       const target = index.get(e.item_id);
       const obs = { itemInteractionsBefore: this.itemCounts.get(e.item_id) ?? 0, userEventsBefore: this.userCounts.get(e.user_id) ?? 0, eventTime: e.ts };
       const cs = contentScores?.(i);
-      const withContent: ScoreTerms = cs ? { prior, content: cs, interactions } : { prior };
+      const withContent: ScoreTerms = cs ? { prior, content: cs, interactions } : { prior, interactions };
       for (const m of this.methods) {
         const own = scorers.get(m)?.(i);
         if (!own && m !== 'popularity') this.fallbackEvents[m]++;
         // The popularity method, and a user's first event under every method, rank by popularity alone.
         const base = own ?? popScores;
-        const terms = !own ? plain : m === 'learn' ? withContent : { prior };
+        const terms = !own ? plain : m === 'learn' ? withContent : { prior, interactions };
         const rankAtPoint = (p: OperatingPoint): number => (target === undefined ? Number.POSITIVE_INFINITY : rankAt(base, terms, p, target, excluded));
-        const rank = rankAtPoint(m === 'learn' ? point : { beta: point.beta, contentWeight: 0 });
+        const slots = point.coldSlots ? { coldSlots: point.coldSlots, coldGateK: point.coldGateK ?? 1 } : {};
+        const rank = rankAtPoint(m === 'learn' ? point : { beta: point.beta, contentWeight: 0, ...slots });
         this.metrics.get(m)!.add({ rank, ...obs });
         this.ranks.get(m)?.push(rank);
         this.addPerUser(m, e.user_id, rank, obs.itemInteractionsBefore < this.opts.coldThreshold);
         const grid = this.gridMetrics.get(m);
-        grid?.points.forEach((p, k) => grid.add(k, { rank: own ? rankAtPoint(p) : rank, ...obs }));
+        // Without the method's own scores (popularity, a user's first event) a point's terms do not apply; its slots do.
+        const fallbackAt = (p: OperatingPoint): number => (p.coldSlots ? rankAtPoint({ beta: 0, contentWeight: 0, coldSlots: p.coldSlots, coldGateK: p.coldGateK ?? 1 }) : rank);
+        grid?.points.forEach((p, k) => grid.add(k, { rank: own ? rankAtPoint(p) : fallbackAt(p), ...obs }));
       }
       this.observeEvent(e);
       if (target !== undefined) interactions[target] = (interactions[target] as number) + 1;

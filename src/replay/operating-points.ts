@@ -1,5 +1,6 @@
 // Score-time operating points: one replay ranks every event under a grid of settings, so the trade-off between
 // overall and cold-item recall is measured in one pass, for every method on the same events.
+import { rankWithColdSlots } from './cold-slots.js';
 import type { MetricSummary } from './metrics-accumulator.js';
 import { RankingMetrics, type MetricsOptions } from './metrics-accumulator.js';
 
@@ -22,8 +23,13 @@ export interface OperatingPoint {
   coldMix?: number;
   /** Weight of the cold gate's additive content term, times the fade (0: off). */
   coldBoost?: number;
-  /** Interactions at which the cold gate has faded to 0. */
+  /** Interactions at which the cold gate has faded to 0 (and, with coldSlots, from which an item takes no slot). */
   coldGateK?: number;
+  /**
+   * Places of the top 10 reserved for cold items (fewer than coldGateK interactions; none counts as one, as for the
+   * gate), filled by the method's own score (src/replay/cold-slots.ts). Needs no content: every method gets it.
+   */
+  coldSlots?: number;
 }
 
 /** The cold gate's fade for an item with `n` earlier interactions: 1 - 1/k at none or one, 0 from k on (see OperatingPoint). */
@@ -34,10 +40,21 @@ export function coldFade(n: number, k: number): number {
 export const PRIOR_GRID: readonly number[] = [0, 0.05, 0.1, 0.2, 0.3, 0.5, 1];
 export const CONTENT_WEIGHT_GRID: readonly number[] = [0, 0.1, 0.2, 0.3, 0.5, 1];
 
-/** The points a method is ranked under: every prior, and for LEARN every (prior, content weight) pair. */
-export function operatingGrid(withContent: boolean): OperatingPoint[] {
+/**
+ * The points a method is ranked under: every prior, for LEARN every (prior, content weight) pair and the cold gate,
+ * and for every method the cold slots. Popularity, whose own score is the prior, gets the slots alone.
+ */
+export function operatingGrid(kind: 'content' | 'history' | 'popularity'): OperatingPoint[] {
+  if (kind === 'popularity') return coldSlotGrid([{ beta: 0, contentWeight: 0 }]);
+  const withContent = kind === 'content';
   const plain = PRIOR_GRID.flatMap((beta) => (withContent ? CONTENT_WEIGHT_GRID : [0]).map((contentWeight) => ({ beta, contentWeight })));
-  return withContent ? [...plain, ...COLD_GATE_GRID] : plain;
+  const slotBases = [0.3, 1].map((beta) => ({ beta, contentWeight: withContent ? 0.2 : 0 }));
+  return [...plain, ...(withContent ? COLD_GATE_GRID : []), ...coldSlotGrid(slotBases)];
+}
+
+/** 1, 2 or 3 of the top 10 reserved for items with fewer than 5 or 20 interactions, at each base point. */
+function coldSlotGrid(bases: OperatingPoint[]): OperatingPoint[] {
+  return bases.flatMap((b) => [1, 2, 3].flatMap((coldSlots) => [5, 20].map((coldGateK) => ({ ...b, coldSlots, coldGateK }))));
 }
 
 /** The cold gate's sweep (LEARN only), around the default prior and content weight: the mix, and the boost at two fade-out counts. */
@@ -74,6 +91,10 @@ export function rankAt(base: Float32Array, terms: ScoreTerms, p: OperatingPoint,
     return (1 - a) * (base[j] as number) + (a + boost * f) * (content[j] as number);
   };
   const score = (j: number): number => own(j) + p.beta * (prior[j] as number) + (useContent ? p.contentWeight * (content[j] as number) : 0);
+  if ((p.coldSlots ?? 0) > 0) {
+    if (interactions === undefined) throw new Error('cold slots need the candidates\' interaction counts');
+    return rankWithColdSlots(score, base.length, target, excluded, (j) => coldFade(interactions[j] as number, k) > 0, p.coldSlots ?? 0);
+  }
   const s = score(target);
   if (Number.isNaN(s)) return base.length - countExcluded(excluded, target);
   let ahead = 0;

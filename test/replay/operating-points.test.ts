@@ -38,7 +38,7 @@ test('the cold gate mixes LEARN\'s score with the content cosine by max(0, 1 - m
   assert.equal(rankAt(base, terms, { beta: 0, contentWeight: 0, coldBoost: 1, coldGateK: 2 }, 2, none), 2);
   assert.equal(rankAt(base, terms, { beta: 0, contentWeight: 0, coldBoost: 2, coldGateK: 2 }, 2, none), 1);
   assert.equal(rankAt(base, { ...terms, interactions: Float32Array.of(100, 100, 2) }, { beta: 0, contentWeight: 0, coldBoost: 2, coldGateK: 2 }, 2, none), 3, 'faded out at k');
-  assert.ok(operatingGrid(true).some((q) => (q.coldMix ?? 0) > 0) && operatingGrid(false).every((q) => q.coldMix === undefined));
+  assert.ok(operatingGrid('content').some((q) => (q.coldMix ?? 0) > 0) && operatingGrid('history').every((q) => q.coldMix === undefined));
 });
 
 test('the prior is log(1 + popularity) scaled to [0, 1]; only LEARN gets the content term', () => {
@@ -46,8 +46,8 @@ test('the prior is log(1 + popularity) scaled to [0, 1]; only LEARN gets the con
   assert.equal(p[0], 0);
   assert.ok(Math.abs((p[2] as number) - 1) < 1e-6);
   assert.ok(Math.abs((p[1] as number) - Math.log(2) / Math.log(4)) < 1e-6);
-  assert.ok(operatingGrid(true).length > operatingGrid(false).length);
-  assert.ok(operatingGrid(false).every((q) => q.contentWeight === 0));
+  assert.ok(operatingGrid('content').length > operatingGrid('history').length);
+  assert.ok(operatingGrid('history').every((q) => q.contentWeight === 0));
 });
 
 test('the listed catalogue: items listed by a time that have content, in listing order, as candidates and as the negative pool', () => {

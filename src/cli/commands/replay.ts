@@ -114,7 +114,12 @@ export async function replayWithProgress(
       ...(limit !== undefined ? { limit } : {}),
       methods: parseMethods(o.methods),
       ...(o.inProcess ? { inProcess: true } : {}),
-      operatingPoint: { beta, contentWeight, ...(cfg.replayColdMix > 0 || cfg.replayColdBoost > 0 ? { coldMix: cfg.replayColdMix, coldBoost: cfg.replayColdBoost, coldGateK: cfg.replayColdGateK } : {}) },
+      operatingPoint: {
+        beta,
+        contentWeight,
+        ...(cfg.replayColdMix > 0 || cfg.replayColdBoost > 0 ? { coldMix: cfg.replayColdMix, coldBoost: cfg.replayColdBoost, coldGateK: cfg.replayColdGateK } : {}),
+        ...(cfg.replayColdSlots > 0 ? { coldSlots: cfg.replayColdSlots, coldGateK: cfg.replayColdGateK } : {}),
+      },
       ...(warmStart ? { warmStart } : {}),
       updates: o.updates as UpdateMode,
       ...(o.idThread ? {} : { idThread: false }),
