@@ -284,13 +284,19 @@ export const settings = {
   ),
   replayColdGateK: setting(
     'LEARN_REPLAY_COLD_GATE_K',
-    'Interactions at which the replay\'s cold gate (LEARN_REPLAY_COLD_MIX, LEARN_REPLAY_COLD_BOOST) has faded to 0, and from which an item takes no cold slot (LEARN_REPLAY_COLD_SLOTS).',
+    'Interactions at which the replay\'s cold gate (LEARN_REPLAY_COLD_MIX, LEARN_REPLAY_COLD_BOOST) has faded to 0.',
     z.coerce.number().positive().default(20),
   ),
   replayColdSlots: setting(
     'LEARN_REPLAY_COLD_SLOTS',
-    "Places of the replay's top 10 reserved for cold items (fewer than LEARN_REPLAY_COLD_GATE_K interactions), filled by each method's own score; every method gets them (0: off; a cold-start operating point).",
+    "Places of the replay's top 10 reserved for cold items (fewer than LEARN_REPLAY_COLD_SLOTS_BELOW interactions), filled by each method's own score; every method gets them (0: off; a cold-start operating point).",
     z.coerce.number().int().min(0).max(9).default(0),
+  ),
+  replayColdSlotsBelow: setting('LEARN_REPLAY_COLD_SLOTS_BELOW', 'Interactions from which an item takes no cold slot (LEARN_REPLAY_COLD_SLOTS): the cold-item slice\'s threshold.', positiveInt.default(5)),
+  replayColdSlotsBy: setting(
+    'LEARN_REPLAY_COLD_SLOTS_BY',
+    "What fills the cold slots (LEARN_REPLAY_COLD_SLOTS): score, each method's score at the operating point (prior included); cold-score, its score without the prior, plus for LEARN the content cosine at weight 1.",
+    z.enum(['score', 'cold-score']).default('score'),
   ),
   popularityHalfLifeDays: setting(
     'LEARN_POPULARITY_HALF_LIFE_DAYS',

@@ -7,14 +7,25 @@
 export const SLOT_LIST_SIZE = 10;
 
 /**
- * The 1-based position of `target` in the list with `slots` reserved places for cold candidates. `score(j)` for every
- * candidate; `excluded[j]` = 1 drops j (the target always competes); `cold(j)` marks the candidates the slots may
- * take. Ties are pessimistic for the target, as everywhere in the replay: an item scored equal to it stands ahead.
+ * The 1-based position of `target` in the list with `slots` reserved places for cold candidates. `score(j)` ranks
+ * every candidate, `slotScore(j)` the cold ones for the slots (default: the same score); `excluded[j]` = 1 drops j
+ * (the target always competes); `cold(j)` marks the candidates the slots may take. Ties are pessimistic for the
+ * target, as everywhere in the replay: an item scored equal to it stands ahead.
  */
-export function rankWithColdSlots(score: (j: number) => number, n: number, target: number, excluded: Uint8Array, cold: (j: number) => boolean, slots: number): number {
+export function rankWithColdSlots(
+  score: (j: number) => number,
+  n: number,
+  target: number,
+  excluded: Uint8Array,
+  cold: (j: number) => boolean,
+  slots: number,
+  slotScore: (j: number) => number = score,
+): number {
   const s = score(target);
   // Everything ahead of the target, pessimistically (NaN targets rank last, as in rankAt).
   const ahead = (j: number): boolean => Number.isNaN(s) || score(j) >= s;
+  const slotTarget = slotScore(target);
+  const aheadInSlots = (j: number): boolean => Number.isNaN(slotTarget) || slotScore(j) >= slotTarget;
   let rank = 1;
   for (let j = 0; j < n; j++) if (j !== target && excluded[j] !== 1 && ahead(j)) rank++;
   const open = SLOT_LIST_SIZE - slots;
@@ -23,7 +34,7 @@ export function rankWithColdSlots(score: (j: number) => number, n: number, targe
   const top = bestOf(n, open, (j) => j !== target && excluded[j] !== 1, score, target, ahead);
   const inTop = new Set(top);
   // The slots: the best cold candidates outside the open places, the target among them if it is cold.
-  const slotted = bestOf(n, slots, (j) => !inTop.has(j) && (j === target || excluded[j] !== 1) && cold(j), score, target, ahead);
+  const slotted = bestOf(n, slots, (j) => !inTop.has(j) && (j === target || excluded[j] !== 1) && cold(j), slotScore, target, aheadInSlots);
   const at = slotted.indexOf(target);
   if (at >= 0) return open + at + 1;
   // Not in the list's head: slot items that scored below the target were moved ahead of it.

@@ -264,14 +264,15 @@ export class ReplayEvaluator {
         const base = own ?? popScores;
         const terms = !own ? plain : m === 'learn' ? withContent : { prior, interactions };
         const rankAtPoint = (p: OperatingPoint): number => (target === undefined ? Number.POSITIVE_INFINITY : rankAt(base, terms, p, target, excluded));
-        const slots = point.coldSlots ? { coldSlots: point.coldSlots, coldGateK: point.coldGateK ?? 1 } : {};
+        const slots = point.coldSlots ? { coldSlots: point.coldSlots, coldSlotsBelow: point.coldSlotsBelow ?? 1, coldSlotsBy: point.coldSlotsBy ?? 'score' } : {};
         const rank = rankAtPoint(m === 'learn' ? point : { beta: point.beta, contentWeight: 0, ...slots });
         this.metrics.get(m)!.add({ rank, ...obs });
         this.ranks.get(m)?.push(rank);
         this.addPerUser(m, e.user_id, rank, obs.itemInteractionsBefore < this.opts.coldThreshold);
         const grid = this.gridMetrics.get(m);
         // Without the method's own scores (popularity, a user's first event) a point's terms do not apply; its slots do.
-        const fallbackAt = (p: OperatingPoint): number => (p.coldSlots ? rankAtPoint({ beta: 0, contentWeight: 0, coldSlots: p.coldSlots, coldGateK: p.coldGateK ?? 1 }) : rank);
+        const fallbackAt = (p: OperatingPoint): number =>
+          p.coldSlots ? rankAtPoint({ beta: 0, contentWeight: 0, coldSlots: p.coldSlots, coldSlotsBelow: p.coldSlotsBelow ?? 1, coldSlotsBy: p.coldSlotsBy ?? 'score' }) : rank;
         grid?.points.forEach((p, k) => grid.add(k, { rank: own ? rankAtPoint(p) : fallbackAt(p), ...obs }));
       }
       this.observeEvent(e);

@@ -23,14 +23,23 @@ export interface OperatingPoint {
   coldMix?: number;
   /** Weight of the cold gate's additive content term, times the fade (0: off). */
   coldBoost?: number;
-  /** Interactions at which the cold gate has faded to 0 (and, with coldSlots, from which an item takes no slot). */
+  /** Interactions at which the cold gate has faded to 0. */
   coldGateK?: number;
   /**
-   * Places of the top 10 reserved for cold items (fewer than coldGateK interactions; none counts as one, as for the
-   * gate), filled by the method's own score (src/replay/cold-slots.ts). Needs no content: every method gets it.
+   * Places of the top 10 reserved for cold items (fewer than coldSlotsBelow interactions), filled by the method's
+   * own score (src/replay/cold-slots.ts). Needs no content: every method gets it.
    */
   coldSlots?: number;
+  /** Interactions from which an item takes no cold slot. */
+  coldSlotsBelow?: number;
+  /**
+   * What fills the cold slots: 'score', the point's own score (prior included); 'cold-score', the method's score
+   * without the prior, plus for LEARN the content cosine at weight 1 (its best cold-item ranking in the grid).
+   */
+  coldSlotsBy?: ColdSlotScore;
 }
+
+export type ColdSlotScore = 'score' | 'cold-score';
 
 /** The cold gate's fade for an item with `n` earlier interactions: 1 - 1/k at none or one, 0 from k on (see OperatingPoint). */
 export function coldFade(n: number, k: number): number {
@@ -45,16 +54,20 @@ export const CONTENT_WEIGHT_GRID: readonly number[] = [0, 0.1, 0.2, 0.3, 0.5, 1]
  * and for every method the cold slots. Popularity, whose own score is the prior, gets the slots alone.
  */
 export function operatingGrid(kind: 'content' | 'history' | 'popularity'): OperatingPoint[] {
-  if (kind === 'popularity') return coldSlotGrid([{ beta: 0, contentWeight: 0 }]);
+  if (kind === 'popularity') return coldSlotGrid([{ beta: 0, contentWeight: 0 }], ['score']);
   const withContent = kind === 'content';
   const plain = PRIOR_GRID.flatMap((beta) => (withContent ? CONTENT_WEIGHT_GRID : [0]).map((contentWeight) => ({ beta, contentWeight })));
   const slotBases = [0.3, 1].map((beta) => ({ beta, contentWeight: withContent ? 0.2 : 0 }));
   return [...plain, ...(withContent ? COLD_GATE_GRID : []), ...coldSlotGrid(slotBases)];
 }
 
-/** 1, 2 or 3 of the top 10 reserved for items with fewer than 5 or 20 interactions, at each base point. */
-function coldSlotGrid(bases: OperatingPoint[]): OperatingPoint[] {
-  return bases.flatMap((b) => [1, 2, 3].flatMap((coldSlots) => [5, 20].map((coldGateK) => ({ ...b, coldSlots, coldGateK }))));
+/**
+ * 1, 2 or 3 of the top 10 reserved for items with fewer than 5 interactions, filled by either slot score, at each
+ * base point. (Slots for items with fewer than 20 were tried: under the prior they all went to items with 5 to 19,
+ * and cold-item recall did not move.)
+ */
+function coldSlotGrid(bases: OperatingPoint[], by: readonly ColdSlotScore[] = ['score', 'cold-score']): OperatingPoint[] {
+  return bases.flatMap((b) => [1, 2, 3].flatMap((coldSlots) => by.map((coldSlotsBy) => ({ ...b, coldSlots, coldSlotsBelow: 5, coldSlotsBy }))));
 }
 
 /** The cold gate's sweep (LEARN only), around the default prior and content weight: the mix, and the boost at two fade-out counts. */
@@ -93,7 +106,10 @@ export function rankAt(base: Float32Array, terms: ScoreTerms, p: OperatingPoint,
   const score = (j: number): number => own(j) + p.beta * (prior[j] as number) + (useContent ? p.contentWeight * (content[j] as number) : 0);
   if ((p.coldSlots ?? 0) > 0) {
     if (interactions === undefined) throw new Error('cold slots need the candidates\' interaction counts');
-    return rankWithColdSlots(score, base.length, target, excluded, (j) => coldFade(interactions[j] as number, k) > 0, p.coldSlots ?? 0);
+    const coldScore = (j: number): number => own(j) + (content !== undefined ? (content[j] as number) : 0);
+    const slotScore = p.coldSlotsBy === 'cold-score' ? coldScore : score;
+    const below = p.coldSlotsBelow ?? 1;
+    return rankWithColdSlots(score, base.length, target, excluded, (j) => (interactions[j] as number) < below, p.coldSlots ?? 0, slotScore);
   }
   const s = score(target);
   if (Number.isNaN(s)) return base.length - countExcluded(excluded, target);

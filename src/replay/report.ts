@@ -69,7 +69,9 @@ export function summaryTable(r: ReplayReport): string {
 /** The score-time operating point in words (the table's settings). */
 function describePoint(p: ReplayReport['operatingPoint']): string {
   const gate = p.coldMix || p.coldBoost ? `, LEARN cold gate (mix ${p.coldMix ?? 0}, boost ${p.coldBoost ?? 0}) fading out at ${p.coldGateK} interactions` : '';
-  const slots = p.coldSlots ? `, ${p.coldSlots} of the top 10 reserved for items with fewer than ${p.coldGateK} interactions (every method)` : '';
+  const slots = p.coldSlots
+    ? `, ${p.coldSlots} of the top 10 reserved for items with fewer than ${p.coldSlotsBelow} interactions, filled by ${p.coldSlotsBy === 'cold-score' ? 'each method\'s score without the prior (LEARN: + the content cosine)' : 'each method\'s score'}`
+    : '';
   return `popularity prior ${p.beta} for every history-based method, LEARN content weight ${p.contentWeight}${gate}${slots}`;
 }
 
@@ -81,7 +83,7 @@ export function operatingPointsTable(r: ReplayReport, top = 5): string {
   const out: string[] = [];
   for (const [m, points] of Object.entries(r.operatingPoints ?? {})) {
     const sorted = [...(points ?? [])].sort((a, b) => (b.overall.recall['10'] ?? 0) - (a.overall.recall['10'] ?? 0));
-    out.push(`${m}: ${sorted.slice(0, top).map((p) => `beta ${p.beta} content ${p.contentWeight}${p.coldMix ? ` cold mix ${p.coldMix} (k ${p.coldGateK})` : ''}${p.coldBoost ? ` cold boost ${p.coldBoost} (k ${p.coldGateK})` : ''}${p.coldSlots ? ` cold slots ${p.coldSlots} (k ${p.coldGateK})` : ''}: R@10 ${fx(p.overall.recall['10'])} N@10 ${fx(p.overall.ndcg['10'])} cold R@10 ${fx(p.coldItem.recall['10'])}`).join('; ')}`);
+    out.push(`${m}: ${sorted.slice(0, top).map((p) => `beta ${p.beta} content ${p.contentWeight}${p.coldMix ? ` cold mix ${p.coldMix} (k ${p.coldGateK})` : ''}${p.coldBoost ? ` cold boost ${p.coldBoost} (k ${p.coldGateK})` : ''}${p.coldSlots ? ` cold slots ${p.coldSlots} (below ${p.coldSlotsBelow}, by ${p.coldSlotsBy ?? 'score'})` : ''}: R@10 ${fx(p.overall.recall['10'])} N@10 ${fx(p.overall.ndcg['10'])} cold R@10 ${fx(p.coldItem.recall['10'])}`).join('; ')}`);
   }
   return out.join('\n');
 }

@@ -6,14 +6,15 @@ import { rankWithColdSlots, SLOT_LIST_SIZE } from '../../src/replay/cold-slots.j
 // Pure logic: the reserved places, checked against the list built out in full.
 
 /** The whole list, built the obvious way: the target after everything scored equal to it (pessimistic ties). */
-function bruteForce(scores: number[], target: number, excluded: Uint8Array, cold: boolean[], slots: number): number {
+function bruteForce(scores: number[], target: number, excluded: Uint8Array, cold: boolean[], slots: number, slotScores = scores): number {
+  const by = (s: number[]) => (a: number, b: number) => s[b]! - s[a]! || (a === target ? 1 : b === target ? -1 : a - b);
   const order = scores
     .map((s, j) => j)
     .filter((j) => j === target || excluded[j] !== 1)
-    .sort((a, b) => scores[b]! - scores[a]! || (a === target ? 1 : b === target ? -1 : a - b));
+    .sort(by(scores));
   const open = order.slice(0, SLOT_LIST_SIZE - slots);
   const rest = order.slice(SLOT_LIST_SIZE - slots);
-  const slotted = rest.filter((j) => cold[j]).slice(0, slots);
+  const slotted = rest.filter((j) => cold[j]).sort(by(slotScores)).slice(0, slots);
   const list = [...open, ...slotted, ...rest.filter((j) => !slotted.includes(j))];
   return list.indexOf(target) + 1;
 }
@@ -43,5 +44,9 @@ test('matches the list built out in full, on random scores with ties, exclusions
     const slots = rng.int(5);
     const got = rankWithColdSlots((j) => scores[j]!, n, target, excluded, (j) => cold[j]!, slots);
     assert.equal(got, bruteForce(scores, target, excluded, cold, slots), JSON.stringify({ trial, scores, cold, excluded: [...excluded], target, slots }));
+    // The slots filled by a score of their own (e.g. without the prior).
+    const slotScores = scores.map(() => rng.int(6) / 2);
+    const own = rankWithColdSlots((j) => scores[j]!, n, target, excluded, (j) => cold[j]!, slots, (j) => slotScores[j]!);
+    assert.equal(own, bruteForce(scores, target, excluded, cold, slots, slotScores), JSON.stringify({ trial, scores, slotScores, cold, excluded: [...excluded], target, slots }));
   }
 });

@@ -118,7 +118,7 @@ export async function replayWithProgress(
         beta,
         contentWeight,
         ...(cfg.replayColdMix > 0 || cfg.replayColdBoost > 0 ? { coldMix: cfg.replayColdMix, coldBoost: cfg.replayColdBoost, coldGateK: cfg.replayColdGateK } : {}),
-        ...(cfg.replayColdSlots > 0 ? { coldSlots: cfg.replayColdSlots, coldGateK: cfg.replayColdGateK } : {}),
+        ...(cfg.replayColdSlots > 0 ? { coldSlots: cfg.replayColdSlots, coldSlotsBelow: cfg.replayColdSlotsBelow, coldSlotsBy: cfg.replayColdSlotsBy } : {}),
       },
       ...(warmStart ? { warmStart } : {}),
       updates: o.updates as UpdateMode,
