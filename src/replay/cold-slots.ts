@@ -21,24 +21,34 @@ export function rankWithColdSlots(
   slots: number,
   slotScore: (j: number) => number = score,
 ): number {
+  // A NaN target ranks last (as in rankAt); any other NaN candidate ranks below every number.
   const s = score(target);
-  // Everything ahead of the target, pessimistically (NaN targets rank last, as in rankAt).
-  const ahead = (j: number): boolean => Number.isNaN(s) || score(j) >= s;
+  const main = nanLast(score);
+  const ahead = (j: number): boolean => Number.isNaN(s) || main(j) >= s;
   const slotTarget = slotScore(target);
-  const aheadInSlots = (j: number): boolean => Number.isNaN(slotTarget) || slotScore(j) >= slotTarget;
+  const inSlots = nanLast(slotScore);
+  const aheadInSlots = (j: number): boolean => Number.isNaN(slotTarget) || inSlots(j) >= slotTarget;
   let rank = 1;
   for (let j = 0; j < n; j++) if (j !== target && excluded[j] !== 1 && ahead(j)) rank++;
   const open = SLOT_LIST_SIZE - slots;
   if (slots <= 0 || rank <= open) return rank;
   // The `open` best others, by score then index; the target is not among them (its rank is past `open`).
-  const top = bestOf(n, open, (j) => j !== target && excluded[j] !== 1, score, target, ahead);
+  const top = bestOf(n, open, (j) => j !== target && excluded[j] !== 1, main, target, ahead);
   const inTop = new Set(top);
   // The slots: the best cold candidates outside the open places, the target among them if it is cold.
-  const slotted = bestOf(n, slots, (j) => !inTop.has(j) && (j === target || excluded[j] !== 1) && cold(j), slotScore, target, aheadInSlots);
+  const slotted = bestOf(n, slots, (j) => !inTop.has(j) && (j === target || excluded[j] !== 1) && cold(j), inSlots, target, aheadInSlots);
   const at = slotted.indexOf(target);
   if (at >= 0) return open + at + 1;
   // Not in the list's head: slot items that scored below the target were moved ahead of it.
   return rank + slotted.filter((j) => !ahead(j)).length;
+}
+
+/** A score with NaN replaced by -Infinity: a total order for ranking. */
+function nanLast(score: (j: number) => number): (j: number) => number {
+  return (j) => {
+    const x = score(j);
+    return Number.isNaN(x) ? Number.NEGATIVE_INFINITY : x;
+  };
 }
 
 /**

@@ -237,7 +237,7 @@ export class ReplayEvaluator {
     const point = this.opts.operatingPoint ?? { beta: 0, contentWeight: 0 };
     const prior = popularityPrior(popScores);
     // LEARN's content term needs the frozen content's scores, whether or not that method is replayed.
-    const wantsBoost = this.methods.includes('learn') && (point.contentWeight !== 0 || this.gridMetrics.has('learn'));
+    const wantsBoost = this.methods.includes('learn') && (point.contentWeight !== 0 || point.coldSlotsBy === 'cold-score' || this.gridMetrics.has('learn'));
     const contentScores = wantsBoost && ids.length > 0 ? (scorers.get('content') ?? this.scorer('content', model, ids, histories)) : undefined;
     // Items listed after an event (but within its window) are not its candidates yet.
     const notYetListed = catalogue ? ids.flatMap((id, x) => ((catalogue.listedAt(id) ?? -Infinity) > now ? [[x, catalogue.listedAt(id) as number] as const] : [])) : [];

@@ -25,6 +25,8 @@ import type { WaitingEvent } from './waiting-events.js';
 
 /** How often waiting events are checked against the content table, besides the arrival notices. */
 const WAITING_SWEEP_MS = 2_000;
+/** How long a partition's last backlog counts for the rehearsal gate: longer than any fetch interval, shorter than forever (a revoked partition). */
+const BACKLOG_FRESH_MS = 60_000;
 
 /** The trainer's consumer group: `learn-trainer` unless LEARN_GROUP_PREFIX gives this pipeline its own. */
 export const trainerGroup = (cfg: Pick<Config, 'groupPrefix'>): string => `${cfg.groupPrefix}-trainer`;
@@ -126,8 +128,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private lastCheckpointAt = Date.now();
   private digest = 0n;
   private lastSweepAt = Date.now();
-  /** User events consumed-to-be behind the record being handled (the last chunk's backlog between chunks). */
-  private backlog = 0;
+  /**
+   * Per partition, the user events behind the last record handled from it (as of its fetch) and when: the backlog
+   * the rehearsal gate reads is their sum over partitions handled in the last minute (a revoked partition drops out).
+   */
+  private readonly behind = new Map<number, { events: number; at: number }>();
   /** Set when a step failed: the in-memory state no longer matches the offsets, so nothing more may be checkpointed. */
   private broken: Error | undefined;
   private reportFailure: (err: Error) => void = () => undefined;
@@ -305,7 +310,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (this.broken) throw this.broken;
     if (this.stopping) return [];
     for (const [i, r] of records.entries()) {
-      this.backlog = behind + records.length - 1 - i;
+      this.behind.set(r.partition, { events: behind + records.length - 1 - i, at: Date.now() });
       // Rejected records are dead-lettered by the trainer, not the runner: a window that fills later in this chunk
       // checkpoints and commits their offsets, so their letters are written before it (trainWindow writes them first).
       if (this.intake.offer(r) === 'duplicate') continue;
@@ -399,7 +404,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const w: WindowExamples = { events, examples: model.examplesOf(events) };
     this.emit('windowReady', w);
     const learning = performance.now();
-    const rehearse = this.collaborators.rehearsal?.allowed(this.backlog) ?? true;
+    let backlog = 0;
+    for (const b of this.behind.values()) if (Date.now() - b.at < BACKLOG_FRESH_MS) backlog += b.events;
+    const rehearse = this.collaborators.rehearsal?.allowed(backlog) ?? true;
     if (!rehearse) {
       this.stats.rehearsalSkipped++;
       m.rehearsalSkipped.inc();

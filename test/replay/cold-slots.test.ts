@@ -31,6 +31,11 @@ test('a target in the open places keeps its rank; a cold one past them takes a s
   assert.equal(rank(9, 2), 12, 'rank 10, and both slot items (13, 15) scored below it: 2 down');
   assert.equal(rank(12, 2), 15, 'rank 13, 13 and 15 promoted over it');
   assert.equal(rank(15, 0), 16, 'no slots: the plain rank');
+  // A NaN candidate ranks below every number: it takes neither an open place nor a slot ahead of a scored item.
+  const withNaN = [Number.NaN, ...scores.slice(1)];
+  const coldNaN = withNaN.map((_, j) => j === 0 || j === 19);
+  assert.equal(rankWithColdSlots((j) => withNaN[j]!, 20, 19, none, (j) => coldNaN[j]!, 2), 9, 'the scored cold item takes the first slot');
+  assert.equal(rankWithColdSlots((j) => withNaN[j]!, 20, 9, none, (j) => coldNaN[j]!, 2), 11, 'the open places are 1-8, both cold items (NaN last) are slotted ahead of 9');
 });
 
 test('matches the list built out in full, on random scores with ties, exclusions and any number of slots', () => {

@@ -40,7 +40,8 @@ after(() => rmSync(stateDir, { recursive: true, force: true }));
 test('a trainer behind its stream trains windows without rehearsal until at most LEARN_REHEARSAL_MAX_LAG events wait', { timeout: 120_000 }, async () => {
   const contents = randomContents('rg', 12, 24, new Rng(5));
   await publishContents(cfg, contents);
-  // The whole backlog is in the topic before the trainer starts: windows of 8 events, cut with 72, 64, ... 0 behind.
+  // The whole backlog is in the topic (one partition, as pipelineConfig makes it) before the trainer starts: windows
+  // of 8 events, cut with 72, 64, ... 0 behind.
   const producer = await createProducer(createKafka(cfg, 'test-producer'));
   const events: UserEvent[] = Array.from({ length: EVENTS }, (_, i) => ({
     event_id: `rg-e${i}`,
