@@ -295,13 +295,13 @@ export class ReplayEvaluator {
     }
   }
 
-  /** The ID model's optimizer steps on a window's examples (the trainer's schedule and budget). */
-  trainId(examples: ReadonlyMap<string, UserExample>, model: OnlineModel, pool: NegativePool = model.content): void {
+  /** The ID model's optimizer steps on a window's examples (the trainer's schedule and budget; `rehearse` as LEARN's). */
+  trainId(examples: ReadonlyMap<string, UserExample>, model: OnlineModel, pool: NegativePool = model.content, rehearse = true): void {
     if (!this.methods.includes('sasrec')) return;
     if (this.idFailure) throw this.idFailure;
     const byId = [...examples.values()].map((ex) => ({ history: ex.history.map((r) => r.itemId), targets: ex.targets.map((r) => r.itemId) }));
     const { windows, samples } = this.opts.rehearsal;
-    const steps = Array.from({ length: this.opts.stepsPerBatch }, () => [...byId, ...rehearsalDraw(this.idRehearsal, samples, (n) => this.rehearsalRng.int(n))]);
+    const steps = Array.from({ length: this.opts.stepsPerBatch }, () => [...byId, ...(rehearse ? rehearsalDraw(this.idRehearsal, samples, (n) => this.rehearsalRng.int(n)) : [])]);
     remember(this.idRehearsal, byId, windows);
     if (this.idThread) {
       // Queued behind the thread's earlier requests, not awaited: the next window's scoring waits for it there.

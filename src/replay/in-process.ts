@@ -108,10 +108,13 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
   let pendingDay: number | undefined;
   // LEARN's weights are trained only when LEARN is evaluated; the histories are kept for every method either way.
   const learns = evaluator.methods.includes('learn');
-  const retrain = async (ws: readonly WindowExamples[]): Promise<void> => {
+  // Rehearsal is for one pass over a stream; the warm-start epochs revisit every window already, and rehearsing in
+  // them as well over-trained both learned methods on the prefix (frozen after it, seed 1: LEARN Recall@10 0.0649
+  // against 0.0844, SASRec-like 0.0706 against 0.0892).
+  const retrain = async (ws: readonly WindowExamples[], rehearse: boolean): Promise<void> => {
     for (const w of ws) {
-      if (learns) timed(() => model.train(w.examples, pool(w)));
-      evaluator.trainId(w.examples, model, pool(w));
+      if (learns) timed(() => model.train(w.examples, pool(w), rehearse));
+      evaluator.trainId(w.examples, model, pool(w), rehearse);
       await evaluator.idBackpressure();
     }
   };
@@ -128,7 +131,7 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
     }
     const day = Math.floor(Math.min(...[...events.values()].map((l) => (l[0] as UserEvent).ts)) / DAY_MS);
     if (updates === 'daily' && pendingDay !== undefined && day !== pendingDay) {
-      await retrain(pending);
+      await retrain(pending, true);
       pending = [];
     }
     pendingDay = day;
@@ -147,7 +150,7 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
     for (const [i, e] of plan.events.entries()) {
       if (i === split && split > 0) {
         if (window.size > 0) await cut(true);
-        for (let epoch = 0; epoch < (opts.warmStart?.epochs ?? 0); epoch++) await retrain(shuffled(prefix, rng));
+        for (let epoch = 0; epoch < (opts.warmStart?.epochs ?? 0); epoch++) await retrain(shuffled(prefix, rng), false);
         l.info({ windows: prefix.length, epochs: opts.warmStart?.epochs, steps: model.step }, 'warm start done: going live');
       }
       if (eventProblem(e, cfg) || !content.has(e.item_id)) rejected++;
