@@ -194,7 +194,7 @@ export const settings = {
   rehearsalSamples: setting('LEARN_REHEARSAL_SAMPLES', 'Rehearsed windows joined to each step (with LEARN_REHEARSAL_WINDOWS).', positiveInt.default(2)),
   rehearsalMaxLag: setting(
     'LEARN_REHEARSAL_MAX_LAG',
-    'The live trainer (`learn train`) rehearses only while at most this many user events wait behind the window being trained (summed over its partitions, as of each one\'s last fetch): rehearsal spends spare capacity (a step with 2 rehearsed windows costs about 3 plain ones) and is dropped while the trainer catches up. A trainer that cannot afford it runs this far behind (this / the event rate seconds), so the default is one window. Replays and pretraining always rehearse.',
+    'The live trainer (`learn train`) rehearses only while at most this many user events wait behind the window being trained (summed over its partitions, as of each one\'s last fetch): rehearsal spends spare capacity (a step with 2 rehearsed windows costs about 3 plain ones) and is dropped while the trainer catches up. A trainer that cannot afford it runs this far behind (this / the event rate seconds), so the default is one window. Replays (outside their warm-start epochs) and `learn pretrain` always rehearse.',
     z.coerce.number().int().min(0).default(64),
   ),
   checkpointEveryBatches: setting('LEARN_CHECKPOINT_EVERY_BATCHES', 'Write a checkpoint (and commit offsets) after this many micro-batches.', positiveInt.default(20)),
