@@ -192,10 +192,10 @@ export const settings = {
     z.coerce.number().int().min(0).default(8),
   ),
   rehearsalSamples: setting('LEARN_REHEARSAL_SAMPLES', 'Rehearsed windows joined to each step (with LEARN_REHEARSAL_WINDOWS).', positiveInt.default(2)),
-  rehearsalMaxLag: setting(
-    'LEARN_REHEARSAL_MAX_LAG',
-    'The live trainer (`learn train`) rehearses only while at most this many user events wait behind the window being trained (summed over its partitions, as of each one\'s last fetch): rehearsal spends spare capacity (a step with 2 rehearsed windows costs about 3 plain ones) and is dropped while the trainer catches up. A trainer that cannot afford it runs this far behind (this / the event rate seconds), so the default is one window. Replays (outside their warm-start epochs) and `learn pretrain` always rehearse.',
-    z.coerce.number().int().min(0).default(64),
+  rehearsalMaxDelayMs: setting(
+    'LEARN_REHEARSAL_MAX_DELAY_MS',
+    'The live trainer (`learn train`) rehearses a window only when its oldest event (by its Kafka timestamp) is at most this old (ms) as it trains: rehearsal spends spare capacity (a step with 2 rehearsed windows costs about 3 plain ones) and is dropped while the trainer is behind. A trainer that cannot afford it runs about this far behind. Replays (outside their warm-start epochs) and `learn pretrain` always rehearse.',
+    positiveInt.default(5_000),
   ),
   checkpointEveryBatches: setting('LEARN_CHECKPOINT_EVERY_BATCHES', 'Write a checkpoint (and commit offsets) after this many micro-batches.', positiveInt.default(20)),
   checkpointEveryMs: setting('LEARN_CHECKPOINT_EVERY_MS', 'Also write one when this long has passed since the last checkpoint.', positiveInt.default(30_000)),

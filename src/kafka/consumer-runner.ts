@@ -33,11 +33,8 @@ export interface ConsumerRunnerOptions<T> {
   fromBeginning?: boolean;
   /** Turns message bytes into a value; whatever it throws sends the message to the DLQ (`reason` property if present). */
   decode: (value: Buffer | null, message: KafkaMessage, topic: string) => T;
-  /**
-   * Processes a chunk of decoded records of one partition, in order; returns the records it rejected. `behind`: the
-   * partition's messages after the chunk as of the fetch (its backlog; the trainer rehearses only when it is small).
-   */
-  handle: (records: Array<SourceRecord<T>>, behind: number) => Promise<Rejection[] | void>;
+  /** Processes a chunk of decoded records of one partition, in order; returns the records it rejected. */
+  handle: (records: Array<SourceRecord<T>>) => Promise<Rejection[] | void>;
   dlq: Pick<DeadLetterWriter, 'write'>;
   /** Larger message values go to the DLQ undecoded. */
   maxMessageBytes: number;
@@ -74,13 +71,6 @@ const STOP_WAITS_FOR_START_MS = 15_000;
 
 const reasonOf = (err: unknown): string =>
   typeof err === 'object' && err !== null && 'reason' in err && typeof err.reason === 'string' ? err.reason : 'decode-error';
-
-/** Messages of the batch's partition after `chunk`, as of the fetch: the high watermark minus the chunk's end. */
-export function behindChunk(batch: Pick<Batch, 'highWatermark'>, chunk: readonly Pick<KafkaMessage, 'offset'>[]): number {
-  const last = chunk.at(-1);
-  if (last === undefined) return 0;
-  return Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n));
-}
 
 /**
  * The one consumer loop of every role: eachBatch with explicit resolveOffset and heartbeat, undecodable
@@ -216,7 +206,7 @@ export class ConsumerRunner<T> {
       // and its commits fail, over and over.
       const keepAlive = setInterval(() => void p.heartbeat().catch(() => undefined), 1_000);
       try {
-        await this.processChunk(batch, chunk, behindChunk(batch, chunk));
+        await this.processChunk(batch, chunk);
       } catch (err) {
         // A failed chunk (e.g. the DLQ refusing a send: non-retriable to kafkajs) must be read again later, never end
         // consumption: kafkajs leaves a consumer stopped for good after a non-retriable error, and restarts it (from
@@ -249,7 +239,7 @@ export class ConsumerRunner<T> {
     if (BigInt(end) > BigInt(this.processed.get(batch.topic)?.get(batch.partition) ?? '0')) this.markProcessed(batch.topic, batch.partition, end);
   }
 
-  private async processChunk(batch: Batch, chunk: KafkaMessage[], behind: number): Promise<void> {
+  private async processChunk(batch: Batch, chunk: KafkaMessage[]): Promise<void> {
     const letters: DeadLetter[] = [];
     const good: Array<SourceRecord<T>> = [];
     for (const m of chunk) {
@@ -269,7 +259,7 @@ export class ConsumerRunner<T> {
     // trainer, at a checkpoint inside the chunk) may commit past them.
     await this.o.dlq.write(letters);
     if (good.length > 0) {
-      const rejected = (await this.o.handle(good, behind)) ?? [];
+      const rejected = (await this.o.handle(good)) ?? [];
       // Dead letters are acknowledged by the broker before the offsets past them are resolved.
       await this.o.dlq.write(rejected.map(deadLetterOf));
       messagesProcessed.inc({ topic: batch.topic, group: this.o.groupId }, good.length - rejected.length);

@@ -15,6 +15,6 @@ export const historyUsers = new Gauge({ name: 'learn_history_users', help: 'User
 export const checkpointsWritten = new Counter({ name: 'learn_checkpoints_total', help: 'Checkpoints written', registers: [registry] });
 export const rehearsalSkipped = new Counter({
   name: 'learn_rehearsal_skipped_windows_total',
-  help: 'Windows trained without rehearsal because more than LEARN_REHEARSAL_MAX_LAG events waited behind them',
+  help: 'Windows trained without rehearsal because their oldest event was older than LEARN_REHEARSAL_MAX_DELAY_MS',
   registers: [registry],
 });

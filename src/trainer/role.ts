@@ -13,7 +13,7 @@ export interface TrainerRole {
 /** The trainer as `learn train` runs it: model prepared, vector publisher attached (LEARN_PUBLISH_VECTORS), consuming. */
 export async function startTrainerRole(cfg: Config, collaborators: TrainerCollaborators = {}, opts: { exitOnFailure?: boolean } = {}): Promise<TrainerRole> {
   // Rehearsal spends spare capacity: a trainer behind its stream trains each window alone until it has caught up.
-  const rehearsal = collaborators.rehearsal ?? { allowed: (backlog: number) => backlog <= cfg.rehearsalMaxLag };
+  const rehearsal = collaborators.rehearsal ?? { allowed: (delayMs: number) => delayMs <= cfg.rehearsalMaxDelayMs };
   const trainer = new Trainer(cfg, { ...collaborators, rehearsal });
   await trainer.prepare();
   const publisher = cfg.publishVectors ? await VectorPublisher.start(cfg, trainer, { onFailure: (err) => trainer.fail(err) }) : undefined;

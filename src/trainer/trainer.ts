@@ -25,8 +25,6 @@ import type { WaitingEvent } from './waiting-events.js';
 
 /** How often waiting events are checked against the content table, besides the arrival notices. */
 const WAITING_SWEEP_MS = 2_000;
-/** How long a partition's last backlog counts for the rehearsal gate: longer than any fetch interval, shorter than forever (a revoked partition). */
-const BACKLOG_FRESH_MS = 60_000;
 
 /** The trainer's consumer group: `learn-trainer` unless LEARN_GROUP_PREFIX gives this pipeline its own. */
 export const trainerGroup = (cfg: Pick<Config, 'groupPrefix'>): string => `${cfg.groupPrefix}-trainer`;
@@ -73,10 +71,11 @@ export interface TrainerCollaborators {
   /** Where a window's negatives are drawn from (default: the whole content table). */
   negativePool?: (w: WindowExamples) => NegativePool;
   /**
-   * Whether a window may rehearse, given the user events waiting behind it (default: always). The live role drops
-   * rehearsal while it is behind (LEARN_REHEARSAL_MAX_LAG); a replay or a pretraining pass always rehearses.
+   * Whether a window may rehearse, given how long ago (wall clock, ms) its oldest consumed event was written to Kafka
+   * (default: always). The live role drops rehearsal while it is behind (LEARN_REHEARSAL_MAX_DELAY_MS); a replay or a
+   * pretraining pass always rehearses.
    */
-  rehearsal?: { allowed(backlog: number): boolean };
+  rehearsal?: { allowed(delayMs: number): boolean };
 }
 
 export interface TrainerStats {
@@ -128,11 +127,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private lastCheckpointAt = Date.now();
   private digest = 0n;
   private lastSweepAt = Date.now();
-  /**
-   * Per partition, the user events behind the last record handled from it (as of its fetch) and when: the backlog
-   * the rehearsal gate reads is their sum over partitions handled in the last minute (a revoked partition drops out).
-   */
-  private readonly behind = new Map<number, { events: number; at: number }>();
+  /** Kafka timestamp (ms) of the oldest event consumed into the open window: how far behind the trainer is. */
+  private windowOldestAt: number | undefined;
   /** Set when a step failed: the in-memory state no longer matches the offsets, so nothing more may be checkpointed. */
   private broken: Error | undefined;
   private reportFailure: (err: Error) => void = () => undefined;
@@ -259,7 +255,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       groupId: trainerGroup(this.cfg),
       topics: [topicsFrom(this.cfg).userEvents],
       decode: (v) => codec.decode('UserEvent', v ?? Buffer.alloc(0)),
-      handle: (records, behind) => this.serial(() => this.handle(records, behind)),
+      handle: (records) => this.serial(() => this.handle(records)),
       dlq: this.dlq!,
       maxMessageBytes: this.cfg.maxMessageBytes,
       chunkSize: 500,
@@ -306,14 +302,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return p;
   }
 
-  private async handle(records: Array<SourceRecord<UserEvent>>, behind = 0): Promise<Rejection[]> {
+  private async handle(records: Array<SourceRecord<UserEvent>>): Promise<Rejection[]> {
     if (this.broken) throw this.broken;
     if (this.stopping) return [];
-    for (const [i, r] of records.entries()) {
-      this.behind.set(r.partition, { events: behind + records.length - 1 - i, at: Date.now() });
+    for (const r of records) {
       // Rejected records are dead-lettered by the trainer, not the runner: a window that fills later in this chunk
       // checkpoints and commits their offsets, so their letters are written before it (trainWindow writes them first).
-      if (this.intake.offer(r) === 'duplicate') continue;
+      const intake = this.intake.offer(r);
+      if (intake === 'duplicate') continue;
+      if (intake === 'windowed') this.windowOldestAt = Math.min(this.windowOldestAt ?? Infinity, Number(r.timestamp));
       this.stats.consumed++;
       // Cut as soon as the window is full: a chunk may hold many windows' worth of events.
       if (this.intake.windowFull) await this.trainWindow();
@@ -404,9 +401,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const w: WindowExamples = { events, examples: model.examplesOf(events) };
     this.emit('windowReady', w);
     const learning = performance.now();
-    let backlog = 0;
-    for (const b of this.behind.values()) if (Date.now() - b.at < BACKLOG_FRESH_MS) backlog += b.events;
-    const rehearse = this.collaborators.rehearsal?.allowed(backlog) ?? true;
+    // Events released from waiting carry no fresher clue: a window of them alone counts as on time.
+    const delayMs = this.windowOldestAt === undefined || !Number.isFinite(this.windowOldestAt) ? 0 : Date.now() - this.windowOldestAt;
+    this.windowOldestAt = undefined;
+    const rehearse = this.collaborators.rehearsal?.allowed(delayMs) ?? true;
     if (!rehearse) {
       this.stats.rehearsalSkipped++;
       m.rehearsalSkipped.inc();

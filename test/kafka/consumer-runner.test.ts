@@ -5,7 +5,7 @@ import type { Producer } from 'kafkajs';
 import { defaultCodec, type RecordName, type RecordTypes } from '../../src/codec/index.js';
 import type { Config } from '../../src/config/load.js';
 import { createKafka } from '../../src/kafka/client.js';
-import { behindChunk, ConsumerRunner, type SourceRecord } from '../../src/kafka/consumer-runner.js';
+import { ConsumerRunner, type SourceRecord } from '../../src/kafka/consumer-runner.js';
 import { DeadLetterWriter, DLQ_HEADERS } from '../../src/kafka/dead-letter.js';
 import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
 import { eventually, header, readTopic } from '../support/kafka.js';
@@ -101,35 +101,6 @@ for (const [record, value] of [
     assert.equal(got[0]?.key?.toString(), value.item_id);
   });
 }
-
-test('each chunk is handed the partition backlog behind it: the high watermark at the fetch minus the chunk end', async () => {
-  const topic = await freshTopic(cfg, 'backlog');
-  const dlq = await freshTopic(cfg, 'dlq');
-  const n = 25;
-  await producer.send({ topic, acks: ACKS_ALL, messages: Array.from({ length: n }, (_, i) => ({ key: 'u', value: codec.encode('UserEvent', { ...event, event_id: `e-${i}` }) })) });
-  const seen: Array<{ end: number; behind: number }> = [];
-  const group = uniqueGroup('backlog');
-  const runner = new ConsumerRunner<RecordTypes['UserEvent']>({
-    kafka: createKafka(cfg, 'test-consumer'),
-    groupId: group,
-    topics: [topic],
-    decode: (value) => codec.decode('UserEvent', value ?? Buffer.alloc(0)),
-    handle: async (records, behind) => {
-      seen.push({ end: Number(records.at(-1)!.offset) + 1, behind });
-    },
-    dlq: new DeadLetterWriter(producer, group, dlq),
-    maxMessageBytes: cfg.maxMessageBytes,
-    chunkSize: 10,
-    commitMode: 'after-chunk',
-  });
-  await runner.start();
-  await eventually(`${n} records`, () => seen.at(-1)?.end === n);
-  await runner.stop();
-  assert.ok(seen.length >= 3, `chunks of 10: ${JSON.stringify(seen)}`);
-  // Everything was produced before the first fetch, so every fetch saw the high watermark at n.
-  for (const c of seen) assert.equal(c.behind, n - c.end, JSON.stringify(seen));
-  assert.equal(behindChunk({ highWatermark: '7' }, []), 0, 'an empty chunk has nothing behind it');
-});
 
 test('schema evolution: a UserEvent written with v1 is read with the current schema', async () => {
   const topic = await freshTopic(cfg, 'evolution');

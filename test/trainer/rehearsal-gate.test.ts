@@ -13,12 +13,12 @@ import { eventually } from '../support/kafka.js';
 import { publishContents, randomContents } from '../support/pipeline.js';
 import { pipelineConfig } from '../support/stack.js';
 
-// The live trainer rehearses with spare capacity only: a window with more than LEARN_REHEARSAL_MAX_LAG events
-// behind it in the partition trains alone, and rehearsal comes back once the trainer has caught up.
+// The live trainer rehearses with spare capacity only: a window whose oldest event was written to Kafka more than
+// LEARN_REHEARSAL_MAX_DELAY_MS ago trains alone, and rehearsal comes back once the trainer trains fresh events.
 
 let cfg: Config;
 const stateDir = mkdtempSync(join(tmpdir(), 'learn-rehearsal-gate-'));
-const EVENTS = 80;
+const HALF = 40;
 before(async () => {
   cfg = await pipelineConfig('rehearsal-gate', {
     stateDir,
@@ -29,7 +29,7 @@ before(async () => {
       LEARN_BATCH_USERS: '8',
       LEARN_WINDOW_MAX_EVENTS: '8',
       LEARN_REHEARSAL_WINDOWS: '4',
-      LEARN_REHEARSAL_MAX_LAG: '20',
+      LEARN_REHEARSAL_MAX_DELAY_MS: '1500',
       LEARN_PUBLISH_VECTORS: 'false',
       LEARN_METRICS_PORT: '0',
     },
@@ -37,13 +37,11 @@ before(async () => {
 });
 after(() => rmSync(stateDir, { recursive: true, force: true }));
 
-test('a trainer behind its stream trains windows without rehearsal until at most LEARN_REHEARSAL_MAX_LAG events wait', { timeout: 120_000 }, async () => {
+test('a trainer behind its stream trains windows without rehearsal, and rehearses again once its events are fresh', { timeout: 120_000 }, async () => {
   const contents = randomContents('rg', 12, 24, new Rng(5));
   await publishContents(cfg, contents);
-  // The whole backlog is in the topic (one partition, as pipelineConfig makes it) before the trainer starts: windows
-  // of 8 events, cut with 72, 64, ... 0 behind.
   const producer = await createProducer(createKafka(cfg, 'test-producer'));
-  const events: UserEvent[] = Array.from({ length: EVENTS }, (_, i) => ({
+  const events: UserEvent[] = Array.from({ length: 2 * HALF }, (_, i) => ({
     event_id: `rg-e${i}`,
     user_id: `u${i % 6}`,
     item_id: contents[(i * 5) % contents.length]!.item_id,
@@ -51,16 +49,23 @@ test('a trainer behind its stream trains windows without rehearsal until at most
     ts: 1_700_000_000_000 + i * 1000,
     weight: null,
   }));
-  await producer.send({ topic: cfg.topicUserEvents, acks: ACKS_ALL, messages: events.map((e) => ({ key: e.user_id, value: defaultCodec().encode('UserEvent', e) })) });
-  await producer.disconnect();
-
+  const send = (list: UserEvent[]) =>
+    producer.send({ topic: cfg.topicUserEvents, acks: ACKS_ALL, messages: list.map((e) => ({ key: e.user_id, value: defaultCodec().encode('UserEvent', e) })) });
+  // A backlog older than the limit when the trainer starts: its 5 windows of 8 events train alone.
+  await send(events.slice(0, HALF));
+  await new Promise((r) => setTimeout(r, 2_500));
   const role = await startTrainerRole(cfg, {}, { exitOnFailure: false });
   try {
-    await eventually(`${EVENTS} events trained`, () => role.trainer.stats.eventsTrained === EVENTS, 60_000);
+    await eventually(`${HALF} backlogged events trained`, () => role.trainer.stats.eventsTrained === HALF, 60_000);
+    const behind = role.trainer.stats.rehearsalSkipped;
+    assert.ok(behind > 0, `windows of the stale backlog train alone (${behind} of ${role.trainer.stats.batches})`);
+    // Fresh events, trained within moments of being written: they rehearse.
+    await send(events.slice(HALF));
+    await eventually(`${2 * HALF} events trained`, () => role.trainer.stats.eventsTrained === 2 * HALF, 60_000);
     const { batches, rehearsalSkipped } = role.trainer.stats;
-    assert.ok(rehearsalSkipped > 0, `windows cut with more than 20 events behind them train alone (${rehearsalSkipped} of ${batches})`);
-    assert.ok(rehearsalSkipped < batches, `the last windows, with at most 20 behind, rehearse (${rehearsalSkipped} of ${batches} skipped)`);
+    assert.ok(rehearsalSkipped < batches, `fresh windows rehearse (${rehearsalSkipped} of ${batches} skipped)`);
   } finally {
+    await producer.disconnect();
     await role.stop();
   }
 });
