@@ -77,7 +77,7 @@ export interface SoakOptions {
   warmupMinutes?: number;
 }
 
-/** Half the highest flat rate of `learn bench load` (57 events/s at full histories) on the project's 2-core machine (README, "Soak"). */
+/** Half the highest flat rate of `learn bench load` (57 events/s at full histories) on the project's 2-core machine (docs/benchmarks.md, "Soak"). */
 export const SOAK_DEFAULT_RATE = 28;
 /**
  * The steady state: a fixed catalogue (listings re-list existing ids) and few enough users that every history holds

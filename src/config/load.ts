@@ -84,7 +84,7 @@ export function describeConfig(cfg: Config): Record<string, unknown> {
   );
 }
 
-/** The README's configuration table. */
+/** The settings table of docs/configuration.md. */
 export function configMarkdown(): string {
   const rows = Object.entries(settings).map(([name, s]) => {
     const d = s.schema.safeParse(undefined);

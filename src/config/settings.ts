@@ -7,7 +7,7 @@ export type LoneTextMode = (typeof LONE_TEXT_MODES)[number];
 
 /**
  * Every setting the program reads: its environment variable, what it means, and how it is validated.
- * The README's configuration table is this list (`learn config --markdown` prints it).
+ * The settings table of docs/configuration.md is this list (`learn config --markdown` prints it).
  */
 export interface Setting<S extends z.ZodType = z.ZodType> {
   env: string;

@@ -12,7 +12,7 @@ import { header } from '../support/kafka.js';
 // at most LEARN_HISTORY_LEN events, so (user, item) names one event and a history holds every trained one, twice if
 // trained twice. The checkpoint's count and order-free digest must agree with it.
 
-/** Every reason a dead letter may carry (README "Wire format"). */
+/** Every reason a dead letter may carry (docs/operations.md, "Wire format and dead letters"). */
 export const DLQ_REASONS = new Set([
   'too-short', 'bad-magic', 'unknown-fingerprint', 'wrong-record', 'truncated', 'trailing-bytes', 'malformed-body', 'oversize',
   'empty-text', 'encode-failed', 'non-finite-vector', 'bad-vector-size', 'no-content', 'unknown-event-type', 'bad-timestamp', 'bad-weight', 'missing-id',
@@ -163,7 +163,7 @@ export function distinctPairEvents(ledger: EventLedger, o: { prefix: string; use
   return out;
 }
 
-/** The matrix as a Markdown table (what the README shows). */
+/** The matrix as a Markdown table (what docs/operations.md shows). */
 export function matrixTable(rows: MatrixRow[]): string {
   const lines = [
     '| fault | produced | trained | dead-lettered | lost | trained twice | notes | wall s |',

@@ -23,7 +23,7 @@ import { SMALL_TRAINER_ENV, Supervised, alive, dumpLogs, event, latestCheckpoint
 // The fault matrix (issue 11, "What must show"): real `learn train` processes on the real embedded Kafka and Redis,
 // one fault per row. Every row counts produced / trained / dead-lettered / lost / trained twice per event (ledger.ts)
 // and must end with nothing lost, nothing trained twice, every event where it belongs and every dead letter with
-// its reason. The table is printed at the end (README "Fault matrix" holds one run's).
+// its reason. The table is printed at the end (docs/operations.md "Fault matrix" holds one run's).
 
 const SEED = Number(process.env.LEARN_FAULT_SEED ?? 20251126);
 const DIM = 32;
@@ -41,7 +41,7 @@ before(async () => {
 after(async () => {
   await producer.disconnect();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  // The matrix, for the README (`npm test -- faults/matrix`).
+  // The matrix, for docs/operations.md (`npm test -- faults/matrix`).
   console.log(`\nFault matrix (seed ${SEED}):\n${matrixTable(rows)}\n`);
 });
 

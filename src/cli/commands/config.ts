@@ -5,7 +5,7 @@ export function registerConfig(program: Command): void {
   program
     .command('config')
     .description('print the validated configuration (secrets masked), or the settings table')
-    .option('--markdown', 'print the table of settings for the README')
+    .option('--markdown', 'print the table of settings (docs/configuration.md)')
     .action((opts: { markdown?: boolean }) => {
       if (opts.markdown) {
         process.stdout.write(`${configMarkdown()}\n`);
