@@ -22,6 +22,7 @@ import { StateDirLock } from './state-lock.js';
 import { EventIntake } from './event-intake.js';
 import { PendingListings } from './listed-items.js';
 import type { WaitingEvent } from './waiting-events.js';
+import type { WindowPolicy } from './window.js';
 
 /** How often waiting events are checked against the content table, besides the arrival notices. */
 const WAITING_SWEEP_MS = 2_000;
@@ -76,6 +77,15 @@ export interface TrainerCollaborators {
    * pretraining pass always rehearses.
    */
   rehearsal?: { allowed(delayMs: number): boolean };
+}
+
+/** How the trainer runs, besides its settings. */
+export interface TrainerOptions {
+  /**
+   * The window's time cut: LEARN_WINDOW_MS by default; 'none' cuts windows by size only (the replay's protocol: the
+   * same windows however fast the machine is; the last one is trained by flush()).
+   */
+  windowMaxAgeMs?: WindowPolicy['maxAgeMs'];
 }
 
 export interface TrainerStats {
@@ -142,11 +152,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   constructor(
     readonly cfg: Config,
     private collaborators: TrainerCollaborators = {},
+    options: TrainerOptions = {},
   ) {
     super();
     this.content = new ContentTable(undefined, cfg.maxItems);
     this.pendingListings = new PendingListings(cfg.maxWaitingEvents, this.content);
-    this.intake = new EventIntake(cfg, this.content, { listed: this.pendingListings });
+    this.intake = new EventIntake(cfg, this.content, { listed: this.pendingListings }, options.windowMaxAgeMs ?? cfg.windowMs);
     this.store = new CheckpointStore(join(resolve(PROJECT_ROOT, cfg.stateDir), 'checkpoints'), cfg.checkpointsKept);
   }
 
@@ -360,7 +371,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // try, and always before the next checkpoint, which commits past them).
     if (this.intake.expireWaiting() > 0) await this.writeLetters();
     m.eventsWaiting.set(this.intake.waitingCount);
-    if (this.intake.windowSize > 0 && (this.intake.windowFull || this.intake.windowAgeMs() >= this.cfg.windowMs)) {
+    if (this.intake.windowDue) {
       await this.trainWindow();
     } else if (this.batchesSinceCheckpoint > 0 && Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs) {
       await this.checkpoint();
