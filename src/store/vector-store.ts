@@ -88,6 +88,11 @@ export interface VectorStoreEvents {
   health: [healthy: boolean];
   /** The pending buffer emptied. */
   drained: [];
+  /**
+   * Writes into `version` were refused because its meta hash is gone (evicted, flushed, or a Redis restarted without
+   * persistence): they will never apply, and the writer must build a new version (issue 23 item 4).
+   */
+  versionLost: [version: number];
 }
 
 const RETRY_MS = 500;
@@ -351,6 +356,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     const codes = Array.isArray(reply) ? (reply as number[]) : [];
     const now = Date.now();
     const label = kindLabel(kind);
+    let lost = false;
     ops.forEach((op, j) => {
       const code = codes[j];
       if (code === WriteCode.applied) {
@@ -364,8 +370,11 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
         const reason: RejectReason = code === WriteCode.dimMismatch ? 'dim-mismatch' : 'unknown-version';
         result.rejected.push({ id: op.id, reason });
         vectorWrites.inc({ kind: label, outcome: 'rejected' });
+        lost ||= reason === 'unknown-version';
       }
     });
+    const version = ops[0]?.version;
+    if (lost && version !== undefined) this.emit('versionLost', version);
   }
 
   private setHealthy(up: boolean): void {
