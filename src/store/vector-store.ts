@@ -225,6 +225,16 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     return readMeta(this.redis, this.keys, version);
   }
 
+  /** Redis' maxmemory-policy, or undefined where CONFIG is not allowed (some managed services). */
+  async evictionPolicy(): Promise<string | undefined> {
+    try {
+      const reply = (await this.redis.config('GET', 'maxmemory-policy')) as unknown;
+      return Array.isArray(reply) && typeof reply[1] === 'string' ? reply[1] : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Resolves once the pending buffer is empty; rejects after `timeoutMs` with the count still pending. */
   async flush(timeoutMs = 30_000): Promise<void> {
     if (this.pending.size === 0) return;

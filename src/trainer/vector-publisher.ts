@@ -95,6 +95,7 @@ export class VectorPublisher {
         await sleep(backoff);
       }
     }
+    void p.warnOnEviction();
     // Catches items that arrived while a flush was running.
     p.timer = setInterval(() => {
       void p.flushNewItems();
@@ -150,6 +151,16 @@ export class VectorPublisher {
   private versionReadiness(): CheckResult {
     if (this.lost === undefined) return { ok: true, detail: { version: this.version } };
     return { ok: false, detail: `vector version ${this.lost} lost from redis (evicted or flushed): rebuilding it` };
+  }
+
+  /**
+   * An evicting Redis drops vectors, seen sets and version metas of its own choosing: served answers go wrong or 503
+   * until the next rebuild. Said once at start; the deploy files set noeviction (docs/operations.md, "Redis").
+   */
+  private async warnOnEviction(): Promise<void> {
+    const policy = await this.store.evictionPolicy();
+    if (policy === undefined) this.l.info('redis maxmemory-policy not readable (CONFIG refused): it must be noeviction (docs/operations.md)');
+    else if (policy !== 'noeviction') this.l.error({ policy }, 'redis evicts keys (maxmemory-policy is not noeviction): vectors and seen sets can vanish; set maxmemory-policy noeviction (docs/operations.md)');
   }
 
   /** The store refused writes into `version` as unknown: its meta hash is gone from Redis. */
