@@ -3,7 +3,7 @@ import type { Config } from '../config/load.js';
 import { buildPalBatch, frozenContent, hybridResiduals, palConfigFromConfig, PalLearner, type BackendChoice, type ItemRef, type LearnerState, type NamedArrays, type NegativePool, type PalBatch, type PalConfig, type UserExample } from '../model/index.js';
 import { TrainingThread } from '../model/training-thread.js';
 import type { ContentTable } from './content-table.js';
-import { UserHistories, type HistoriesSnapshot, type UserHistory } from './histories.js';
+import { UserHistories, type HistoriesSnapshot, type HistoriesSnapshotV1, type UserHistory } from './histories.js';
 import { HybridItems, type HybridItemsSnapshot } from './hybrid-items.js';
 
 /** The settings the online model reads (a narrow view of the program's config). */
@@ -12,7 +12,8 @@ export type OnlineModelSettings = Pick<Config, 'historyLen' | 'maxUsers' | 'step
 
 /** The JSON part of the model's state; the float arrays (weights, optimizer moments) travel beside it. */
 export interface OnlineModelState {
-  histories: HistoriesSnapshot;
+  /** Typed arrays (written as raw bytes); the first format, JSON per user, in checkpoints from before. */
+  histories: HistoriesSnapshot | HistoriesSnapshotV1;
   learner: { config: PalConfig; optimizerStep: number };
   rng: number;
   /** The hybrid item input's rows and counts (absent: the tower reads frozen content). */

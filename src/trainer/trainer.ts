@@ -469,7 +469,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const { state, arrays } = this.model.state();
     const offsets: TrainerCheckpointState['offsets'] = {};
     for (const [t, p] of this.trained) offsets[t] = Object.fromEntries([...p].map(([part, o]) => [String(part), o]));
-    const seq = this.store.write({
+    // The histories snapshot is a fresh copy: its buffers move to the writing thread instead of being copied twice.
+    const seq = await this.store.write({
       state: {
         ...state,
         step: this.model.step,
@@ -481,7 +482,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         waiting: this.intake.waitingSnapshot(this.trained),
       },
       arrays,
-    });
+    }, { handOver: true });
     this.batchesSinceCheckpoint = 0;
     this.lastCheckpointAt = Date.now();
     this.stats.checkpointSeq = seq;
