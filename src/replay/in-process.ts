@@ -88,7 +88,7 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
   const model = OnlineModel.fresh(cfg, content, dim);
   const evaluator = plan.evaluator;
   const pool = (w: WindowExamples): NegativePool => plan.catalogue.poolFor(w, content);
-  const window = new MicroBatchWindow({ maxUsers: cfg.batchUsers, maxEvents: cfg.windowMaxEvents });
+  const window = new MicroBatchWindow({ maxUsers: cfg.batchUsers, maxEvents: cfg.windowMaxEvents, maxAgeMs: 'none' });
   const every = opts.progressEvery ?? 5000;
   const updates = opts.updates ?? 'online';
   // At least one event after the split, or the warm start would never run (it runs when the loop reaches the split).

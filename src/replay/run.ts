@@ -260,8 +260,6 @@ async function driveKafka(plan: ReplayPlan, opts: ReplayOptions, run: string): P
     stateDir,
     // Own consumer groups: a pipeline sharing learn-encoder/learn-trainer with another one rebalances and stalls both.
     groupPrefix: `learn-replay-${run}`,
-    // Windows are cut by size only (the protocol); the last one is trained by flush() at the end of the stream.
-    windowMs: Number.MAX_SAFE_INTEGER,
     // Every listing is encoded before the first event, so an event waits for content only if its item has none.
     maxWaitingMs: Number.MAX_SAFE_INTEGER,
   };
@@ -284,7 +282,8 @@ async function driveKafka(plan: ReplayPlan, opts: ReplayOptions, run: string): P
   let encodeSeconds = 0;
   try {
     encoder = await EncoderWorker.start(cfg);
-    const t = new Trainer(cfg, { negativePool: (w) => pool(w) });
+    // Windows are cut by size only (the protocol); the last one is trained by flush() at the end of the stream.
+    const t = new Trainer(cfg, { negativePool: (w) => pool(w) }, { windowMaxAgeMs: 'none' });
     trainer = t;
     t.on('windowReady', (w) => plan.evaluator.scoreWindow(w, t.model, pool(w)));
     t.on('windowTrained', (w) => {

@@ -90,6 +90,11 @@ export interface VectorStoreEvents {
   drained: [];
   /** Writes refused: a trainer with a newer fencing token owns the version (this writer is a zombie: stop it). */
   fenced: [err: StoreError];
+  /**
+   * Writes into `version` were refused because its meta hash is gone (evicted, flushed, or a Redis restarted without
+   * persistence): they will never apply, and the writer must build a new version (issue 23 item 4).
+   */
+  versionLost: [version: number];
 }
 
 const RETRY_MS = 500;
@@ -238,6 +243,16 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     return readMeta(this.redis, this.keys, version);
   }
 
+  /** Redis' maxmemory-policy, or undefined where CONFIG is not allowed (some managed services). */
+  async evictionPolicy(): Promise<string | undefined> {
+    try {
+      const reply = (await this.redis.config('GET', 'maxmemory-policy')) as unknown;
+      return Array.isArray(reply) && typeof reply[1] === 'string' ? reply[1] : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Resolves once the pending buffer is empty; rejects after `timeoutMs` with the count still pending. */
   async flush(timeoutMs = 30_000): Promise<void> {
     if (this.pending.size === 0) return;
@@ -369,6 +384,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     const codes = Array.isArray(reply) ? (reply as number[]) : [];
     const now = Date.now();
     const label = kindLabel(kind);
+    let lost = false;
     ops.forEach((op, j) => {
       const code = codes[j];
       if (code === WriteCode.applied) {
@@ -382,9 +398,12 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
         const reason: RejectReason = code === WriteCode.dimMismatch ? 'dim-mismatch' : code === WriteCode.fenced ? 'fenced' : 'unknown-version';
         result.rejected.push({ id: op.id, reason });
         vectorWrites.inc({ kind: label, outcome: 'rejected' });
+        lost ||= reason === 'unknown-version';
       }
     });
-    if (codes.includes(WriteCode.fenced)) this.fenced(ops[0]?.version ?? 0);
+    const version = ops[0]?.version;
+    if (lost && version !== undefined) this.emit('versionLost', version);
+    if (codes.includes(WriteCode.fenced)) this.fenced(version ?? 0);
   }
 
   /** Tells the owner its writes are fenced off (once per refusal), and gives the error to throw. */

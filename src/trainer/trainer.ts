@@ -22,6 +22,7 @@ import { StateDirLock } from './state-lock.js';
 import { EventIntake } from './event-intake.js';
 import { PendingListings } from './listed-items.js';
 import type { WaitingEvent } from './waiting-events.js';
+import type { WindowPolicy } from './window.js';
 
 /** How often waiting events are checked against the content table, besides the arrival notices. */
 const WAITING_SWEEP_MS = 2_000;
@@ -82,6 +83,15 @@ export interface TrainerCollaborators {
    * another host is taken over since a live trainer there would hold the lease.
    */
   lease?: { held(): boolean };
+}
+
+/** How the trainer runs, besides its settings. */
+export interface TrainerOptions {
+  /**
+   * The window's time cut: LEARN_WINDOW_MS by default; 'none' cuts windows by size only (the replay's protocol: the
+   * same windows however fast the machine is; the last one is trained by flush()).
+   */
+  windowMaxAgeMs?: WindowPolicy['maxAgeMs'];
 }
 
 export interface TrainerStats {
@@ -148,11 +158,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   constructor(
     readonly cfg: Config,
     private collaborators: TrainerCollaborators = {},
+    options: TrainerOptions = {},
   ) {
     super();
     this.content = new ContentTable(undefined, cfg.maxItems);
     this.pendingListings = new PendingListings(cfg.maxWaitingEvents, this.content);
-    this.intake = new EventIntake(cfg, this.content, { listed: this.pendingListings });
+    this.intake = new EventIntake(cfg, this.content, { listed: this.pendingListings }, options.windowMaxAgeMs ?? cfg.windowMs);
     this.store = new CheckpointStore(join(resolve(PROJECT_ROOT, cfg.stateDir), 'checkpoints'), cfg.checkpointsKept);
   }
 
@@ -369,7 +380,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // try, and always before the next checkpoint, which commits past them).
     if (this.intake.expireWaiting() > 0) await this.writeLetters();
     m.eventsWaiting.set(this.intake.waitingCount);
-    if (this.intake.windowSize > 0 && (this.intake.windowFull || this.intake.windowAgeMs() >= this.cfg.windowMs)) {
+    if (this.intake.windowDue) {
       await this.trainWindow();
     } else if (this.batchesSinceCheckpoint > 0 && Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs) {
       await this.checkpoint();
@@ -469,7 +480,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const { state, arrays } = this.model.state();
     const offsets: TrainerCheckpointState['offsets'] = {};
     for (const [t, p] of this.trained) offsets[t] = Object.fromEntries([...p].map(([part, o]) => [String(part), o]));
-    const seq = this.store.write({
+    // The histories snapshot is a fresh copy: its buffers move to the writing thread instead of being copied twice.
+    const seq = await this.store.write({
       state: {
         ...state,
         step: this.model.step,
@@ -481,7 +493,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         waiting: this.intake.waitingSnapshot(this.trained),
       },
       arrays,
-    });
+    }, { handOver: true });
     this.batchesSinceCheckpoint = 0;
     this.lastCheckpointAt = Date.now();
     this.stats.checkpointSeq = seq;
