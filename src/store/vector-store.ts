@@ -88,6 +88,11 @@ export interface VectorStoreEvents {
   health: [healthy: boolean];
   /** The pending buffer emptied. */
   drained: [];
+  /**
+   * Writes into `version` were refused because its meta hash is gone (evicted, flushed, or a Redis restarted without
+   * persistence): they will never apply, and the writer must build a new version (issue 23 item 4).
+   */
+  versionLost: [version: number];
 }
 
 const RETRY_MS = 500;
@@ -218,6 +223,16 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
 
   versionMeta(version: number): Promise<VersionMeta | undefined> {
     return readMeta(this.redis, this.keys, version);
+  }
+
+  /** Redis' maxmemory-policy, or undefined where CONFIG is not allowed (some managed services). */
+  async evictionPolicy(): Promise<string | undefined> {
+    try {
+      const reply = (await this.redis.config('GET', 'maxmemory-policy')) as unknown;
+      return Array.isArray(reply) && typeof reply[1] === 'string' ? reply[1] : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Resolves once the pending buffer is empty; rejects after `timeoutMs` with the count still pending. */
@@ -351,6 +366,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     const codes = Array.isArray(reply) ? (reply as number[]) : [];
     const now = Date.now();
     const label = kindLabel(kind);
+    let lost = false;
     ops.forEach((op, j) => {
       const code = codes[j];
       if (code === WriteCode.applied) {
@@ -364,8 +380,11 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
         const reason: RejectReason = code === WriteCode.dimMismatch ? 'dim-mismatch' : 'unknown-version';
         result.rejected.push({ id: op.id, reason });
         vectorWrites.inc({ kind: label, outcome: 'rejected' });
+        lost ||= reason === 'unknown-version';
       }
     });
+    const version = ops[0]?.version;
+    if (lost && version !== undefined) this.emit('versionLost', version);
   }
 
   private setHealthy(up: boolean): void {

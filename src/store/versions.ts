@@ -14,6 +14,11 @@ export interface NewVersionMeta {
   config?: unknown;
   /** Id of the trainer checkpoint the vectors came from. */
   checkpointId?: string;
+  /**
+   * A version id the new one must exceed: the writer's last version, in case the counter went with a flushed or
+   * restarted Redis (readers only ever move forward, so a reused lower id would never be served).
+   */
+  above?: number;
 }
 
 export interface VersionMeta {
@@ -40,20 +45,33 @@ redis.call('SET', KEYS[1], ARGV[1])
 return old or false
 `;
 
+/** The next version id, above ARGV[1]: INCR, or the counter set past a floor it lost (a flushed Redis). */
+const NEXT_VERSION_LUA = `
+local v = redis.call('INCR', KEYS[1])
+local floor = tonumber(ARGV[1])
+if v <= floor then
+  v = floor + 1
+  redis.call('SET', KEYS[1], v)
+end
+return v
+`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     learnPublishVersion(key: string, version: string): Result<string | null, Context>;
+    learnNextVersion(key: string, floor: string): Result<number, Context>;
   }
 }
 
 export function defineVersionScripts(redis: Redis): void {
   if (typeof (redis as Partial<Pick<Redis, 'learnPublishVersion'>>).learnPublishVersion === 'function') return;
   redis.defineCommand('learnPublishVersion', { lua: PUBLISH_LUA, numberOfKeys: 1 });
+  redis.defineCommand('learnNextVersion', { lua: NEXT_VERSION_LUA, numberOfKeys: 1 });
 }
 
 export async function beginVersion(redis: Redis, keys: StoreKeys, meta: NewVersionMeta): Promise<number> {
   if (!Number.isInteger(meta.dim) || meta.dim < 1) throw new StoreError('bad-vector', `beginVersion: dim must be a positive integer, got ${meta.dim}`);
-  const version = await redis.incr(keys.versionCounter());
+  const version = await redis.learnNextVersion(keys.versionCounter(), String(meta.above ?? 0));
   const now = Date.now();
   const config = typeof meta.config === 'string' ? meta.config : JSON.stringify(meta.config ?? {});
   await redis

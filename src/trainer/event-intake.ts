@@ -168,6 +168,11 @@ export class EventIntake {
     this.letters = [...letters, ...this.letters];
   }
 
+  /** The next offset to take from a partition (undefined: nothing consumed or restored from it). */
+  nextOffset(topic: string, partition: number): string | undefined {
+    return this.consumed.get(topic)?.get(partition);
+  }
+
   /** A copy of the consumed offsets: after a window trains, everything below them is trained or waiting. */
   offsets(): PartitionOffsets {
     return new Map([...this.consumed].map(([t, p]) => [t, new Map(p)]));

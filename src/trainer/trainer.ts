@@ -273,8 +273,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       commitMode: 'manual',
       sessionTimeoutMs: this.cfg.kafkaSessionTimeoutMs,
       shouldPause: () => this.collaborators.backpressure?.shouldPause() ?? false,
-      // Issue 11 §2.7: read from the restored checkpoint's offsets, even below the group's commit (an older checkpoint).
-      startAt: this.intake.offsets(),
+      // Issue 11 §2.7, issue 23 §1: on every assignment, read on from what this trainer holds (the restored checkpoint's
+      // offsets, then everything consumed since), even below the group's commit (an older checkpoint was loaded).
+      position: (topic, partition) => this.intake.nextOffset(topic, partition),
+      onGap: (err) => this.fail(err),
     });
     await this.runner.start();
     this.timer = setInterval(() => void this.serial(() => this.tick()).catch((err: unknown) => this.l.error({ err }, 'tick failed')), 100);
@@ -467,7 +469,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const { state, arrays } = this.model.state();
     const offsets: TrainerCheckpointState['offsets'] = {};
     for (const [t, p] of this.trained) offsets[t] = Object.fromEntries([...p].map(([part, o]) => [String(part), o]));
-    const seq = this.store.write({
+    // The histories snapshot is a fresh copy: its buffers move to the writing thread instead of being copied twice.
+    const seq = await this.store.write({
       state: {
         ...state,
         step: this.model.step,
@@ -479,7 +482,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         waiting: this.intake.waitingSnapshot(this.trained),
       },
       arrays,
-    });
+    }, { handOver: true });
     this.batchesSinceCheckpoint = 0;
     this.lastCheckpointAt = Date.now();
     this.stats.checkpointSeq = seq;
