@@ -10,7 +10,7 @@ import { PendingBuffer, type PendingOp } from './pending-buffer.js';
 import { definePopularityScript, HALF_LIFE_MISMATCH, queuePopularity } from './popularity.js';
 import { connectWithin, createRedisClient, isTransientRedisError } from './redis-client.js';
 import { encodeVector } from '../codec/vector.js';
-import { DAY_MS } from '../popularity/index.js';
+import { DAY_MS } from '../config/constants.js';
 import {
   beginVersion,
   currentVersion,
