@@ -76,6 +76,8 @@ export interface VectorStoreOptions {
   seenTtlSeconds?: number;
   /** Half-life (event-time ms) of the served popularity counts (LEARN_POPULARITY_HALF_LIFE_DAYS). */
   popularityHalfLifeMs?: number;
+  /** Popularity counts decayed below this are deleted (LEARN_POPULARITY_PRUNE_BELOW; 0: never). */
+  popularityPruneBelow?: number;
   /** Writes per script call; bounds how long one call blocks Redis. */
   scriptBatch?: number;
   /** How long `open` waits for a first connection before returning an unhealthy store. */
@@ -111,6 +113,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
   private readonly seenKept: number;
   private readonly seenTtlSeconds: number;
   private readonly popularityHalfLifeMs: number;
+  private readonly popularityPruneBelow: number;
   private readonly scriptBatch: number;
   private isHealthy = false;
   private draining: Promise<void> | undefined;
@@ -127,6 +130,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     this.seenKept = opts.seenKept ?? DEFAULTS.seenKept;
     this.seenTtlSeconds = opts.seenTtlSeconds ?? DEFAULTS.seenTtlS;
     this.popularityHalfLifeMs = opts.popularityHalfLifeMs ?? DEFAULTS.popularityHalfLifeDays * DAY_MS;
+    this.popularityPruneBelow = opts.popularityPruneBelow ?? DEFAULTS.popularityPruneBelow;
     this.scriptBatch = opts.scriptBatch ?? 256;
     this.pending = new PendingBuffer({
       maxKeys: opts.maxPendingKeys ?? DEFAULTS.storeMaxPending,
@@ -159,6 +163,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
       seenKept: cfg.seenKept,
       seenTtlSeconds: cfg.seenTtlS,
       popularityHalfLifeMs: cfg.popularityHalfLifeDays * DAY_MS,
+      popularityPruneBelow: cfg.popularityPruneBelow,
       ...overrides,
     });
   }
@@ -349,7 +354,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
    */
   private async countPopularity(counted: readonly SeenOp[]): Promise<void> {
     const pipeline = this.redis.pipeline();
-    for (let at = 0; at < counted.length; at += this.scriptBatch) queuePopularity(pipeline, this.keys, this.popularityHalfLifeMs, counted.slice(at, at + this.scriptBatch));
+    for (let at = 0; at < counted.length; at += this.scriptBatch) queuePopularity(pipeline, this.keys, this.popularityHalfLifeMs, this.popularityPruneBelow, counted.slice(at, at + this.scriptBatch));
     try {
       const replies = (await pipeline.exec()) ?? [];
       const err = replies.find(([e]) => e !== null)?.[0];
