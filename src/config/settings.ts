@@ -185,6 +185,11 @@ export const settings = {
     'Folder for trainer checkpoints (weights, optimizer, histories, offsets); git-ignored. Mount a persistent volume here.',
     z.string().min(1).default('.state'),
   ),
+  trainerLeaseMs: setting(
+    'LEARN_TRAINER_LEASE_MS',
+    'Lifetime (ms) of the live trainer\'s lease on its pipeline (consumer group and events topic) in Redis, renewed every third of it. A trainer that dies without a clean stop blocks a successor on another host (a replaced pod) this long; one on the same host whose process is gone is taken over at once. Its fencing token makes Redis refuse the writes of a trainer whose lease was taken over.',
+    z.coerce.number().int().min(1_000).default(15_000),
+  ),
   batchUsers: setting('LEARN_BATCH_USERS', 'Users per training micro-batch: a window is cut when this many users have new events.', positiveInt.default(64)),
   windowMaxEvents: setting(
     'LEARN_WINDOW_MAX_EVENTS',

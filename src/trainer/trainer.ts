@@ -77,6 +77,12 @@ export interface TrainerCollaborators {
    * pretraining pass always rehearses.
    */
   rehearsal?: { allowed(delayMs: number): boolean };
+  /**
+   * The live trainer's lease on its pipeline (issue 23 §2): a checkpoint is written only while it is surely held (a
+   * trainer paused past it may have a successor, whose checkpoints it must not follow), and a lock file left by
+   * another host is taken over since a live trainer there would hold the lease.
+   */
+  lease?: { held(): boolean };
 }
 
 /** How the trainer runs, besides its settings. */
@@ -207,7 +213,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /** Backend, producer, content table and model (from the newest checkpoint, or fresh): everything but the consumer. */
   async prepare(contentDim?: number): Promise<void> {
-    this.lock ??= StateDirLock.acquire(resolve(PROJECT_ROOT, this.cfg.stateDir)); // issue 11 §2.10: fails if another trainer holds it
+    // Issue 11 §2.10: fails if another trainer holds it.
+    this.lock ??= StateDirLock.acquire(resolve(PROJECT_ROOT, this.cfg.stateDir), { leaseHeld: this.collaborators.lease?.held() ?? false });
     const backend = await selectBackend(this.cfg.tfBackend);
     const codec = defaultCodec();
     const topics = topicsFrom(this.cfg);
@@ -461,11 +468,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.l.warn({ error: err instanceof Error ? err.message : String(err) }, 'checkpoint postponed: dead letters not written');
       return;
     }
+    if (this.collaborators.lease && !this.collaborators.lease.held()) {
+      this.l.warn('checkpoint postponed: the pipeline lease is not confirmed (redis away, or taken over)');
+      return;
+    }
     if (this.collaborators.checkpointGate && !(await this.collaborators.checkpointGate.beforeCheckpoint())) {
       this.l.warn('checkpoint postponed by its gate');
       return;
     }
-    if (this.broken) return;
+    if (this.broken || (this.collaborators.lease && !this.collaborators.lease.held())) return;
     const { state, arrays } = this.model.state();
     const offsets: TrainerCheckpointState['offsets'] = {};
     for (const [t, p] of this.trained) offsets[t] = Object.fromEntries([...p].map(([part, o]) => [String(part), o]));
