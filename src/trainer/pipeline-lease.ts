@@ -4,6 +4,7 @@ import type { Redis, Result } from 'ioredis';
 import { z } from 'zod';
 import { log } from '../ops/logger.js';
 import { trainerLeaseKeys } from '../store/keys.js';
+import { alive } from './state-lock.js';
 
 /**
  * Takes the lease when it is free: a new fencing token (INCR of one counter for every pipeline, so tokens only grow
@@ -88,14 +89,6 @@ export interface LeaseOptions {
 /** Leases this process holds: a second trainer in it is refused, and an old holder with our pid is a restarted container. */
 const heldHere = new Set<string>();
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * The trainer's lease on its pipeline (issue 23 §2, §3), in Redis, the place every host of a deployment shares: SET NX
