@@ -11,6 +11,7 @@ import { createProducer } from '../kafka/producer.js';
 import { TableFollower } from '../kafka/table-follower.js';
 import { topicsFrom } from '../kafka/topics.js';
 import { ContentTable } from '../learner/content-table.js';
+import { contentModelName } from '../encoder/model-spec.js';
 import { eventProblem } from '../learner/event-check.js';
 import { OnlineModel, type OnlineModelState, type WindowExamples } from '../learner/online-model.js';
 import { selectBackend, type NamedArrays, type NegativePool } from '../model/index.js';
@@ -161,7 +162,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     options: TrainerOptions = {},
   ) {
     super();
-    this.content = new ContentTable(undefined, cfg.maxItems);
+    this.content = new ContentTable(undefined, cfg.maxItems, contentModelName(cfg.encoderModel));
     this.pendingListings = new PendingListings(cfg.maxWaitingEvents, this.content);
     this.intake = new EventIntake(cfg, this.content, { listed: this.pendingListings }, options.windowMaxAgeMs ?? cfg.windowMs);
     this.store = new CheckpointStore(join(resolve(PROJECT_ROOT, cfg.stateDir), 'checkpoints'), cfg.checkpointsKept);
