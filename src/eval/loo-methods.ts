@@ -6,7 +6,7 @@ import { ItemKnn, type ItemKnnOptions } from '../knn/item-knn.js';
 import type { ContentTable } from '../learner/content-table.js';
 import { OnlineModel } from '../learner/online-model.js';
 import { palConfigFromConfig, type ItemRef, type Rng, type UserExample } from '../model/index.js';
-import { IdSequenceLearner } from '../replay/id-learner.js';
+import { IdSequenceLearner } from '../replay/methods/sasrec/id-learner.js';
 import { normalisedMean, scoreRows, stackRows } from '../replay/scoring.js';
 
 export const LOO_METHODS = ['learn', 'sasrec', 'content', 'popularity', 'knn'] as const;

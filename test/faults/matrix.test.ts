@@ -360,11 +360,11 @@ test('matrix: two trainers started at once on one state directory and group', { 
     const loserCode = await Promise.race([roles.a.exited, roles.b.exited, sleep(60_000).then(() => 'both running')]);
     const [winner, loser] = alive(roles.a) ? [roles.a, roles.b] : [roles.b, roles.a];
     assert.ok(loserCode !== 0 && loserCode !== 'both running', `one of them refused to start (${String(loserCode)})`);
-    assert.match(loser.logs(), /One trainer per LEARN_STATE_DIR/);
+    assert.match(loser.logs(), /One trainer per (pipeline|LEARN_STATE_DIR)/);
     await p.send(stream.slice(150));
     await settle(p, ledger);
     assert.ok(alive(winner), 'the other trains on');
-    note = `the second exited with code ${String(loserCode)} at start (state directory locked by pid ${winner.child.pid}); the first trained everything`;
+    note = `the second exited with code ${String(loserCode)} at start (pipeline leased by pid ${winner.child.pid}); the first trained everything`;
     assert.equal(await stopRole(winner), 0, 'clean exit on SIGTERM');
   });
   await finish('two trainers at once', started, p, ledger, note, t);
