@@ -196,9 +196,33 @@ export class PalLearner {
 
   /** Weights of the tower and, under `input/`, of the item input (none for frozen content), and the optimizer. */
   getState(): LearnerState {
+    return { config: { ...this.cfg }, weights: this.weights(), optimizer: this.optimizer.getState() };
+  }
+
+  /** Weights of the tower and, under `input/`, of the item input: what vectors are computed from (no optimizer). */
+  weights(): NamedArrays {
     const weights = this.model.getWeights();
     for (const p of this.input.parameters()) weights[`${INPUT_PREFIX}${p.name}`] = { shape: [...p.variable.shape], values: p.variable.dataSync() as Float32Array };
-    return { config: { ...this.cfg }, weights, optimizer: this.optimizer.getState() };
+    return weights;
+  }
+
+  /**
+   * Sets the tower's and the item input's weights (a snapshot from `weights()`), the optimizer untouched: an inference
+   * copy follows a learner that trains elsewhere. A growing item input is first grown to the snapshot's rows.
+   */
+  setWeights(weights: NamedArrays): void {
+    const inputs = this.input.parameters();
+    for (const p of inputs) {
+      const w = weights[`${INPUT_PREFIX}${p.name}`];
+      if (!w) throw new Error(`weights lack ${INPUT_PREFIX}${p.name}`);
+      this.reserveItemRows((w.shape[0] ?? 1) - 1);
+      checkShape(`${INPUT_PREFIX}${p.name}`, p.variable.shape, w.shape);
+    }
+    this.model.setWeights(weights);
+    for (const p of inputs) {
+      const w = weights[`${INPUT_PREFIX}${p.name}`] as NamedArrays[string];
+      tf.tidy(() => p.variable.assign(tf.tensor(w.values, w.shape)));
+    }
   }
 
   /**
@@ -206,18 +230,7 @@ export class PalLearner {
    * grown to the saved table's rows.
    */
   setState(state: LearnerState): void {
-    const inputs = this.input.parameters();
-    for (const p of inputs) {
-      const w = state.weights[`${INPUT_PREFIX}${p.name}`];
-      if (!w) throw new Error(`checkpoint lacks weight ${INPUT_PREFIX}${p.name}`);
-      this.reserveItemRows((w.shape[0] ?? 1) - 1);
-      checkShape(`${INPUT_PREFIX}${p.name}`, p.variable.shape, w.shape);
-    }
-    this.model.setWeights(state.weights);
-    for (const p of inputs) {
-      const w = state.weights[`${INPUT_PREFIX}${p.name}`] as NamedArrays[string];
-      tf.tidy(() => p.variable.assign(tf.tensor(w.values, w.shape)));
-    }
+    this.setWeights(state.weights);
     this.optimizer.setState(state.optimizer);
   }
 
