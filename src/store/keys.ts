@@ -13,6 +13,14 @@ export class StoreKeys {
     if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new Error(`bad Redis key prefix "${prefix}": use letters, digits, _ . -`);
   }
 
+  /**
+   * String: the highest fencing token (trainer lease) that switched `current`. Its hash tag is the whole name of
+   * `current`, so the publish script reads both on one Cluster slot.
+   */
+  currentFence(): string {
+    return `{${this.current()}}:fence`;
+  }
+
   /** String: the version id readers should use. */
   current(): string {
     return `${this.prefix}:model:current`;
@@ -110,4 +118,14 @@ export class StoreKeys {
     if (kind !== 'u:' && kind !== 'i:') return undefined;
     return this.vector(version, kind[0] as VectorKind, field.slice(2));
   }
+}
+
+/**
+ * The trainer's pipeline lease (src/trainer/pipeline-lease.ts): one key per consumer group and events topic, whatever
+ * the Redis prefix, and one token counter for all of them (tokens only grow, so any two compare). One hash tag: one
+ * Cluster slot for the acquire script.
+ */
+export function trainerLeaseKeys(group: string, topic: string): { lease: string; token: string } {
+  if (/[{}\s]/.test(group + topic)) throw new Error(`bad consumer group or topic for a lease key: "${group}", "${topic}"`);
+  return { lease: `learn:{trainer-lease}:${group}:${topic}`, token: 'learn:{trainer-lease}:fencing-token' };
 }

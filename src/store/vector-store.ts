@@ -10,7 +10,7 @@ import { PendingBuffer, type PendingOp } from './pending-buffer.js';
 import { definePopularityScript, HALF_LIFE_MISMATCH, queuePopularity } from './popularity.js';
 import { connectWithin, createRedisClient, isTransientRedisError } from './redis-client.js';
 import { encodeVector } from '../codec/vector.js';
-import { DAY_MS } from '../popularity/index.js';
+import { DAY_MS } from '../config/constants.js';
 import {
   beginVersion,
   currentVersion,
@@ -45,7 +45,7 @@ export interface Interaction {
   eventTime: number;
 }
 
-export type RejectReason = 'unknown-version' | 'dim-mismatch';
+export type RejectReason = 'unknown-version' | 'dim-mismatch' | 'fenced';
 
 /**
  * What happened to a batch. applied + skipped + rejected.length + pending = the batch size.
@@ -90,6 +90,13 @@ export interface VectorStoreEvents {
   health: [healthy: boolean];
   /** The pending buffer emptied. */
   drained: [];
+  /** Writes refused: a trainer with a newer fencing token owns the version (this writer is a zombie: stop it). */
+  fenced: [err: StoreError];
+  /**
+   * Writes into `version` were refused because its meta hash is gone (evicted, flushed, or a Redis restarted without
+   * persistence): they will never apply, and the writer must build a new version (issue 23 item 4).
+   */
+  versionLost: [version: number];
 }
 
 const RETRY_MS = 500;
@@ -114,6 +121,8 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
   private draining: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The writer's fencing token (its trainer's pipeline lease; 0: unfenced), carried by every vector write and switch. */
+  private fence = 0;
 
   private constructor(
     readonly redis: Redis,
@@ -163,6 +172,11 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     });
   }
 
+  /** Sets the fencing token every later write carries (issue 23 §2). */
+  setFence(token: number): void {
+    this.fence = token;
+  }
+
   healthy(): boolean {
     return this.isHealthy;
   }
@@ -192,7 +206,11 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     if (!Number.isInteger(version) || version < 1) throw new StoreError('unknown-version', `bad version ${version}`);
     checkOrder(order, 'item delete: order');
     let deleted = 0;
-    for (let at = 0; at < ids.length; at += this.scriptBatch) deleted += await deleteItems(this.redis, this.keys, version, ids.slice(at, at + this.scriptBatch), order);
+    for (let at = 0; at < ids.length; at += this.scriptBatch) {
+      const n = await deleteItems(this.redis, this.keys, version, ids.slice(at, at + this.scriptBatch), order, this.fence);
+      if (n < 0) throw this.fenced(version);
+      deleted += n;
+    }
     return deleted;
   }
 
@@ -205,7 +223,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
 
   /** Starts a version in state `building` and returns its id (an INCR counter, so ids only grow). */
   beginVersion(meta: NewVersionMeta): Promise<number> {
-    return beginVersion(this.redis, this.keys, meta);
+    return beginVersion(this.redis, this.keys, meta, this.fence);
   }
 
   /**
@@ -214,7 +232,12 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
    */
   async publishVersion(version: number, opts: { flushTimeoutMs?: number } = {}): Promise<number | undefined> {
     await this.flush(opts.flushTimeoutMs ?? 30_000);
-    return publishVersion(this.redis, this.keys, version, this.graceSeconds);
+    try {
+      return await publishVersion(this.redis, this.keys, version, this.graceSeconds, this.fence);
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'fenced') this.emit('fenced', err);
+      throw err;
+    }
   }
 
   currentVersion(): Promise<number | undefined> {
@@ -223,6 +246,16 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
 
   versionMeta(version: number): Promise<VersionMeta | undefined> {
     return readMeta(this.redis, this.keys, version);
+  }
+
+  /** Redis' maxmemory-policy, or undefined where CONFIG is not allowed (some managed services). */
+  async evictionPolicy(): Promise<string | undefined> {
+    try {
+      const reply = (await this.redis.config('GET', 'maxmemory-policy')) as unknown;
+      return Array.isArray(reply) && typeof reply[1] === 'string' ? reply[1] : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Resolves once the pending buffer is empty; rejects after `timeoutMs` with the count still pending. */
@@ -291,7 +324,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
       for (let at = 0; at < groupOps.length; at += this.scriptBatch) {
         const chunk = groupOps.slice(at, at + this.scriptBatch);
         const writes: EncodedWrite[] = chunk.map((o) => ({ id: o.id, order: o.order, bytes: o.bytes }));
-        queueWrite(pipeline, this.keys, group.version, group.kind, writes);
+        queueWrite(pipeline, this.keys, group.version, group.kind, writes, this.fence);
         calls.push({ ops: chunk, commands: 1, settle: (replies) => this.countWrites(group.kind, chunk, replies[0], result) });
       }
     }
@@ -356,6 +389,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     const codes = Array.isArray(reply) ? (reply as number[]) : [];
     const now = Date.now();
     const label = kindLabel(kind);
+    let lost = false;
     ops.forEach((op, j) => {
       const code = codes[j];
       if (code === WriteCode.applied) {
@@ -366,11 +400,23 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
         result.skipped++;
         vectorWrites.inc({ kind: label, outcome: 'stale' });
       } else {
-        const reason: RejectReason = code === WriteCode.dimMismatch ? 'dim-mismatch' : 'unknown-version';
+        const reason: RejectReason = code === WriteCode.dimMismatch ? 'dim-mismatch' : code === WriteCode.fenced ? 'fenced' : 'unknown-version';
         result.rejected.push({ id: op.id, reason });
         vectorWrites.inc({ kind: label, outcome: 'rejected' });
+        lost ||= reason === 'unknown-version';
       }
     });
+    const version = ops[0]?.version;
+    if (lost && version !== undefined) this.emit('versionLost', version);
+    if (codes.includes(WriteCode.fenced)) this.fenced(version ?? 0);
+  }
+
+  /** Tells the owner its writes are fenced off (once per refusal), and gives the error to throw. */
+  private fenced(version: number): StoreError {
+    const err = new StoreError('fenced', `writes to version ${version} refused: a trainer with a newer fencing token than ${this.fence} took over`);
+    l.error({ version, fence: this.fence }, err.message);
+    this.emit('fenced', err);
+    return err;
   }
 
   private setHealthy(up: boolean): void {

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { benchFreshness } from '../../bench/freshness.js';
+import { benchScale } from '../../bench/scale.js';
 import { benchServe } from '../../bench/serve.js';
 import { loadConfig } from '../../config/load.js';
 import { intOption, subgroup } from '../options.js';
 
 /** Benchmarks of the whole pipeline (the per-component ones sit with their components). */
 export function registerPipelineBench(program: Command): void {
-  const bench = subgroup(program, 'bench', 'benchmarks that print JSON');
-  bench
+  subgroup(program, 'bench', 'benchmarks that print JSON')
     .command('freshness')
     .description('listing produced -> item vector in Redis, event produced -> user vector updated (p50/p99), through the real broker and Redis')
     .option('--listings <n>', 'new listings to time', intOption('--listings'), 40)
@@ -16,8 +16,18 @@ export function registerPipelineBench(program: Command): void {
       const result = await benchFreshness(loadConfig(), { listings: o.listings, events: o.events });
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     });
-
-  bench
+  subgroup(program, 'bench', 'benchmarks that print JSON')
+    .command('scale')
+    .description('synthetic trainer state at N users (full histories): RSS, heap per user, checkpoint bytes and ms, event-loop delay during the checkpoint, restore ms')
+    .option('--users <n>', 'users, each with a full history', intOption('--users'), 1_000_000)
+    .option('--history <n>', 'items per history (LEARN_HISTORY_LEN)', intOption('--history'), 50)
+    .option('--catalogue <n>', 'distinct item ids', intOption('--catalogue'), 20_000)
+    .option('--weights <n>', 'float32 values beside the state (weights and optimizer moments)', intOption('--weights'), 3_000_000)
+    .action(async (o: { users: number; history: number; catalogue: number; weights: number }) => {
+      const result = await benchScale({ users: o.users, historyLen: o.history, catalogue: o.catalogue, weightValues: o.weights });
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    });
+  subgroup(program, 'bench', 'benchmarks that print JSON')
     .command('serve')
     .description('requests/s and p50/p99 of `learn serve` (a real process on real Redis) under autocannon at each catalogue size, exact scan vs HNSW, and the HNSW recall@10 (needs `learn stack up`)')
     .option('--items <list>', 'comma-separated catalogue sizes', '10000,100000,500000')
