@@ -266,9 +266,26 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     );
   }
 
+  /**
+   * Partitions of the events topic that the restored checkpoint never read from (all of them without one) start at
+   * their log start, not at the group's commit: that commit may be a newer checkpoint's (a fallback, every checkpoint
+   * unreadable, a restored state directory), and the events before it would be neither trained nor dead-lettered
+   * (issue 23 §1; a first checkpoint often holds one partition only).
+   */
+  private async startUnreadPartitions(topic: string): Promise<void> {
+    const admin = this.kafka!.admin();
+    await admin.connect();
+    try {
+      for (const { partition, low } of await admin.fetchTopicOffsets(topic)) this.intake.startAt(topic, partition, low);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   /** Starts consuming user events (live training). */
   async consume(): Promise<void> {
     const codec = defaultCodec();
+    await this.startUnreadPartitions(topicsFrom(this.cfg).userEvents);
     this.runner = new ConsumerRunner<UserEvent>({
       kafka: this.kafka!,
       groupId: trainerGroup(this.cfg),
