@@ -103,6 +103,11 @@ export class OnlineModel {
   }
 
   /** Optimizer steps taken so far: the version of the weights vectors are computed with now. */
+  /** Optimizer steps skipped as non-finite (see PalLearner.skippedSteps). */
+  get skippedSteps(): number {
+    return this.learner.skippedSteps;
+  }
+
   get step(): number {
     return this.thread ? this.threadStep : this.learner.step;
   }

@@ -447,7 +447,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.stats.rehearsalSkipped++;
       m.rehearsalSkipped.inc();
     }
+    const skippedBefore = model.skippedSteps;
     const loss = model.learnWindow(w, this.collaborators.negativePool?.(w), rehearse);
+    if (model.skippedSteps > skippedBefore) {
+      m.trainStepsSkipped.inc(model.skippedSteps - skippedBefore);
+      this.l.error({ skipped: model.skippedSteps - skippedBefore, step: model.step }, 'non-finite loss or gradients: optimizer steps skipped (weights unchanged)');
+    }
     this.stats.trainSeconds += (performance.now() - learning) / 1000;
     let n = 0;
     for (const list of events.values()) {
@@ -459,14 +464,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.stats.batches++;
     this.stats.eventsTrained += n;
     this.stats.step = model.step;
-    this.stats.lastLoss = loss;
+    if (Number.isFinite(loss)) this.stats.lastLoss = loss;
     this.stats.digest = this.digest.toString(16);
     this.stats.waiting = this.intake.waitingCount;
     this.stats.users = model.users;
     this.stats.items = this.content.size;
     m.eventsTrained.inc(n);
     m.trainSteps.inc(this.cfg.stepsPerBatch);
-    if (loss > 0) m.trainLoss.set(loss);
+    if (loss > 0 && Number.isFinite(loss)) m.trainLoss.set(loss);
     m.historyUsers.set(model.users);
     stop();
     this.emit('windowTrained', { ...w, loss });
