@@ -94,7 +94,9 @@ export async function benchScale(o: ScaleOptions): Promise<ScaleResult> {
     await new Promise((r) => setTimeout(r, 100));
     gaps.length = 0;
     const t0 = performance.now();
-    await store.write({ state: { histories: h.snapshot(), step: 1 }, arrays });
+    // As the trainer does: the histories as views of their shared arrays, the rest handed over to the thread.
+    await store.write({ state: { histories: h.pin(), step: 1 }, arrays }, { handOver: true });
+    h.unpin();
     const checkpointMs = performance.now() - t0;
     await new Promise((r) => setTimeout(r, 20));
     clearInterval(tick);
@@ -108,6 +110,7 @@ export async function benchScale(o: ScaleOptions): Promise<ScaleResult> {
     if (!back) throw new Error('the checkpoint did not load back');
     const restored = UserHistories.restore(back.state.histories as Parameters<typeof UserHistories.restore>[0], o.historyLen, o.users);
     const restoreMs = performance.now() - t1;
+    await store.close();
     clearInterval(peak);
     return {
       users: o.users,

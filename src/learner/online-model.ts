@@ -207,8 +207,12 @@ export class OnlineModel {
     return out;
   }
 
-  /** The model's state: JSON part and named arrays (w/ weights, m/ and v/ optimizer moments). */
-  state(): { state: OnlineModelState; arrays: NamedArrays } {
+  /**
+   * The model's state: JSON part and named arrays (w/ weights, m/ and v/ optimizer moments). `pinHistories`: the
+   * histories as views of their live shared arrays, not a copy (a checkpoint thread reads them); no window may be
+   * learned until `unpinHistories`.
+   */
+  state(o: { pinHistories?: boolean } = {}): { state: OnlineModelState; arrays: NamedArrays } {
     const s = this.learner.getState();
     const arrays: NamedArrays = {};
     for (const [k, v] of Object.entries(s.weights)) arrays[`w/${k}`] = v;
@@ -216,7 +220,7 @@ export class OnlineModel {
     for (const [k, v] of Object.entries(s.optimizer.v)) arrays[`v/${k}`] = v;
     return {
       state: {
-        histories: this.histories.snapshot(),
+        histories: o.pinHistories ? this.histories.pin() : this.histories.snapshot(),
         learner: { config: s.config, optimizerStep: s.optimizer.step },
         rng: this.learner.rng.getState(),
         ...(this.hybrid ? { hybrid: this.hybrid.snapshot() } : {}),
@@ -224,6 +228,10 @@ export class OnlineModel {
       },
       arrays,
     };
+  }
+
+  unpinHistories(): void {
+    this.histories.unpin();
   }
 
   dispose(): void {
