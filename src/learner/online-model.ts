@@ -1,6 +1,7 @@
 import type { UserEvent } from '../codec/index.js';
 import type { Config } from '../config/load.js';
-import { buildPalBatch, frozenContent, hybridResiduals, palConfigFromConfig, PalLearner, type ItemRef, type NamedArrays, type NegativePool, type PalConfig, type UserExample } from '../model/index.js';
+import { buildPalBatch, frozenContent, hybridResiduals, palConfigFromConfig, PalLearner, type BackendChoice, type ItemRef, type LearnerState, type NamedArrays, type NegativePool, type PalBatch, type PalConfig, type UserExample } from '../model/index.js';
+import { TrainingThread } from '../model/training-thread.js';
 import type { ContentTable } from './content-table.js';
 import { UserHistories, type HistoriesSnapshot, type HistoriesSnapshotV1, type UserHistory } from './histories.js';
 import { HybridItems, type HybridItemsSnapshot } from './hybrid-items.js';
@@ -19,6 +20,11 @@ export interface OnlineModelState {
   hybrid?: HybridItemsSnapshot;
   /** The rehearsal buffer, oldest window first (absent in checkpoints from before it was saved: empty). */
   rehearsal?: RehearsedExample[][];
+}
+
+/** How `state()` takes the histories: copied (default), or pinned views of the live arrays for a checkpoint thread. */
+export interface StateOptions {
+  pinHistories?: boolean;
 }
 
 /** A rehearsed example by item ids: content is looked up when it is drawn, so a checkpoint holds ids only. */
@@ -43,6 +49,12 @@ export class OnlineModel {
   private readonly histories: UserHistories;
   /** The last LEARN_REHEARSAL_WINDOWS windows' examples (checkpointed: a restart rehearses what the run before it would have). */
   private readonly rehearsal: RehearsedExample[][];
+  /**
+   * Where the optimizer steps run when off the event loop (see `trainOffLoop`); the learner here is then an inference
+   * copy that takes each step's weight snapshot, and `threadStep` is the step those weights follow.
+   */
+  private thread: TrainingThread | undefined;
+  private threadStep = 0;
 
   private constructor(
     private readonly settings: OnlineModelSettings,
@@ -95,9 +107,22 @@ export class OnlineModel {
     return { ...this.learner.cfg };
   }
 
-  /** Optimizer steps taken so far. */
+  /** Optimizer steps taken so far: the version of the weights vectors are computed with now. */
   get step(): number {
-    return this.learner.step;
+    return this.thread ? this.threadStep : this.learner.step;
+  }
+
+  /**
+   * Moves the optimizer steps to a worker thread (LEARN_TRAIN_THREAD) that starts from this model's weights and
+   * optimizer: `learnWindowOffLoop` then waits for steps without holding the event loop. `onFail`: the thread died
+   * or a step failed (its weights are lost: the caller must stop without a checkpoint).
+   */
+  trainOffLoop(backend: BackendChoice, onFail: (err: Error) => void): void {
+    if (this.thread) return;
+    const input = this.hybrid ? { kind: 'hybrid' as const, maxRows: this.hybrid.maxRows } : { kind: 'content' as const };
+    this.threadStep = this.learner.step;
+    this.thread = TrainingThread.start({ cfg: this.learner.cfg, seed: this.settings.seed, input, backend, state: this.learner.getState() });
+    this.thread.onFail(onFail);
   }
 
   get users(): number {
@@ -136,21 +161,45 @@ export class OnlineModel {
   }
 
   /**
+   * `learnWindow` with the steps in the training thread (if `trainOffLoop` started one; else in this thread): the
+   * batches are built and the histories updated at once, so the next window's examples and the vectors served
+   * meanwhile read the new histories; the weights follow when the steps are done. One call at a time.
+   */
+  async learnWindowOffLoop(w: WindowExamples, pool: NegativePool = this.content, rehearse = true): Promise<number> {
+    if (!this.thread) return this.learnWindow(w, pool, rehearse);
+    const batches = this.batchesOf(w.examples, pool, rehearse);
+    this.observe(w.events);
+    const trained = await this.thread.steps(batches, this.hybrid?.size ?? 0);
+    this.learner.setWeights(trained.weights);
+    this.threadStep = trained.step;
+    return trained.loss;
+  }
+
+  /**
    * Optimizer steps on examples without touching the histories (warm-start epochs, delayed retraining). `rehearse`
    * false trains on the examples alone (the live trainer behind on its stream); they join the rehearsal buffer either way.
    */
   train(examples: ReadonlyMap<string, UserExample>, pool: NegativePool = this.content, rehearse = true): number {
+    if (this.thread) throw new Error('this model trains in its training thread: use learnWindowOffLoop');
     let loss = 0;
+    // Batches are built before any step runs (a step reads none of the sampling generator's state).
+    for (const batch of this.batchesOf(examples, pool, rehearse)) loss = this.learner.trainStep(batch);
+    return loss;
+  }
+
+  /** The `stepsPerBatch` batches of a window (rehearsed windows joined when `rehearse`); its examples join the rehearsal buffer. */
+  private batchesOf(examples: ReadonlyMap<string, UserExample>, pool: NegativePool, rehearse: boolean): PalBatch[] {
     const list = [...examples.values()];
     const inputPool: NegativePool = this.hybrid ? { size: pool.size, at: (i) => this.inputRef(pool.at(i)) } : pool;
+    const batches: PalBatch[] = [];
     for (let s = 0; s < this.settings.stepsPerBatch; s++) {
       const rehearsed = rehearse ? rehearsalDraw(this.rehearsal, this.settings.rehearsalSamples, (n) => this.learner.rng.int(n)) : [];
       const batch = [...list, ...rehearsed.map((e) => ({ history: this.refs(e.history), targets: this.refs(e.targets) }))].map((e) => this.inputExample(e));
-      loss = this.learner.trainStep(buildPalBatch(batch, this.learner.cfg, this.learner.rng, inputPool, this.learner.floatsPerItem));
+      batches.push(buildPalBatch(batch, this.learner.cfg, this.learner.rng, inputPool, this.learner.floatsPerItem));
     }
     const ids = (refs: readonly ItemRef[]): string[] => refs.map((r) => r.itemId);
     remember(this.rehearsal, list.map((e) => ({ history: ids(e.history), targets: ids(e.targets) })), this.settings.rehearsalWindows);
-    return loss;
+    return batches;
   }
 
   /** The window's items join their users' histories (what a user vector reads), with no weight update. */
@@ -208,25 +257,42 @@ export class OnlineModel {
   }
 
   /**
+   * The model's state (see `state()`), the optimizer's from the training thread when it has one: asked for at once,
+   * so it holds every step asked for before this call, as the histories and the generator taken now do.
+   */
+  async stateNow(o: StateOptions = {}): Promise<{ state: OnlineModelState; arrays: NamedArrays }> {
+    if (!this.thread) return this.state(o);
+    const learner = this.thread.state();
+    const json = this.jsonState(o);
+    return this.stateOf(await learner, json);
+  }
+
+  /**
    * The model's state: JSON part and named arrays (w/ weights, m/ and v/ optimizer moments). `pinHistories`: the
    * histories as views of their live shared arrays, not a copy (a checkpoint thread reads them); no window may be
    * learned until `unpinHistories`.
    */
-  state(o: { pinHistories?: boolean } = {}): { state: OnlineModelState; arrays: NamedArrays } {
-    const s = this.learner.getState();
+  state(o: StateOptions = {}): { state: OnlineModelState; arrays: NamedArrays } {
+    if (this.thread) throw new Error('the optimizer is in the training thread: use stateNow()');
+    return this.stateOf(this.learner.getState(), this.jsonState(o));
+  }
+
+  private stateOf(s: LearnerState, json: Omit<OnlineModelState, 'learner'>): { state: OnlineModelState; arrays: NamedArrays } {
     const arrays: NamedArrays = {};
     for (const [k, v] of Object.entries(s.weights)) arrays[`w/${k}`] = v;
     for (const [k, v] of Object.entries(s.optimizer.m)) arrays[`m/${k}`] = v;
     for (const [k, v] of Object.entries(s.optimizer.v)) arrays[`v/${k}`] = v;
+    const { histories, ...rest } = json;
+    return { state: { histories, learner: { config: s.config, optimizerStep: s.optimizer.step }, ...rest }, arrays };
+  }
+
+  /** Everything of the state but the learner's, copied now (the histories pinned instead when asked). */
+  private jsonState(o: StateOptions): Omit<OnlineModelState, 'learner'> {
     return {
-      state: {
-        histories: o.pinHistories ? this.histories.pin() : this.histories.snapshot(),
-        learner: { config: s.config, optimizerStep: s.optimizer.step },
-        rng: this.learner.rng.getState(),
-        ...(this.hybrid ? { hybrid: this.hybrid.snapshot() } : {}),
-        rehearsal: this.rehearsal.map((w) => w.map((e) => ({ history: [...e.history], targets: [...e.targets] }))),
-      },
-      arrays,
+      histories: o.pinHistories ? this.histories.pin() : this.histories.snapshot(),
+      rng: this.learner.rng.getState(),
+      ...(this.hybrid ? { hybrid: this.hybrid.snapshot() } : {}),
+      rehearsal: this.rehearsal.map((w) => w.map((e) => ({ history: [...e.history], targets: [...e.targets] }))),
     };
   }
 
@@ -235,6 +301,14 @@ export class OnlineModel {
   }
 
   dispose(): void {
+    void this.thread?.close();
+    this.learner.dispose();
+  }
+
+  /** Ends the training thread (after its queued steps), then frees the weights. */
+  async close(): Promise<void> {
+    await this.thread?.close();
+    this.thread = undefined;
     this.learner.dispose();
   }
 

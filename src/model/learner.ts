@@ -94,39 +94,61 @@ export class PalLearner {
       this.targetTotal += batch.targetItems.length;
     }
     const result = tf.tidy(() => {
-      const { users: B, seqLen: T, contentDim: f, historySamples: Nh } = batch;
-      if (f !== this.input.floatsPerItem) throw new Error(`batch has ${f} floats per item, the item input reads ${this.input.floatsPerItem}`);
-      const mask = tf.tensor2d(batch.historyMask, [B, T]);
-      const M = batch.targetItems.length;
-      const N = batch.negativeItems.length;
-      // Targets and sampled negatives go through the item tower in one call (one set of larger matmuls).
-      const itemContent = new Float32Array((M + N) * f);
-      itemContent.set(batch.targetContent);
-      itemContent.set(batch.negativeContent, M * f);
-      // The loss needs the tower only at the sampled positions (unused slots read slot 0; their user is -1).
-      const positions = tf.tensor2d(Int32Array.from(batch.samplePositions, (p) => Math.max(0, p)), [B, Nh], 'int32');
-      const historyUsers = Int32Array.from(batch.samplePositions, (p, i) => (p < 0 ? -1 : Math.floor(i / Nh)));
-      const trainable = [...this.model.parameters(), ...this.input.parameters()].map((p) => p.variable);
-      const { value, grads } = tf.variableGrads(() => {
-        // The item input is inside the gradient: a trainable one (ID embeddings) learns with the tower.
-        const content = tf.reshape(this.input.embed(batch.historyContent, B * T), [B, T, this.cfg.contentDim]) as tf.Tensor3D;
-        const picked = tf.reshape(this.model.encodeAt(content, mask, positions, true), [B * Nh, this.cfg.outDim]) as tf.Tensor2D;
-        const itemVectors = this.model.itemVectors(this.input.embed(itemContent, M + N), true);
-        const targetVectors = tf.slice(itemVectors, [0, 0], [M, this.cfg.outDim]);
-        return allActionInfoNce(
-          { vectors: picked, users: historyUsers },
-          { vectors: targetVectors, users: batch.targetUsers, items: batch.targetItems },
-          this.cfg.temperature,
-          N > 0 ? { vectors: tf.slice(itemVectors, [M, 0], [N, this.cfg.outDim]), items: batch.negativeItems } : undefined,
-          bias,
-        );
-      }, trainable);
+      const { value, grads } = this.lossAndGrads(batch, bias);
       this.optimizer.applyGradients(grads);
       return value;
     });
     const [loss] = result.dataSync();
     result.dispose();
     return loss as number;
+  }
+
+  /**
+   * The loss and each parameter's gradient for a batch, applying nothing (the logQ counts are not advanced either):
+   * what a step would see. For checks such as backend agreement; dropout still draws from the model's own seed.
+   */
+  gradients(batch: PalBatch): { loss: number; grads: Record<string, Float32Array> } {
+    const names = [...this.model.parameters(), ...this.input.parameters()].map((p) => [p.variable.name, p.name] as const);
+    return tf.tidy(() => {
+      const { value, grads } = this.lossAndGrads(batch, this.logQBias(batch));
+      const out: Record<string, Float32Array> = {};
+      for (const [variable, name] of names) {
+        const g = grads[variable];
+        if (g !== undefined) out[name] = g.dataSync() as Float32Array;
+      }
+      return { loss: value.dataSync()[0] as number, grads: out };
+    });
+  }
+
+  /** Forward, all-action loss and backward, inside the caller's tidy. */
+  private lossAndGrads(batch: PalBatch, bias: { targets: Float32Array; sampled: Float32Array } | undefined): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+    const { users: B, seqLen: T, contentDim: f, historySamples: Nh } = batch;
+    if (f !== this.input.floatsPerItem) throw new Error(`batch has ${f} floats per item, the item input reads ${this.input.floatsPerItem}`);
+    const mask = tf.tensor2d(batch.historyMask, [B, T]);
+    const M = batch.targetItems.length;
+    const N = batch.negativeItems.length;
+    // Targets and sampled negatives go through the item tower in one call (one set of larger matmuls).
+    const itemContent = new Float32Array((M + N) * f);
+    itemContent.set(batch.targetContent);
+    itemContent.set(batch.negativeContent, M * f);
+    // The loss needs the tower only at the sampled positions (unused slots read slot 0; their user is -1).
+    const positions = tf.tensor2d(Int32Array.from(batch.samplePositions, (p) => Math.max(0, p)), [B, Nh], 'int32');
+    const historyUsers = Int32Array.from(batch.samplePositions, (p, i) => (p < 0 ? -1 : Math.floor(i / Nh)));
+    const trainable = [...this.model.parameters(), ...this.input.parameters()].map((p) => p.variable);
+    return tf.variableGrads(() => {
+      // The item input is inside the gradient: a trainable one (ID embeddings) learns with the tower.
+      const content = tf.reshape(this.input.embed(batch.historyContent, B * T), [B, T, this.cfg.contentDim]) as tf.Tensor3D;
+      const picked = tf.reshape(this.model.encodeAt(content, mask, positions, true), [B * Nh, this.cfg.outDim]) as tf.Tensor2D;
+      const itemVectors = this.model.itemVectors(this.input.embed(itemContent, M + N), true);
+      const targetVectors = tf.slice(itemVectors, [0, 0], [M, this.cfg.outDim]);
+      return allActionInfoNce(
+        { vectors: picked, users: historyUsers },
+        { vectors: targetVectors, users: batch.targetUsers, items: batch.targetItems },
+        this.cfg.temperature,
+        N > 0 ? { vectors: tf.slice(itemVectors, [M, 0], [N, this.cfg.outDim]), items: batch.negativeItems } : undefined,
+        bias,
+      );
+    }, trainable);
   }
 
   /** User vectors (d_out each, unit length) from histories of items (their input floats), oldest first; none may be empty. */
@@ -174,9 +196,33 @@ export class PalLearner {
 
   /** Weights of the tower and, under `input/`, of the item input (none for frozen content), and the optimizer. */
   getState(): LearnerState {
+    return { config: { ...this.cfg }, weights: this.weights(), optimizer: this.optimizer.getState() };
+  }
+
+  /** Weights of the tower and, under `input/`, of the item input: what vectors are computed from (no optimizer). */
+  weights(): NamedArrays {
     const weights = this.model.getWeights();
     for (const p of this.input.parameters()) weights[`${INPUT_PREFIX}${p.name}`] = { shape: [...p.variable.shape], values: p.variable.dataSync() as Float32Array };
-    return { config: { ...this.cfg }, weights, optimizer: this.optimizer.getState() };
+    return weights;
+  }
+
+  /**
+   * Sets the tower's and the item input's weights (a snapshot from `weights()`), the optimizer untouched: an inference
+   * copy follows a learner that trains elsewhere. A growing item input is first grown to the snapshot's rows.
+   */
+  setWeights(weights: NamedArrays): void {
+    const inputs = this.input.parameters();
+    for (const p of inputs) {
+      const w = weights[`${INPUT_PREFIX}${p.name}`];
+      if (!w) throw new Error(`weights lack ${INPUT_PREFIX}${p.name}`);
+      this.reserveItemRows((w.shape[0] ?? 1) - 1);
+      checkShape(`${INPUT_PREFIX}${p.name}`, p.variable.shape, w.shape);
+    }
+    this.model.setWeights(weights);
+    for (const p of inputs) {
+      const w = weights[`${INPUT_PREFIX}${p.name}`] as NamedArrays[string];
+      tf.tidy(() => p.variable.assign(tf.tensor(w.values, w.shape)));
+    }
   }
 
   /**
@@ -184,18 +230,7 @@ export class PalLearner {
    * grown to the saved table's rows.
    */
   setState(state: LearnerState): void {
-    const inputs = this.input.parameters();
-    for (const p of inputs) {
-      const w = state.weights[`${INPUT_PREFIX}${p.name}`];
-      if (!w) throw new Error(`checkpoint lacks weight ${INPUT_PREFIX}${p.name}`);
-      this.reserveItemRows((w.shape[0] ?? 1) - 1);
-      checkShape(`${INPUT_PREFIX}${p.name}`, p.variable.shape, w.shape);
-    }
-    this.model.setWeights(state.weights);
-    for (const p of inputs) {
-      const w = state.weights[`${INPUT_PREFIX}${p.name}`] as NamedArrays[string];
-      tf.tidy(() => p.variable.assign(tf.tensor(w.values, w.shape)));
-    }
+    this.setWeights(state.weights);
     this.optimizer.setState(state.optimizer);
   }
 

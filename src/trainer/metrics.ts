@@ -18,3 +18,8 @@ export const rehearsalSkipped = new Counter({
   help: 'Windows trained without rehearsal because their oldest event was older than LEARN_REHEARSAL_MAX_DELAY_MS',
   registers: [registry],
 });
+export const versionsLost = new Counter({
+  name: 'learn_vector_versions_lost_total',
+  help: 'Current vector versions found gone from Redis (evicted, flushed, restarted empty) and rebuilt',
+  registers: [registry],
+});

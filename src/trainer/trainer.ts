@@ -11,6 +11,7 @@ import { createProducer } from '../kafka/producer.js';
 import { TableFollower } from '../kafka/table-follower.js';
 import { topicsFrom } from '../kafka/topics.js';
 import { ContentTable } from '../learner/content-table.js';
+import { contentModelName } from '../encoder/model-spec.js';
 import { eventProblem } from '../learner/event-check.js';
 import { OnlineModel, type OnlineModelState, type WindowExamples } from '../learner/online-model.js';
 import { selectBackend, type NamedArrays, type NegativePool } from '../model/index.js';
@@ -22,6 +23,7 @@ import { StateDirLock } from './state-lock.js';
 import { EventIntake } from './event-intake.js';
 import { PendingListings } from './listed-items.js';
 import type { WaitingEvent } from './waiting-events.js';
+import type { WindowPolicy } from './window.js';
 
 /** How often waiting events are checked against the content table, besides the arrival notices. */
 const WAITING_SWEEP_MS = 2_000;
@@ -76,6 +78,21 @@ export interface TrainerCollaborators {
    * pretraining pass always rehearses.
    */
   rehearsal?: { allowed(delayMs: number): boolean };
+  /**
+   * The live trainer's lease on its pipeline (issue 23 §2): a checkpoint is written only while it is surely held (a
+   * trainer paused past it may have a successor, whose checkpoints it must not follow), and a lock file left by
+   * another host is taken over since a live trainer there would hold the lease.
+   */
+  lease?: { held(): boolean };
+}
+
+/** How the trainer runs, besides its settings. */
+export interface TrainerOptions {
+  /**
+   * The window's time cut: LEARN_WINDOW_MS by default; 'none' cuts windows by size only (the replay's protocol: the
+   * same windows however fast the machine is; the last one is trained by flush()).
+   */
+  windowMaxAgeMs?: WindowPolicy['maxAgeMs'];
 }
 
 export interface TrainerStats {
@@ -142,11 +159,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   constructor(
     readonly cfg: Config,
     private collaborators: TrainerCollaborators = {},
+    options: TrainerOptions = {},
   ) {
     super();
-    this.content = new ContentTable(undefined, cfg.maxItems);
+    this.content = new ContentTable(undefined, cfg.maxItems, contentModelName(cfg.encoderModel));
     this.pendingListings = new PendingListings(cfg.maxWaitingEvents, this.content);
-    this.intake = new EventIntake(cfg, this.content, { listed: this.pendingListings });
+    this.intake = new EventIntake(cfg, this.content, { listed: this.pendingListings }, options.windowMaxAgeMs ?? cfg.windowMs);
     this.store = new CheckpointStore(join(resolve(PROJECT_ROOT, cfg.stateDir), 'checkpoints'), cfg.checkpointsKept);
   }
 
@@ -196,7 +214,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /** Backend, producer, content table and model (from the newest checkpoint, or fresh): everything but the consumer. */
   async prepare(contentDim?: number): Promise<void> {
-    this.lock ??= StateDirLock.acquire(resolve(PROJECT_ROOT, this.cfg.stateDir)); // issue 11 §2.10: fails if another trainer holds it
+    // Issue 11 §2.10: fails if another trainer holds it.
+    this.lock ??= StateDirLock.acquire(resolve(PROJECT_ROOT, this.cfg.stateDir), { leaseHeld: this.collaborators.lease?.held() ?? false });
     const backend = await selectBackend(this.cfg.tfBackend);
     const codec = defaultCodec();
     const topics = topicsFrom(this.cfg);
@@ -262,8 +281,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       commitMode: 'manual',
       sessionTimeoutMs: this.cfg.kafkaSessionTimeoutMs,
       shouldPause: () => this.collaborators.backpressure?.shouldPause() ?? false,
-      // Issue 11 §2.7: read from the restored checkpoint's offsets, even below the group's commit (an older checkpoint).
-      startAt: this.intake.offsets(),
+      // Issue 11 §2.7, issue 23 §1: on every assignment, read on from what this trainer holds (the restored checkpoint's
+      // offsets, then everything consumed since), even below the group's commit (an older checkpoint was loaded).
+      position: (topic, partition) => this.intake.nextOffset(topic, partition),
+      onGap: (err) => this.fail(err),
     });
     await this.runner.start();
     this.timer = setInterval(() => void this.serial(() => this.tick()).catch((err: unknown) => this.l.error({ err }, 'tick failed')), 100);
@@ -360,7 +381,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // try, and always before the next checkpoint, which commits past them).
     if (this.intake.expireWaiting() > 0) await this.writeLetters();
     m.eventsWaiting.set(this.intake.waitingCount);
-    if (this.intake.windowSize > 0 && (this.intake.windowFull || this.intake.windowAgeMs() >= this.cfg.windowMs)) {
+    if (this.intake.windowDue) {
       await this.trainWindow();
     } else if (this.batchesSinceCheckpoint > 0 && Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs) {
       await this.checkpoint();
@@ -448,11 +469,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.l.warn({ error: err instanceof Error ? err.message : String(err) }, 'checkpoint postponed: dead letters not written');
       return;
     }
+    if (this.collaborators.lease && !this.collaborators.lease.held()) {
+      this.l.warn('checkpoint postponed: the pipeline lease is not confirmed (redis away, or taken over)');
+      return;
+    }
     if (this.collaborators.checkpointGate && !(await this.collaborators.checkpointGate.beforeCheckpoint())) {
       this.l.warn('checkpoint postponed by its gate');
       return;
     }
-    if (this.broken) return;
+    if (this.broken || (this.collaborators.lease && !this.collaborators.lease.held())) return;
     // The histories are shared with the writing thread, not copied: nothing trains until the file is written.
     const { state, arrays } = this.model.state({ pinHistories: true });
     const offsets: TrainerCheckpointState['offsets'] = {};

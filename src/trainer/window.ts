@@ -1,24 +1,37 @@
 import type { UserEvent } from '../codec/index.js';
 
 /**
- * The open micro-batch: new events grouped by user, in arrival order per user. Cut when enough users have new
- * events or when it has been open long enough (the streaming form of the paper's history/target split: what came
- * before the window is history, the window's events are targets).
+ * When a micro-batch window is cut: at `maxUsers` users with new events, at `maxEvents` events (bursty users, or a
+ * replay at full speed, would otherwise make huge windows, and fewer, larger steps learn less from the same events),
+ * or once it has been open `maxAgeMs` of wall-clock time. `maxAgeMs: 'none'` is the replay's protocol: windows are cut
+ * by size only (a seed gives the same windows however fast the machine is), the last one when the stream ends.
+ */
+export interface WindowPolicy {
+  maxUsers: number;
+  maxEvents: number;
+  maxAgeMs: number | 'none';
+}
+
+/**
+ * The open micro-batch: new events grouped by user, in arrival order per user, cut by its WindowPolicy (the streaming
+ * form of the paper's history/target split: what came before the window is history, the window's events are targets).
  */
 export class MicroBatchWindow {
   private byUser = new Map<string, UserEvent[]>();
   private openedAt = 0;
   private events = 0;
 
-  /**
-   * Cut at `maxUsers` users with new events, or at `maxEvents` events (bursty users, or a replay at full speed, would
-   * otherwise make huge windows, and fewer, larger steps learn less from the same events).
-   */
-  constructor(private readonly limits: { maxUsers: number; maxEvents: number }) {}
+  constructor(private readonly policy: WindowPolicy) {}
 
-  /** Whether the window must be cut now. */
+  /** Whether the window must be cut now by its size (checked after each add). */
   get full(): boolean {
-    return this.byUser.size >= this.limits.maxUsers || this.events >= this.limits.maxEvents;
+    return this.byUser.size >= this.policy.maxUsers || this.events >= this.policy.maxEvents;
+  }
+
+  /** Whether the window must be cut now, by its size or its age (checked as time passes). */
+  due(now = Date.now()): boolean {
+    if (this.events === 0) return false;
+    return this.full || (this.policy.maxAgeMs !== 'none' && this.ageMs(now) >= this.policy.maxAgeMs);
   }
 
   get users(): number {

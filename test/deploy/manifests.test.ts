@@ -94,7 +94,10 @@ const dockerfile = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
 
 test('every environment variable the deploy files set is a real setting; secrets only in the Secret', () => {
   for (const c of appContainers) for (const k of c.env.keys()) assert.ok(SETTING_ENVS.has(k), `${c.where}: ${k} is not a setting`);
+  // ConfigMaps the roles take their environment from (learn-redis-config is a file for the Redis server).
+  const envMaps = new Set(appContainers.flatMap((c) => arr(c.container.envFrom).map((f) => obj(obj(f).configMapRef).name)).filter((n) => n !== undefined).map(String));
   for (const [name, data] of configMaps) {
+    if (!envMaps.has(name)) continue;
     for (const k of Object.keys(data)) {
       assert.ok(SETTING_ENVS.has(k), `ConfigMap ${name}: ${k} is not a setting`);
       assert.ok(!SECRET_ENVS.has(k), `ConfigMap ${name}: ${k} is a secret, it belongs in a Secret`);
@@ -241,4 +244,18 @@ test('encoder replicas do not exceed the partitions of its input topic; resource
       if (f) assert.ok(arr(c.container.volumeMounts).map(obj).some((m) => f.startsWith(`${String(m.mountPath)}/`)), `${c.where}: ${k}=${f} is on a mounted volume`);
     }
   }
+});
+
+test('Redis keeps every key and survives a restart: no eviction and an append-only file, in compose and in the k8s Redis config (issue 23 item 4)', () => {
+  const redis = obj(services.redis);
+  const args = arr(redis.command).map(String);
+  const flag = (name: string): string | undefined => args[args.indexOf(`--${name}`) + 1];
+  assert.equal(flag('maxmemory-policy'), 'noeviction', 'compose redis: no eviction');
+  assert.equal(flag('appendonly'), 'yes', 'compose redis: AOF');
+  assert.ok(arr(redis.volumes).map(String).some((v) => v.split(':')[1] === '/data'), 'compose redis keeps /data on a volume');
+  const conf = String(obj(one('ConfigMap', 'learn-redis-config').data)['redis.conf']);
+  assert.match(conf, /^maxmemory-policy noeviction$/m);
+  assert.match(conf, /^appendonly yes$/m);
+  const kustomization = readFileSync(join(K8S, 'kustomization.yaml'), 'utf8');
+  assert.match(kustomization, /- redis-config\.yaml/);
 });

@@ -117,7 +117,7 @@ test('the event digest is order-free and sensitive to a lost or repeated event',
 });
 
 test('a window groups events by user, sorted by event time when taken', () => {
-  const w = new MicroBatchWindow({ maxUsers: 64, maxEvents: 64 });
+  const w = new MicroBatchWindow({ maxUsers: 64, maxEvents: 64, maxAgeMs: 'none' });
   const e = (id: string, user: string, ts: number) => ({ event_id: id, user_id: user, item_id: 'i', type: 'click', ts, weight: null });
   w.add(e('a', 'u1', 5));
   w.add(e('b', 'u2', 1));

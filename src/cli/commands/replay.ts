@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config/load.js';
 import { log } from '../../ops/logger.js';
 import { UPDATE_MODES, type UpdateMode } from '../../replay/in-process.js';
-import { METHODS, newRunId, operatingPointsTable, parseMethods, reportDir, runReplay, screenshotReport, summaryTable, writeReport, type MethodName, type ReplayOptions, type ReplayProgress, type ReplayReport, type WrittenReport } from '../../replay/index.js';
+import { METHODS, newRunId, operatingPointFrom, operatingPointsTable, parseMethods, reportDir, runReplay, screenshotReport, summaryTable, writeReport, type MethodName, type ReplayOptions, type ReplayProgress, type ReplayReport, type WrittenReport } from '../../replay/index.js';
 
 export interface ReplayCliOptions {
   speed: string;
@@ -114,12 +114,7 @@ export async function replayWithProgress(
       ...(limit !== undefined ? { limit } : {}),
       methods: parseMethods(o.methods),
       ...(o.inProcess ? { inProcess: true } : {}),
-      operatingPoint: {
-        beta,
-        contentWeight,
-        ...(cfg.replayColdMix > 0 || cfg.replayColdBoost > 0 ? { coldMix: cfg.replayColdMix, coldBoost: cfg.replayColdBoost, coldGateK: cfg.replayColdGateK } : {}),
-        ...(cfg.replayColdSlots > 0 ? { coldSlots: cfg.replayColdSlots, coldSlotsBelow: cfg.replayColdSlotsBelow, coldSlotsBy: cfg.replayColdSlotsBy } : {}),
-      },
+      operatingPoint: operatingPointFrom(cfg, { beta, contentWeight }),
       ...(warmStart ? { warmStart } : {}),
       updates: o.updates as UpdateMode,
       ...(o.idThread ? {} : { idThread: false }),

@@ -1,0 +1,130 @@
+/**
+ * A PalLearner's optimizer steps in a worker thread (`training-worker.ts`), so the event loop that calls it (consumer,
+ * listing encoding, vector publishing, HTTP) never waits for a step. The thread owns the trainable weights, the
+ * optimizer and the dropout generator; batches are built by the caller (its sampling generator stays there) and
+ * each step answers with a weight snapshot tagged with the optimizer step it follows, for the caller's inference
+ * copy. Requests are answered in order, so a `state()` asked for before a step reflects none of it.
+ */
+import { Worker } from 'node:worker_threads';
+import type { BackendChoice } from './backend.js';
+import type { PalBatch } from './batch.js';
+import type { PalConfig } from './config.js';
+import type { LearnerState } from './learner.js';
+import type { NamedArrays } from './tensors.js';
+
+/** Which item input the thread's learner reads (the same as the caller's). */
+export type TrainingInput = { kind: 'content' } | { kind: 'hybrid'; maxRows: number };
+
+export interface TrainingThreadData {
+  cfg: PalConfig;
+  seed: number;
+  input: TrainingInput;
+  backend: BackendChoice;
+  /** The state to start from (weights and optimizer), the caller's learner's. */
+  state: LearnerState;
+}
+
+/** What one request of steps gives back: the last step's loss and the weights after it. */
+export interface TrainedWeights {
+  loss: number;
+  /** The optimizer step these weights follow: the version of every vector computed from them. */
+  step: number;
+  weights: NamedArrays;
+  /** Seconds the thread spent on the steps. */
+  seconds: number;
+}
+
+export type TrainingRequest =
+  | { kind: 'steps'; seq: number; batches: PalBatch[]; reserveRows: number }
+  | { kind: 'state'; seq: number }
+  | { kind: 'close'; seq: number };
+
+export type TrainingReply =
+  | ({ kind: 'steps'; seq: number } & TrainedWeights)
+  | { kind: 'state'; seq: number; state: LearnerState }
+  | { kind: 'closed'; seq: number }
+  | { kind: 'error'; seq: number; message: string };
+
+type Pending = { resolve: (r: TrainingReply) => void; reject: (err: Error) => void };
+
+export class TrainingThread {
+  private seq = 0;
+  private readonly pending = new Map<number, Pending>();
+  private failure: Error | undefined;
+  private closing = false;
+  private readonly exited: Promise<void>;
+  private onFailure: (err: Error) => void = () => undefined;
+
+  private constructor(private readonly worker: Worker) {
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    worker.on('message', (r: TrainingReply) => {
+      const p = this.pending.get(r.seq);
+      if (!p) return;
+      this.pending.delete(r.seq);
+      if (r.kind === 'error') p.reject(new Error(`training thread: ${r.message}`));
+      else p.resolve(r);
+    });
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      if (!this.closing) this.fail(new Error(`training thread exited (code ${code})`));
+    });
+  }
+
+  /** Starts the thread; it is ready for requests at once (they queue while its backend starts). */
+  static start(data: TrainingThreadData): TrainingThread {
+    return new TrainingThread(new Worker(new URL('./training-worker.js', import.meta.url), { workerData: data }));
+  }
+
+  /** Called once if the thread dies or fails a request: its weights are lost, so training must stop loudly. */
+  onFail(f: (err: Error) => void): void {
+    this.onFailure = f;
+    if (this.failure) f(this.failure);
+  }
+
+  /** One optimizer step per batch, then the item input grown to `reserveRows` rows (0: no change). */
+  async steps(batches: PalBatch[], reserveRows: number): Promise<TrainedWeights> {
+    const r = await this.request({ kind: 'steps', batches, reserveRows }, batches.flatMap(transferables));
+    if (r.kind !== 'steps') throw new Error(`training thread answered ${r.kind} to steps`);
+    return { loss: r.loss, step: r.step, weights: r.weights, seconds: r.seconds };
+  }
+
+  /** Weights and optimizer after every step asked for so far (for a checkpoint). */
+  async state(): Promise<LearnerState> {
+    const r = await this.request({ kind: 'state' });
+    if (r.kind !== 'state') throw new Error(`training thread answered ${r.kind} to state`);
+    return r.state;
+  }
+
+  /** Waits for every queued request, then ends the thread. */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (!this.failure) await this.request({ kind: 'close' }).catch(() => undefined);
+    await this.worker.terminate();
+    await this.exited;
+  }
+
+  private request(req: DistributiveOmit<TrainingRequest, 'seq'>, transfer: ArrayBuffer[] = []): Promise<TrainingReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject: (err) => reject(err) });
+      this.worker.postMessage({ ...req, seq }, transfer);
+    });
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    this.onFailure(err);
+  }
+}
+
+/** The batch's big arrays move to the thread instead of being copied (the caller builds a batch for one step only). */
+function transferables(b: PalBatch): ArrayBuffer[] {
+  const buffers = [b.historyContent, b.historyMask, b.samplePositions, b.targetContent, b.targetUsers, b.negativeContent].map((a) => a.buffer as ArrayBuffer);
+  return [...new Set(buffers)].filter((x) => x.byteLength > 0);
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -1,0 +1,42 @@
+/** The worker side of TrainingThread: one PalLearner, requests answered in arrival order. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { selectBackend } from './backend.js';
+import { frozenContent, hybridResiduals } from './item-input.js';
+import { PalLearner } from './learner.js';
+import type { TrainingReply, TrainingRequest, TrainingThreadData } from './training-thread.js';
+
+if (!parentPort) throw new Error('training-worker runs as a worker thread');
+const port = parentPort;
+const data = workerData as TrainingThreadData;
+await selectBackend(data.backend);
+const input = data.input.kind === 'hybrid' ? hybridResiduals(data.cfg.contentDim, data.input.maxRows) : frozenContent(data.cfg.contentDim);
+const learner = new PalLearner(data.cfg, data.seed, input);
+learner.setState(data.state);
+
+function answer(req: TrainingRequest): TrainingReply {
+  switch (req.kind) {
+    case 'steps': {
+      const started = performance.now();
+      let loss = 0;
+      for (const b of req.batches) loss = learner.trainStep(b);
+      if (req.reserveRows > 0) learner.reserveItemRows(req.reserveRows);
+      return { kind: 'steps', seq: req.seq, loss, step: learner.step, weights: learner.weights(), seconds: (performance.now() - started) / 1000 };
+    }
+    case 'state':
+      return { kind: 'state', seq: req.seq, state: learner.getState() };
+    case 'close':
+      learner.dispose();
+      return { kind: 'closed', seq: req.seq };
+  }
+}
+
+port.on('message', (req: TrainingRequest) => {
+  let reply: TrainingReply;
+  try {
+    reply = answer(req);
+  } catch (err) {
+    reply = { kind: 'error', seq: req.seq, message: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+  }
+  port.postMessage(reply);
+  if (reply.kind === 'closed') port.close();
+});
