@@ -216,6 +216,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   async prepare(contentDim?: number): Promise<void> {
     // Issue 11 §2.10: fails if another trainer holds it.
     this.lock ??= StateDirLock.acquire(resolve(PROJECT_ROOT, this.cfg.stateDir), { leaseHeld: this.collaborators.lease?.held() ?? false });
+    // The checkpoint thread starts while the backend and the model load, not at the first checkpoint.
+    this.store.startWriter();
     const backend = await selectBackend(this.cfg.tfBackend);
     const codec = defaultCodec();
     const topics = topicsFrom(this.cfg);
