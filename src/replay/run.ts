@@ -21,11 +21,12 @@ import { Trainer } from '../trainer/trainer.js';
 import { COLD_USER_FALLBACK, METHOD_LABELS, type LossPoint, type MethodName, type ReplayEvaluator } from './evaluator.js';
 import type { OperatingPoint } from './operating-points.js';
 import { replayInProcess, type UpdateMode, type WarmStart } from './in-process.js';
+import { TestThenTrain } from './test-then-train.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import type { MetricsReport } from './metrics-accumulator.js';
 import { planReplay, type ReplayPlan } from './protocol.js';
 
-export { REPLAY_KS, REPLAY_COLD_THRESHOLD } from './protocol.js';
+export { REPLAY_KS } from './protocol.js';
 const MIB = 1024 * 1024;
 
 export interface ReplayProgress {
@@ -54,8 +55,8 @@ export interface ReplayOptions {
   methods: readonly MethodName[];
   /** In-process (no broker) instead of through the real pipeline. */
   inProcess?: boolean;
-  /** The default score-time operating point (see operating-points.ts); default: no prior, no content term. */
-  operatingPoint?: OperatingPoint;
+  /** The score-time operating point of the metrics (see operating-points.ts; the settings' is operatingPointFrom(cfg)). */
+  operatingPoint: OperatingPoint;
   /** Also rank under the whole grid of operating points (the report's trade-off curves). */
   grid?: boolean;
   /** Keep every event's rank per method in the report (`ranks`). */
@@ -150,7 +151,7 @@ export async function runReplay(base: Config, opts: ReplayOptions): Promise<Repl
     dataset: opts.dataset,
     methods: opts.methods,
     ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
-    ...(opts.operatingPoint ? { operatingPoint: opts.operatingPoint } : {}),
+    operatingPoint: opts.operatingPoint,
     ...(opts.grid ? { grid: true } : {}),
     ...(opts.keepRanks ? { keepRanks: true } : {}),
   });
@@ -285,7 +286,12 @@ async function driveKafka(plan: ReplayPlan, opts: ReplayOptions, run: string): P
     // Windows are cut by size only (the protocol); the last one is trained by flush() at the end of the stream.
     const t = new Trainer(cfg, { negativePool: (w) => pool(w) }, { windowMaxAgeMs: 'none' });
     trainer = t;
-    t.on('windowReady', (w) => plan.evaluator.scoreWindow(w, t.model, pool(w)));
+    // The test-then-train loop, fed by the trainer: every method ranks the window and learns, then the trainer steps.
+    let loop: TestThenTrain | undefined;
+    t.on('windowReady', (w) => {
+      loop ??= new TestThenTrain({ evaluator: plan.evaluator, model: t.model, pool, modelSteppedBy: 'trainer', trainsModel: true });
+      if (loop.live(w, true)) throw new Error('the Kafka replay scores every method in the trainer thread');
+    });
     t.on('windowTrained', (w) => {
       const now = Date.now();
       for (const list of w.events.values()) {
@@ -435,7 +441,7 @@ function reportOf(plan: ReplayPlan, opts: ReplayOptions, run: string, started: n
   const e = plan.evaluator;
   const wallSeconds = Math.round((Date.now() - started) / 100) / 10;
   const r1 = (x: number): number => Math.round(x * 10) / 10;
-  const busy = o.seconds.encode + o.seconds.train + (e.idThreaded ? 0 : e.idTrainSeconds) + e.scoreSeconds;
+  const busy = o.seconds.encode + o.seconds.train + (e.methodsThreaded ? 0 : e.methodTrainSeconds) + e.scoreSeconds;
   return {
     run,
     dataset: opts.dataset,
@@ -456,13 +462,13 @@ function reportOf(plan: ReplayPlan, opts: ReplayOptions, run: string, started: n
     methods: [...opts.methods],
     methodLabels: { ...METHOD_LABELS },
     coldUserFallback: COLD_USER_FALLBACK,
-    operatingPoint: opts.operatingPoint ?? { beta: 0, contentWeight: 0 },
+    operatingPoint: opts.operatingPoint,
     ...(opts.grid ? { operatingPoints: e.operatingPoints() } : {}),
-    fallbackEvents: Object.fromEntries(opts.methods.filter((m) => m !== 'popularity').map((m) => [m, e.fallbackEvents[m]])),
+    fallbackEvents: Object.fromEntries(e.fallbackEvents),
     metrics: e.report(),
     freshness: o.freshness,
     lossCurve: thin(e.lossCurve, 400),
-    timings: { encode: r1(o.seconds.encode), train: r1(o.seconds.train), idTrain: r1(e.idTrainSeconds), idThread: e.idThreaded, score: r1(e.scoreSeconds), other: r1(Math.max(0, wallSeconds - busy)) },
+    timings: { encode: r1(o.seconds.encode), train: r1(o.seconds.train), idTrain: r1(e.methodTrainSeconds), idThread: e.methodsThreaded, score: r1(e.scoreSeconds), other: r1(Math.max(0, wallSeconds - busy)) },
     scoreSeconds: r1(e.scoreSeconds),
     memory: o.memory,
     ...(opts.keepRanks ? { ranks: Object.fromEntries(e.ranks) } : {}),

@@ -97,6 +97,21 @@ export class StoreKeys {
     return `${this.prefix}:{pop}:half-life`;
   }
 
+  /** Sorted set: counted item id -> its count's event time `at`; the store prunes from its oldest end. Shares `{pop}`. */
+  popularityAt(): string {
+    return `${this.prefix}:{pop}:at`;
+  }
+
+  /** Sorted set: counted item id -> revision of its last change; readers fetch only what changed since theirs. */
+  popularityChanges(): string {
+    return `${this.prefix}:{pop}:changes`;
+  }
+
+  /** Integer counter: the revision of the last change to the counts (a reader ahead of it reads them afresh). */
+  popularityRevision(): string {
+    return `${this.prefix}:{pop}:rev`;
+  }
+
   /** Parses the field of `writeOrders` back into a vector key (used when expiring a version). */
   keyOfWriteOrderField(version: number, field: string): string | undefined {
     const kind = field.slice(0, 2);

@@ -10,7 +10,7 @@ import { PendingBuffer, type PendingOp } from './pending-buffer.js';
 import { definePopularityScript, HALF_LIFE_MISMATCH, queuePopularity } from './popularity.js';
 import { connectWithin, createRedisClient, isTransientRedisError } from './redis-client.js';
 import { encodeVector } from '../codec/vector.js';
-import { DAY_MS } from '../popularity/index.js';
+import { DAY_MS } from '../config/constants.js';
 import {
   beginVersion,
   currentVersion,
@@ -45,7 +45,7 @@ export interface Interaction {
   eventTime: number;
 }
 
-export type RejectReason = 'unknown-version' | 'dim-mismatch' | 'fenced';
+export type RejectReason = 'unknown-version' | 'dim-mismatch' | 'fenced' | 'non-finite';
 
 /**
  * What happened to a batch. applied + skipped + rejected.length + pending = the batch size.
@@ -76,6 +76,8 @@ export interface VectorStoreOptions {
   seenTtlSeconds?: number;
   /** Half-life (event-time ms) of the served popularity counts (LEARN_POPULARITY_HALF_LIFE_DAYS). */
   popularityHalfLifeMs?: number;
+  /** Popularity counts decayed below this are deleted (LEARN_POPULARITY_PRUNE_BELOW; 0: never). */
+  popularityPruneBelow?: number;
   /** Writes per script call; bounds how long one call blocks Redis. */
   scriptBatch?: number;
   /** How long `open` waits for a first connection before returning an unhealthy store. */
@@ -113,6 +115,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
   private readonly seenKept: number;
   private readonly seenTtlSeconds: number;
   private readonly popularityHalfLifeMs: number;
+  private readonly popularityPruneBelow: number;
   private readonly scriptBatch: number;
   private isHealthy = false;
   private draining: Promise<void> | undefined;
@@ -131,6 +134,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     this.seenKept = opts.seenKept ?? DEFAULTS.seenKept;
     this.seenTtlSeconds = opts.seenTtlSeconds ?? DEFAULTS.seenTtlS;
     this.popularityHalfLifeMs = opts.popularityHalfLifeMs ?? DEFAULTS.popularityHalfLifeDays * DAY_MS;
+    this.popularityPruneBelow = opts.popularityPruneBelow ?? DEFAULTS.popularityPruneBelow;
     this.scriptBatch = opts.scriptBatch ?? 256;
     this.pending = new PendingBuffer({
       maxKeys: opts.maxPendingKeys ?? DEFAULTS.storeMaxPending,
@@ -163,6 +167,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
       seenKept: cfg.seenKept,
       seenTtlSeconds: cfg.seenTtlS,
       popularityHalfLifeMs: cfg.popularityHalfLifeDays * DAY_MS,
+      popularityPruneBelow: cfg.popularityPruneBelow,
       ...overrides,
     });
   }
@@ -280,13 +285,21 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
 
   private async writeVectors(version: number, kind: VectorKind, writes: readonly VectorWrite[]): Promise<WriteResult> {
     if (!Number.isInteger(version) || version < 1) throw new StoreError('unknown-version', `bad version ${version}`);
-    const ops: PendingOp[] = writes.map((w) => {
+    // A NaN or Inf never reaches a reader (issue 23 item 8): such a vector is refused here and the stored one stays.
+    const nonFinite = writes.filter((w) => !w.vector.every(Number.isFinite));
+    const ops: PendingOp[] = writes.filter((w) => !nonFinite.includes(w)).map((w) => {
       checkOrder(w.eventTime, `${kindLabel(kind)} ${w.id}: eventTime`);
       const order = w.order ?? w.eventTime;
       checkOrder(order, `${kindLabel(kind)} ${w.id}: order`);
       return { type: 'vector', version, kind, id: w.id, eventTime: w.eventTime, order, bytes: encodeVector(w.vector) };
     });
-    return this.submit(ops);
+    const result = await this.submit(ops);
+    if (nonFinite.length > 0) {
+      vectorWrites.inc({ kind: kindLabel(kind), outcome: 'non-finite' }, nonFinite.length);
+      l.error({ kind: kindLabel(kind), count: nonFinite.length, ids: nonFinite.slice(0, 5).map((w) => w.id) }, 'non-finite vectors refused: the stored ones stay');
+      for (const w of nonFinite) result.rejected.push({ id: w.id, reason: 'non-finite' });
+    }
+    return result;
   }
 
   /** Sends `ops` now when Redis is up; holds what could not be sent (all or nothing if the buffer is full). */
@@ -367,7 +380,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
    */
   private async countPopularity(counted: readonly SeenOp[]): Promise<void> {
     const pipeline = this.redis.pipeline();
-    for (let at = 0; at < counted.length; at += this.scriptBatch) queuePopularity(pipeline, this.keys, this.popularityHalfLifeMs, counted.slice(at, at + this.scriptBatch));
+    for (let at = 0; at < counted.length; at += this.scriptBatch) queuePopularity(pipeline, this.keys, this.popularityHalfLifeMs, this.popularityPruneBelow, counted.slice(at, at + this.scriptBatch));
     try {
       const replies = (await pipeline.exec()) ?? [];
       const err = replies.find(([e]) => e !== null)?.[0];

@@ -33,7 +33,7 @@ export function unitVector(rng: Rng, dim: number): Buffer {
 export function randomContents(prefix: string, n: number, dim: number, rng: Rng): ItemContent[] {
   return Array.from({ length: n }, (_, i) => ({
     item_id: `${prefix}-${i}`,
-    model_id: 'test',
+    model_id: 'all-minilm-l6-v2-q@test',
     text_hash: 'e'.repeat(64),
     dim,
     vector: unitVector(rng, dim),
