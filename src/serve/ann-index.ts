@@ -4,10 +4,10 @@ const { Index, MetricKind, ScalarKind } = usearch;
 
 /** Rows added per native call while building, between which the event loop runs (one call blocks it). */
 const BUILD_CHUNK = 256;
-/** HNSW graph degree and beam widths: recall@10 above 0.99 at 500k x 64 in `learn bench serve`. */
+/** HNSW graph degree and beam widths. A search beam of 128 gave recall@10 0.945 on 10k Gaussian 64-d vectors (100 candidates), 512 gave 1.0. */
 const CONNECTIVITY = 16;
 const EXPANSION_ADD = 128;
-const EXPANSION_SEARCH = 128;
+const EXPANSION_SEARCH = 512;
 
 /**
  * An HNSW graph (usearch, inner product) over the rows of an item matrix, keyed by row number. It only proposes

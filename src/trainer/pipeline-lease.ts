@@ -4,6 +4,8 @@ import type { Redis, Result } from 'ioredis';
 import { z } from 'zod';
 import { log } from '../ops/logger.js';
 import { trainerLeaseKeys } from '../store/keys.js';
+import { isRedisAuthError } from '../store/redis-client.js';
+import { alive } from './state-lock.js';
 
 /**
  * Takes the lease when it is free: a new fencing token (INCR of one counter for every pipeline, so tokens only grow
@@ -88,14 +90,6 @@ export interface LeaseOptions {
 /** Leases this process holds: a second trainer in it is refused, and an old holder with our pid is a restarted container. */
 const heldHere = new Set<string>();
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * The trainer's lease on its pipeline (issue 23 §2, §3), in Redis, the place every host of a deployment shares: SET NX
@@ -146,6 +140,8 @@ export class PipelineLease {
     let redisWarned = false;
     for (;;) {
       try {
+        // The project's clients connect lazily and queue nothing offline.
+        if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
         const [got, value] = await redis.learnLeaseAcquire(lease, token, me, String(o.ttlMs));
         if (got > 0) {
           l.info({ pipeline, token: got, ttlMs: o.ttlMs }, 'pipeline lease taken');
@@ -175,7 +171,7 @@ export class PipelineLease {
         }
         await sleep(Math.max(100, Math.min(1_000, o.ttlMs / 10)));
       } catch (err) {
-        if (err instanceof PipelineLeasedError) throw err;
+        if (err instanceof PipelineLeasedError || isRedisAuthError(err)) throw err;
         if (!redisWarned) l.warn({ err: (err as Error).message }, 'pipeline lease: redis not reachable, waiting for it');
         redisWarned = true;
         await sleep(1_000);

@@ -26,12 +26,12 @@ export class StateDirLockedError extends Error {
 /** Lock files this process holds: a second trainer in the same process is refused too. */
 const heldHere = new Set<string>();
 
-function alive(pid: number): boolean {
+/** Whether a process of this host is running (signal 0; EPERM: it exists, owned by someone else). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    // EPERM: it exists, owned by someone else.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
