@@ -338,10 +338,14 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     }
     // An interaction its user's seen set does not hold at the same or a later time (ZADD GT CH answers 1) is counted into
     // the served popularity: a re-sent one counts nothing, a later repeat counts again.
+    // The seen time is capped at the writer's clock (issue 23 item 9): a future-stamped event must not hold the entry
+    // above every later real one, which would then never count. A re-sent event of the past keeps its time (counted
+    // once); only a re-sent future-stamped one can count again.
     const counted: SeenOp[] = [];
+    const now = Date.now();
     for (const [userId, seenOps] of groupSeenOps(ops)) {
       const key = this.keys.seen(userId);
-      for (const o of seenOps) pipeline.zadd(key, 'GT', 'CH', String(o.eventTime), o.itemId);
+      for (const o of seenOps) pipeline.zadd(key, 'GT', 'CH', String(Math.min(o.eventTime, now)), o.itemId);
       pipeline.zremrangebyrank(key, 0, -(this.seenKept + 1)).expire(key, this.seenTtlSeconds);
       calls.push({
         ops: seenOps,

@@ -143,3 +143,20 @@ test('a reader of counts made before the change index existed, or deleted and st
     await dropPrefix(url, freshPrefix);
   }
 });
+
+// Issue 23 item 9: the seen set's ZADD GT kept a future-stamped event's time, so every later real interaction of that
+// user with that item was refused as older and never counted.
+test('a future-stamped interaction does not stop later ones of the same user and item from counting', async () => {
+  const before = (await readPopularity(store.redis, keys))?.counts.get('fut-item')?.count ?? 0;
+  const now = Date.now();
+  await store.recordInteractions([{ userId: 'fut-user', itemId: 'fut-item', eventTime: now + 3_600_000 }]);
+  await new Promise((r) => setTimeout(r, 20));
+  const later = { userId: 'fut-user', itemId: 'fut-item', eventTime: Date.now() };
+  await store.recordInteractions([later]);
+  const counts = async (): Promise<number> => (await readPopularity(store.redis, keys))!.counts.get('fut-item')!.count;
+  const afterTwo = await counts();
+  assert.ok(afterTwo - before > 1.5, `both interactions counted: ${before} -> ${afterTwo}`);
+  // A re-sent copy of the later one counts nothing.
+  await store.recordInteractions([later]);
+  assert.equal(await counts(), afterTwo);
+});
