@@ -4,11 +4,11 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/load.js';
 import { redisUrl } from '../config/load.js';
 import { PROJECT_ROOT } from '../config/paths.js';
 import { log } from '../ops/logger.js';
+import { deleteKeysUnder } from '../store/drop-prefix.js';
 import { VectorStore } from '../store/vector-store.js';
 import { Rng } from '../model/rng.js';
 
@@ -68,7 +68,7 @@ export async function benchServe(cfg: Config, o: ServeBenchOptions): Promise<{ o
       rows.push({ items: n, runs: [exact.run, hnsw.run], recallAt10: recall(exact.answers, hnsw.answers) });
       process.stderr.write(`${JSON.stringify(rows.at(-1))}\n`);
     } finally {
-      await dropKeys(store.redis, prefix);
+      await deleteKeysUnder(store.redis, prefix);
       await store.close();
     }
   }
@@ -192,13 +192,4 @@ async function freePort(): Promise<number> {
   const { port } = probe.address() as AddressInfo;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
-}
-
-async function dropKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }
