@@ -45,7 +45,7 @@ export interface Interaction {
   eventTime: number;
 }
 
-export type RejectReason = 'unknown-version' | 'dim-mismatch' | 'fenced';
+export type RejectReason = 'unknown-version' | 'dim-mismatch' | 'fenced' | 'non-finite';
 
 /**
  * What happened to a batch. applied + skipped + rejected.length + pending = the batch size.
@@ -285,13 +285,21 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
 
   private async writeVectors(version: number, kind: VectorKind, writes: readonly VectorWrite[]): Promise<WriteResult> {
     if (!Number.isInteger(version) || version < 1) throw new StoreError('unknown-version', `bad version ${version}`);
-    const ops: PendingOp[] = writes.map((w) => {
+    // A NaN or Inf never reaches a reader (issue 23 item 8): such a vector is refused here and the stored one stays.
+    const nonFinite = writes.filter((w) => !w.vector.every(Number.isFinite));
+    const ops: PendingOp[] = writes.filter((w) => !nonFinite.includes(w)).map((w) => {
       checkOrder(w.eventTime, `${kindLabel(kind)} ${w.id}: eventTime`);
       const order = w.order ?? w.eventTime;
       checkOrder(order, `${kindLabel(kind)} ${w.id}: order`);
       return { type: 'vector', version, kind, id: w.id, eventTime: w.eventTime, order, bytes: encodeVector(w.vector) };
     });
-    return this.submit(ops);
+    const result = await this.submit(ops);
+    if (nonFinite.length > 0) {
+      vectorWrites.inc({ kind: kindLabel(kind), outcome: 'non-finite' }, nonFinite.length);
+      l.error({ kind: kindLabel(kind), count: nonFinite.length, ids: nonFinite.slice(0, 5).map((w) => w.id) }, 'non-finite vectors refused: the stored ones stay');
+      for (const w of nonFinite) result.rejected.push({ id: w.id, reason: 'non-finite' });
+    }
+    return result;
   }
 
   /** Sends `ops` now when Redis is up; holds what could not be sent (all or nothing if the buffer is full). */

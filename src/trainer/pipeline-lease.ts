@@ -4,6 +4,7 @@ import type { Redis, Result } from 'ioredis';
 import { z } from 'zod';
 import { log } from '../ops/logger.js';
 import { trainerLeaseKeys } from '../store/keys.js';
+import { isRedisAuthError } from '../store/redis-client.js';
 import { alive } from './state-lock.js';
 
 /**
@@ -139,6 +140,8 @@ export class PipelineLease {
     let redisWarned = false;
     for (;;) {
       try {
+        // The project's clients connect lazily and queue nothing offline.
+        if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
         const [got, value] = await redis.learnLeaseAcquire(lease, token, me, String(o.ttlMs));
         if (got > 0) {
           l.info({ pipeline, token: got, ttlMs: o.ttlMs }, 'pipeline lease taken');
@@ -168,7 +171,7 @@ export class PipelineLease {
         }
         await sleep(Math.max(100, Math.min(1_000, o.ttlMs / 10)));
       } catch (err) {
-        if (err instanceof PipelineLeasedError) throw err;
+        if (err instanceof PipelineLeasedError || isRedisAuthError(err)) throw err;
         if (!redisWarned) l.warn({ err: (err as Error).message }, 'pipeline lease: redis not reachable, waiting for it');
         redisWarned = true;
         await sleep(1_000);

@@ -216,6 +216,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   async prepare(contentDim?: number): Promise<void> {
     // Issue 11 §2.10: fails if another trainer holds it.
     this.lock ??= StateDirLock.acquire(resolve(PROJECT_ROOT, this.cfg.stateDir), { leaseHeld: this.collaborators.lease?.held() ?? false });
+    // The checkpoint thread starts while the backend and the model load, not at the first checkpoint.
+    this.store.startWriter();
     const backend = await selectBackend(this.cfg.tfBackend);
     const codec = defaultCodec();
     const topics = topicsFrom(this.cfg);
@@ -266,9 +268,26 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     );
   }
 
+  /**
+   * Partitions of the events topic that the restored checkpoint never read from (all of them without one) start at
+   * their log start, not at the group's commit: that commit may be a newer checkpoint's (a fallback, every checkpoint
+   * unreadable, a restored state directory), and the events before it would be neither trained nor dead-lettered
+   * (issue 23 §1; a first checkpoint often holds one partition only).
+   */
+  private async startUnreadPartitions(topic: string): Promise<void> {
+    const admin = this.kafka!.admin();
+    await admin.connect();
+    try {
+      for (const { partition, low } of await admin.fetchTopicOffsets(topic)) this.intake.startAt(topic, partition, low);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   /** Starts consuming user events (live training). */
   async consume(): Promise<void> {
     const codec = defaultCodec();
+    await this.startUnreadPartitions(topicsFrom(this.cfg).userEvents);
     this.runner = new ConsumerRunner<UserEvent>({
       kafka: this.kafka!,
       groupId: trainerGroup(this.cfg),
@@ -430,7 +449,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.stats.rehearsalSkipped++;
       m.rehearsalSkipped.inc();
     }
+    const skippedBefore = model.skippedSteps;
     const loss = model.learnWindow(w, this.collaborators.negativePool?.(w), rehearse);
+    if (model.skippedSteps > skippedBefore) {
+      m.trainStepsSkipped.inc(model.skippedSteps - skippedBefore);
+      this.l.error({ skipped: model.skippedSteps - skippedBefore, step: model.step }, 'non-finite loss or gradients: optimizer steps skipped (weights unchanged)');
+    }
     this.stats.trainSeconds += (performance.now() - learning) / 1000;
     let n = 0;
     for (const list of events.values()) {
@@ -442,14 +466,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.stats.batches++;
     this.stats.eventsTrained += n;
     this.stats.step = model.step;
-    this.stats.lastLoss = loss;
+    if (Number.isFinite(loss)) this.stats.lastLoss = loss;
     this.stats.digest = this.digest.toString(16);
     this.stats.waiting = this.intake.waitingCount;
     this.stats.users = model.users;
     this.stats.items = this.content.size;
     m.eventsTrained.inc(n);
     m.trainSteps.inc(this.cfg.stepsPerBatch);
-    if (loss > 0) m.trainLoss.set(loss);
+    if (loss > 0 && Number.isFinite(loss)) m.trainLoss.set(loss);
     m.historyUsers.set(model.users);
     stop();
     this.emit('windowTrained', { ...w, loss });
@@ -478,23 +502,32 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       return;
     }
     if (this.broken || (this.collaborators.lease && !this.collaborators.lease.held())) return;
-    const { state, arrays } = this.model.state();
+    // The histories are shared with the writing thread, not copied: nothing trains until the file is written.
+    const { state, arrays } = this.model.state({ pinHistories: true });
     const offsets: TrainerCheckpointState['offsets'] = {};
     for (const [t, p] of this.trained) offsets[t] = Object.fromEntries([...p].map(([part, o]) => [String(part), o]));
-    // The histories snapshot is a fresh copy: its buffers move to the writing thread instead of being copied twice.
-    const seq = await this.store.write({
-      state: {
-        ...state,
-        step: this.model.step,
-        batches: this.stats.batches,
-        eventsTrained: this.stats.eventsTrained,
-        digest: this.digest.toString(16),
-        offsets,
-        // Events released into the open window are not trained yet: they wait again after a restart.
-        waiting: this.intake.waitingSnapshot(this.trained),
-      },
-      arrays,
-    }, { handOver: true });
+    let seq: number;
+    try {
+      seq = await this.store.write(
+        {
+          state: {
+            ...state,
+            step: this.model.step,
+            batches: this.stats.batches,
+            eventsTrained: this.stats.eventsTrained,
+            digest: this.digest.toString(16),
+            offsets,
+            // Events released into the open window are not trained yet: they wait again after a restart.
+            waiting: this.intake.waitingSnapshot(this.trained),
+          },
+          arrays,
+        },
+        // The state's other typed arrays (ids, recency order) are fresh copies: they move to the thread.
+        { handOver: true },
+      );
+    } finally {
+      this.model.unpinHistories();
+    }
     this.batchesSinceCheckpoint = 0;
     this.lastCheckpointAt = Date.now();
     this.stats.checkpointSeq = seq;

@@ -418,13 +418,16 @@ test('matrix: 10 SIGKILLs in one consumer group: a rebalance after a checkpoint 
     }
     return false;
   };
-  /** A second member of the trainer's group: joining and leaving rebalances the group; it reads and commits nothing. */
+  /**
+   * A second member of the trainer's group: joining and leaving rebalances the group; it reads and commits nothing.
+   * `joined` resolves when the rebalance its join started is over (kafkajs's run waits for the join and sync).
+   */
   const joinMember = async () => {
     const member = kafka.consumer({ groupId: group, sessionTimeout: 6_000, heartbeatInterval: 600 });
     await member.connect();
     await member.subscribe({ topic: p.topics.LEARN_TOPIC_USER_EVENTS, fromBeginning: true });
-    await member.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async ({ pause }) => void pause() });
-    return { leave: () => Promise.race([member.disconnect(), sleep(20_000)]) };
+    const joined = member.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async ({ pause }) => void pause() });
+    return { joined: () => Promise.race([joined, sleep(30_000)]), leave: () => Promise.race([member.disconnect(), sleep(20_000)]) };
   };
   const kills: Array<{ life: number; kind: GroupKill; fired: boolean; trained: number; fellBackFrom?: number }> = [];
   const slice = Math.ceil(stream.length / (kinds.length + 1));
@@ -446,7 +449,7 @@ test('matrix: 10 SIGKILLs in one consumer group: a rebalance after a checkpoint 
         // Killed as soon as it has taken over the dead life's lease: before it restored its state or joined the group.
         fired = await logged(role, 'pipeline lease taken', 60_000);
       } else if (kind === 'timed') {
-        fired = await logged(role, 'consumer running', 60_000);
+        fired = await logged(role, 'assigned: reading from the position', 60_000);
         await sleep(1_000 + rng.int(3_000));
       } else {
         // Wait until it reads (after a fallback: from the older checkpoint's offsets), then rebalance under it.
@@ -455,6 +458,7 @@ test('matrix: 10 SIGKILLs in one consumer group: a rebalance after a checkpoint 
         const member = await joinMember();
         if (kind === 'fallback-rebalance') {
           // Join, leave, and a kill once it holds everything again, before or after its next commit.
+          await member.joined();
           await sleep(1_000);
           await member.leave();
           await sleep(2_000 + rng.int(2_000));
@@ -463,6 +467,7 @@ test('matrix: 10 SIGKILLs in one consumer group: a rebalance after a checkpoint 
           await sleep(200 + rng.int(600));
         }
         if (alive(role)) role.child.kill('SIGKILL');
+        await member.joined();
         await member.leave();
       }
       if (alive(role)) role.child.kill('SIGKILL');

@@ -91,7 +91,7 @@ export async function replayWithProgress(
   cfg: Config,
   dataset: string,
   o: ReplayCliOptions,
-  extra: Pick<ReplayOptions, 'onFinished'> = {},
+  extra: Pick<ReplayOptions, 'onFinished' | 'run'> = {},
 ): Promise<{ report: ReplayReport; written: WrittenReport; screenshot: string | undefined }> {
   const speed = Number(o.speed);
   if (!Number.isFinite(speed) || speed < 0) throw new Error(`--speed must be a number >= 0, got ${o.speed}`);
@@ -104,7 +104,7 @@ export async function replayWithProgress(
   if (warmStart && !(warmStart.fraction > 0 && warmStart.fraction < 1)) throw new Error(`--warm-start must be a fraction in (0, 1), got ${o.warmStart}`);
   if (warmStart && !(Number.isInteger(warmStart.epochs) && warmStart.epochs >= 0)) throw new Error(`--epochs must be an integer >= 0, got ${o.epochs}`);
   if (!(UPDATE_MODES as readonly string[]).includes(o.updates)) throw new Error(`--updates must be one of ${UPDATE_MODES.join(', ')}, got ${o.updates}`);
-  const run = newRunId();
+  const run = extra.run ?? newRunId();
   const bars = progressBars();
   let report: ReplayReport;
   try {

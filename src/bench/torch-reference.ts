@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { PROJECT_ROOT } from '../config/paths.js';
 import { runCommand, tail } from '../ops/run-command.js';
-import type { PalConfig } from './config.js';
+import type { PalConfig } from '../model/config.js';
 
 /** The PyTorch version the reference step is pinned to (the one issue 13's figures came from). */
 export const TORCH_VERSION = '2.15.0';
