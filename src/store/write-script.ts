@@ -81,7 +81,7 @@ if tonumber(ARGV[2]) < tonumber(redis.call('HGET', KEYS[1], 'fence') or '0') the
 local t = tonumber(ARGV[1])
 local n = 0
 for j = 5, #KEYS do
-  local id = ARGV[j - 3]
+  local id = ARGV[j - 2]
   local field = 'i:' .. id
   local prev = redis.call('HGET', KEYS[2], field)
   if prev and tonumber(prev) < t and redis.call('EXISTS', KEYS[j]) == 1 then
