@@ -30,7 +30,9 @@ export interface ScaleResult {
   checkpointBytes: number;
   /** From the call to the file renamed in place (what delays the offset commit). */
   checkpointMs: number;
-  /** Event-loop delay while the checkpoint was written: what the consumer, the publisher and the probes wait. */
+  /** The part of it on the event loop: packing the ids, handing the state to the writing thread. */
+  blockingMs: number;
+  /** Event-loop delay while the checkpoint was written (on a busy machine, also time the process was not scheduled): what the consumer, the publisher and the probes wait. */
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
   /** Reading the newest checkpoint back and rebuilding the histories. */
@@ -94,7 +96,11 @@ export async function benchScale(o: ScaleOptions): Promise<ScaleResult> {
     await new Promise((r) => setTimeout(r, 100));
     gaps.length = 0;
     const t0 = performance.now();
-    await store.write({ state: { histories: h.snapshot(), step: 1 }, arrays });
+    // As the trainer does: the histories as views of their shared arrays, the rest handed over to the thread.
+    const written = store.write({ state: { histories: h.pin(), step: 1 }, arrays }, { handOver: true });
+    const blockingMs = performance.now() - t0;
+    await written;
+    h.unpin();
     const checkpointMs = performance.now() - t0;
     await new Promise((r) => setTimeout(r, 20));
     clearInterval(tick);
@@ -108,6 +114,7 @@ export async function benchScale(o: ScaleOptions): Promise<ScaleResult> {
     if (!back) throw new Error('the checkpoint did not load back');
     const restored = UserHistories.restore(back.state.histories as Parameters<typeof UserHistories.restore>[0], o.historyLen, o.users);
     const restoreMs = performance.now() - t1;
+    await store.close();
     clearInterval(peak);
     return {
       users: o.users,
@@ -119,6 +126,7 @@ export async function benchScale(o: ScaleOptions): Promise<ScaleResult> {
       bytesPerUser: Math.round((after - before) / o.users),
       checkpointBytes,
       checkpointMs: Math.round(checkpointMs),
+      blockingMs: Math.round(blockingMs),
       loopDelayP99Ms: lateMs(0.99),
       loopDelayMaxMs: lateMs(1),
       restoreMs: Math.round(restoreMs),

@@ -82,26 +82,50 @@ function dotScores(histories: readonly (readonly unknown[])[], users: readonly F
   return histories.map((h) => (h.length === 0 ? new Float32Array(n) : scoreRows(items, n, dim, users[r++] as Float32Array)));
 }
 
-class LearnMethod implements LooMethod {
-  readonly name = 'learn';
-  readonly kind = 'content';
+/** A learned method: each stage is one more epoch over the shuffled examples, in batches of LEARN_BATCH_USERS. */
+abstract class EpochMethod implements LooMethod {
+  abstract readonly name: LooMethodName;
+  abstract readonly kind: LooKind;
   readonly trains = true;
-  private readonly model: OnlineModel;
   private epochs = 0;
 
   constructor(
-    private readonly ctx: LooContext,
+    protected readonly ctx: LooContext,
     readonly stages: number,
-  ) {
+  ) {}
+
+  stage(_s: number, examples: readonly NextItemExample[], rng: Rng): void {
+    for (const batch of batches(examples, this.ctx.cfg.batchUsers, rng)) this.trainBatch(batch);
+    this.epochs++;
+  }
+
+  describe(): Record<string, number> {
+    return { epochs: this.epochs, steps: this.steps() };
+  }
+
+  protected abstract trainBatch(batch: readonly NextItemExample[]): void;
+  protected abstract steps(): number;
+  abstract scores(histories: readonly (readonly string[])[]): Float32Array[];
+  abstract dispose(): void;
+}
+
+class LearnMethod extends EpochMethod {
+  readonly name = 'learn';
+  readonly kind = 'content';
+  private readonly model: OnlineModel;
+
+  constructor(ctx: LooContext, stages: number) {
+    super(ctx, stages);
     this.model = OnlineModel.fresh({ ...ctx.cfg, seed: ctx.seed }, ctx.content, ctx.content.dim as number);
   }
 
-  stage(_s: number, examples: readonly NextItemExample[], rng: Rng): void {
-    for (const batch of batches(examples, this.ctx.cfg.batchUsers, rng)) {
-      const map = new Map<string, UserExample>(batch.map((e, i) => [String(i), { history: refsOf(this.ctx.content, e.history), targets: refsOf(this.ctx.content, [e.target]) }]));
-      this.model.train(map, this.ctx.content, false);
-    }
-    this.epochs++;
+  protected trainBatch(batch: readonly NextItemExample[]): void {
+    const map = new Map<string, UserExample>(batch.map((e, i) => [String(i), { history: refsOf(this.ctx.content, e.history), targets: refsOf(this.ctx.content, [e.target]) }]));
+    this.model.train(map, this.ctx.content, false);
+  }
+
+  protected steps(): number {
+    return this.model.step;
   }
 
   scores(histories: readonly (readonly string[])[]): Float32Array[] {
@@ -110,45 +134,34 @@ class LearnMethod implements LooMethod {
     return dotScores(refs, users, this.model.itemMatrix(this.ctx.catalogue), this.ctx.catalogue.length, this.model.config.outDim);
   }
 
-  describe(): Record<string, number> {
-    return { epochs: this.epochs, steps: this.model.step };
-  }
-
   dispose(): void {
     this.model.dispose();
   }
 }
 
-class SasrecMethod implements LooMethod {
+class SasrecMethod extends EpochMethod {
   readonly name = 'sasrec';
   readonly kind = 'history';
-  readonly trains = true;
   private readonly learner: IdSequenceLearner;
-  private epochs = 0;
 
-  constructor(
-    private readonly ctx: LooContext,
-    readonly stages: number,
-  ) {
+  constructor(ctx: LooContext, stages: number) {
+    super(ctx, stages);
     this.learner = new IdSequenceLearner(palConfigFromConfig(ctx.cfg, ctx.content.dim as number), ctx.catalogue.length, ctx.seed);
   }
 
-  stage(_s: number, examples: readonly NextItemExample[], rng: Rng): void {
-    for (const batch of batches(examples, this.ctx.cfg.batchUsers, rng)) {
-      const ids = batch.map((e) => ({ history: e.history, targets: [e.target] }));
-      for (let s = 0; s < this.ctx.cfg.stepsPerBatch; s++) this.learner.trainStep(ids, this.ctx.content);
-    }
-    this.epochs++;
+  protected trainBatch(batch: readonly NextItemExample[]): void {
+    const ids = batch.map((e) => ({ history: e.history, targets: [e.target] }));
+    for (let s = 0; s < this.ctx.cfg.stepsPerBatch; s++) this.learner.trainStep(ids, this.ctx.content);
+  }
+
+  protected steps(): number {
+    return this.learner.step;
   }
 
   scores(histories: readonly (readonly string[])[]): Float32Array[] {
     const L = this.learner.cfg.maxHistory;
     const users = this.learner.userVectors(histories.filter((h) => h.length > 0).map((h) => h.slice(-L)));
     return dotScores(histories, users, this.learner.itemMatrix(this.ctx.catalogue), this.ctx.catalogue.length, this.learner.cfg.outDim);
-  }
-
-  describe(): Record<string, number> {
-    return { epochs: this.epochs, steps: this.learner.step };
   }
 
   dispose(): void {
@@ -166,37 +179,36 @@ export function contentScores(ctx: Pick<LooContext, 'content' | 'catalogue'>, hi
   });
 }
 
-class ContentMethod implements LooMethod {
-  readonly name = 'content';
-  readonly kind = 'history';
+/** A method with nothing to train and one setting. */
+abstract class FixedMethod implements LooMethod {
+  abstract readonly name: LooMethodName;
+  abstract readonly kind: LooKind;
   readonly trains = false;
   readonly stages = 1;
-  constructor(private readonly ctx: LooContext) {}
+  constructor(protected readonly ctx: LooContext) {}
+  abstract scores(histories: readonly (readonly string[])[]): Float32Array[];
   stage(): void {}
-  scores(histories: readonly (readonly string[])[]): Float32Array[] {
-    return contentScores(this.ctx, histories);
-  }
   describe(): Record<string, number> {
     return {};
   }
   dispose(): void {}
 }
 
+class ContentMethod extends FixedMethod {
+  readonly name = 'content';
+  readonly kind = 'history';
+  scores(histories: readonly (readonly string[])[]): Float32Array[] {
+    return contentScores(this.ctx, histories);
+  }
+}
+
 /** Popularity's own score is the prior (the protocol adds it): zeros here. */
-class PopularityMethod implements LooMethod {
+class PopularityMethod extends FixedMethod {
   readonly name = 'popularity';
   readonly kind = 'popularity';
-  readonly trains = false;
-  readonly stages = 1;
-  constructor(private readonly ctx: LooContext) {}
-  stage(): void {}
   scores(histories: readonly (readonly string[])[]): Float32Array[] {
     return histories.map(() => new Float32Array(this.ctx.catalogue.length));
   }
-  describe(): Record<string, number> {
-    return {};
-  }
-  dispose(): void {}
 }
 
 /**

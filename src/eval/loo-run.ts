@@ -4,7 +4,8 @@
 // are ranked at that stage and point. Learned methods stop after `patience` epochs without a better validation.
 import type { Config } from '../config/load.js';
 import { loadSequences } from '../data/dataset.js';
-import { EncoderBatcher, batcherOptionsFrom, encodeListings, encoderOptionsFrom, loadContentEncoder } from '../encoder/index.js';
+import { toItemContent } from '../encoder/index.js';
+import { cachedContent } from './content-cache.js';
 import { ContentTable } from '../learner/content-table.js';
 import { Rng, selectBackend } from '../model/index.js';
 import { log } from '../ops/logger.js';
@@ -100,15 +101,8 @@ export async function runLoo(cfg: Config, opts: LooOptions): Promise<LooReport> 
   await selectBackend(cfg.tfBackend);
   const data = await loadSequences(opts.dataset, cfg);
   const content = new ContentTable();
-  const encoder = await loadContentEncoder(encoderOptionsFrom(cfg));
-  const batcher = new EncoderBatcher(encoder, batcherOptionsFrom(cfg));
-  try {
-    const { contents } = await encodeListings(batcher, encoder.modelId, data.listings, cfg.itemTextMaxChars);
-    for (const c of contents) content.apply(c.item_id, c);
-  } finally {
-    await batcher.close();
-    await encoder.close();
-  }
+  const encoded = await cachedContent(cfg, data.listings);
+  for (const [id, v] of encoded.vectors) content.apply(id, toItemContent(id, '', encoded.modelId, v));
   const encodeSeconds = (performance.now() - started) / 1000;
   // The catalogue: every item with content, in listing order. A target without content is a miss for every method.
   const catalogue = data.listings.map((li) => li.item_id).filter((id) => content.has(id));
@@ -136,7 +130,7 @@ export async function runLoo(cfg: Config, opts: LooOptions): Promise<LooReport> 
     maxEpochs: opts.maxEpochs,
     patience: opts.patience,
     seeds: [...opts.seeds],
-    encoder: encoder.modelId,
+    encoder: encoded.modelId,
     methods: {},
     seconds: { encode: Math.round(encodeSeconds), total: 0 },
   };

@@ -9,8 +9,8 @@ export interface UserHistory {
 
 /**
  * The histories as typed arrays (a checkpoint stores them as raw bytes, no JSON per user). Slot s holds
- * `lengths[s]` item numbers at items[s * maxLength ...]; `order` lists the users' slots, least recently active first,
- * beside their ids.
+ * `lengths[s]` item numbers in block `itemBlocks[floor(s / blockSlots)]` from `(s % blockSlots) * maxLength`;
+ * `order` lists the users' slots, least recently active first, beside their ids.
  */
 export interface HistoriesSnapshot {
   format: 2;
@@ -23,7 +23,8 @@ export interface HistoriesSnapshot {
   lengths: Uint16Array;
   events: Float64Array;
   lastTs: Float64Array;
-  items: Int32Array;
+  blockSlots: number;
+  itemBlocks: Record<string, Int32Array>;
   itemIdBytes: Uint8Array;
   itemIdLengths: Uint32Array;
 }
@@ -51,9 +52,11 @@ export class UserHistories {
   private readonly slots = new Map<string, number>();
   private readonly itemIds: ItemIds;
   private blocks: Int32Array[] = [];
-  private lengths = new Uint16Array(0);
-  private events = new Float64Array(0);
-  private lastTs = new Float64Array(0);
+  private lengths = new Uint16Array(new SharedArrayBuffer(0));
+  private events = new Float64Array(new SharedArrayBuffer(0));
+  private lastTs = new Float64Array(new SharedArrayBuffer(0));
+  /** Set while a checkpoint reads the live arrays (see `pin`): a change then is a bug, and throws. */
+  private pinned = false;
   /** Slots handed out so far; freed ones are reused first. */
   private slotCount = 0;
   private readonly free: number[] = [];
@@ -83,6 +86,7 @@ export class UserHistories {
 
   /** Appends a user's new items (in event order) and marks the user most recently active. */
   append(userId: string, items: readonly string[], lastTs: number): void {
+    if (this.pinned) throw new Error('histories changed while a checkpoint was reading them');
     let slot = this.slots.get(userId);
     if (slot === undefined) {
       // Make room first, so the evicted user's slot is the one reused.
@@ -119,13 +123,39 @@ export class UserHistories {
     for (const id of this.slots.keys()) yield [id, this.get(id)!];
   }
 
-  /** A copy of the state as typed arrays (memory copies, no per-item work): training may go on while it is written. */
+  /** A copy of the state as typed arrays (memory copies, no per-item work). */
   snapshot(): HistoriesSnapshot {
+    const live = this.view();
+    const itemBlocks: Record<string, Int32Array> = {};
+    for (const [k, b] of Object.entries(live.itemBlocks)) itemBlocks[k] = b.slice();
+    return { ...live, lengths: live.lengths.slice(), events: live.events.slice(), lastTs: live.lastTs.slice(), itemBlocks };
+  }
+
+  /**
+   * The state as views of the live arrays, which are shared memory: a checkpoint thread reads them with no copy on
+   * this thread (a copy of 200 MB at a million users blocked the loop for up to a second on a busy machine). Until
+   * `unpin`, the histories must not change: an append throws rather than let the file mix two states.
+   */
+  pin(): HistoriesSnapshot {
+    this.pinned = true;
+    return this.view();
+  }
+
+  unpin(): void {
+    this.pinned = false;
+  }
+
+  private view(): HistoriesSnapshot {
     const users = packStrings(this.slots.keys(), this.slots.size);
+    const order = new Int32Array(this.slots.size);
+    let i = 0;
+    for (const slot of this.slots.values()) order[i++] = slot;
     const itemIds = this.itemIds.pack();
-    const perBlock = BLOCK_SLOTS * this.maxLength;
-    const table = new Int32Array(this.slotCount * this.maxLength);
-    this.blocks.forEach((b, i) => table.set(b.subarray(0, Math.min(perBlock, table.length - i * perBlock)), i * perBlock));
+    const itemBlocks: Record<string, Int32Array> = {};
+    this.blocks.forEach((b, k) => {
+      const used = Math.min(BLOCK_SLOTS, this.slotCount - k * BLOCK_SLOTS);
+      if (used > 0) itemBlocks[String(k)] = b.subarray(0, used * this.maxLength);
+    });
     return {
       format: 2,
       maxLength: this.maxLength,
@@ -133,11 +163,12 @@ export class UserHistories {
       evicted: this.evicted,
       userIdBytes: users.bytes,
       userIdLengths: users.lengths,
-      order: Int32Array.from(this.slots.values()),
-      lengths: this.lengths.slice(0, this.slotCount),
-      events: this.events.slice(0, this.slotCount),
-      lastTs: this.lastTs.slice(0, this.slotCount),
-      items: table,
+      order,
+      lengths: this.lengths.subarray(0, this.slotCount),
+      events: this.events.subarray(0, this.slotCount),
+      lastTs: this.lastTs.subarray(0, this.slotCount),
+      blockSlots: BLOCK_SLOTS,
+      itemBlocks,
       itemIdBytes: itemIds.bytes,
       itemIdLengths: itemIds.lengths,
     };
@@ -153,19 +184,25 @@ export class UserHistories {
     const ids = unpackStrings({ bytes: s.userIdBytes, lengths: s.userIdLengths });
     if (ids.length !== s.order.length) throw new Error(`histories: ${ids.length} user ids for ${s.order.length} slots`);
     const h = new UserHistories(maxLength, maxUsers, itemIds);
+    const itemsOf = (slot: number): Int32Array => {
+      const block = s.itemBlocks[String(Math.floor(slot / s.blockSlots))];
+      const at = (slot % s.blockSlots) * s.maxLength;
+      if (!block || at + s.maxLength > block.length) throw new Error(`histories: no items for slot ${slot}`);
+      return block.subarray(at, at + s.lengths[slot]!);
+    };
     if (s.maxLength === maxLength) {
-      // Same slot size: the table is taken as it is (slot numbers kept), a block at a time.
+      // Same slot size: slot numbers are kept, the items copied slot by slot.
       const slots = s.lengths.length;
       h.grow(slots);
       h.slotCount = slots;
-      const perBlock = BLOCK_SLOTS * maxLength;
-      for (let i = 0; i * perBlock < s.items.length; i++) h.blocks[i]!.set(s.items.subarray(i * perBlock, Math.min(s.items.length, (i + 1) * perBlock)));
       h.lengths.set(s.lengths);
       h.events.set(s.events);
       h.lastTs.set(s.lastTs);
       const used = new Uint8Array(slots);
       ids.forEach((id, i) => {
         const slot = s.order[i]!;
+        const { block, at } = h.place(slot);
+        block.set(itemsOf(slot), at);
         used[slot] = 1;
         h.slots.set(id, slot);
       });
@@ -174,8 +211,7 @@ export class UserHistories {
     } else {
       ids.forEach((id, i) => {
         const slot = s.order[i]!;
-        const at = slot * s.maxLength;
-        const items = Array.from(s.items.subarray(at, at + s.lengths[slot]!), (n) => itemIds.idOf(n));
+        const items = Array.from(itemsOf(slot), (n) => itemIds.idOf(n));
         h.append(id, items, s.lastTs[slot]!);
         const kept = h.slots.get(id);
         if (kept !== undefined) h.events[kept] = s.events[slot]!;
@@ -221,7 +257,7 @@ export class UserHistories {
 
   /** Room for `slots` slots: item blocks added, the per-slot arrays doubled. */
   private grow(slots: number): void {
-    while (this.blocks.length * BLOCK_SLOTS < slots) this.blocks.push(new Int32Array(BLOCK_SLOTS * this.maxLength));
+    while (this.blocks.length * BLOCK_SLOTS < slots) this.blocks.push(new Int32Array(new SharedArrayBuffer(BLOCK_SLOTS * this.maxLength * 4)));
     if (this.lengths.length >= slots) return;
     const size = Math.max(slots, this.lengths.length * 2, 1024);
     const grown = <T extends Uint16Array | Float64Array>(a: T, make: (n: number) => T): T => {
@@ -229,9 +265,9 @@ export class UserHistories {
       b.set(a);
       return b;
     };
-    this.lengths = grown(this.lengths, (n) => new Uint16Array(n));
-    this.events = grown(this.events, (n) => new Float64Array(n));
-    this.lastTs = grown(this.lastTs, (n) => new Float64Array(n));
+    this.lengths = grown(this.lengths, (n) => new Uint16Array(new SharedArrayBuffer(n * 2)));
+    this.events = grown(this.events, (n) => new Float64Array(new SharedArrayBuffer(n * 8)));
+    this.lastTs = grown(this.lastTs, (n) => new Float64Array(new SharedArrayBuffer(n * 8)));
   }
 
   private place(slot: number): { block: Int32Array; at: number } {

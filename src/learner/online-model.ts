@@ -22,6 +22,11 @@ export interface OnlineModelState {
   rehearsal?: RehearsedExample[][];
 }
 
+/** How `state()` takes the histories: copied (default), or pinned views of the live arrays for a checkpoint thread. */
+export interface StateOptions {
+  pinHistories?: boolean;
+}
+
 /** A rehearsed example by item ids: content is looked up when it is drawn, so a checkpoint holds ids only. */
 export interface RehearsedExample {
   history: string[];
@@ -103,6 +108,11 @@ export class OnlineModel {
   }
 
   /** Optimizer steps taken so far: the version of the weights vectors are computed with now. */
+  /** Optimizer steps skipped as non-finite (see PalLearner.skippedSteps). */
+  get skippedSteps(): number {
+    return this.learner.skippedSteps;
+  }
+
   get step(): number {
     return this.thread ? this.threadStep : this.learner.step;
   }
@@ -255,17 +265,21 @@ export class OnlineModel {
    * The model's state (see `state()`), the optimizer's from the training thread when it has one: asked for at once,
    * so it holds every step asked for before this call, as the histories and the generator taken now do.
    */
-  async stateNow(): Promise<{ state: OnlineModelState; arrays: NamedArrays }> {
-    if (!this.thread) return this.state();
+  async stateNow(o: StateOptions = {}): Promise<{ state: OnlineModelState; arrays: NamedArrays }> {
+    if (!this.thread) return this.state(o);
     const learner = this.thread.state();
-    const json = this.jsonState();
+    const json = this.jsonState(o);
     return this.stateOf(await learner, json);
   }
 
-  /** The model's state: JSON part and named arrays (w/ weights, m/ and v/ optimizer moments). */
-  state(): { state: OnlineModelState; arrays: NamedArrays } {
+  /**
+   * The model's state: JSON part and named arrays (w/ weights, m/ and v/ optimizer moments). `pinHistories`: the
+   * histories as views of their live shared arrays, not a copy (a checkpoint thread reads them); no window may be
+   * learned until `unpinHistories`.
+   */
+  state(o: StateOptions = {}): { state: OnlineModelState; arrays: NamedArrays } {
     if (this.thread) throw new Error('the optimizer is in the training thread: use stateNow()');
-    return this.stateOf(this.learner.getState(), this.jsonState());
+    return this.stateOf(this.learner.getState(), this.jsonState(o));
   }
 
   private stateOf(s: LearnerState, json: Omit<OnlineModelState, 'learner'>): { state: OnlineModelState; arrays: NamedArrays } {
@@ -277,14 +291,18 @@ export class OnlineModel {
     return { state: { histories, learner: { config: s.config, optimizerStep: s.optimizer.step }, ...rest }, arrays };
   }
 
-  /** Everything of the state but the learner's, copied now. */
-  private jsonState(): Omit<OnlineModelState, 'learner'> {
+  /** Everything of the state but the learner's, copied now (the histories pinned instead when asked). */
+  private jsonState(o: StateOptions): Omit<OnlineModelState, 'learner'> {
     return {
-      histories: this.histories.snapshot(),
+      histories: o.pinHistories ? this.histories.pin() : this.histories.snapshot(),
       rng: this.learner.rng.getState(),
       ...(this.hybrid ? { hybrid: this.hybrid.snapshot() } : {}),
       rehearsal: this.rehearsal.map((w) => w.map((e) => ({ history: [...e.history], targets: [...e.targets] }))),
     };
+  }
+
+  unpinHistories(): void {
+    this.histories.unpin();
   }
 
   dispose(): void {

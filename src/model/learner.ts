@@ -78,13 +78,20 @@ export class PalLearner {
   }
 
   /** Optimizer steps taken so far (also the model version's natural counter). */
+  /**
+   * Steps not applied because their loss or a gradient was not finite (a numerical blow-up): the weights and the
+   * optimizer's moments stay as they were, so no NaN reaches a vector.
+   */
+  skippedSteps = 0;
+
   get step(): number {
     return this.optimizer.step;
   }
 
   /**
    * Forward, all-action loss, backward and one AdamW update. Returns the loss before the update. A batch with nothing
-   * to contrast (one user and no sampled negatives) is not applied, and its loss (0) is returned.
+   * to contrast (one user and no sampled negatives) is not applied, and its loss (0) is returned; one whose loss or
+   * gradients are not finite is not applied either (counted in `skippedSteps`), and NaN is returned.
    */
   trainStep(batch: PalBatch): number {
     if (!hasNegatives(batch)) return 0;
@@ -93,14 +100,22 @@ export class PalLearner {
       for (const item of batch.targetItems) this.targetCounts.set(item, (this.targetCounts.get(item) ?? 0) + 1);
       this.targetTotal += batch.targetItems.length;
     }
-    const result = tf.tidy(() => {
+    const { value, check, grads } = tf.tidy(() => {
       const { value, grads } = this.lossAndGrads(batch, bias);
-      this.optimizer.applyGradients(grads);
-      return value;
+      // NaN or Inf in the loss or any gradient (or a squared norm past float32) makes this sum non-finite.
+      const check = tf.addN([value, ...Object.values(grads).map((g) => tf.sum(tf.square(g)))]);
+      return { value, check, grads };
     });
-    const [loss] = result.dataSync();
-    result.dispose();
-    return loss as number;
+    const finite = Number.isFinite(check.dataSync()[0]);
+    if (finite) {
+      tf.tidy(() => {
+        this.optimizer.applyGradients(grads);
+      });
+    }
+    else this.skippedSteps++;
+    const [loss] = value.dataSync();
+    tf.dispose([value, check, grads]);
+    return finite ? (loss as number) : Number.NaN;
   }
 
   /**

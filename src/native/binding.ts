@@ -7,6 +7,7 @@ import { mkdir, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
+import { ReasonError } from '../ops/reason-error.js';
 import { isMissingProgram, runCommand, tail } from '../ops/run-command.js';
 import type { LibraryFiles } from './libtensorflow.js';
 
@@ -15,13 +16,9 @@ export type NativePackage = '@tensorflow/tfjs-node' | '@tensorflow/tfjs-node-gpu
 
 export type BindingBuildReason = 'package-missing' | 'toolchain-missing' | 'build-failed';
 
-export class BindingBuildError extends Error {
-  constructor(
-    readonly reason: BindingBuildReason,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'BindingBuildError';
+export class BindingBuildError extends ReasonError<BindingBuildReason> {
+  constructor(reason: BindingBuildReason, message: string) {
+    super(reason, message, 'BindingBuildError');
   }
 }
 

@@ -2,11 +2,13 @@
 // libraries the binding links (they export every TF_/TFE_ function it calls, and need no Python) and the C
 // headers it compiles against. Fetched once into a git-ignored cache, pinned by SHA-256 like the models and ml-100k.
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { sha256File } from '../encoder/manifest.js';
+import { writeJsonAtomic } from '../ops/atomic-json.js';
 import { log } from '../ops/logger.js';
+import { ReasonError } from '../ops/reason-error.js';
 import { downloadWheel, extractWheelEntries, extractWheelTree, type WheelFetchReason } from '../ops/pip-wheel.js';
 
 export const LIBTENSORFLOW = {
@@ -27,13 +29,9 @@ export const LIBTENSORFLOW = {
 
 export type LibraryFetchReason = WheelFetchReason | 'unsupported-platform' | 'checksum-mismatch';
 
-export class LibraryFetchError extends Error {
-  constructor(
-    readonly reason: LibraryFetchReason,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'LibraryFetchError';
+export class LibraryFetchError extends ReasonError<LibraryFetchReason> {
+  constructor(reason: LibraryFetchReason, message: string) {
+    super(reason, message, 'LibraryFetchError');
   }
 }
 
@@ -110,8 +108,7 @@ export async function fetchLibTensorflow(opts: FetchLibraryOptions): Promise<Lib
       fetchedAt: new Date().toISOString(),
     };
     // Written last and atomically: its presence means the files beside it are complete.
-    await writeFile(join(dir, `${MANIFEST_FILE}.tmp-${process.pid}`), `${JSON.stringify(manifest, null, 2)}\n`);
-    await rename(join(dir, `${MANIFEST_FILE}.tmp-${process.pid}`), join(dir, MANIFEST_FILE));
+    await writeJsonAtomic(join(dir, MANIFEST_FILE), manifest);
     l.info({ dir }, 'libtensorflow ready');
     return filesOf(dir, manifest);
   } finally {

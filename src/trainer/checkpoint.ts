@@ -61,6 +61,11 @@ export class CheckpointStore<S> {
     });
   }
 
+  /** Starts the writing thread now (idle, it keeps nothing alive): a role's first checkpoint then does not wait for it. */
+  startWriter(): void {
+    this.thread();
+  }
+
   /** Stops the writing thread (a write in flight fails); the next write starts another. */
   async close(): Promise<void> {
     const w = this.worker;

@@ -168,6 +168,13 @@ export class EventIntake {
     this.letters = [...letters, ...this.letters];
   }
 
+  /** Sets where a partition nothing was consumed or restored from is read from (no-op for the others). */
+  startAt(topic: string, partition: number, offset: string): void {
+    let t = this.consumed.get(topic);
+    if (!t) this.consumed.set(topic, (t = new Map()));
+    if (!t.has(partition)) t.set(partition, offset);
+  }
+
   /** The next offset to take from a partition (undefined: nothing consumed or restored from it). */
   nextOffset(topic: string, partition: number): string | undefined {
     return this.consumed.get(topic)?.get(partition);

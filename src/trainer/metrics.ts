@@ -23,3 +23,8 @@ export const versionsLost = new Counter({
   help: 'Current vector versions found gone from Redis (evicted, flushed, restarted empty) and rebuilt',
   registers: [registry],
 });
+export const trainStepsSkipped = new Counter({
+  name: 'learn_train_steps_skipped_total',
+  help: 'Optimizer steps not applied because their loss or a gradient was NaN or Inf (the weights stay as they were)',
+  registers: [registry],
+});

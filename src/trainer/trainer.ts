@@ -12,6 +12,7 @@ import { createProducer } from '../kafka/producer.js';
 import { TableFollower } from '../kafka/table-follower.js';
 import { topicsFrom } from '../kafka/topics.js';
 import { ContentTable } from '../learner/content-table.js';
+import { contentModelName } from '../encoder/model-spec.js';
 import { eventProblem } from '../learner/event-check.js';
 import { OnlineModel, type OnlineModelState, type WindowExamples } from '../learner/online-model.js';
 import { selectBackend, type NamedArrays, type NegativePool } from '../model/index.js';
@@ -78,6 +79,12 @@ export interface TrainerCollaborators {
    * pretraining pass always rehearses.
    */
   rehearsal?: { allowed(delayMs: number): boolean };
+  /**
+   * The live trainer's lease on its pipeline (issue 23 §2): a checkpoint is written only while it is surely held (a
+   * trainer paused past it may have a successor, whose checkpoints it must not follow), and a lock file left by
+   * another host is taken over since a live trainer there would hold the lease.
+   */
+  lease?: { held(): boolean };
 }
 
 /** How the trainer runs, besides its settings. */
@@ -159,7 +166,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   ) {
     super();
     this.l = options.log ?? log('trainer');
-    this.content = new ContentTable(undefined, cfg.maxItems);
+    this.content = new ContentTable(undefined, cfg.maxItems, contentModelName(cfg.encoderModel));
     this.pendingListings = new PendingListings(cfg.maxWaitingEvents, this.content);
     this.intake = new EventIntake(cfg, this.content, { listed: this.pendingListings }, options.windowMaxAgeMs ?? cfg.windowMs);
     this.store = new CheckpointStore(join(resolve(PROJECT_ROOT, cfg.stateDir), 'checkpoints'), cfg.checkpointsKept);
@@ -211,7 +218,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /** Backend, producer, content table and model (from the newest checkpoint, or fresh): everything but the consumer. */
   async prepare(contentDim?: number): Promise<void> {
-    this.lock ??= StateDirLock.acquire(resolve(PROJECT_ROOT, this.cfg.stateDir)); // issue 11 §2.10: fails if another trainer holds it
+    // Issue 11 §2.10: fails if another trainer holds it.
+    this.lock ??= StateDirLock.acquire(resolve(PROJECT_ROOT, this.cfg.stateDir), { leaseHeld: this.collaborators.lease?.held() ?? false });
+    // The checkpoint thread starts while the backend and the model load, not at the first checkpoint.
+    this.store.startWriter();
     const backend = await selectBackend(this.cfg.tfBackend);
     const codec = defaultCodec();
     const topics = topicsFrom(this.cfg);
@@ -262,9 +272,26 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     );
   }
 
+  /**
+   * Partitions of the events topic that the restored checkpoint never read from (all of them without one) start at
+   * their log start, not at the group's commit: that commit may be a newer checkpoint's (a fallback, every checkpoint
+   * unreadable, a restored state directory), and the events before it would be neither trained nor dead-lettered
+   * (issue 23 §1; a first checkpoint often holds one partition only).
+   */
+  private async startUnreadPartitions(topic: string): Promise<void> {
+    const admin = this.kafka!.admin();
+    await admin.connect();
+    try {
+      for (const { partition, low } of await admin.fetchTopicOffsets(topic)) this.intake.startAt(topic, partition, low);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   /** Starts consuming user events (live training). */
   async consume(): Promise<void> {
     const codec = defaultCodec();
+    await this.startUnreadPartitions(topicsFrom(this.cfg).userEvents);
     this.runner = new ConsumerRunner<UserEvent>({
       kafka: this.kafka!,
       groupId: trainerGroup(this.cfg),
@@ -426,7 +453,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.stats.rehearsalSkipped++;
       m.rehearsalSkipped.inc();
     }
+    const skippedBefore = model.skippedSteps;
     const loss = model.learnWindow(w, this.collaborators.negativePool?.(w), rehearse);
+    if (model.skippedSteps > skippedBefore) {
+      m.trainStepsSkipped.inc(model.skippedSteps - skippedBefore);
+      this.l.error({ skipped: model.skippedSteps - skippedBefore, step: model.step }, 'non-finite loss or gradients: optimizer steps skipped (weights unchanged)');
+    }
     this.stats.trainSeconds += (performance.now() - learning) / 1000;
     let n = 0;
     for (const list of events.values()) {
@@ -438,14 +470,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.stats.batches++;
     this.stats.eventsTrained += n;
     this.stats.step = model.step;
-    this.stats.lastLoss = loss;
+    if (Number.isFinite(loss)) this.stats.lastLoss = loss;
     this.stats.digest = this.digest.toString(16);
     this.stats.waiting = this.intake.waitingCount;
     this.stats.users = model.users;
     this.stats.items = this.content.size;
     m.eventsTrained.inc(n);
     m.trainSteps.inc(this.cfg.stepsPerBatch);
-    if (loss > 0) m.trainLoss.set(loss);
+    if (loss > 0 && Number.isFinite(loss)) m.trainLoss.set(loss);
     m.historyUsers.set(model.users);
     stop();
     this.emit('windowTrained', { ...w, loss });
@@ -465,28 +497,41 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.l.warn({ error: err instanceof Error ? err.message : String(err) }, 'checkpoint postponed: dead letters not written');
       return;
     }
+    if (this.collaborators.lease && !this.collaborators.lease.held()) {
+      this.l.warn('checkpoint postponed: the pipeline lease is not confirmed (redis away, or taken over)');
+      return;
+    }
     if (this.collaborators.checkpointGate && !(await this.collaborators.checkpointGate.beforeCheckpoint())) {
       this.l.warn('checkpoint postponed by its gate');
       return;
     }
-    if (this.broken) return;
-    const { state, arrays } = this.model.state();
+    if (this.broken || (this.collaborators.lease && !this.collaborators.lease.held())) return;
+    // The histories are shared with the writing thread, not copied: nothing trains until the file is written.
+    const { state, arrays } = this.model.state({ pinHistories: true });
     const offsets: TrainerCheckpointState['offsets'] = {};
     for (const [t, p] of this.trained) offsets[t] = Object.fromEntries([...p].map(([part, o]) => [String(part), o]));
-    // The histories snapshot is a fresh copy: its buffers move to the writing thread instead of being copied twice.
-    const seq = await this.store.write({
-      state: {
-        ...state,
-        step: this.model.step,
-        batches: this.stats.batches,
-        eventsTrained: this.stats.eventsTrained,
-        digest: this.digest.toString(16),
-        offsets,
-        // Events released into the open window are not trained yet: they wait again after a restart.
-        waiting: this.intake.waitingSnapshot(this.trained),
-      },
-      arrays,
-    }, { handOver: true });
+    let seq: number;
+    try {
+      seq = await this.store.write(
+        {
+          state: {
+            ...state,
+            step: this.model.step,
+            batches: this.stats.batches,
+            eventsTrained: this.stats.eventsTrained,
+            digest: this.digest.toString(16),
+            offsets,
+            // Events released into the open window are not trained yet: they wait again after a restart.
+            waiting: this.intake.waitingSnapshot(this.trained),
+          },
+          arrays,
+        },
+        // The state's other typed arrays (ids, recency order) are fresh copies: they move to the thread.
+        { handOver: true },
+      );
+    } finally {
+      this.model.unpinHistories();
+    }
     this.batchesSinceCheckpoint = 0;
     this.lastCheckpointAt = Date.now();
     this.stats.checkpointSeq = seq;

@@ -19,6 +19,7 @@ const SETTING_ENVS = new Set(Object.values(settings).map((s) => s.env));
 const SECRET_ENVS = new Set(Object.values(settings).filter((s) => s.secret).map((s) => s.env));
 const METRICS_PORT = Number(settings.metricsPort.schema.parse(undefined));
 const SERVE_PORT = Number(settings.servePort.schema.parse(undefined));
+const SERVE_METRICS_PORT = Number(settings.serveMetricsPort.schema.parse(undefined));
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
@@ -106,7 +107,7 @@ test('every environment variable the deploy files set is a real setting; secrets
   const appSecret = secrets.get('learn-secrets');
   assert.ok(appSecret);
   for (const k of Object.keys(appSecret)) assert.ok(SECRET_ENVS.has(k), `Secret learn-secrets: ${k} is not a secret setting`);
-  assert.deepEqual(Object.keys(appSecret).sort(), ['KAFKA_SASL_PASSWORD', 'REDIS_URL']);
+  assert.deepEqual(Object.keys(appSecret).sort(), ['KAFKA_SASL_PASSWORD', 'LEARN_SERVE_TOKEN', 'REDIS_URL']);
   for (const { name, s } of composeApps) for (const k of composeEnv(s).keys()) assert.ok(SETTING_ENVS.has(k), `compose ${name}: ${k} is not a setting`);
   // Dockerfile ENV: settings, plus the install-time switch of onnxruntime-node.
   const envNames = [...dockerfile.matchAll(/^ENV\s+([\s\S]*?)(?<!\\)\n/gm)].flatMap((m) => [...m[1]!.matchAll(/([A-Z_][A-Z0-9_]*)=/g)].map((x) => x[1]!));
@@ -191,13 +192,17 @@ test('ports agree with the defaults: metrics for encode/train, LEARN_SERVE_PORT 
   }
   const s = k8sRole('serve');
   const ports = arr(s.container.ports).map(obj);
-  assert.deepEqual(ports.map((p) => p.containerPort), [SERVE_PORT]);
+  assert.deepEqual(ports.map((p) => p.containerPort), [SERVE_PORT, SERVE_METRICS_PORT]);
   assert.equal(s.env.get('LEARN_SERVE_PORT') ?? String(SERVE_PORT), String(SERVE_PORT));
   assert.equal(s.env.get('LEARN_SERVE_HOST'), '0.0.0.0');
+  // /metrics is on its own port, reachable by the scraper (0.0.0.0) but not through the Service.
+  assert.equal(s.env.get('LEARN_SERVE_METRICS_PORT') ?? String(SERVE_METRICS_PORT), String(SERVE_METRICS_PORT));
+  assert.equal(s.env.get('LEARN_SERVE_METRICS_HOST'), '0.0.0.0');
+  assert.equal(obj(obj(obj(obj(s.workload.spec).template).metadata).annotations)['prometheus.io/port'], String(SERVE_METRICS_PORT));
   for (const probe of ['livenessProbe', 'readinessProbe']) assert.ok(ports.some((p) => p.name === obj(obj(s.container[probe]).httpGet).port));
   const svc = one('Service', 'learn-serve');
   assert.deepEqual(obj(svc.spec).selector, obj(obj(obj(s.workload.spec).selector).matchLabels));
-  assert.equal(obj(arr(obj(svc.spec).ports)[0]).targetPort, 'http');
+  assert.deepEqual(arr(obj(svc.spec).ports).map((p) => obj(p).targetPort), ['http'], 'the Service exposes the API port only');
 
   // Compose: the container side of each mapping and the healthcheck URL use the same ports.
   for (const [role, port] of [['encode', METRICS_PORT], ['train', METRICS_PORT], ['serve', SERVE_PORT]] as const) {

@@ -52,7 +52,13 @@ test('histories are typed arrays: 32,768 users of 50 items take under 400 bytes 
   assert.ok(perUser < 400, `${Math.round(perUser)} bytes per user`);
   assert.deepEqual(h.get('user-3')?.items.slice(0, 2), [items[93], items[100]]);
   const snap = h.snapshot();
-  assert.ok(snap.items instanceof Int32Array && snap.order.length === 32_768);
+  assert.ok(snap.itemBlocks['0'] instanceof Int32Array && snap.order.length === 32_768);
+  const pinned = h.pin();
+  assert.ok(pinned.itemBlocks['1']?.buffer instanceof SharedArrayBuffer, 'a pinned snapshot is a view of shared memory');
+  assert.throws(() => h.append('user-1', ['x'], 1), /while a checkpoint was reading them/);
+  h.unpin();
+  h.append('user-1', ['x'], 1);
+  assert.deepEqual(h.get('user-1')?.items.at(-1), 'x');
 });
 
 test('freed slots are reused, a shorter history length or fewer users on restore keep the newest', () => {

@@ -3,17 +3,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { defaultCodec, type UserEvent } from '../../src/codec/index.js';
+import type { UserEvent } from '../../src/codec/index.js';
 import type { Config } from '../../src/config/load.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { trainerGroup } from '../../src/trainer/trainer.js';
-import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
+import { createProducer } from '../../src/kafka/producer.js';
 import { Rng } from '../../src/model/index.js';
 import { CheckpointStore } from '../../src/trainer/checkpoint.js';
 import { digestOf } from '../../src/trainer/digest.js';
 import { Trainer, type TrainerCheckpointState } from '../../src/trainer/trainer.js';
 import { eventually } from '../support/kafka.js';
-import { SMALL_TRAINER_ENV, publishContents, randomContents } from '../support/pipeline.js';
+import { SMALL_TRAINER_ENV, clickEvents, publishContents, randomContents, sendEvents } from '../support/pipeline.js';
 import { pipelineConfig } from '../support/stack.js';
 
 // Issue 23 §1: after a fallback to an older checkpoint the group's commit is ahead of the trainer. The runner sought to
@@ -46,17 +46,9 @@ function breakCheckpointsAbove(n: number): void {
 test('a fallback to an older checkpoint, then a rebalance before the next commit: no event lost, none trained twice', { timeout: 240_000 }, async () => {
   const kafka = createKafka(cfg, 'test-producer');
   const producer = await createProducer(kafka);
-  const codec = defaultCodec();
   await publishContents(cfg, randomContents('cr', 6, 16, new Rng(5)));
-  const events: UserEvent[] = Array.from({ length: 60 }, (_, i) => ({
-    event_id: `cr-e${i}`,
-    user_id: `u${i % 5}`,
-    item_id: `cr-${i % 6}`,
-    type: 'click',
-    ts: 1_700_000_000_000 + i * 1000,
-    weight: null,
-  }));
-  const send = (list: UserEvent[]) => producer.send({ topic: cfg.topicUserEvents, acks: ACKS_ALL, messages: list.map((e) => ({ key: e.user_id, value: codec.encode('UserEvent', e) })) });
+  const events = clickEvents('cr', 60);
+  const send = (list: UserEvent[]) => sendEvents(producer, cfg, list);
 
   let trainer = await Trainer.start(cfg);
   try {

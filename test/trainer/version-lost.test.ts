@@ -12,7 +12,7 @@ import { StoreKeys } from '../../src/store/index.js';
 import { versionsLost } from '../../src/trainer/metrics.js';
 import { Trainer } from '../../src/trainer/trainer.js';
 import { VectorPublisher } from '../../src/trainer/vector-publisher.js';
-import { publishContents, randomContents } from '../support/pipeline.js';
+import { publishContents, randomContents, SMALL_TRAINER_ENV } from '../support/pipeline.js';
 import { PrivateRedis } from '../support/private-redis.js';
 import { eventually } from '../support/kafka.js';
 import { pipelineConfig } from '../support/stack.js';
@@ -31,11 +31,8 @@ before(async () => {
   cfg = await pipelineConfig('version-lost', {
     stateDir,
     env: {
+      ...SMALL_TRAINER_ENV,
       REDIS_URL: redis.url,
-      LEARN_PAL_DIM: '32',
-      LEARN_PAL_LAYERS: '1',
-      LEARN_PAL_OUT_DIM: '16',
-      LEARN_BATCH_USERS: '4',
       // No scheduled build during the test: only the loss may cause one.
       LEARN_VERSION_EVERY_STEPS: '100000',
       LEARN_VERSION_EVERY_MS: '3600000',

@@ -29,7 +29,7 @@ export function registerNative(program: Command): void {
       } catch (err) {
         if (!opts.postinstall) throw err;
         // npm ci must never fail for an optional speed-up: the product falls back to wasm and says why at start.
-        const first = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+        const first = (err instanceof Error ? err.message : String(err)).trim().replace(/\s*\n\s*/g, ' ');
         process.stdout.write(`learn native setup: native backend not set up (${first}); the wasm backend will run. Retry with: learn native setup\n`);
       }
     });

@@ -1,6 +1,7 @@
 // The replay's methods by name. A new method: its file in this folder, implementing ReplayMethod, and one line here.
 import type { Logger } from 'pino';
 import { FrozenContentMethod } from './frozen-content.js';
+import { ItemKnnMethod } from './knn.js';
 import { LearnMethod } from './learn.js';
 import type { ReplayMethod } from './method.js';
 import { PopularityMethod } from './popularity.js';
@@ -29,6 +30,7 @@ const FACTORIES = {
   },
   content: { label: FrozenContentMethod.label, create: () => new FrozenContentMethod() },
   popularity: { label: PopularityMethod.label, create: () => new PopularityMethod() },
+  knn: { label: ItemKnnMethod.label, create: () => new ItemKnnMethod() },
 } satisfies Record<string, MethodEntry>;
 
 export type MethodName = keyof typeof FACTORIES;
