@@ -1,5 +1,6 @@
 // The in-process replay: the same model, evaluator, windows and protocol as the Kafka path (protocol.ts), fed from the
 // data set directly. No broker, no serialisation, no waiting on consumers: the tool for fast experiments.
+import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { EncoderBatcher, batcherOptionsFrom, encodeListings, encoderOptionsFrom, loadContentEncoder } from '../encoder/index.js';
 import { ContentTable } from '../learner/content-table.js';
@@ -43,6 +44,8 @@ export interface InProcessOptions {
   idThread?: boolean;
   /** Called once the stream is done, with the model still live. */
   onFinished?: (model: OnlineModel) => void | Promise<void>;
+  /** Where it logs (default the process's logger, component `replay.in-process`). */
+  log?: Logger;
 }
 
 export interface InProcessResult {
@@ -58,7 +61,7 @@ export interface InProcessResult {
 
 /** Runs the plan in-process: listings encoded first (in order), then every event, window by window, test-then-train. */
 export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InProcessOptions = {}): Promise<InProcessResult> {
-  const l = log('replay.in-process');
+  const l = opts.log ?? log('replay.in-process');
   await selectBackend(cfg.tfBackend);
   const content = new ContentTable();
   const encodeStart = performance.now();

@@ -6,6 +6,7 @@
 //   or LEARN_WINDOW_MAX_EVENTS events; no wall-clock cut), the last window when the stream ends;
 // - each window is ranked by every method before any learns from it; an item is a candidate for an event once
 //   listed at or before the event's time; negatives are drawn from the items listed by the window's last event.
+import type { Logger } from 'pino';
 import type { ItemListing, UserEvent } from '../codec/index.js';
 import type { Config } from '../config/load.js';
 import { firstEvents, loadDataset, type DatasetRecord } from '../data/index.js';
@@ -35,6 +36,7 @@ export interface PlanOptions {
   operatingPoint: OperatingPoint;
   grid?: boolean;
   keepRanks?: boolean;
+  log?: Logger;
 }
 
 /** Loads the data set (the first `limit` events and the listings before them) and builds the evaluator. */
@@ -58,6 +60,7 @@ export async function planReplay(cfg: Config, opts: PlanOptions): Promise<Replay
     operatingPoint: opts.operatingPoint,
     ...(opts.grid ? { grid: true } : {}),
     ...(opts.keepRanks ? { keepRanks: true } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
   });
   return { cfg, listings, events, catalogue, evaluator };
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Consumer, TopicMessages } from 'kafkajs';
+import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { produceRecords, type DatasetRecord } from '../data/index.js';
 import { EncoderWorker } from '../encoder/worker.js';
@@ -79,6 +80,8 @@ export interface ReplayOptions {
   stallTimeoutMs?: number;
   /** Keep the run's topics afterwards (default: deleted). */
   keepTopics?: boolean;
+  /** Where the replay and its parts log (default the process's logger, component `replay`). */
+  log?: Logger;
 }
 
 export interface ReplayReport {
@@ -154,6 +157,7 @@ export async function runReplay(base: Config, opts: ReplayOptions): Promise<Repl
     operatingPoint: opts.operatingPoint,
     ...(opts.grid ? { grid: true } : {}),
     ...(opts.keepRanks ? { keepRanks: true } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
   });
   try {
     const outcome = opts.inProcess ? await driveInProcess(plan, opts) : await driveKafka(plan, opts, run);
@@ -202,6 +206,7 @@ async function driveInProcess(plan: ReplayPlan, opts: ReplayOptions): Promise<Dr
     ...(opts.warmStart ? { warmStart: opts.warmStart } : {}),
     ...(opts.updates ? { updates: opts.updates } : {}),
     ...(opts.idThread !== undefined ? { idThread: opts.idThread } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
     progressEvery: 1000,
     onProgress: (p) => {
       const rssMb = Math.round(process.memoryUsage.rss() / MIB);
@@ -249,7 +254,7 @@ async function driveInProcess(plan: ReplayPlan, opts: ReplayOptions): Promise<Dr
  * has been consumed.
  */
 async function driveKafka(plan: ReplayPlan, opts: ReplayOptions, run: string): Promise<DriveOutcome> {
-  const l = log('replay');
+  const l = opts.log ?? log('replay');
   const topics = replayTopics(run);
   const stateDir = mkdtempSync(join(tmpdir(), `learn-replay-${run}-`));
   const cfg: Config = {
@@ -284,7 +289,7 @@ async function driveKafka(plan: ReplayPlan, opts: ReplayOptions, run: string): P
   try {
     encoder = await EncoderWorker.start(cfg);
     // Windows are cut by size only (the protocol); the last one is trained by flush() at the end of the stream.
-    const t = new Trainer(cfg, { negativePool: (w) => pool(w) }, { windowMaxAgeMs: 'none' });
+    const t = new Trainer(cfg, { negativePool: (w) => pool(w) }, { windowMaxAgeMs: 'none', ...(opts.log ? { log: opts.log } : {}) });
     trainer = t;
     // The test-then-train loop, fed by the trainer: every method ranks the window and learns, then the trainer steps.
     let loop: TestThenTrain | undefined;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
 import type { Kafka, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
 import { defaultCodec, type ItemContent, type UserEvent } from '../codec/index.js';
 import type { Config } from '../config/load.js';
 import { PROJECT_ROOT } from '../config/paths.js';
@@ -93,6 +94,8 @@ export interface TrainerOptions {
    * same windows however fast the machine is; the last one is trained by flush()).
    */
   windowMaxAgeMs?: WindowPolicy['maxAgeMs'];
+  /** Where it logs (default the process's logger, component `trainer`). */
+  log?: Logger;
 }
 
 export interface TrainerStats {
@@ -153,7 +156,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   readonly failure = new Promise<Error>((resolve) => {
     this.reportFailure = resolve;
   });
-  private readonly l = log('trainer');
+  private readonly l: Logger;
   readonly stats: TrainerStats = { consumed: 0, trainSeconds: 0, step: 0, batches: 0, eventsTrained: 0, digest: '0', waiting: 0, users: 0, items: 0, lastLoss: 0, checkpointSeq: 0, rehearsalSkipped: 0 };
 
   constructor(
@@ -162,6 +165,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     options: TrainerOptions = {},
   ) {
     super();
+    this.l = options.log ?? log('trainer');
     this.content = new ContentTable(undefined, cfg.maxItems, contentModelName(cfg.encoderModel));
     this.pendingListings = new PendingListings(cfg.maxWaitingEvents, this.content);
     this.intake = new EventIntake(cfg, this.content, { listed: this.pendingListings }, options.windowMaxAgeMs ?? cfg.windowMs);
