@@ -206,7 +206,7 @@ export const settings = {
   rehearsalSamples: setting('LEARN_REHEARSAL_SAMPLES', 'Rehearsed windows joined to each step (with LEARN_REHEARSAL_WINDOWS).', positiveInt.default(2)),
   rehearsalMaxDelayMs: setting(
     'LEARN_REHEARSAL_MAX_DELAY_MS',
-    'The live trainer (`learn train`) rehearses a window only when its oldest event (by its Kafka timestamp) is at most this old (ms) as it trains: rehearsal spends spare capacity (a step with 2 rehearsed windows costs about 3 plain ones) and is dropped while the trainer is behind. A trainer that cannot afford it runs about this far behind. Replays (outside their warm-start epochs) and `learn pretrain` always rehearse.',
+    'The live trainer (`learn train`) rehearses a window only when its oldest event (by its Kafka record timestamp, bounded by its arrival; a stamp further ahead than this counts as behind) is at most this old (ms) as it trains: rehearsal spends spare capacity (a step with 2 rehearsed windows costs about 3 plain ones) and is dropped while the trainer is behind. A trainer that cannot afford it runs about this far behind. Replays (outside their warm-start epochs) and `learn pretrain` always rehearse.',
     positiveInt.default(5_000),
   ),
   checkpointEveryBatches: setting('LEARN_CHECKPOINT_EVERY_BATCHES', 'Write a checkpoint (and commit offsets) after this many micro-batches.', positiveInt.default(20)),

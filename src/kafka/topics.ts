@@ -6,7 +6,7 @@ import { DEFAULTS, type Config } from '../config/load.js';
 import { TOPICS_DIR } from '../config/paths.js';
 
 // kafkajs is CommonJS and this enum is not visible as a named ESM export.
-const { ConfigResourceTypes } = kafkajs;
+const { ConfigResourceTypes, ConfigSource } = kafkajs;
 
 /** The four topics of the product; their definitions live in topics/<name>.json. */
 export const TOPICS = {
@@ -40,12 +40,24 @@ export function loadTopicSpecs(dir = TOPICS_DIR): TopicSpec[] {
 
 export interface TopicReport {
   name: string;
-  action: 'created' | 'exists' | 'differs';
-  /** What differs from the spec; never changed automatically (shrinking partitions or changing cleanup destroys data). */
+  action: 'created' | 'exists' | 'altered' | 'differs';
+  /** What differs from the spec and was left as it is (shrinking partitions or changing cleanup destroys data). */
   differences: string[];
+  /** Spec settings changed on the existing topic (only those in ALTERABLE_CONFIGS), as `name: old -> new`. */
+  altered: string[];
 }
 
-/** Creates missing topics and reports, without changing them, existing ones that differ from their spec. */
+/**
+ * Spec settings that `applyTopics` brings an existing topic to: they change how records written from now on are
+ * handled and rewrite or drop nothing stored. (`message.timestamp.type`: the broker, not the producer, stamps events,
+ * and the trainer's rehearsal gate reads those stamps.) Every other difference is only reported.
+ */
+export const ALTERABLE_CONFIGS: ReadonlySet<string> = new Set(['message.timestamp.type']);
+
+/**
+ * Creates missing topics, brings existing ones to the spec's ALTERABLE_CONFIGS, and reports, without changing them,
+ * the other ways existing ones differ from their spec.
+ */
 export async function applyTopics(admin: Admin, specs: TopicSpec[], replicationOverride?: number): Promise<TopicReport[]> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.name));
@@ -64,15 +76,36 @@ export async function applyTopics(admin: Admin, specs: TopicSpec[], replicationO
   // Existing topics too: on a broker that has just started they may not have leaders yet.
   await waitForTopicLeaders(admin, present.map((s) => ({ name: s.name })));
   const differences = await describeDifferences(admin, present);
-  return specs.map((s) =>
-    missing.includes(s)
-      ? { name: s.name, action: 'created', differences: [] }
-      : { name: s.name, action: (differences.get(s.name) ?? []).length > 0 ? 'differs' : 'exists', differences: differences.get(s.name) ?? [] },
-  );
+  const reports: TopicReport[] = [];
+  for (const s of specs) {
+    if (missing.includes(s)) {
+      reports.push({ name: s.name, action: 'created', differences: [], altered: [] });
+      continue;
+    }
+    const found = differences.get(s.name) ?? [];
+    const alterable = found.filter((d) => ALTERABLE_CONFIGS.has(d.config ?? ''));
+    if (alterable.length > 0) await alterTopicConfigs(admin, s.name, alterable);
+    const kept = found.filter((d) => !alterable.includes(d)).map((d) => d.text);
+    reports.push({
+      name: s.name,
+      action: kept.length > 0 ? 'differs' : alterable.length > 0 ? 'altered' : 'exists',
+      differences: kept,
+      altered: alterable.map((d) => `${d.config}: ${d.have ?? '(unset)'} -> ${d.want}`),
+    });
+  }
+  return reports;
 }
 
-async function describeDifferences(admin: Admin, specs: TopicSpec[]): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
+interface Difference {
+  text: string;
+  /** The config setting that differs (none for the partition count), what the topic has and what the spec wants. */
+  config?: string;
+  have?: string;
+  want?: string;
+}
+
+async function describeDifferences(admin: Admin, specs: TopicSpec[]): Promise<Map<string, Difference[]>> {
+  const out = new Map<string, Difference[]>();
   if (specs.length === 0) return out;
   const meta = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.name) });
   const configs = await admin.describeConfigs({
@@ -80,17 +113,34 @@ async function describeDifferences(admin: Admin, specs: TopicSpec[]): Promise<Ma
     resources: specs.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.name, configNames: Object.keys(s.config) })),
   });
   for (const s of specs) {
-    const diffs: string[] = [];
+    const diffs: Difference[] = [];
     const partitions = meta.topics.find((t) => t.name === s.name)?.partitions.length ?? 0;
-    if (partitions !== s.partitions) diffs.push(`partitions: ${partitions} (spec ${s.partitions})`);
+    if (partitions !== s.partitions) diffs.push({ text: `partitions: ${partitions} (spec ${s.partitions})` });
     const entries = configs.resources.find((r) => r.resourceName === s.name)?.configEntries ?? [];
     for (const [name, want] of Object.entries(s.config)) {
       const have = entries.find((e) => e.configName === name)?.configValue;
-      if (have !== want) diffs.push(`${name}: ${have ?? '(unset)'} (spec ${want})`);
+      if (have !== want) diffs.push({ text: `${name}: ${have ?? '(unset)'} (spec ${want})`, config: name, have, want });
     }
     out.set(s.name, diffs);
   }
   return out;
+}
+
+/**
+ * Sets `changes` on a topic. Kafka's AlterConfigs (kafkajs has no incremental form) replaces the topic's whole set
+ * of overrides, so the overrides it has now are sent along unchanged.
+ */
+async function alterTopicConfigs(admin: Admin, topic: string, changes: Difference[]): Promise<void> {
+  const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }] });
+  const overrides = new Map<string, string>();
+  for (const e of described.resources[0]?.configEntries ?? []) {
+    if (e.configSource === ConfigSource.TOPIC_CONFIG && !e.readOnly && e.configValue !== null) overrides.set(e.configName, e.configValue);
+  }
+  for (const c of changes) overrides.set(c.config!, c.want!);
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [...overrides].map(([name, value]) => ({ name, value })) }],
+  });
 }
 
 /** How long topic creation waits for every partition to have a leader before it fails. */

@@ -22,6 +22,7 @@ import { addToDigest } from './digest.js';
 import * as m from './metrics.js';
 import { StateDirLock } from './state-lock.js';
 import { EventIntake } from './event-intake.js';
+import { WindowAge } from './window-age.js';
 import { PendingListings } from './listed-items.js';
 import type { WaitingEvent } from './waiting-events.js';
 import type { WindowPolicy } from './window.js';
@@ -147,8 +148,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private lastCheckpointAt = Date.now();
   private digest = 0n;
   private lastSweepAt = Date.now();
-  /** Kafka timestamp (ms) of the oldest event consumed into the open window: how far behind the trainer is. */
-  private windowOldestAt: number | undefined;
+  /** Age of the oldest event consumed into the open window, by record timestamps bounded by arrival: how far behind the trainer is. */
+  private readonly windowAge: WindowAge;
   /** Set when a step failed: the in-memory state no longer matches the offsets, so nothing more may be checkpointed. */
   private broken: Error | undefined;
   private reportFailure: (err: Error) => void = () => undefined;
@@ -170,6 +171,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.pendingListings = new PendingListings(cfg.maxWaitingEvents, this.content);
     this.intake = new EventIntake(cfg, this.content, { listed: this.pendingListings }, options.windowMaxAgeMs ?? cfg.windowMs);
     this.store = new CheckpointStore(join(resolve(PROJECT_ROOT, cfg.stateDir), 'checkpoints'), cfg.checkpointsKept);
+    // Producer clock skew below the rehearsal limit moves the gate by less than the limit itself.
+    this.windowAge = new WindowAge(cfg.rehearsalMaxDelayMs);
   }
 
   /** A trainer prepared and consuming (without a vector publisher: see startTrainerRole). */
@@ -354,7 +357,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       // checkpoints and commits their offsets, so their letters are written before it (trainWindow writes them first).
       const intake = this.intake.offer(r);
       if (intake === 'duplicate') continue;
-      if (intake === 'windowed') this.windowOldestAt = Math.min(this.windowOldestAt ?? Infinity, Number(r.timestamp));
+      if (intake === 'windowed') this.noteAge(r.timestamp);
       this.stats.consumed++;
       // Cut as soon as the window is full: a chunk may hold many windows' worth of events.
       if (this.intake.windowFull) await this.trainWindow();
@@ -362,6 +365,17 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.announceArrivals();
     await this.writeLetters();
     return [];
+  }
+
+  private noteAge(recordTimestamp: string): void {
+    const untrusted = this.windowAge.untrustedCount;
+    this.windowAge.note(recordTimestamp, Date.now());
+    if (untrusted === 0 && this.windowAge.untrustedCount > 0) {
+      this.l.warn(
+        { recordTimestamp, topic: this.cfg.topicUserEvents },
+        'an event record is stamped ahead of its arrival by more than LEARN_REHEARSAL_MAX_DELAY_MS: its window counts as behind (no rehearsal); set message.timestamp.type=LogAppendTime on the topic or fix the producer clock',
+      );
+    }
   }
 
   /** Writes the pending dead letters (acknowledged by the broker) before anything may commit past them. */
@@ -445,9 +459,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const w: WindowExamples = { events, examples: model.examplesOf(events) };
     this.emit('windowReady', w);
     const learning = performance.now();
-    // Events released from waiting carry no fresher clue: a window of them alone counts as on time.
-    const delayMs = this.windowOldestAt === undefined || !Number.isFinite(this.windowOldestAt) ? 0 : Date.now() - this.windowOldestAt;
-    this.windowOldestAt = undefined;
+    const delayMs = this.windowAge.take(Date.now());
     const rehearse = this.collaborators.rehearsal?.allowed(delayMs) ?? true;
     if (!rehearse) {
       this.stats.rehearsalSkipped++;

@@ -8,7 +8,7 @@ export function registerTopics(program: Command): void {
   const topics = program.command('topics').description('the topics defined in topics/');
   topics
     .command('apply')
-    .description('create missing topics; report (never change) existing ones that differ from topics/')
+    .description('create missing topics; bring existing ones to the settings of topics/ that lose no data (message.timestamp.type); report other differences without changing them')
     .option('--replication <n>', 'replication factor for created topics (default: the spec, 1 for the local stack)', intOption('--replication'))
     .option('--json', 'print JSON')
     .action(async (o: { replication?: number; json?: boolean }) => {
@@ -20,7 +20,8 @@ export function registerTopics(program: Command): void {
           process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
         } else {
           for (const r of reports) {
-            process.stdout.write(`${r.name.padEnd(22)} ${r.action}${r.differences.length ? `: ${r.differences.join('; ')}` : ''}\n`);
+            const details = [...r.altered.map((a) => `set ${a}`), ...r.differences];
+            process.stdout.write(`${r.name.padEnd(22)} ${r.action}${details.length ? `: ${details.join('; ')}` : ''}\n`);
           }
         }
       } finally {
