@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { log } from '../ops/logger.js';
 import { ConsumerRunner, type Rejection, type SourceRecord } from './consumer-runner.js';
-import type { DeadLetterWriter } from './dead-letter.js';
+import type { DeadLetter, DeadLetterWriter } from './dead-letter.js';
 
 export interface TableFollowerOptions<T> {
   kafka: Kafka;
@@ -23,6 +23,12 @@ export interface TableFollowerOptions<T> {
    * (kafkajs hands no empty batch over). Default 10 s.
    */
   idleLoadedMs?: number;
+  /**
+   * Per partition, the offset below which refused records were dead-lettered by an earlier run (its
+   * `deadLetteredThrough()`, kept by the caller): they are refused again, not dead-lettered again. A mark above the
+   * partition's end offset (the topic was recreated) is ignored.
+   */
+  deadLetteredBelow?: ReadonlyMap<number, bigint>;
 }
 
 const IDLE_LOADED_MS = 10_000;
@@ -41,6 +47,7 @@ export class TableFollower<T> {
   private stopped = false;
   private records = 0;
   private lastProgressAt = Date.now();
+  private readonly deadLetteredBelow = new Map<number, bigint>();
 
   constructor(private readonly o: TableFollowerOptions<T>) {
     this.runner = new ConsumerRunner<T | null>({
@@ -68,7 +75,7 @@ export class TableFollower<T> {
         this.checkCaughtUp();
         return rejected;
       },
-      dlq: o.dlq,
+      dlq: { write: (letters) => this.writeNewLetters(letters) },
       maxMessageBytes: o.maxMessageBytes,
       commitMode: 'manual',
     });
@@ -94,6 +101,11 @@ export class TableFollower<T> {
       await admin.disconnect();
     }
     if (this.stopped) throw this.stoppedBeforeLoad();
+    for (const [partition, below] of this.o.deadLetteredBelow ?? []) {
+      const high = this.highWatermarks.get(partition);
+      if (high !== undefined && below <= high) this.deadLetteredBelow.set(partition, below);
+      else log('kafka.table').warn({ topic: this.o.topic, partition, below: String(below), high: String(high) }, 'dead-letter mark past the end of the partition (topic recreated?): ignored');
+    }
     const started = Date.now();
     this.lastProgressAt = started;
     const done = new Promise<void>((resolve, reject) => {
@@ -112,6 +124,27 @@ export class TableFollower<T> {
       clearInterval(poll);
     }
     log('kafka.table').info({ topic: this.o.topic, records: this.records, ms: Date.now() - started }, 'table loaded');
+  }
+
+  /**
+   * Per partition, the offset below which every refused record is dead-lettered (acknowledged by the DLQ), by this
+   * run or an earlier one: what a later run passes as `deadLetteredBelow`.
+   */
+  deadLetteredThrough(): Map<number, bigint> {
+    const out = new Map(this.deadLetteredBelow);
+    for (const [partition, next] of this.runner.processedOffsets().get(this.o.topic) ?? []) {
+      if (BigInt(next) > (out.get(partition) ?? 0n)) out.set(partition, BigInt(next));
+    }
+    return out;
+  }
+
+  /** Dead-letters refusals, except those of records an earlier run dead-lettered already (read again at every start). */
+  private async writeNewLetters(letters: DeadLetter[]): Promise<void> {
+    const fresh = letters.filter((l) => BigInt(l.offset) >= (this.deadLetteredBelow.get(l.partition) ?? 0n));
+    if (fresh.length < letters.length) {
+      log('kafka.table').debug({ topic: this.o.topic, refused: letters.length - fresh.length }, 'refused again, dead-lettered by an earlier run');
+    }
+    if (fresh.length > 0) await this.o.dlq.write(fresh);
   }
 
   /** Stops following; a `start()` still loading rejects, at whatever point of its start-up it is. */

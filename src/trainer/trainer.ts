@@ -43,6 +43,12 @@ export interface TrainerCheckpointState extends OnlineModelState {
   /** Next offset to read per topic and partition: everything before it is trained or waiting. */
   offsets: Record<string, Record<string, string>>;
   waiting: WaitingEvent[];
+  /**
+   * Per content topic and partition, the offset below which refused content records are dead-lettered: the content
+   * table is read again at every start, and its bad records are dead-lettered once, not at every restart. (Absent
+   * from checkpoints before it: those records are dead-lettered once more.)
+   */
+  contentDeadLettered?: Record<string, Record<string, string>>;
 }
 
 /** One trained micro-batch, as `windowTrained` listeners see it. */
@@ -135,6 +141,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private trained: PartitionOffsets = new Map();
   private runner: ConsumerRunner<UserEvent> | undefined;
   private follower: TableFollower<ItemContent> | undefined;
+  /** The content follower's dead-letter marks in the newest checkpoint (or the one restored), as written there. */
+  private checkpointedContentLetters = '{}';
   /** Keys of the listings topic: which items the encoder is still working on (their events wait on; issue 11 §2.8). */
   private listingsFollower: TableFollower<true> | undefined;
   private readonly pendingListings: PendingListings;
@@ -233,6 +241,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.dlq = new DeadLetterWriter(this.producer, trainerGroup(this.cfg), topics.dlq);
 
     const ckpt = this.store.loadLatest();
+    const lettered = ckpt?.state.contentDeadLettered?.[topics.itemContent] ?? {};
+    this.checkpointedContentLetters = JSON.stringify(lettered);
     this.follower = new TableFollower<ItemContent>({
       kafka: this.kafka,
       topic: topics.itemContent,
@@ -245,6 +255,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       },
       dlq: this.dlq,
       maxMessageBytes: this.cfg.maxMessageBytes,
+      deadLetteredBelow: new Map(Object.entries(lettered).map(([p, o]) => [Number(p), BigInt(o)])),
     });
     await this.follower.start();
     this.listingsFollower = new TableFollower<true>({
@@ -522,6 +533,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const { state, arrays } = this.model.state({ pinHistories: true });
     const offsets: TrainerCheckpointState['offsets'] = {};
     for (const [t, p] of this.trained) offsets[t] = Object.fromEntries([...p].map(([part, o]) => [String(part), o]));
+    const contentLetters = this.contentLetterMarks();
     let seq: number;
     try {
       seq = await this.store.write(
@@ -535,6 +547,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
             offsets,
             // Events released into the open window are not trained yet: they wait again after a restart.
             waiting: this.intake.waitingSnapshot(this.trained),
+            contentDeadLettered: { [topicsFrom(this.cfg).itemContent]: contentLetters },
           },
           arrays,
         },
@@ -545,6 +558,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.model.unpinHistories();
     }
     this.batchesSinceCheckpoint = 0;
+    this.checkpointedContentLetters = JSON.stringify(contentLetters);
     this.lastCheckpointAt = Date.now();
     this.stats.checkpointSeq = seq;
     m.checkpointsWritten.inc();
@@ -557,6 +571,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       return;
     }
     this.l.info({ seq, step: this.model.step, eventsTrained: this.stats.eventsTrained, users: this.model.users }, 'checkpoint written, offsets committed');
+  }
+
+  /** The content follower's dead-letter marks, as the checkpoint holds them (partition -> offset). */
+  private contentLetterMarks(): Record<string, string> {
+    const marks = [...(this.follower?.deadLetteredThrough() ?? [])].sort(([a], [b]) => a - b);
+    return Object.fromEntries(marks.map(([p, o]) => [String(p), o.toString()]));
   }
 
   private restore(s: TrainerCheckpointState, arrays: NamedArrays, seq: number): void {
@@ -576,7 +596,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.stopping = true;
       if (this.broken) return;
       if (this.intake.windowSize > 0) await this.trainWindow();
-      if (this.batchesSinceCheckpoint > 0) await this.checkpoint();
+      // Content records dead-lettered since the last checkpoint are not dead-lettered again by the next start.
+      const lettersMoved = this.follower !== undefined && JSON.stringify(this.contentLetterMarks()) !== this.checkpointedContentLetters;
+      if (this.onlineModel && (this.batchesSinceCheckpoint > 0 || lettersMoved)) await this.checkpoint();
     });
     await this.runner?.stop();
     await this.listingsFollower?.stop();

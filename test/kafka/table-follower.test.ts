@@ -111,11 +111,12 @@ test('a follower stopped at any point of its start-up: start rejects with the re
         dlq,
         maxMessageBytes: stack.cfg.maxMessageBytes,
       });
-      const started = follower.start();
+      // Handled from the start, as a caller awaiting it would: start() may reject while stop() is still running.
+      const started = follower.start().then(() => 'loaded', (err: unknown) => (err as Error).message);
       await new Promise((r) => setTimeout(r, delayMs));
       await follower.stop();
       // A load that finished first is fine too; what must not happen is a rejection nobody handles, or a hang.
-      const outcome = await started.then(() => 'loaded', (err: unknown) => (err as Error).message);
+      const outcome = await started;
       assert.ok(outcome === 'loaded' || /stopped before the table loaded/.test(outcome), `stopped after ${delayMs} ms: ${outcome}`);
     }
     await new Promise((r) => setImmediate(r));
