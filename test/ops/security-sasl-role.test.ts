@@ -117,7 +117,7 @@ test('learn encode and learn train over SASL with Redis AUTH: /healthz, /readyz,
   roles.push(train);
   await eventually('trainer ready: consumer and Redis', async () => (await get(trainPort, '/readyz')).status === 200, 120_000);
   const tReady = JSON.parse((await get(trainPort, '/readyz')).body) as { checks: Record<string, { ok: boolean }> };
-  assert.deepEqual(Object.keys(tReady.checks).sort(), ['consumer:learn-trainer', 'redis']);
+  assert.deepEqual(Object.keys(tReady.checks).sort(), ['consumer:learn-trainer', 'redis', 'vector-version']);
 
   for (const r of [train, enc]) {
     r.child.kill('SIGTERM');
