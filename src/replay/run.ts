@@ -284,7 +284,8 @@ async function driveKafka(plan: ReplayPlan, opts: ReplayOptions, run: string): P
   let encodeSeconds = 0;
   try {
     encoder = await EncoderWorker.start(cfg);
-    const t = new Trainer(cfg, { negativePool: (w) => pool(w) });
+    // Windows cut by size alone, as in the in-process replay: no growth while a step runs in the training thread.
+    const t = new Trainer({ ...cfg, windowGrowthEvents: cfg.windowMaxEvents, windowGrowthUsers: cfg.batchUsers }, { negativePool: (w) => pool(w) });
     trainer = t;
     t.on('windowReady', (w) => plan.evaluator.scoreWindow(w, t.model, pool(w)));
     t.on('windowTrained', (w) => {

@@ -7,7 +7,8 @@ import { faultPoint } from '../ops/fault-injection.js';
 import { WaitingEvents, type WaitingEvent, type WaitingOptions } from './waiting-events.js';
 import { MicroBatchWindow } from './window.js';
 
-export type IntakeSettings = Pick<Config, 'batchUsers' | 'windowMaxEvents' | 'maxWaitingEvents' | 'maxWaitingMs' | 'eventTypes' | 'maxFutureMs' | 'maxIdBytes'>;
+export type IntakeSettings = Pick<Config, 'batchUsers' | 'windowMaxEvents' | 'maxWaitingEvents' | 'maxWaitingMs' | 'eventTypes' | 'maxFutureMs' | 'maxIdBytes'> &
+  Partial<Pick<Config, 'windowGrowthEvents' | 'windowGrowthUsers'>>;
 
 /** What became of one consumed record. */
 export type Intake = 'duplicate' | 'rejected' | 'windowed' | 'waiting';
@@ -40,7 +41,7 @@ export class EventIntake {
     /** The waiting events' wall clock and the items listed but not encoded yet (whose events never expire by time). */
     private readonly waitingOptions: WaitingOptions = {},
   ) {
-    this.window = new MicroBatchWindow({ maxUsers: settings.batchUsers, maxEvents: settings.windowMaxEvents });
+    this.window = new MicroBatchWindow({ maxUsers: settings.batchUsers, maxEvents: settings.windowMaxEvents, growthUsers: settings.windowGrowthUsers, growthEvents: settings.windowGrowthEvents });
     this.waiting = new WaitingEvents(settings.maxWaitingEvents, settings.maxWaitingMs, waitingOptions);
   }
 
@@ -138,6 +139,16 @@ export class EventIntake {
 
   get windowFull(): boolean {
     return this.window.full;
+  }
+
+  /** The open window has grown to its bound while a step ran (see MicroBatchWindow.atGrowthBound). */
+  get windowAtGrowthBound(): boolean {
+    return this.window.atGrowthBound;
+  }
+
+  /** Users with events in the open window. */
+  get windowUsers(): number {
+    return this.window.users;
   }
 
   get windowSize(): number {

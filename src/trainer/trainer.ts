@@ -94,6 +94,9 @@ export interface TrainerStats {
   checkpointSeq: number;
   /** Windows trained without rehearsal because the trainer was behind. */
   rehearsalSkipped: number;
+  /** Events of the last window trained, and the wall-clock ms from its cut to its weights in use (steps included). */
+  lastWindowEvents: number;
+  lastStepMs: number;
 }
 
 /**
@@ -129,6 +132,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private lastSweepAt = Date.now();
   /** Kafka timestamp (ms) of the oldest event consumed into the open window: how far behind the trainer is. */
   private windowOldestAt: number | undefined;
+  /**
+   * The window whose steps run in the training thread (LEARN_TRAIN_THREAD), until its bookkeeping is done: one at a
+   * time. Meanwhile the open window keeps filling (up to its growth bound) and vectors are served from the weights
+   * of the step before.
+   */
+  private stepping: Promise<void> | undefined;
   /** Set when a step failed: the in-memory state no longer matches the offsets, so nothing more may be checkpointed. */
   private broken: Error | undefined;
   private reportFailure: (err: Error) => void = () => undefined;
@@ -137,7 +146,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.reportFailure = resolve;
   });
   private readonly l = log('trainer');
-  readonly stats: TrainerStats = { consumed: 0, trainSeconds: 0, step: 0, batches: 0, eventsTrained: 0, digest: '0', waiting: 0, users: 0, items: 0, lastLoss: 0, checkpointSeq: 0, rehearsalSkipped: 0 };
+  readonly stats: TrainerStats = { consumed: 0, trainSeconds: 0, step: 0, batches: 0, eventsTrained: 0, digest: '0', waiting: 0, users: 0, items: 0, lastLoss: 0, checkpointSeq: 0, rehearsalSkipped: 0, lastWindowEvents: 0, lastStepMs: 0 };
 
   constructor(
     readonly cfg: Config,
@@ -241,8 +250,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       const dim = this.content.dim ?? contentDim ?? (await this.content.firstDim());
       this.onlineModel = OnlineModel.fresh(this.cfg, this.content, dim);
     }
+    if (this.cfg.trainThread) this.model.trainOffLoop(backend.choice, (err) => this.fail(new Error(`training thread failed: ${err.message}`)));
     this.l.info(
-      { backend: backend.choice, contentDim: this.model.config.contentDim, checkpoint: ckpt?.seq ?? null, step: this.model.step, items: this.content.size },
+      { backend: backend.choice, contentDim: this.model.config.contentDim, checkpoint: ckpt?.seq ?? null, step: this.model.step, items: this.content.size, trainThread: this.cfg.trainThread },
       'trainer ready',
     );
   }
@@ -289,6 +299,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         if (done % 1000 === 0) onProgress?.(done);
       }
       if (this.intake.windowSize > 0) await this.trainWindow();
+      await this.stepDone();
       await this.checkpoint();
     });
     onProgress?.(done);
@@ -312,8 +323,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       if (intake === 'duplicate') continue;
       if (intake === 'windowed') this.windowOldestAt = Math.min(this.windowOldestAt ?? Infinity, Number(r.timestamp));
       this.stats.consumed++;
-      // Cut as soon as the window is full: a chunk may hold many windows' worth of events.
-      if (this.intake.windowFull) await this.trainWindow();
+      // Cut as soon as the window is full (a chunk may hold many windows' worth of events), or grow it while a step runs.
+      if (this.intake.windowFull) await this.cutWindow();
     }
     this.announceArrivals();
     await this.writeLetters();
@@ -339,6 +350,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   flush(): Promise<void> {
     return this.serial(async () => {
       if (this.intake.windowSize > 0) await this.trainWindow();
+      await this.stepDone();
       this.stats.waiting = this.intake.waitingCount;
     });
   }
@@ -354,17 +366,47 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     }
     // Released events are cut into windows like consumed ones: at full replay speed the encoder lags and hundreds
     // of waiting events are released at once (one huge window otherwise).
-    for (const _ of this.intake.release(arrived)) if (this.intake.windowFull) await this.trainWindow();
+    for (const _ of this.intake.release(arrived)) if (this.intake.windowFull) await this.cutWindow();
     this.announceArrivals();
     // Time passes without adds: events that waited too long go to the DLQ now (a failed write keeps them for the next
     // try, and always before the next checkpoint, which commits past them).
     if (this.intake.expireWaiting() > 0) await this.writeLetters();
     m.eventsWaiting.set(this.intake.waitingCount);
-    if (this.intake.windowSize > 0 && (this.intake.windowFull || this.intake.windowAgeMs() >= this.cfg.windowMs)) {
-      await this.trainWindow();
-    } else if (this.batchesSinceCheckpoint > 0 && Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs) {
+    if (this.windowDue()) {
+      await this.cutWindow();
+    } else if (!this.stepping && this.checkpointDue()) {
+      // Not while a step runs: the checkpoint would wait for it; the step's own follow-up checkpoints.
       await this.checkpoint();
     }
+  }
+
+  private windowDue(): boolean {
+    return this.intake.windowSize > 0 && (this.intake.windowFull || this.intake.windowAgeMs() >= this.cfg.windowMs);
+  }
+
+  private checkpointDue(): boolean {
+    return this.batchesSinceCheckpoint > 0 && (this.batchesSinceCheckpoint >= this.cfg.checkpointEveryBatches || Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs);
+  }
+
+  /**
+   * Cuts the open window and trains it, unless a step still runs in the training thread: then the window keeps
+   * growing, and only a window at its growth bound waits for the step (consumption waits with it).
+   */
+  private async cutWindow(): Promise<void> {
+    if (this.stepping && !this.intake.windowAtGrowthBound) return;
+    await this.trainWindow();
+  }
+
+  /** Waits until no window is stepping (its bookkeeping done, or the trainer failed). */
+  private async stepDone(): Promise<void> {
+    while (this.stepping) await this.stepping;
+  }
+
+  /** After a step in the thread: the checkpoint it made due, then the window that filled (or aged) meanwhile. */
+  private async afterStep(): Promise<void> {
+    if (this.stopping || this.broken || this.stepping) return;
+    if (this.checkpointDue()) await this.checkpoint();
+    if (!this.stopping && this.windowDue()) await this.cutWindow();
   }
 
   /**
@@ -380,6 +422,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   private async trainWindow(): Promise<void> {
     if (this.broken) throw this.broken;
+    // One window steps at a time: its successor's examples and scores must see its weights.
+    await this.stepDone();
+    if (this.broken) throw this.broken;
     // A window is seconds of synchronous work, and a chunk or a release from waiting can hold several: let timers
     // and I/O (the consumers' heartbeats) run between windows, or the group evicts this process's members.
     await new Promise<void>((r) => setImmediate(r));
@@ -394,30 +439,57 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   private async trainWindowUnsafe(): Promise<void> {
+    // A window past the normal cut grew while the step before it ran: the trainer is behind, so it does not rehearse.
+    const grown = this.intake.windowSize > this.cfg.windowMaxEvents || this.intake.windowUsers > this.cfg.batchUsers;
     const events = this.intake.takeWindow();
     if (events.size === 0) return;
+    const cutAt = performance.now();
     const stop = m.trainStepSeconds.startTimer();
     const model = this.model;
     const w: WindowExamples = { events, examples: model.examplesOf(events) };
     this.emit('windowReady', w);
-    const learning = performance.now();
     // Events released from waiting carry no fresher clue: a window of them alone counts as on time.
     const delayMs = this.windowOldestAt === undefined || !Number.isFinite(this.windowOldestAt) ? 0 : Date.now() - this.windowOldestAt;
     this.windowOldestAt = undefined;
-    const rehearse = this.collaborators.rehearsal?.allowed(delayMs) ?? true;
+    const rehearse = !grown && (this.collaborators.rehearsal?.allowed(delayMs) ?? true);
     if (!rehearse) {
       this.stats.rehearsalSkipped++;
       m.rehearsalSkipped.inc();
     }
-    const loss = model.learnWindow(w, this.collaborators.negativePool?.(w), rehearse);
-    this.stats.trainSeconds += (performance.now() - learning) / 1000;
+    // Everything consumed so far is now trained (once this window's steps are done) or waiting.
+    const offsets = this.intake.offsets();
+    const pool = this.collaborators.negativePool?.(w);
+    const done = (loss: number): void => {
+      this.finishWindow(w, offsets, loss, cutAt);
+      stop();
+    };
+    if (!this.cfg.trainThread) {
+      done(model.learnWindow(w, pool, rehearse));
+      if (this.checkpointDue()) await this.checkpoint();
+      return;
+    }
+    // The steps run in the training thread: this returns at once, and the consumer goes on filling the next window.
+    const stepping: Promise<void> = model
+      .learnWindowOffLoop(w, pool, rehearse)
+      .then(done)
+      .catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))))
+      .finally(() => {
+        if (this.stepping === stepping) this.stepping = undefined;
+      });
+    this.stepping = stepping;
+    void stepping.then(() => this.serial(() => this.afterStep())).catch((err: unknown) => this.l.error({ err }, 'after-step work failed'));
+  }
+
+  /** A window's steps are done and its weights in use: its events count as trained, and listeners hear of it. */
+  private finishWindow(w: WindowExamples, offsets: PartitionOffsets, loss: number, cutAt: number): void {
+    const model = this.model;
+    this.stats.trainSeconds += (performance.now() - cutAt) / 1000;
     let n = 0;
-    for (const list of events.values()) {
+    for (const list of w.events.values()) {
       for (const e of list) this.digest = addToDigest(this.digest, e.event_id);
       n += list.length;
     }
-    // Everything consumed so far is now trained or waiting (and waiting events are checkpointed).
-    this.trained = this.intake.offsets();
+    this.trained = offsets;
     this.stats.batches++;
     this.stats.eventsTrained += n;
     this.stats.step = model.step;
@@ -426,16 +498,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.stats.waiting = this.intake.waitingCount;
     this.stats.users = model.users;
     this.stats.items = this.content.size;
+    this.stats.lastWindowEvents = n;
+    this.stats.lastStepMs = performance.now() - cutAt;
     m.eventsTrained.inc(n);
+    m.windowEvents.observe(n);
     m.trainSteps.inc(this.cfg.stepsPerBatch);
     if (loss > 0) m.trainLoss.set(loss);
     m.historyUsers.set(model.users);
-    stop();
     this.emit('windowTrained', { ...w, loss });
     this.batchesSinceCheckpoint++;
-    if (this.batchesSinceCheckpoint >= this.cfg.checkpointEveryBatches || Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs) {
-      await this.checkpoint();
-    }
   }
 
   /** Writes the checkpoint, then commits the offsets it contains. */
@@ -452,29 +523,31 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.l.warn('checkpoint postponed by its gate');
       return;
     }
+    // A window stepping in the thread has its events in the histories already: the checkpoint waits for its weights.
+    await this.stepDone();
     if (this.broken) return;
-    const { state, arrays } = this.model.state();
+    // Everything but the thread's optimizer is taken now, and the thread is asked now: one consistent state.
+    const trained = this.trained;
     const offsets: TrainerCheckpointState['offsets'] = {};
-    for (const [t, p] of this.trained) offsets[t] = Object.fromEntries([...p].map(([part, o]) => [String(part), o]));
-    const seq = this.store.write({
-      state: {
-        ...state,
-        step: this.model.step,
-        batches: this.stats.batches,
-        eventsTrained: this.stats.eventsTrained,
-        digest: this.digest.toString(16),
-        offsets,
-        // Events released into the open window are not trained yet: they wait again after a restart.
-        waiting: this.intake.waitingSnapshot(this.trained),
-      },
-      arrays,
-    });
+    for (const [t, p] of trained) offsets[t] = Object.fromEntries([...p].map(([part, o]) => [String(part), o]));
+    const position = {
+      step: this.model.step,
+      batches: this.stats.batches,
+      eventsTrained: this.stats.eventsTrained,
+      digest: this.digest.toString(16),
+      offsets,
+      // Events released into the open window are not trained yet: they wait again after a restart.
+      waiting: this.intake.waitingSnapshot(trained),
+    };
+    const { state, arrays } = await this.model.stateNow();
+    if (this.broken) return;
+    const seq = this.store.write({ state: { ...state, ...position }, arrays });
     this.batchesSinceCheckpoint = 0;
     this.lastCheckpointAt = Date.now();
     this.stats.checkpointSeq = seq;
     m.checkpointsWritten.inc();
     try {
-      await this.runner?.commit(this.trained);
+      await this.runner?.commit(trained);
     } catch (err) {
       // The checkpoint on disk holds these offsets and wins over the group's on restart, so a failed commit (broker
       // away, group rebalancing) loses nothing: the next checkpoint commits further on. Not a training failure.
@@ -499,15 +572,17 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (this.timer) clearInterval(this.timer);
     await this.serial(async () => {
       this.stopping = true;
+      await this.stepDone();
       if (this.broken) return;
       if (this.intake.windowSize > 0) await this.trainWindow();
+      await this.stepDone();
       if (this.batchesSinceCheckpoint > 0) await this.checkpoint();
     });
     await this.runner?.stop();
     await this.listingsFollower?.stop();
     await this.follower?.stop();
     await this.producer?.disconnect();
-    this.onlineModel?.dispose();
+    await this.onlineModel?.close();
     this.lock?.release(); // issue 11 §2.10
     this.l.info(this.stats, 'trainer stopped');
   }

@@ -14,11 +14,19 @@ export class MicroBatchWindow {
    * Cut at `maxUsers` users with new events, or at `maxEvents` events (bursty users, or a replay at full speed, would
    * otherwise make huge windows, and fewer, larger steps learn less from the same events).
    */
-  constructor(private readonly limits: { maxUsers: number; maxEvents: number }) {}
+  constructor(private readonly limits: { maxUsers: number; maxEvents: number; growthUsers?: number; growthEvents?: number }) {}
 
   /** Whether the window must be cut now. */
   get full(): boolean {
     return this.byUser.size >= this.limits.maxUsers || this.events >= this.limits.maxEvents;
+  }
+
+  /**
+   * Whether a full window that could not be cut (a training step still runs) has grown to its bound: it takes no more
+   * events until it is cut. Without growth bounds, the same as `full`.
+   */
+  get atGrowthBound(): boolean {
+    return this.byUser.size >= Math.max(this.limits.maxUsers, this.limits.growthUsers ?? 0) || this.events >= Math.max(this.limits.maxEvents, this.limits.growthEvents ?? 0);
   }
 
   get users(): number {
