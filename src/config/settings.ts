@@ -191,8 +191,8 @@ export const settings = {
   ),
   windowGrowthUsers: setting(
     'LEARN_WINDOW_GROWTH_USERS',
-    'The growing window\'s bound on users (see LEARN_WINDOW_GROWTH_EVENTS): a step\'s memory grows with its users (each brings its history of up to LEARN_HISTORY_LEN items), not with its targets.',
-    positiveInt.default(512),
+    'The growing window\'s bound on users (see LEARN_WINDOW_GROWTH_EVENTS): a step\'s memory grows with its users (each brings its history of up to LEARN_HISTORY_LEN items), not with its targets (256 users at full histories train about as much as a rehearsed 64-user window).',
+    positiveInt.default(256),
   ),
   trainThread: setting(
     'LEARN_TRAIN_THREAD',
