@@ -186,7 +186,7 @@ export const settings = {
   ),
   windowGrowthEvents: setting(
     'LEARN_WINDOW_GROWTH_EVENTS',
-    'While a training step runs, the open window keeps taking events past LEARN_WINDOW_MAX_EVENTS and LEARN_BATCH_USERS up to this many (the live trainer with LEARN_TRAIN_THREAD): under load a step takes more targets per user and more users instead of a queue of small windows forming. Consumption waits for the step only at this bound. Replays cut by size alone.',
+    'While a training step runs, the open window keeps taking events past LEARN_WINDOW_MAX_EVENTS and LEARN_BATCH_USERS (the live trainer with LEARN_TRAIN_THREAD), to twice the normal cut, twice as far again for each window in a row that grew, up to this many: under load a step takes more targets per user and more users instead of a queue of small windows forming. Consumption waits for the step only at this bound. Replays cut by size alone.',
     positiveInt.default(4096),
   ),
   windowGrowthUsers: setting(

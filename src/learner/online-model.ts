@@ -111,12 +111,13 @@ export class OnlineModel {
    * optimizer: `learnWindowOffLoop` then waits for steps without holding the event loop. `onFail`: the thread died
    * or a step failed (its weights are lost: the caller must stop without a checkpoint).
    */
-  trainOffLoop(backend: BackendChoice, onFail: (err: Error) => void): void {
+  async trainOffLoop(backend: BackendChoice, onFail: (err: Error) => void): Promise<void> {
     if (this.thread) return;
     const input = this.hybrid ? { kind: 'hybrid' as const, maxRows: this.hybrid.maxRows } : { kind: 'content' as const };
+    const thread = await TrainingThread.start({ cfg: this.learner.cfg, seed: this.settings.seed, input, backend, state: this.learner.getState() });
     this.threadStep = this.learner.step;
-    this.thread = TrainingThread.start({ cfg: this.learner.cfg, seed: this.settings.seed, input, backend, state: this.learner.getState() });
-    this.thread.onFail(onFail);
+    this.thread = thread;
+    thread.onFail(onFail);
   }
 
   get users(): number {

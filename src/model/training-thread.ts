@@ -43,6 +43,7 @@ export type TrainingReply =
   | ({ kind: 'steps'; seq: number } & TrainedWeights)
   | { kind: 'state'; seq: number; state: LearnerState }
   | { kind: 'closed'; seq: number }
+  | { kind: 'ready'; seq: 0 }
   | { kind: 'error'; seq: number; message: string };
 
 type Pending = { resolve: (r: TrainingReply) => void; reject: (err: Error) => void };
@@ -54,9 +55,14 @@ export class TrainingThread {
   private closing = false;
   private readonly exited: Promise<void>;
   private onFailure: (err: Error) => void = () => undefined;
+  private readonly ready: Promise<void>;
 
   private constructor(private readonly worker: Worker) {
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    this.ready = new Promise((resolve, reject) => {
+      worker.once('message', () => resolve());
+      this.pending.set(0, { resolve: () => resolve(), reject });
+    });
     worker.on('message', (r: TrainingReply) => {
       const p = this.pending.get(r.seq);
       if (!p) return;
@@ -70,9 +76,16 @@ export class TrainingThread {
     });
   }
 
-  /** Starts the thread; it is ready for requests at once (they queue while its backend starts). */
-  static start(data: TrainingThreadData): TrainingThread {
-    return new TrainingThread(new Worker(new URL('./training-worker.js', import.meta.url), { workerData: data }));
+  /** Starts the thread and waits until its backend and learner are ready (the first step then pays for neither). */
+  static async start(data: TrainingThreadData): Promise<TrainingThread> {
+    const t = new TrainingThread(new Worker(new URL('./training-worker.js', import.meta.url), { workerData: data }));
+    try {
+      await t.ready;
+    } catch (err) {
+      await t.worker.terminate();
+      throw err;
+    }
+    return t;
   }
 
   /** Called once if the thread dies or fails a request: its weights are lost, so training must stop loudly. */

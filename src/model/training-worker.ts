@@ -12,6 +12,7 @@ await selectBackend(data.backend);
 const input = data.input.kind === 'hybrid' ? hybridResiduals(data.cfg.contentDim, data.input.maxRows) : frozenContent(data.cfg.contentDim);
 const learner = new PalLearner(data.cfg, data.seed, input);
 learner.setState(data.state);
+port.postMessage({ kind: 'ready', seq: 0 } satisfies TrainingReply);
 
 function answer(req: TrainingRequest): TrainingReply {
   switch (req.kind) {

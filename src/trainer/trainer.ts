@@ -41,6 +41,15 @@ export interface TrainerCheckpointState extends OnlineModelState {
   waiting: WaitingEvent[];
 }
 
+/** A checkpoint's content taken at one moment, to be written once its dead letters and its gate allow. */
+interface TakenCheckpoint {
+  trained: PartitionOffsets;
+  /** Windows trained since the last checkpoint, as it was taken. */
+  batches: number;
+  state: Promise<{ state: OnlineModelState; arrays: NamedArrays }>;
+  position: Omit<TrainerCheckpointState, keyof OnlineModelState>;
+}
+
 /** One trained micro-batch, as `windowTrained` listeners see it. */
 export interface TrainedWindow extends WindowExamples {
   loss: number;
@@ -138,6 +147,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * of the step before.
    */
   private stepping: Promise<void> | undefined;
+  /** A checkpoint taken as a stepped window finished, written by the follow-up (see afterStep). */
+  private takenCheckpoint: TakenCheckpoint | undefined;
   /** Set when a step failed: the in-memory state no longer matches the offsets, so nothing more may be checkpointed. */
   private broken: Error | undefined;
   private reportFailure: (err: Error) => void = () => undefined;
@@ -250,7 +261,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       const dim = this.content.dim ?? contentDim ?? (await this.content.firstDim());
       this.onlineModel = OnlineModel.fresh(this.cfg, this.content, dim);
     }
-    if (this.cfg.trainThread) this.model.trainOffLoop(backend.choice, (err) => this.fail(new Error(`training thread failed: ${err.message}`)));
+    if (this.cfg.trainThread) await this.model.trainOffLoop(backend.choice, (err) => this.fail(new Error(`training thread failed: ${err.message}`)));
     this.l.info(
       { backend: backend.choice, contentDim: this.model.config.contentDim, checkpoint: ckpt?.seq ?? null, step: this.model.step, items: this.content.size, trainThread: this.cfg.trainThread },
       'trainer ready',
@@ -402,10 +413,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     while (this.stepping) await this.stepping;
   }
 
-  /** After a step in the thread: the checkpoint it made due, then the window that filled (or aged) meanwhile. */
+  /**
+   * After a step in the thread: the checkpoint it made due (taken as the step finished, whether or not the next
+   * window is stepping by now), then the window that filled (or aged) meanwhile.
+   */
   private async afterStep(): Promise<void> {
-    if (this.stopping || this.broken || this.stepping) return;
-    if (this.checkpointDue()) await this.checkpoint();
+    const taken = this.takenCheckpoint;
+    this.takenCheckpoint = undefined;
+    if (this.stopping || this.broken) return;
+    if (taken) await this.checkpoint(taken);
     if (!this.stopping && this.windowDue()) await this.cutWindow();
   }
 
@@ -507,10 +523,43 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     m.historyUsers.set(model.users);
     this.emit('windowTrained', { ...w, loss });
     this.batchesSinceCheckpoint++;
+    // In the thread's case the next window may start stepping before the follow-up runs: take the checkpoint now.
+    if (this.cfg.trainThread && this.checkpointDue()) this.takenCheckpoint = this.takeCheckpoint();
   }
 
-  /** Writes the checkpoint, then commits the offsets it contains. */
-  private async checkpoint(): Promise<void> {
+  /**
+   * The checkpoint's content as of now, taken in one turn of the event loop: the position, the model's state and the
+   * thread's optimizer (asked for now: it answers after the steps asked for before, and before any asked for later).
+   * Taken when no window is stepping (between a window's bookkeeping and the next cut), it is consistent.
+   */
+  private takeCheckpoint(): TakenCheckpoint {
+    const trained = this.trained;
+    const offsets: TrainerCheckpointState['offsets'] = {};
+    for (const [t, p] of trained) offsets[t] = Object.fromEntries([...p].map(([part, o]) => [String(part), o]));
+    const state = this.model.stateNow();
+    // Handled where it is awaited; a checkpoint postponed by its gate never awaits it.
+    state.catch(() => undefined);
+    return {
+      trained,
+      batches: this.batchesSinceCheckpoint,
+      state,
+      position: {
+        step: this.model.step,
+        batches: this.stats.batches,
+        eventsTrained: this.stats.eventsTrained,
+        digest: this.digest.toString(16),
+        offsets,
+        // Events released into the open window are not trained yet: they wait again after a restart.
+        waiting: this.intake.waitingSnapshot(trained),
+      },
+    };
+  }
+
+  /**
+   * Writes the checkpoint, then commits the offsets it contains: `taken` (see takeCheckpoint), or taken once no window
+   * is stepping.
+   */
+  private async checkpoint(taken?: TakenCheckpoint): Promise<void> {
     if (this.broken) return;
     try {
       await this.writeLetters();
@@ -523,26 +572,18 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.l.warn('checkpoint postponed by its gate');
       return;
     }
-    // A window stepping in the thread has its events in the histories already: the checkpoint waits for its weights.
-    await this.stepDone();
-    if (this.broken) return;
-    // Everything but the thread's optimizer is taken now, and the thread is asked now: one consistent state.
-    const trained = this.trained;
-    const offsets: TrainerCheckpointState['offsets'] = {};
-    for (const [t, p] of trained) offsets[t] = Object.fromEntries([...p].map(([part, o]) => [String(part), o]));
-    const position = {
-      step: this.model.step,
-      batches: this.stats.batches,
-      eventsTrained: this.stats.eventsTrained,
-      digest: this.digest.toString(16),
-      offsets,
-      // Events released into the open window are not trained yet: they wait again after a restart.
-      waiting: this.intake.waitingSnapshot(trained),
-    };
-    const { state, arrays } = await this.model.stateNow();
+    if (!taken) {
+      // A window stepping in the thread has its events in the histories already: the checkpoint waits for its weights.
+      await this.stepDone();
+      if (this.broken) return;
+      taken = this.takeCheckpoint();
+    }
+    const { trained, position } = taken;
+    const { state, arrays } = await taken.state;
     if (this.broken) return;
     const seq = this.store.write({ state: { ...state, ...position }, arrays });
-    this.batchesSinceCheckpoint = 0;
+    // Windows finished since it was taken stay to be checkpointed.
+    this.batchesSinceCheckpoint -= taken.batches;
     this.lastCheckpointAt = Date.now();
     this.stats.checkpointSeq = seq;
     m.checkpointsWritten.inc();

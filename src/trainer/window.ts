@@ -9,6 +9,8 @@ export class MicroBatchWindow {
   private byUser = new Map<string, UserEvent[]>();
   private openedAt = 0;
   private events = 0;
+  /** Windows in a row taken past the normal cut: each may grow twice as far as the one before. */
+  private grownInARow = 0;
 
   /**
    * Cut at `maxUsers` users with new events, or at `maxEvents` events (bursty users, or a replay at full speed, would
@@ -23,10 +25,14 @@ export class MicroBatchWindow {
 
   /**
    * Whether a full window that could not be cut (a training step still runs) has grown to its bound: it takes no more
-   * events until it is cut. Without growth bounds, the same as `full`.
+   * events until it is cut. The bound doubles with each window in a row that grew (twice the normal cut for the
+   * first), up to the growth limits: one slow step does not make one huge window, a lasting load does. Without
+   * growth limits, the same as `full`.
    */
   get atGrowthBound(): boolean {
-    return this.byUser.size >= Math.max(this.limits.maxUsers, this.limits.growthUsers ?? 0) || this.events >= Math.max(this.limits.maxEvents, this.limits.growthEvents ?? 0);
+    const factor = 2 ** (this.grownInARow + 1);
+    const bound = (normal: number, limit = 0): number => Math.max(normal, Math.min(limit, normal * factor));
+    return this.byUser.size >= bound(this.limits.maxUsers, this.limits.growthUsers) || this.events >= bound(this.limits.maxEvents, this.limits.growthEvents);
   }
 
   get users(): number {
@@ -58,6 +64,7 @@ export class MicroBatchWindow {
   /** Empties the window and returns its events per user, each user's in event-time order. */
   take(): Map<string, UserEvent[]> {
     const out = this.byUser;
+    this.grownInARow = this.byUser.size > this.limits.maxUsers || this.events > this.limits.maxEvents ? this.grownInARow + 1 : 0;
     for (const list of out.values()) list.sort((a, b) => a.ts - b.ts);
     this.byUser = new Map();
     this.events = 0;

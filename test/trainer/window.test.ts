@@ -5,15 +5,29 @@ import { MicroBatchWindow } from '../../src/trainer/window.js';
 
 const ev = (i: number, user: string): UserEvent => ({ event_id: `e${i}`, user_id: user, item_id: `i${i}`, type: 'click', ts: i, weight: null });
 
-test('a full window that cannot be cut grows to its growth bound on events, then stops taking more', () => {
-  const w = new MicroBatchWindow({ maxUsers: 4, maxEvents: 8, growthUsers: 16, growthEvents: 20 });
+/** Adds events of users u0 and u1 until the window is at its growth bound; returns how many it took. */
+function fillToBound(w: MicroBatchWindow): number {
+  let n = 0;
+  while (!w.atGrowthBound) w.add(ev(n, `u${n++ % 2}`));
+  return n;
+}
+
+test('a full window that cannot be cut grows, twice as far for each window in a row that grew, up to its growth limit', () => {
+  const w = new MicroBatchWindow({ maxUsers: 4, maxEvents: 8, growthUsers: 16, growthEvents: 40 });
   for (let i = 0; i < 8; i++) w.add(ev(i, `u${i % 2}`));
   assert.equal(w.full, true, 'full at the normal cut');
   assert.equal(w.atGrowthBound, false, 'but it may grow while a step runs');
-  for (let i = 8; i < 20; i++) w.add(ev(i, `u${i % 2}`));
-  assert.equal(w.atGrowthBound, true, 'at 20 events');
+  w.take();
+  assert.equal(fillToBound(w), 16, 'after a window cut at the normal bound: twice the cut');
   const taken = w.take();
-  assert.deepEqual([...taken.values()].map((l) => l.length), [10, 10], 'more targets per user, in one window');
+  assert.deepEqual([...taken.values()].map((l) => l.length), [8, 8], 'more targets per user, in one window');
+  assert.equal(fillToBound(w), 32, 'the window before grew: twice as far again');
+  w.take();
+  assert.equal(fillToBound(w), 40, 'then the limit');
+  w.take();
+  for (let i = 0; i < 3; i++) w.add(ev(i, 'u0'));
+  w.take();
+  assert.equal(fillToBound(w), 16, 'a window cut below the normal bound starts the doubling again');
 });
 
 test('the growth bound on users holds whatever the events', () => {
@@ -22,7 +36,7 @@ test('the growth bound on users holds whatever the events', () => {
   assert.equal(w.full, true);
   assert.equal(w.atGrowthBound, false);
   w.add(ev(5, 'u5'));
-  assert.equal(w.atGrowthBound, true, 'at 6 users');
+  assert.equal(w.atGrowthBound, true, 'at 6 users, below twice the cut');
 });
 
 test('without growth bounds (or bounds below the cut), the growth bound is the normal cut', () => {
