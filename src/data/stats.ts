@@ -1,3 +1,4 @@
+import { DAY_MS } from '../config/constants.js';
 import type { DatasetRecord } from './stream.js';
 import { recordTime } from './stream.js';
 
@@ -65,6 +66,6 @@ export function datasetStats(records: Iterable<DatasetRecord>): DatasetStats {
     lastTime: last,
     firstIso: iso(first),
     lastIso: iso(last),
-    spanDays: first === null || last === null ? 0 : (last - first) / 86_400_000,
+    spanDays: first === null || last === null ? 0 : (last - first) / DAY_MS,
   };
 }

@@ -24,4 +24,3 @@ export { encodeListings } from './encode-listings.js';
 export { POOLING_MODES, poolHiddenStates, l2Normalise, type Pooling } from './pooling.js';
 export { ENCODER_DEVICES, type EncoderDevice, type ExecutionProvider } from './onnx-session.js';
 export { encoderOptionsFrom, batcherOptionsFrom, modelsDirFrom } from './encoder-config.js';
-export { benchEncoder, type EncoderBenchOptions, type EncoderBenchResult } from './bench.js';

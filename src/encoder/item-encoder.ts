@@ -80,12 +80,20 @@ export class ItemEncoder implements ContentEncoder {
     return this.tokenizer.encode(`${this.manifest.textPrefix ?? ''}${text}`);
   }
 
-  /** Vectors for rows already tokenised with `tokenize`, in the same order. */
+  /**
+   * Vectors for rows already tokenised with `tokenize`, in the same order. Each row runs alone, unpadded: the int8
+   * exports quantise activations with one scale per tensor (DynamicQuantizeLinear), so in a shared run a row's
+   * vector would depend on its batch-mates and their padding. Alone, it depends on its tokens only, bit for bit,
+   * which the idempotency key (item, text hash, model) promises; the cost is in docs/encoders.md.
+   */
   async encodeTokens(rows: number[][]): Promise<Float32Array[]> {
-    if (rows.length === 0) return [];
-    const batch = this.tokenizer.pad(rows);
-    const hidden = await runHiddenStates(this.session, batch, this.manifest.outputName);
-    return poolHiddenStates(hidden, batch.attentionMask, this.pooling);
+    const out: Float32Array[] = [];
+    for (const row of rows) {
+      const one = this.tokenizer.pad([row]);
+      const hidden = await runHiddenStates(this.session, one, this.manifest.outputName);
+      out.push(poolHiddenStates(hidden, one.attentionMask, this.pooling)[0]!);
+    }
+    return out;
   }
 
   async encodeBatch(texts: string[]): Promise<Float32Array[]> {

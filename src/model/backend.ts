@@ -2,6 +2,8 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import type { NativePackage } from '../native/binding.js';
+import { nativeReadiness } from '../native/status.js';
 import { log } from '../ops/logger.js';
 import { registerWasmSegmentSum } from './wasm-kernels.js';
 import { registerThreadedWasm } from './wasm-threads.js';
@@ -21,7 +23,7 @@ export interface SelectedBackend {
 }
 
 const ORDER: ConcreteBackend[] = ['node-gpu', 'node', 'wasm', 'cpu'];
-const NODE_PACKAGES: Record<'node-gpu' | 'node', string> = {
+const NODE_PACKAGES: Record<'node-gpu' | 'node', NativePackage> = {
   'node-gpu': '@tensorflow/tfjs-node-gpu',
   node: '@tensorflow/tfjs-node',
 };
@@ -53,7 +55,10 @@ export async function selectBackend(choice: BackendChoice = 'auto', opts: Backen
     try {
       const { tfBackend, threads } = await activate(c, opts);
       current = { choice: c, tfBackend, threads, skipped };
-      log('model.backend').info({ backend: c, tfBackend, threads, skipped, requested: choice }, 'tensorflow.js backend selected');
+      // One line; when auto passed over the native backend it says why, naming the missing piece.
+      const nativeMissed = skipped.find((s) => s.choice === 'node');
+      const msg = nativeMissed ? `tensorflow.js backend ${c} selected; native backend unavailable: ${nativeMissed.reason}` : `tensorflow.js backend ${c} selected`;
+      log('model.backend').info({ backend: c, tfBackend, threads, skipped, requested: choice }, msg);
       return current;
     } catch (err) {
       const reason = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
@@ -92,6 +97,11 @@ async function activate(c: ConcreteBackend, opts: BackendOptions): Promise<{ tfB
     case 'node': {
       // A variable specifier: the packages are optional, so neither TypeScript nor the loader may require them.
       const spec: string = NODE_PACKAGES[c];
+      // Checked from files first: a clear reason, and a package whose addon is missing is never half-imported.
+      const readiness = nativeReadiness(NODE_PACKAGES[c]);
+      if (!readiness.ready) throw new Error(readiness.reason);
+      // libtensorflow prints INFO lines (oneDNN, CPU features) to stderr at load; keep its warnings and errors.
+      process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
       await import(spec);
       await setAndCheck('tensorflow');
       return { tfBackend: 'tensorflow', threads: availableParallelism() };

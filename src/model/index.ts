@@ -7,6 +7,5 @@ export { allActionInfoNce, type HistorySide, type TargetSide } from './loss.js';
 export { AdamW, clipByGlobalNorm, type AdamWOptions, type AdamWState } from './adamw.js';
 export { frozenContent, hybridFloats, hybridResiduals, idEmbeddings, type ItemInput } from './item-input.js';
 export { hasNegatives, PalLearner, userChunkRows, type LearnerState } from './learner.js';
-export { benchTrainer, type TrainerBench, type TrainerBenchOptions, type StepTiming } from './bench.js';
 export { Rng } from './rng.js';
 export type { NamedArray, NamedArrays } from './tensors.js';

@@ -78,13 +78,20 @@ export class PalLearner {
   }
 
   /** Optimizer steps taken so far (also the model version's natural counter). */
+  /**
+   * Steps not applied because their loss or a gradient was not finite (a numerical blow-up): the weights and the
+   * optimizer's moments stay as they were, so no NaN reaches a vector.
+   */
+  skippedSteps = 0;
+
   get step(): number {
     return this.optimizer.step;
   }
 
   /**
    * Forward, all-action loss, backward and one AdamW update. Returns the loss before the update. A batch with nothing
-   * to contrast (one user and no sampled negatives) is not applied, and its loss (0) is returned.
+   * to contrast (one user and no sampled negatives) is not applied, and its loss (0) is returned; one whose loss or
+   * gradients are not finite is not applied either (counted in `skippedSteps`), and NaN is returned.
    */
   trainStep(batch: PalBatch): number {
     if (!hasNegatives(batch)) return 0;
@@ -93,40 +100,70 @@ export class PalLearner {
       for (const item of batch.targetItems) this.targetCounts.set(item, (this.targetCounts.get(item) ?? 0) + 1);
       this.targetTotal += batch.targetItems.length;
     }
-    const result = tf.tidy(() => {
-      const { users: B, seqLen: T, contentDim: f, historySamples: Nh } = batch;
-      if (f !== this.input.floatsPerItem) throw new Error(`batch has ${f} floats per item, the item input reads ${this.input.floatsPerItem}`);
-      const mask = tf.tensor2d(batch.historyMask, [B, T]);
-      const M = batch.targetItems.length;
-      const N = batch.negativeItems.length;
-      // Targets and sampled negatives go through the item tower in one call (one set of larger matmuls).
-      const itemContent = new Float32Array((M + N) * f);
-      itemContent.set(batch.targetContent);
-      itemContent.set(batch.negativeContent, M * f);
-      // The loss needs the tower only at the sampled positions (unused slots read slot 0; their user is -1).
-      const positions = tf.tensor2d(Int32Array.from(batch.samplePositions, (p) => Math.max(0, p)), [B, Nh], 'int32');
-      const historyUsers = Int32Array.from(batch.samplePositions, (p, i) => (p < 0 ? -1 : Math.floor(i / Nh)));
-      const trainable = [...this.model.parameters(), ...this.input.parameters()].map((p) => p.variable);
-      const { value, grads } = tf.variableGrads(() => {
-        // The item input is inside the gradient: a trainable one (ID embeddings) learns with the tower.
-        const content = tf.reshape(this.input.embed(batch.historyContent, B * T), [B, T, this.cfg.contentDim]) as tf.Tensor3D;
-        const picked = tf.reshape(this.model.encodeAt(content, mask, positions, true), [B * Nh, this.cfg.outDim]) as tf.Tensor2D;
-        const itemVectors = this.model.itemVectors(this.input.embed(itemContent, M + N), true);
-        const targetVectors = tf.slice(itemVectors, [0, 0], [M, this.cfg.outDim]);
-        return allActionInfoNce(
-          { vectors: picked, users: historyUsers },
-          { vectors: targetVectors, users: batch.targetUsers, items: batch.targetItems },
-          this.cfg.temperature,
-          N > 0 ? { vectors: tf.slice(itemVectors, [M, 0], [N, this.cfg.outDim]), items: batch.negativeItems } : undefined,
-          bias,
-        );
-      }, trainable);
-      this.optimizer.applyGradients(grads);
-      return value;
+    const { value, check, grads } = tf.tidy(() => {
+      const { value, grads } = this.lossAndGrads(batch, bias);
+      // NaN or Inf in the loss or any gradient (or a squared norm past float32) makes this sum non-finite.
+      const check = tf.addN([value, ...Object.values(grads).map((g) => tf.sum(tf.square(g)))]);
+      return { value, check, grads };
     });
-    const [loss] = result.dataSync();
-    result.dispose();
-    return loss as number;
+    const finite = Number.isFinite(check.dataSync()[0]);
+    if (finite) {
+      tf.tidy(() => {
+        this.optimizer.applyGradients(grads);
+      });
+    }
+    else this.skippedSteps++;
+    const [loss] = value.dataSync();
+    tf.dispose([value, check, grads]);
+    return finite ? (loss as number) : Number.NaN;
+  }
+
+  /**
+   * The loss and each parameter's gradient for a batch, applying nothing (the logQ counts are not advanced either):
+   * what a step would see. For checks such as backend agreement; dropout still draws from the model's own seed.
+   */
+  gradients(batch: PalBatch): { loss: number; grads: Record<string, Float32Array> } {
+    const names = [...this.model.parameters(), ...this.input.parameters()].map((p) => [p.variable.name, p.name] as const);
+    return tf.tidy(() => {
+      const { value, grads } = this.lossAndGrads(batch, this.logQBias(batch));
+      const out: Record<string, Float32Array> = {};
+      for (const [variable, name] of names) {
+        const g = grads[variable];
+        if (g !== undefined) out[name] = g.dataSync() as Float32Array;
+      }
+      return { loss: value.dataSync()[0] as number, grads: out };
+    });
+  }
+
+  /** Forward, all-action loss and backward, inside the caller's tidy. */
+  private lossAndGrads(batch: PalBatch, bias: { targets: Float32Array; sampled: Float32Array } | undefined): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+    const { users: B, seqLen: T, contentDim: f, historySamples: Nh } = batch;
+    if (f !== this.input.floatsPerItem) throw new Error(`batch has ${f} floats per item, the item input reads ${this.input.floatsPerItem}`);
+    const mask = tf.tensor2d(batch.historyMask, [B, T]);
+    const M = batch.targetItems.length;
+    const N = batch.negativeItems.length;
+    // Targets and sampled negatives go through the item tower in one call (one set of larger matmuls).
+    const itemContent = new Float32Array((M + N) * f);
+    itemContent.set(batch.targetContent);
+    itemContent.set(batch.negativeContent, M * f);
+    // The loss needs the tower only at the sampled positions (unused slots read slot 0; their user is -1).
+    const positions = tf.tensor2d(Int32Array.from(batch.samplePositions, (p) => Math.max(0, p)), [B, Nh], 'int32');
+    const historyUsers = Int32Array.from(batch.samplePositions, (p, i) => (p < 0 ? -1 : Math.floor(i / Nh)));
+    const trainable = [...this.model.parameters(), ...this.input.parameters()].map((p) => p.variable);
+    return tf.variableGrads(() => {
+      // The item input is inside the gradient: a trainable one (ID embeddings) learns with the tower.
+      const content = tf.reshape(this.input.embed(batch.historyContent, B * T), [B, T, this.cfg.contentDim]) as tf.Tensor3D;
+      const picked = tf.reshape(this.model.encodeAt(content, mask, positions, true), [B * Nh, this.cfg.outDim]) as tf.Tensor2D;
+      const itemVectors = this.model.itemVectors(this.input.embed(itemContent, M + N), true);
+      const targetVectors = tf.slice(itemVectors, [0, 0], [M, this.cfg.outDim]);
+      return allActionInfoNce(
+        { vectors: picked, users: historyUsers },
+        { vectors: targetVectors, users: batch.targetUsers, items: batch.targetItems },
+        this.cfg.temperature,
+        N > 0 ? { vectors: tf.slice(itemVectors, [M, 0], [N, this.cfg.outDim]), items: batch.negativeItems } : undefined,
+        bias,
+      );
+    }, trainable);
   }
 
   /** User vectors (d_out each, unit length) from histories of items (their input floats), oldest first; none may be empty. */

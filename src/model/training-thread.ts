@@ -32,6 +32,8 @@ export interface TrainedWeights {
   weights: NamedArrays;
   /** Seconds the thread spent on the steps. */
   seconds: number;
+  /** Steps of this request not applied as non-finite (see PalLearner.skippedSteps). */
+  skipped: number;
 }
 
 export type TrainingRequest =
@@ -98,7 +100,7 @@ export class TrainingThread {
   async steps(batches: PalBatch[], reserveRows: number): Promise<TrainedWeights> {
     const r = await this.request({ kind: 'steps', batches, reserveRows }, batches.flatMap(transferables));
     if (r.kind !== 'steps') throw new Error(`training thread answered ${r.kind} to steps`);
-    return { loss: r.loss, step: r.step, weights: r.weights, seconds: r.seconds };
+    return { loss: r.loss, step: r.step, weights: r.weights, seconds: r.seconds, skipped: r.skipped };
   }
 
   /** Weights and optimizer after every step asked for so far (for a checkpoint). */

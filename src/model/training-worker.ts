@@ -18,10 +18,12 @@ function answer(req: TrainingRequest): TrainingReply {
   switch (req.kind) {
     case 'steps': {
       const started = performance.now();
+      const skippedBefore = learner.skippedSteps;
       let loss = 0;
       for (const b of req.batches) loss = learner.trainStep(b);
       if (req.reserveRows > 0) learner.reserveItemRows(req.reserveRows);
-      return { kind: 'steps', seq: req.seq, loss, step: learner.step, weights: learner.weights(), seconds: (performance.now() - started) / 1000 };
+      const skipped = learner.skippedSteps - skippedBefore;
+      return { kind: 'steps', seq: req.seq, loss, step: learner.step, weights: learner.weights(), seconds: (performance.now() - started) / 1000, skipped };
     }
     case 'state':
       return { kind: 'state', seq: req.seq, state: learner.getState() };

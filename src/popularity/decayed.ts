@@ -44,8 +44,6 @@ export class DecayedPopularity {
   }
 }
 
-export const DAY_MS = 86_400_000;
-
 /** Decayed counts as a store keeps them: each item's count as of event time `at`, and the half-life they decay by. */
 export interface PopularityCounts {
   halfLifeMs: number;

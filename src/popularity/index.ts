@@ -1,1 +1,1 @@
-export { DAY_MS, DecayedPopularity, decayFactor, popularityPrior, priorsAt, type PopularityCounts } from './decayed.js';
+export { DecayedPopularity, decayFactor, popularityPrior, priorsAt, type PopularityCounts } from './decayed.js';

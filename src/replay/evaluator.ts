@@ -1,31 +1,19 @@
 // Test-then-train scoring of every method on exactly the same events: the replay calls it with each window before
-// any method learns from it (the Kafka path from the trainer's windowReady event, the in-process path directly).
+// any method learns from it (the Kafka path from the trainer's windowReady event, the in-process path directly). The
+// evaluator ranks and counts; the methods (src/replay/methods/) score and learn, and none is known here by name.
+import { COLD_ITEM_THRESHOLD } from '../config/constants.js';
+import type { Logger } from 'pino';
 import type { UserEvent } from '../codec/index.js';
 import type { OnlineModel, WindowExamples } from '../learner/online-model.js';
 import type { BackendChoice, ItemRef, NegativePool, UserExample } from '../model/index.js';
 import { log } from '../ops/logger.js';
-import { rehearsalDraw, remember } from '../learner/online-model.js';
-import { Rng } from '../model/index.js';
-import { IdSequenceLearner, type IdExample } from './id-learner.js';
-import { IdModelThread } from './id-model-thread.js';
 import { RankingMetrics, type MetricsReport, type WindowSpec } from './metrics-accumulator.js';
 import { DecayedPopularity, popularityPrior } from '../popularity/index.js';
 import { operatingGrid, OperatingPointMetrics, rankAt, type OperatingPoint, type ScoreTerms } from './operating-points.js';
-import type { ListedCatalogue } from './protocol.js';
-import { normalisedMean, scoreRows, stackRows } from './scoring.js';
+import { frozenContentScores } from './methods/frozen-content.js';
+import { createMethod, type EventScores, type MethodName, type ReplayMethod, type ScoringWindow } from './methods/index.js';
 
-export const METHODS = ['learn', 'sasrec', 'content', 'popularity'] as const;
-export type MethodName = (typeof METHODS)[number];
-
-/** Training requests the ID model's thread may have queued before the replay waits for it (idBackpressure). */
-const MAX_ID_TRAINS_IN_FLIGHT = 4;
-
-export const METHOD_LABELS: Record<MethodName, string> = {
-  learn: 'LEARN (PAL adapter on the frozen LM)',
-  sasrec: 'SASRec-like (trainable item IDs)',
-  content: 'Frozen content, no adapter (variant c)',
-  popularity: 'Popularity (recency-decayed)',
-};
+export { METHODS, METHOD_LABELS, parseMethods, type MethodName } from './methods/index.js';
 
 /**
  * What a method does for a user with no history yet (no user vector): every history-based method ranks such an
@@ -33,11 +21,11 @@ export const METHOD_LABELS: Record<MethodName, string> = {
  */
 export const COLD_USER_FALLBACK = 'popularity';
 
-export function parseMethods(spec: string): MethodName[] {
-  const names = spec.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  const bad = names.filter((n) => !(METHODS as readonly string[]).includes(n));
-  if (bad.length > 0 || names.length === 0) throw new Error(`--methods: expected a comma-separated subset of ${METHODS.join(',')}, got "${spec}"`);
-  return [...new Set(names)] as MethodName[];
+/** The items an event may be ranked over: those listed by a time (see protocol.ts's ListedCatalogue). */
+export interface CandidateCatalogue {
+  /** Items listed at or before `ts` that have content, in listing order. */
+  available(ts: number, content: { has(itemId: string): boolean }): string[];
+  listedAt(itemId: string): number | undefined;
 }
 
 export interface EvaluatorOptions {
@@ -50,156 +38,130 @@ export interface EvaluatorOptions {
   /** Rows of the ID model's embedding table: the catalogue size of the replayed data set. */
   idCapacity: number;
   seed: number;
-  /** Optimizer steps per window of the ID model (the trainer's LEARN_STEPS_PER_BATCH: the same budget). */
+  /** Optimizer steps per window of the learned baselines (the trainer's LEARN_STEPS_PER_BATCH: the same budget). */
   stepsPerBatch: number;
-  /** The trainer's rehearsal (LEARN_REHEARSAL_WINDOWS / _SAMPLES): the ID model rehearses the same way. */
+  /** The trainer's rehearsal (LEARN_REHEARSAL_WINDOWS / _SAMPLES): the learned baselines rehearse the same way. */
   rehearsal: { windows: number; samples: number };
   /**
    * The items in listing order: an item is a candidate for an event once listed at or before the event's time.
    * Absent: every item with content is a candidate.
    */
-  catalogue?: Pick<ListedCatalogue, 'available' | 'listedAt'>;
+  catalogue?: CandidateCatalogue;
   /**
-   * The default operating point (see operating-points.ts): the popularity prior weight every history-based method
-   * ranks with, and the weight of the frozen content's cosine added to LEARN's scores. Default: neither.
+   * The operating point of the metrics (see operating-points.ts): the popularity prior weight every history-based
+   * method ranks with, and the weight of the frozen content's cosine added to LEARN's scores. The default is the
+   * settings' (operatingPointFrom).
    */
-  operatingPoint?: OperatingPoint;
+  operatingPoint: OperatingPoint;
   /** Also rank every event under the whole grid of operating points (the trade-off curves). */
   grid?: boolean;
   /** Keep every event's rank per method (`ranks`), e.g. to compare two replay paths event by event. */
   keepRanks?: boolean;
+  log?: Logger;
 }
 
+/** LEARN's loss after a window, and each learned baseline's (by method name) when it has one. */
 export interface LossPoint {
   eventsTrained: number;
   learn: number;
-  sasrec?: number;
+  [method: string]: number | undefined;
 }
 
 export class ReplayEvaluator {
   readonly methods: readonly MethodName[];
   readonly metrics = new Map<MethodName, RankingMetrics>();
-  /** Events a method ranked by the cold-user fallback. */
-  readonly fallbackEvents: Record<MethodName, number> = { learn: 0, sasrec: 0, content: 0, popularity: 0 };
+  /** Events a method ranked by the cold-user fallback (every method but those that rank by popularity anyway). */
+  readonly fallbackEvents = new Map<MethodName, number>();
   readonly lossCurve: LossPoint[] = [];
   /** Per method, each scored event's rank in scoring order (only with keepRanks). */
   readonly ranks = new Map<MethodName, number[]>();
   /** Per method and user, at the default operating point: [events, hits@10, NDCG@10 sum, cold-item events, cold-item hits@10] (paired comparisons of two runs). */
   readonly perUser = new Map<MethodName, Map<string, [number, number, number, number, number]>>();
-  /** Per history-based method, its metrics under every operating point of the grid (only with grid). */
+  /** Per method, its metrics under every operating point of the grid (only with grid). */
   readonly gridMetrics = new Map<MethodName, OperatingPointMetrics>();
   windows = 0;
   scoreSeconds = 0;
-  /** Seconds the ID model spent learning (in its own thread, if any: then beside the rest, not part of the wall time). */
-  idTrainSeconds = 0;
-  /** Whether the ID model ran in its own thread (its training time then overlaps the rest). */
-  idThreaded = false;
-  idLearner: IdSequenceLearner | undefined;
+  private readonly impl = new Map<MethodName, ReplayMethod>();
   private readonly popularity: DecayedPopularity;
   private readonly seen = new Map<string, Set<string>>();
   private readonly itemCounts = new Map<string, number>();
   private readonly userCounts = new Map<string, number>();
-  /** The ID model's latest loss, or the promise of it while its thread trains. */
-  private idLoss: number | Promise<number> | undefined;
-  private idThread: IdModelThread | undefined;
-  private idFailure: Error | undefined;
-  /** The ID model thread's training requests not answered yet, oldest first. */
-  private readonly idInFlight: Promise<void>[] = [];
-  private readonly idRehearsal: IdExample[][] = [];
-  private readonly rehearsalRng: Rng;
-  private readonly l = log('replay.evaluator');
 
   constructor(private readonly opts: EvaluatorOptions) {
     this.methods = [...opts.methods];
+    const settings = { catalogueSize: opts.idCapacity, seed: opts.seed, stepsPerBatch: opts.stepsPerBatch, rehearsal: opts.rehearsal, log: opts.log ?? log('replay.evaluator') };
     for (const m of this.methods) {
+      const method = createMethod(m, settings);
+      this.impl.set(m, method);
       this.metrics.set(m, new RankingMetrics({ ks: opts.ks, coldThreshold: opts.coldThreshold, window: opts.window }));
+      if (method.kind !== 'popularity') this.fallbackEvents.set(m, 0);
       if (opts.keepRanks) this.ranks.set(m, []);
-      const kind = m === 'learn' ? 'content' : m === 'popularity' ? 'popularity' : 'history';
-      if (opts.grid) this.gridMetrics.set(m, new OperatingPointMetrics(operatingGrid(kind), { ks: opts.ks, coldThreshold: opts.coldThreshold }));
+      if (opts.grid) this.gridMetrics.set(m, new OperatingPointMetrics(operatingGrid(method.kind), { ks: opts.ks, coldThreshold: opts.coldThreshold }));
     }
     this.popularity = new DecayedPopularity(opts.halfLifeMs);
-    this.rehearsalRng = new Rng(opts.seed ^ 0x3c6ef372);
   }
 
   get scored(): number {
     return this.metrics.get(this.methods[0] as MethodName)?.events ?? 0;
   }
 
+  /** Seconds the methods spent learning (in their own threads, if any: then beside the rest, not part of the wall time). */
+  get methodTrainSeconds(): number {
+    return [...this.impl.values()].reduce((s, m) => s + m.trainSeconds, 0);
+  }
+
+  /** Whether a method ran in its own thread (its training time then overlaps the rest). */
+  get methodsThreaded(): boolean {
+    return [...this.impl.values()].some((m) => m.threaded);
+  }
+
+  /** Before the first window: each method may set up (e.g. move its model into its own thread, with `thread`). */
+  start(model: OnlineModel, backend: BackendChoice, opts: { thread: boolean }): void {
+    for (const m of this.impl.values()) m.start?.({ model, backend, thread: opts.thread });
+  }
+
   /**
-   * Ranks every event of the window by every method, then the ID model learns from the window. Each event is scored
-   * with the user's history up to that event (the history before the window plus the user's earlier events in this
-   * window), by the weights from before the window: test-then-train, and only a user's very first event falls back to
-   * popularity. Candidates are the items with content listed at or before the event, minus the user's earlier items.
+   * Ranks every event of the window by every method, by the weights from before the window (test-then-train). Each
+   * event is scored with the user's history up to that event (the history before the window plus the user's earlier
+   * events in this window), and only a user's very first event falls back to popularity. Candidates are the items
+   * with content listed at or before the event, minus the user's earlier items. A promise when a method scores in
+   * its own thread: such methods are asked first, so their vectors are computed there while the others' are computed
+   * here; the same calls reach the same models in the same order, so every rank is the same either way.
    */
-  scoreWindow(w: WindowExamples, model: OnlineModel, pool: NegativePool = model.content): void {
-    if (this.idThread) throw new Error('scoreWindow: the ID model runs in its own thread; use scoreWindowAsync');
+  scoreWindow(w: WindowExamples, model: OnlineModel): void | Promise<void> {
     const window = this.openWindow(w, model);
     if (!window) return;
-    const scorers = this.ownScorers(window, model);
-    const histories = this.idInput(window);
-    if (histories) {
-      const id = this.sasrec(model);
-      scorers.set('sasrec', rowScorer(window.histories, { items: id.itemMatrix(window.ids), users: id.userVectors(histories), dim: id.cfg.outDim }, window.ids.length));
+    const order = [...this.impl].sort(([, a], [, b]) => Number(b.threaded) - Number(a.threaded));
+    const pending = new Map<MethodName, EventScores | Promise<EventScores>>();
+    for (const [m, method] of order) {
+      const s = window.candidates.length > 0 ? method.scores(window) : undefined;
+      if (s) pending.set(m, s);
     }
-    this.rankWindow(window, model, scorers);
-    // The ID model learns from the window right after scoring, as the trainer does with LEARN.
-    if (this.learnsOnline) this.trainId(w.examples, model, pool);
+    const ready = new Map<MethodName, EventScores>();
+    for (const [m, s] of pending) if (!(s instanceof Promise)) ready.set(m, s);
+    if (ready.size === pending.size) return this.rankWindow(window, ready);
+    return (async () => {
+      for (const [m, s] of pending) ready.set(m, await s);
+      this.rankWindow(window, ready);
+    })();
+  }
+
+  /** Every method that learns updates its weights from the window (after it was scored, or while pretraining). */
+  learn(w: WindowExamples, model: OnlineModel, pool: NegativePool = model.content, rehearse = true): void {
+    for (const m of this.impl.values()) m.learn?.(w, { model, pool, rehearse });
+  }
+
+  /** Waits until no method's queued work is too large to queue more (a thread's training requests). */
+  async waitForRoom(): Promise<void> {
+    for (const m of this.impl.values()) await m.waitForRoom?.();
   }
 
   /**
-   * scoreWindow with the ID model in its own thread (startIdThread): its vectors are computed there while LEARN's
-   * and the frozen content's are computed here, and its training runs on there while this thread goes on. The same
-   * calls reach the same model in the same order, so every rank is the one scoreWindow gives.
+   * Waits for the methods' queued work (their losses and time are then in the report) and ends their threads;
+   * rethrows a failure. `abandon` (a replay that failed) ends them at once, queued work and all.
    */
-  async scoreWindowAsync(w: WindowExamples, model: OnlineModel, pool: NegativePool = model.content): Promise<void> {
-    const thread = this.idThread;
-    if (!thread) return this.scoreWindow(w, model, pool);
-    // A failed training step there fails the replay at the next window, as it would in this thread.
-    if (this.idFailure) throw this.idFailure;
-    const window = this.openWindow(w, model);
-    if (!window) return;
-    const histories = this.idInput(window);
-    const idVectors = histories ? thread.vectors(window.ids, histories) : undefined;
-    // Handled here and awaited below: a failure while this thread computes is no unhandled rejection.
-    idVectors?.catch(() => undefined);
-    const scorers = this.ownScorers(window, model);
-    if (idVectors) scorers.set('sasrec', rowScorer(window.histories, await idVectors, window.ids.length));
-    this.rankWindow(window, model, scorers);
-    if (this.learnsOnline) this.trainId(w.examples, model, pool);
-  }
-
-  /**
-   * Moves the ID model into its own worker thread (before any window: that model starts fresh there); scoreWindowAsync
-   * then uses it. closeIdThread() ends it.
-   */
-  startIdThread(model: OnlineModel, backend: BackendChoice): void {
-    if (this.idLearner || this.idLoss !== undefined) throw new Error('startIdThread: the ID model has already been used in this thread');
-    if (!this.methods.includes('sasrec') || this.idThread) return;
-    this.idThread = IdModelThread.start({ base: model.config, capacity: this.opts.idCapacity, seed: this.opts.seed, backend });
-    this.idThreaded = true;
-  }
-
-  /**
-   * Waits for the ID model thread's queued training (its losses and time are then in the report) and ends the thread;
-   * rethrows its failure. `abandon` (a replay that failed) ends it at once, queued steps and all.
-   */
-  async closeIdThread(opts: { abandon?: boolean } = {}): Promise<void> {
-    const thread = this.idThread;
-    if (!thread) return;
-    this.idThread = undefined;
-    if (opts.abandon) return thread.terminate();
-    await Promise.all(this.idInFlight);
-    await thread.close();
-    if (this.idFailure) throw this.idFailure;
-  }
-
-  /**
-   * Waits until at most `max` training requests to the ID model's thread are unanswered: the warm start and daily
-   * retraining post window after window, and each request holds its examples and the pool's ids until it runs.
-   */
-  async idBackpressure(max = MAX_ID_TRAINS_IN_FLIGHT): Promise<void> {
-    while (this.idInFlight.length > max) await this.idInFlight[0];
-    if (this.idFailure) throw this.idFailure;
+  async close(opts: { abandon?: boolean } = {}): Promise<void> {
+    for (const m of this.impl.values()) await m.close?.(opts);
   }
 
   /** The window's events in event-time order, its candidates and each event's history; undefined for an empty window. */
@@ -209,36 +171,25 @@ export class ReplayEvaluator {
     if (events.length === 0) return undefined;
     const last = (events.at(-1) as UserEvent).ts;
     const catalogue = this.opts.catalogue;
-    const ids = catalogue ? catalogue.available(last, model.content) : [...model.content.ids()];
+    const candidates = catalogue ? catalogue.available(last, model.content) : [...model.content.ids()];
     const histories = eventHistories(events, w.examples, (id) => model.content.get(id), model.config.maxHistory);
-    return { started, events, ids, histories };
+    let frozen: EventScores | undefined;
+    const frozenContent = (): EventScores => (frozen ??= frozenContentScores(model, candidates, histories));
+    return { started, events, candidates, histories, model, frozenContent };
   }
 
-  /** The scorers of the methods computed on this thread from the model and content (LEARN, frozen content). */
-  private ownScorers(window: OpenWindow, model: OnlineModel): Map<MethodName, (i: number) => Float32Array | undefined> {
-    const scorers = new Map<MethodName, (i: number) => Float32Array | undefined>();
-    for (const m of ['learn', 'content'] as const) if (this.methods.includes(m) && window.ids.length > 0) scorers.set(m, this.scorer(m, model, window.ids, window.histories));
-    return scorers;
-  }
-
-  /** The ID model's input for the window: the item ids of each event's history, those with one; undefined when it has none to score. */
-  private idInput(window: OpenWindow): string[][] | undefined {
-    if (!this.methods.includes('sasrec') || window.ids.length === 0) return undefined;
-    const histories = window.histories.filter((h) => h.length > 0).map((h) => h.map((r) => r.itemId));
-    return histories.length > 0 ? histories : undefined;
-  }
-
-  private rankWindow(window: OpenWindow, model: OnlineModel, scorers: Map<MethodName, (i: number) => Float32Array | undefined>): void {
-    const { started, events, ids, histories } = window;
+  private rankWindow(window: OpenWindow, scorers: ReadonlyMap<MethodName, EventScores>): void {
+    const { started, events, candidates: ids } = window;
     const catalogue = this.opts.catalogue;
     const index = new Map(ids.map((id, i) => [id, i]));
     const now = (events[0] as UserEvent).ts;
     const popScores = this.popularity.scores(ids, now);
-    const point = this.opts.operatingPoint ?? { beta: 0, contentWeight: 0 };
+    const point = this.opts.operatingPoint;
     const prior = popularityPrior(popScores);
-    // LEARN's content term needs the frozen content's scores, whether or not that method is replayed.
-    const wantsBoost = this.methods.includes('learn') && (point.contentWeight !== 0 || point.coldSlotsBy === 'cold-score' || this.gridMetrics.has('learn'));
-    const contentScores = wantsBoost && ids.length > 0 ? (scorers.get('content') ?? this.scorer('content', model, ids, histories)) : undefined;
+    // The content term of a 'content'-kind method needs the frozen content's scores, whether or not that method is replayed.
+    const takesContent = [...this.impl.values()].some((m) => m.kind === 'content');
+    const wantsBoost = takesContent && (point.contentWeight !== 0 || point.coldSlotsBy === 'cold-score' || this.opts.grid === true);
+    const contentScores = wantsBoost && ids.length > 0 ? window.frozenContent() : undefined;
     // Items listed after an event (but within its window) are not its candidates yet.
     const notYetListed = catalogue ? ids.flatMap((id, x) => ((catalogue.listedAt(id) ?? -Infinity) > now ? [[x, catalogue.listedAt(id) as number] as const] : [])) : [];
     // Each candidate's interactions strictly before the event being scored (the cold gate's n), kept up to date below.
@@ -257,22 +208,24 @@ export class ReplayEvaluator {
       const obs = { itemInteractionsBefore: this.itemCounts.get(e.item_id) ?? 0, userEventsBefore: this.userCounts.get(e.user_id) ?? 0, eventTime: e.ts };
       const cs = contentScores?.(i);
       const withContent: ScoreTerms = cs ? { prior, content: cs, interactions } : { prior, interactions };
-      for (const m of this.methods) {
+      for (const [m, method] of this.impl) {
         const own = scorers.get(m)?.(i);
-        if (!own && m !== 'popularity') this.fallbackEvents[m]++;
+        const fallbacks = this.fallbackEvents.get(m);
+        if (!own && fallbacks !== undefined) this.fallbackEvents.set(m, fallbacks + 1);
         // The popularity method, and a user's first event under every method, rank by popularity alone.
         const base = own ?? popScores;
-        const terms = !own ? plain : m === 'learn' ? withContent : { prior, interactions };
+        const withTerms = method.kind === 'content';
+        const terms = !own ? plain : withTerms ? withContent : { prior, interactions };
         const rankAtPoint = (p: OperatingPoint): number => (target === undefined ? Number.POSITIVE_INFINITY : rankAt(base, terms, p, target, excluded));
-        const slots = point.coldSlots ? { coldSlots: point.coldSlots, coldSlotsBelow: point.coldSlotsBelow ?? 1, coldSlotsBy: point.coldSlotsBy ?? 'score' } : {};
-        const rank = rankAtPoint(m === 'learn' ? point : { beta: point.beta, contentWeight: 0, ...slots });
+        const slots = point.coldSlots ? { coldSlots: point.coldSlots, coldSlotsBelow: point.coldSlotsBelow ?? COLD_ITEM_THRESHOLD, coldSlotsBy: point.coldSlotsBy ?? 'score' } : {};
+        const rank = rankAtPoint(withTerms ? point : { beta: point.beta, contentWeight: 0, ...slots });
         this.metrics.get(m)!.add({ rank, ...obs });
         this.ranks.get(m)?.push(rank);
         this.addPerUser(m, e.user_id, rank, obs.itemInteractionsBefore < this.opts.coldThreshold);
         const grid = this.gridMetrics.get(m);
         // Without the method's own scores (popularity, a user's first event) a point's terms do not apply; its slots do.
         const fallbackAt = (p: OperatingPoint): number =>
-          p.coldSlots ? rankAtPoint({ beta: 0, contentWeight: 0, coldSlots: p.coldSlots, coldSlotsBelow: p.coldSlotsBelow ?? 1, coldSlotsBy: p.coldSlotsBy ?? 'score' }) : rank;
+          p.coldSlots ? rankAtPoint({ beta: 0, contentWeight: 0, coldSlots: p.coldSlots, coldSlotsBelow: p.coldSlotsBelow ?? COLD_ITEM_THRESHOLD, coldSlotsBy: p.coldSlotsBy ?? 'score' }) : rank;
         grid?.points.forEach((p, k) => grid.add(k, { rank: own ? rankAtPoint(p) : fallbackAt(p), ...obs }));
       }
       this.observeEvent(e);
@@ -283,9 +236,6 @@ export class ReplayEvaluator {
     this.windows++;
   }
 
-  /** Whether scoreWindow trains the ID model (false while a replay freezes or delays every method's updates). */
-  learnsOnline = true;
-
   /** A window seen without scoring (the warm-start prefix): popularity, the users' seen items, the interaction counts. */
   observe(events: ReadonlyMap<string, readonly UserEvent[]>): void {
     const sorted = [...events.values()].flat().sort((a, b) => a.ts - b.ts);
@@ -293,39 +243,6 @@ export class ReplayEvaluator {
       this.observeEvent(e);
       this.popularity.add(e.item_id, e.ts);
     }
-  }
-
-  /** The ID model's optimizer steps on a window's examples (the trainer's schedule and budget; `rehearse` as LEARN's). */
-  trainId(examples: ReadonlyMap<string, UserExample>, model: OnlineModel, pool: NegativePool = model.content, rehearse = true): void {
-    if (!this.methods.includes('sasrec')) return;
-    if (this.idFailure) throw this.idFailure;
-    const byId = [...examples.values()].map((ex) => ({ history: ex.history.map((r) => r.itemId), targets: ex.targets.map((r) => r.itemId) }));
-    const { windows, samples } = this.opts.rehearsal;
-    const steps = Array.from({ length: this.opts.stepsPerBatch }, () => [...byId, ...(rehearse ? rehearsalDraw(this.idRehearsal, samples, (n) => this.rehearsalRng.int(n)) : [])]);
-    remember(this.idRehearsal, byId, windows);
-    if (this.idThread) {
-      // Queued behind the thread's earlier requests, not awaited: the next window's scoring waits for it there.
-      const poolIds = Array.from({ length: pool.size }, (_, i) => pool.at(i).itemId);
-      const trained = this.idThread.train(steps, poolIds).then((r) => {
-        this.idTrainSeconds += r.seconds;
-        return r.loss;
-      });
-      this.idLoss = trained;
-      const settled = trained
-        .then(
-          () => undefined,
-          (err: unknown) => {
-            this.idFailure ??= err instanceof Error ? err : new Error(String(err));
-          },
-        )
-        .finally(() => this.idInFlight.splice(this.idInFlight.indexOf(settled), 1));
-      this.idInFlight.push(settled);
-      return;
-    }
-    const started = performance.now();
-    const id = this.sasrec(model);
-    for (const step of steps) this.idLoss = id.trainStep(step, pool);
-    this.idTrainSeconds += (performance.now() - started) / 1000;
   }
 
   private addPerUser(m: MethodName, user: string, rank: number, cold: boolean): void {
@@ -356,10 +273,12 @@ export class ReplayEvaluator {
     if (loss <= 0) return;
     const point: LossPoint = { eventsTrained, learn: loss };
     this.lossCurve.push(point);
-    const id = this.idLoss;
-    if (typeof id === 'number') point.sasrec = id;
-    // From the ID model's thread: filled in when its step is done (closeIdThread() waits for that).
-    else if (id) void id.then((l) => (point.sasrec = l), () => undefined);
+    for (const [m, method] of this.impl) {
+      const l = method.lastLoss?.();
+      if (typeof l === 'number') point[m] = l;
+      // From a method's thread: filled in when its step is done (close() waits for that).
+      else if (l) void l.then((v) => (point[m] = v), () => undefined);
+    }
   }
 
   report(): Record<string, MetricsReport> {
@@ -372,31 +291,7 @@ export class ReplayEvaluator {
   }
 
   dispose(): void {
-    this.idLearner?.dispose();
-    this.idLearner = undefined;
-  }
-
-  /**
-   * One method's scores for event i (absent: no history, the fallback ranks it). The user vectors of every event
-   * with a history are computed up front in one batched call; item vectors once per window.
-   */
-  private scorer(m: 'learn' | 'content', model: OnlineModel, ids: readonly string[], histories: readonly (readonly ItemRef[])[]): (i: number) => Float32Array | undefined {
-    const withHistory = histories.filter((h) => h.length > 0);
-    if (withHistory.length === 0) return () => undefined;
-    if (m === 'learn') {
-      return rowScorer(histories, { items: model.itemMatrix(ids), users: model.userVectorsOf(withHistory), dim: model.config.outDim }, ids.length);
-    }
-    const dim = model.config.contentDim;
-    const items = stackRows(ids.map((id) => model.content.get(id) as Float32Array), dim);
-    return rowScorer(histories, { items, users: withHistory.map((h) => normalisedMean(h.map((r) => r.content), dim)), dim }, ids.length);
-  }
-
-  private sasrec(model: OnlineModel): IdSequenceLearner {
-    if (!this.idLearner) {
-      this.idLearner = new IdSequenceLearner(model.config, this.opts.idCapacity, this.opts.seed);
-      this.l.info({ capacity: this.opts.idCapacity, dim: this.idLearner.cfg.contentDim }, 'SASRec-like ID model created');
-    }
-    return this.idLearner;
+    for (const m of this.impl.values()) m.dispose?.();
   }
 }
 
@@ -421,29 +316,9 @@ export function eventHistories(
   });
 }
 
-/** A window being scored: its events in event-time order, the candidates, each event's history, when scoring began. */
-interface OpenWindow {
+/** A window being scored, and when its scoring began. */
+interface OpenWindow extends ScoringWindow {
   started: number;
-  events: UserEvent[];
-  ids: string[];
+  candidates: string[];
   histories: ItemRef[][];
-}
-
-/** A method's vectors for a window: the candidates' matrix (row-major [n * dim]) and one user vector per non-empty history. */
-interface RowVectors {
-  items: Float32Array;
-  users: readonly Float32Array[];
-  dim: number;
-}
-
-/** Event i's scores over the candidates, from the user vector of its history; undefined for an event without one. */
-function rowScorer(histories: readonly (readonly ItemRef[])[], v: RowVectors, n: number): (i: number) => Float32Array | undefined {
-  const rowOf = new Map<number, number>();
-  histories.forEach((h, i) => {
-    if (h.length > 0) rowOf.set(i, rowOf.size);
-  });
-  return (i) => {
-    const r = rowOf.get(i);
-    return r === undefined ? undefined : scoreRows(v.items, n, v.dim, v.users[r] as Float32Array);
-  };
 }

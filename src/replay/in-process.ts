@@ -1,17 +1,19 @@
 // The in-process replay: the same model, evaluator, windows and protocol as the Kafka path (protocol.ts), fed from the
 // data set directly. No broker, no serialisation, no waiting on consumers: the tool for fast experiments.
+import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { EncoderBatcher, batcherOptionsFrom, encodeListings, encoderOptionsFrom, loadContentEncoder } from '../encoder/index.js';
 import { ContentTable } from '../learner/content-table.js';
 import { eventProblem } from '../learner/event-check.js';
 import { OnlineModel, type WindowExamples } from '../learner/online-model.js';
-import { Rng, selectBackend, selectedBackend, type NegativePool } from '../model/index.js';
+import { Rng, selectBackend, selectedBackend } from '../model/index.js';
 import type { UserEvent } from '../codec/index.js';
-import { DAY_MS } from './metrics-accumulator.js';
+import { DAY_MS } from '../config/constants.js';
 import { log } from '../ops/logger.js';
 import { MicroBatchWindow } from '../trainer/window.js';
 import { toItemContent } from '../encoder/index.js';
 import type { ReplayPlan } from './protocol.js';
+import { TestThenTrain } from './test-then-train.js';
 
 /**
  * How the weights follow the stream after go-live: online (every window, the product), static (frozen at go-live;
@@ -42,6 +44,8 @@ export interface InProcessOptions {
   idThread?: boolean;
   /** Called once the stream is done, with the model still live. */
   onFinished?: (model: OnlineModel) => void | Promise<void>;
+  /** Where it logs (default the process's logger, component `replay.in-process`). */
+  log?: Logger;
 }
 
 export interface InProcessResult {
@@ -57,7 +61,7 @@ export interface InProcessResult {
 
 /** Runs the plan in-process: listings encoded first (in order), then every event, window by window, test-then-train. */
 export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InProcessOptions = {}): Promise<InProcessResult> {
-  const l = log('replay.in-process');
+  const l = opts.log ?? log('replay.in-process');
   await selectBackend(cfg.tfBackend);
   const content = new ContentTable();
   const encodeStart = performance.now();
@@ -87,70 +91,49 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
 
   const model = OnlineModel.fresh(cfg, content, dim);
   const evaluator = plan.evaluator;
-  const pool = (w: WindowExamples): NegativePool => plan.catalogue.poolFor(w, content);
-  const window = new MicroBatchWindow({ maxUsers: cfg.batchUsers, maxEvents: cfg.windowMaxEvents });
+  const window = new MicroBatchWindow({ maxUsers: cfg.batchUsers, maxEvents: cfg.windowMaxEvents, maxAgeMs: 'none' });
   const every = opts.progressEvery ?? 5000;
   const updates = opts.updates ?? 'online';
+  // LEARN's weights are trained only when LEARN is evaluated; the histories are kept for every method either way.
+  const loop = new TestThenTrain({ evaluator, model, pool: (w) => plan.catalogue.poolFor(w, content), modelSteppedBy: 'loop', trainsModel: evaluator.methods.includes('learn') });
   // At least one event after the split, or the warm start would never run (it runs when the loop reaches the split).
   const split = opts.warmStart ? Math.min(plan.events.length - 1, Math.round(plan.events.length * opts.warmStart.fraction)) : 0;
   let trained = 0;
   let rejected = 0;
-  let loss = 0;
-  let trainSeconds = 0;
-  const timed = (f: () => number): void => {
-    const started = performance.now();
-    loss = f();
-    trainSeconds += (performance.now() - started) / 1000;
-  };
   // Windows of the warm-start prefix (examples as of their time) and, in daily mode, the day's windows not yet learned.
   const prefix: WindowExamples[] = [];
   let pending: WindowExamples[] = [];
   let pendingDay: number | undefined;
-  // LEARN's weights are trained only when LEARN is evaluated; the histories are kept for every method either way.
-  const learns = evaluator.methods.includes('learn');
-  // Rehearsal is for one pass over a stream; the warm-start epochs revisit every window already, and rehearsing in
-  // them as well over-trained both learned methods on the prefix (frozen after it, seed 1: LEARN Recall@10 0.0649
-  // against 0.0844, SASRec-like 0.0706 against 0.0892).
-  const retrain = async (ws: readonly WindowExamples[], rehearse: boolean): Promise<void> => {
-    for (const w of ws) {
-      if (learns) timed(() => model.train(w.examples, pool(w), rehearse));
-      evaluator.trainId(w.examples, model, pool(w), rehearse);
-      await evaluator.idBackpressure();
-    }
-  };
-  evaluator.learnsOnline = updates === 'online';
   const cut = async (warm: boolean): Promise<void> => {
     const events = window.take();
     const w = { events, examples: model.examplesOf(events) };
     for (const list of events.values()) trained += list.length;
     if (warm) {
       prefix.push(w);
-      model.observe(events);
-      evaluator.observe(events);
+      loop.observe(w);
       return;
     }
     const day = Math.floor(Math.min(...[...events.values()].map((l) => (l[0] as UserEvent).ts)) / DAY_MS);
     if (updates === 'daily' && pendingDay !== undefined && day !== pendingDay) {
-      await retrain(pending, true);
+      await loop.retrain(pending, true);
       pending = [];
     }
     pendingDay = day;
-    await evaluator.scoreWindowAsync(w, model, pool(w));
-    if (updates === 'online' && learns) timed(() => model.learnWindow(w, pool(w)));
-    else {
-      model.observe(events);
-      if (updates === 'daily') pending.push(w);
-    }
-    evaluator.recordLoss(trained, loss);
+    await loop.live(w, updates === 'online');
+    if (updates === 'daily') pending.push(w);
+    evaluator.recordLoss(trained, loop.loss);
   };
   const rng = new Rng(cfg.seed ^ 0x77a1);
   try {
     // The thread runs the backend this thread selected: an `auto` resolved again there could differ, and so would the numbers.
-    if (opts.idThread ?? true) evaluator.startIdThread(model, selectedBackend()?.choice ?? cfg.tfBackend);
+    evaluator.start(model, selectedBackend()?.choice ?? cfg.tfBackend, { thread: opts.idThread ?? true });
     for (const [i, e] of plan.events.entries()) {
       if (i === split && split > 0) {
         if (window.size > 0) await cut(true);
-        for (let epoch = 0; epoch < (opts.warmStart?.epochs ?? 0); epoch++) await retrain(shuffled(prefix, rng), false);
+        // Rehearsal is for one pass over a stream; the warm-start epochs revisit every window already, and rehearsing
+        // in them as well over-trained both learned methods on the prefix (frozen after it, seed 1: LEARN Recall@10
+        // 0.0649 against 0.0844, SASRec-like 0.0706 against 0.0892).
+        for (let epoch = 0; epoch < (opts.warmStart?.epochs ?? 0); epoch++) await loop.retrain(shuffled(prefix, rng), false);
         l.info({ windows: prefix.length, epochs: opts.warmStart?.epochs, steps: model.step }, 'warm start done: going live');
       }
       if (eventProblem(e, cfg) || !content.has(e.item_id)) rejected++;
@@ -158,11 +141,11 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
         window.add(e);
         if (window.full) await cut(i < split);
       }
-      if ((i + 1) % every === 0) opts.onProgress?.({ eventsDone: i + 1, eventsTrained: trained, eventsRejected: rejected, loss });
+      if ((i + 1) % every === 0) opts.onProgress?.({ eventsDone: i + 1, eventsTrained: trained, eventsRejected: rejected, loss: loop.loss });
     }
     if (window.size > 0) await cut(false);
-    await evaluator.closeIdThread();
-    opts.onProgress?.({ eventsDone: plan.events.length, eventsTrained: trained, eventsRejected: rejected, loss });
+    await evaluator.close();
+    opts.onProgress?.({ eventsDone: plan.events.length, eventsTrained: trained, eventsRejected: rejected, loss: loop.loss });
     await opts.onFinished?.(model);
     return {
       itemsEncoded: content.size,
@@ -171,11 +154,11 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
       eventsRejected: rejected,
       steps: model.step,
       contentDim: dim,
-      seconds: { encode: round1(encodeSeconds), train: round1(trainSeconds) },
+      seconds: { encode: round1(encodeSeconds), train: round1(loop.trainSeconds) },
     };
   } finally {
-    // After a failure (a normal end closed it already): ended at once, queued steps and all.
-    await evaluator.closeIdThread({ abandon: true });
+    // After a failure (a normal end closed them already): ended at once, queued steps and all.
+    await evaluator.close({ abandon: true });
     model.dispose();
   }
 }

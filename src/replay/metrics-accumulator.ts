@@ -1,4 +1,5 @@
 // Aggregates replay ranks overall, per time window and per cold/warm slice.
+import { COLD_ITEM_THRESHOLD, DAY_MS } from '../config/constants.js';
 import { ndcgAtK, recallAtK, reciprocalRank } from './metrics.js';
 
 /** What the trainer knows when it scores one event, before training on it. */
@@ -23,12 +24,10 @@ export interface RankObservation {
 export const SLICES = ['coldItem', 'newItem', 'coldUser', 'warm'] as const;
 export type SliceName = (typeof SLICES)[number];
 
-/** Windows per N events in arrival order, or per fixed span of event time aligned to the epoch (UTC days: 86_400_000). */
+/** Windows per N events in arrival order, or per fixed span of event time aligned to the epoch (UTC days: DAY_MS). */
 export type WindowSpec = { by: 'events'; size: number } | { by: 'time'; ms: number };
 
-export const DAY_MS = 86_400_000;
 export const DEFAULT_KS: readonly number[] = [10, 50];
-export const DEFAULT_COLD_THRESHOLD = 5;
 export const DEFAULT_WINDOW: WindowSpec = { by: 'time', ms: DAY_MS };
 
 export interface MetricsOptions {
@@ -62,7 +61,7 @@ export interface MetricsReport {
 }
 
 /** The slices an event belongs to (see SLICES). */
-export function slicesOf(obs: Pick<RankObservation, 'itemInteractionsBefore' | 'userEventsBefore'>, coldThreshold = DEFAULT_COLD_THRESHOLD): SliceName[] {
+export function slicesOf(obs: Pick<RankObservation, 'itemInteractionsBefore' | 'userEventsBefore'>, coldThreshold = COLD_ITEM_THRESHOLD): SliceName[] {
   const out: SliceName[] = [];
   const coldItem = obs.itemInteractionsBefore < coldThreshold;
   const coldUser = obs.userEventsBefore < coldThreshold;
@@ -126,7 +125,7 @@ export class RankingMetrics {
     if (this.ks.length === 0 || this.ks.some((k) => !Number.isInteger(k) || k < 1)) {
       throw new RangeError(`ks must be integers >= 1, got [${this.ks.join(', ')}]`);
     }
-    this.coldThreshold = opts.coldThreshold ?? DEFAULT_COLD_THRESHOLD;
+    this.coldThreshold = opts.coldThreshold ?? COLD_ITEM_THRESHOLD;
     this.window = opts.window ?? DEFAULT_WINDOW;
     const width = this.window.by === 'events' ? this.window.size : this.window.ms;
     if (!Number.isInteger(width) || width < 1) throw new RangeError(`window size must be an integer >= 1, got ${width}`);

@@ -1,5 +1,7 @@
 // Score-time operating points: one replay ranks every event under a grid of settings, so the trade-off between
 // overall and cold-item recall is measured in one pass, for every method on the same events.
+import type { Config } from '../config/load.js';
+import { COLD_ITEM_THRESHOLD } from '../config/constants.js';
 import { rankWithColdSlots } from './cold-slots.js';
 import type { MetricSummary } from './metrics-accumulator.js';
 import { RankingMetrics, type MetricsOptions } from './metrics-accumulator.js';
@@ -30,7 +32,7 @@ export interface OperatingPoint {
    * own score (src/replay/cold-slots.ts). Needs no content: every method gets it.
    */
   coldSlots?: number;
-  /** Interactions from which an item takes no cold slot. */
+  /** Interactions from which an item takes no cold slot (default COLD_ITEM_THRESHOLD). */
   coldSlotsBelow?: number;
   /**
    * What fills the cold slots: 'score', the point's own score (prior included); 'cold-score', the method's score
@@ -40,6 +42,28 @@ export interface OperatingPoint {
 }
 
 export type ColdSlotScore = 'score' | 'cold-score';
+
+/** The settings an operating point is read from (LEARN_REPLAY_*): the only source of the default point. */
+export type OperatingPointSettings = Pick<
+  Config,
+  'replayPrior' | 'replayContentWeight' | 'replayColdMix' | 'replayColdBoost' | 'replayColdGateK' | 'replayColdSlots' | 'replayColdSlotsBelow' | 'replayColdSlotsBy'
+>;
+
+/** The default operating point of the settings, with the prior and content weight optionally overridden (--prior, --content-weight). */
+export function operatingPointFrom(cfg: OperatingPointSettings, override: { beta?: number; contentWeight?: number } = {}): OperatingPoint {
+  return {
+    beta: override.beta ?? cfg.replayPrior,
+    contentWeight: override.contentWeight ?? cfg.replayContentWeight,
+    ...(cfg.replayColdMix > 0 || cfg.replayColdBoost > 0 ? { coldMix: cfg.replayColdMix, coldBoost: cfg.replayColdBoost, coldGateK: cfg.replayColdGateK } : {}),
+    ...(cfg.replayColdSlots > 0 ? { coldSlots: cfg.replayColdSlots, coldSlotsBelow: cfg.replayColdSlotsBelow, coldSlotsBy: cfg.replayColdSlotsBy } : {}),
+  };
+}
+
+/**
+ * Which terms of a point apply to a method's scores: 'content' (the content term, the prior, the cold gate and slots:
+ * LEARN), 'history' (the prior and the slots), 'popularity' (its score is the prior itself: the slots alone).
+ */
+export type OperatingPointKind = 'content' | 'history' | 'popularity';
 
 /** The cold gate's fade for an item with `n` earlier interactions: 1 - 1/k at none or one, 0 from k on (see OperatingPoint). */
 export function coldFade(n: number, k: number): number {
@@ -53,7 +77,7 @@ export const CONTENT_WEIGHT_GRID: readonly number[] = [0, 0.1, 0.2, 0.3, 0.5, 1]
  * The points a method is ranked under: every prior, for LEARN every (prior, content weight) pair and the cold gate,
  * and for every method the cold slots. Popularity, whose own score is the prior, gets the slots alone.
  */
-export function operatingGrid(kind: 'content' | 'history' | 'popularity'): OperatingPoint[] {
+export function operatingGrid(kind: OperatingPointKind): OperatingPoint[] {
   if (kind === 'popularity') return coldSlotGrid([{ beta: 0, contentWeight: 0 }], ['score']);
   const withContent = kind === 'content';
   const plain = PRIOR_GRID.flatMap((beta) => (withContent ? CONTENT_WEIGHT_GRID : [0]).map((contentWeight) => ({ beta, contentWeight })));
@@ -67,7 +91,7 @@ export function operatingGrid(kind: 'content' | 'history' | 'popularity'): Opera
  * and cold-item recall did not move.)
  */
 function coldSlotGrid(bases: OperatingPoint[], by: readonly ColdSlotScore[] = ['score', 'cold-score']): OperatingPoint[] {
-  return bases.flatMap((b) => [1, 2, 3].flatMap((coldSlots) => by.map((coldSlotsBy) => ({ ...b, coldSlots, coldSlotsBelow: 5, coldSlotsBy }))));
+  return bases.flatMap((b) => [1, 2, 3].flatMap((coldSlots) => by.map((coldSlotsBy) => ({ ...b, coldSlots, coldSlotsBelow: COLD_ITEM_THRESHOLD, coldSlotsBy }))));
 }
 
 /** The cold gate's sweep (LEARN only), around the default prior and content weight: the mix, and the boost at two fade-out counts. */
@@ -108,7 +132,7 @@ export function rankAt(base: Float32Array, terms: ScoreTerms, p: OperatingPoint,
     if (interactions === undefined) throw new Error('cold slots need the candidates\' interaction counts');
     const coldScore = (j: number): number => own(j) + (content !== undefined ? (content[j] as number) : 0);
     const slotScore = p.coldSlotsBy === 'cold-score' ? coldScore : score;
-    const below = p.coldSlotsBelow ?? 1;
+    const below = p.coldSlotsBelow ?? COLD_ITEM_THRESHOLD;
     return rankWithColdSlots(score, base.length, target, excluded, (j) => (interactions[j] as number) < below, p.coldSlots ?? 0, slotScore);
   }
   const s = score(target);

@@ -6,6 +6,7 @@
 //   or LEARN_WINDOW_MAX_EVENTS events; no wall-clock cut), the last window when the stream ends;
 // - each window is ranked by every method before any learns from it; an item is a candidate for an event once
 //   listed at or before the event's time; negatives are drawn from the items listed by the window's last event.
+import type { Logger } from 'pino';
 import type { ItemListing, UserEvent } from '../codec/index.js';
 import type { Config } from '../config/load.js';
 import { firstEvents, loadDataset, type DatasetRecord } from '../data/index.js';
@@ -13,11 +14,10 @@ import type { ContentTable } from '../learner/content-table.js';
 import type { WindowExamples } from '../learner/online-model.js';
 import type { NegativePool } from '../model/index.js';
 import { ReplayEvaluator, type MethodName } from './evaluator.js';
-import { DAY_MS } from './metrics-accumulator.js';
+import { COLD_ITEM_THRESHOLD, DAY_MS } from '../config/constants.js';
 import type { OperatingPoint } from './operating-points.js';
 
 export const REPLAY_KS: readonly number[] = [10, 20, 50];
-export const REPLAY_COLD_THRESHOLD = 5;
 
 /** What a replay runs on: the stream split into listings and events, and the evaluator that scores it. */
 export interface ReplayPlan {
@@ -33,9 +33,10 @@ export interface PlanOptions {
   limit?: number;
   methods: readonly MethodName[];
   /** See EvaluatorOptions.operatingPoint and grid. */
-  operatingPoint?: OperatingPoint;
+  operatingPoint: OperatingPoint;
   grid?: boolean;
   keepRanks?: boolean;
+  log?: Logger;
 }
 
 /** Loads the data set (the first `limit` events and the listings before them) and builds the evaluator. */
@@ -49,16 +50,17 @@ export async function planReplay(cfg: Config, opts: PlanOptions): Promise<Replay
     methods: opts.methods,
     ks: REPLAY_KS,
     window: { by: 'time', ms: Math.round(cfg.replayWindowDays * DAY_MS) },
-    coldThreshold: REPLAY_COLD_THRESHOLD,
+    coldThreshold: COLD_ITEM_THRESHOLD,
     halfLifeMs: cfg.popularityHalfLifeDays * DAY_MS,
     idCapacity: Math.max(1, catalogue.size),
     seed: cfg.seed,
     stepsPerBatch: cfg.stepsPerBatch,
     rehearsal: { windows: cfg.rehearsalWindows, samples: cfg.rehearsalSamples },
     catalogue,
-    ...(opts.operatingPoint ? { operatingPoint: opts.operatingPoint } : {}),
+    operatingPoint: opts.operatingPoint,
     ...(opts.grid ? { grid: true } : {}),
     ...(opts.keepRanks ? { keepRanks: true } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
   });
   return { cfg, listings, events, catalogue, evaluator };
 }

@@ -1,5 +1,6 @@
 // The replay report: metrics.json and a self-contained index.html whose charts are drawn by Chart.js, inlined
 // from node_modules so the page works offline (file://, no network).
+import { COLD_ITEM_THRESHOLD } from '../config/constants.js';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -61,7 +62,7 @@ export function summaryTable(r: ReplayReport): string {
     line(head),
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...body.map(line),
-    `(cold item: fewer than ${(r.metrics[r.methods[0] as MethodName]?.coldThreshold ?? 5)} earlier interactions; ${coldEvents} events)`,
+    `(cold item: fewer than ${(r.metrics[r.methods[0] as MethodName]?.coldThreshold ?? COLD_ITEM_THRESHOLD)} earlier interactions; ${coldEvents} events)`,
     `(operating point: ${describePoint(r.operatingPoint)})`,
   ].join('\n');
 }
@@ -176,7 +177,7 @@ Produced ${r.produced.listings} listings and ${r.produced.events} events; ${r.it
 Model: content ${r.model.contentDim}-d, PAL d=${r.model.dim}, ${r.model.layers} layer(s), ${r.model.heads} heads, out ${r.model.outDim}; history ${r.model.historyLen}; ${r.model.batchUsers} users per window; backend ${esc(r.model.backend)}.</p>
 <p class="note">Test-then-train: every event is ranked before any model learns from its window, among every item listed so far (items with a content vector), excluding the user's earlier items; Recall@K, NDCG@K, MRR.
 Users with no history yet are ranked by <b>${esc(r.coldUserFallback)}</b> in every history-based method (events: ${fallback || 'none'}).
-Slices overlap: coldItem = fewer than ${first?.coldThreshold ?? 5} earlier interactions with the item, newItem = none, coldUser = fewer than ${first?.coldThreshold ?? 5} earlier user events, warm = neither cold.</p>
+Slices overlap: coldItem = fewer than ${first?.coldThreshold ?? COLD_ITEM_THRESHOLD} earlier interactions with the item, newItem = none, coldUser = fewer than ${first?.coldThreshold ?? COLD_ITEM_THRESHOLD} earlier user events, warm = neither cold.</p>
 <table id="summary"><thead><tr><th>method</th><th>events</th><th>Recall@10</th><th>NDCG@10</th><th>cold-item Recall@10</th><th>cold-item NDCG@10</th></tr></thead><tbody>
 ${rows.map((x) => `<tr><td>${esc(x.label)}</td><td>${x.events}</td><td>${f(x.recall10)}</td><td>${f(x.ndcg10)}</td><td>${f(x.coldRecall10)}</td><td>${f(x.coldNdcg10)}</td></tr>`).join('\n')}
 </tbody></table>

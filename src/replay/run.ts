@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Consumer, TopicMessages } from 'kafkajs';
+import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { produceRecords, type DatasetRecord } from '../data/index.js';
 import { EncoderWorker } from '../encoder/worker.js';
@@ -21,11 +22,12 @@ import { Trainer } from '../trainer/trainer.js';
 import { COLD_USER_FALLBACK, METHOD_LABELS, type LossPoint, type MethodName, type ReplayEvaluator } from './evaluator.js';
 import type { OperatingPoint } from './operating-points.js';
 import { replayInProcess, type UpdateMode, type WarmStart } from './in-process.js';
+import { TestThenTrain } from './test-then-train.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import type { MetricsReport } from './metrics-accumulator.js';
 import { planReplay, type ReplayPlan } from './protocol.js';
 
-export { REPLAY_KS, REPLAY_COLD_THRESHOLD } from './protocol.js';
+export { REPLAY_KS } from './protocol.js';
 const MIB = 1024 * 1024;
 
 export interface ReplayProgress {
@@ -54,8 +56,8 @@ export interface ReplayOptions {
   methods: readonly MethodName[];
   /** In-process (no broker) instead of through the real pipeline. */
   inProcess?: boolean;
-  /** The default score-time operating point (see operating-points.ts); default: no prior, no content term. */
-  operatingPoint?: OperatingPoint;
+  /** The score-time operating point of the metrics (see operating-points.ts; the settings' is operatingPointFrom(cfg)). */
+  operatingPoint: OperatingPoint;
   /** Also rank under the whole grid of operating points (the report's trade-off curves). */
   grid?: boolean;
   /** Keep every event's rank per method in the report (`ranks`). */
@@ -78,6 +80,8 @@ export interface ReplayOptions {
   stallTimeoutMs?: number;
   /** Keep the run's topics afterwards (default: deleted). */
   keepTopics?: boolean;
+  /** Where the replay and its parts log (default the process's logger, component `replay`). */
+  log?: Logger;
 }
 
 export interface ReplayReport {
@@ -150,9 +154,10 @@ export async function runReplay(base: Config, opts: ReplayOptions): Promise<Repl
     dataset: opts.dataset,
     methods: opts.methods,
     ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
-    ...(opts.operatingPoint ? { operatingPoint: opts.operatingPoint } : {}),
+    operatingPoint: opts.operatingPoint,
     ...(opts.grid ? { grid: true } : {}),
     ...(opts.keepRanks ? { keepRanks: true } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
   });
   try {
     const outcome = opts.inProcess ? await driveInProcess(plan, opts) : await driveKafka(plan, opts, run);
@@ -201,6 +206,7 @@ async function driveInProcess(plan: ReplayPlan, opts: ReplayOptions): Promise<Dr
     ...(opts.warmStart ? { warmStart: opts.warmStart } : {}),
     ...(opts.updates ? { updates: opts.updates } : {}),
     ...(opts.idThread !== undefined ? { idThread: opts.idThread } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
     progressEvery: 1000,
     onProgress: (p) => {
       const rssMb = Math.round(process.memoryUsage.rss() / MIB);
@@ -248,7 +254,7 @@ async function driveInProcess(plan: ReplayPlan, opts: ReplayOptions): Promise<Dr
  * has been consumed.
  */
 async function driveKafka(plan: ReplayPlan, opts: ReplayOptions, run: string): Promise<DriveOutcome> {
-  const l = log('replay');
+  const l = opts.log ?? log('replay');
   const topics = replayTopics(run);
   const stateDir = mkdtempSync(join(tmpdir(), `learn-replay-${run}-`));
   const cfg: Config = {
@@ -260,8 +266,6 @@ async function driveKafka(plan: ReplayPlan, opts: ReplayOptions, run: string): P
     stateDir,
     // Own consumer groups: a pipeline sharing learn-encoder/learn-trainer with another one rebalances and stalls both.
     groupPrefix: `learn-replay-${run}`,
-    // Windows are cut by size only (the protocol); the last one is trained by flush() at the end of the stream.
-    windowMs: Number.MAX_SAFE_INTEGER,
     // Every listing is encoded before the first event, so an event waits for content only if its item has none.
     maxWaitingMs: Number.MAX_SAFE_INTEGER,
   };
@@ -284,10 +288,16 @@ async function driveKafka(plan: ReplayPlan, opts: ReplayOptions, run: string): P
   let encodeSeconds = 0;
   try {
     encoder = await EncoderWorker.start(cfg);
-    // Windows cut by size alone, as in the in-process replay: no growth while a step runs in the training thread.
-    const t = new Trainer({ ...cfg, windowGrowthEvents: cfg.windowMaxEvents, windowGrowthUsers: cfg.batchUsers }, { negativePool: (w) => pool(w) });
+    // Windows are cut by size only (the protocol), and do not grow while a step runs in the training thread; the last
+    // one is trained by flush() at the end of the stream.
+    const t = new Trainer(cfg, { negativePool: (w) => pool(w) }, { windowMaxAgeMs: 'none', windowGrowth: false, ...(opts.log ? { log: opts.log } : {}) });
     trainer = t;
-    t.on('windowReady', (w) => plan.evaluator.scoreWindow(w, t.model, pool(w)));
+    // The test-then-train loop, fed by the trainer: every method ranks the window and learns, then the trainer steps.
+    let loop: TestThenTrain | undefined;
+    t.on('windowReady', (w) => {
+      loop ??= new TestThenTrain({ evaluator: plan.evaluator, model: t.model, pool, modelSteppedBy: 'trainer', trainsModel: true });
+      if (loop.live(w, true)) throw new Error('the Kafka replay scores every method in the trainer thread');
+    });
     t.on('windowTrained', (w) => {
       const now = Date.now();
       for (const list of w.events.values()) {
@@ -437,7 +447,7 @@ function reportOf(plan: ReplayPlan, opts: ReplayOptions, run: string, started: n
   const e = plan.evaluator;
   const wallSeconds = Math.round((Date.now() - started) / 100) / 10;
   const r1 = (x: number): number => Math.round(x * 10) / 10;
-  const busy = o.seconds.encode + o.seconds.train + (e.idThreaded ? 0 : e.idTrainSeconds) + e.scoreSeconds;
+  const busy = o.seconds.encode + o.seconds.train + (e.methodsThreaded ? 0 : e.methodTrainSeconds) + e.scoreSeconds;
   return {
     run,
     dataset: opts.dataset,
@@ -458,13 +468,13 @@ function reportOf(plan: ReplayPlan, opts: ReplayOptions, run: string, started: n
     methods: [...opts.methods],
     methodLabels: { ...METHOD_LABELS },
     coldUserFallback: COLD_USER_FALLBACK,
-    operatingPoint: opts.operatingPoint ?? { beta: 0, contentWeight: 0 },
+    operatingPoint: opts.operatingPoint,
     ...(opts.grid ? { operatingPoints: e.operatingPoints() } : {}),
-    fallbackEvents: Object.fromEntries(opts.methods.filter((m) => m !== 'popularity').map((m) => [m, e.fallbackEvents[m]])),
+    fallbackEvents: Object.fromEntries(e.fallbackEvents),
     metrics: e.report(),
     freshness: o.freshness,
     lossCurve: thin(e.lossCurve, 400),
-    timings: { encode: r1(o.seconds.encode), train: r1(o.seconds.train), idTrain: r1(e.idTrainSeconds), idThread: e.idThreaded, score: r1(e.scoreSeconds), other: r1(Math.max(0, wallSeconds - busy)) },
+    timings: { encode: r1(o.seconds.encode), train: r1(o.seconds.train), idTrain: r1(e.methodTrainSeconds), idThread: e.methodsThreaded, score: r1(e.scoreSeconds), other: r1(Math.max(0, wallSeconds - busy)) },
     scoreSeconds: r1(e.scoreSeconds),
     memory: o.memory,
     ...(opts.keepRanks ? { ranks: Object.fromEntries(e.ranks) } : {}),

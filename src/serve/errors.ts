@@ -1,7 +1,6 @@
-export type ServeErrorCode = 'unknown-user' | 'unknown-item' | 'bad-k' | 'bad-id' | 'no-model' | 'unavailable' | 'not-found';
+export type ServeErrorCode = 'unknown-item' | 'bad-k' | 'bad-id' | 'no-model' | 'unavailable' | 'not-found';
 
 const STATUS: Record<ServeErrorCode, number> = {
-  'unknown-user': 404,
   'unknown-item': 404,
   'not-found': 404,
   'bad-k': 400,

@@ -1,6 +1,10 @@
 import type { VersionView } from '../store/reader.js';
 import { decodeVectorInto } from '../codec/vector.js';
+import { log } from '../ops/logger.js';
+import { AnnIndex } from './ann-index.js';
 import { topKInnerProduct } from './top-k.js';
+
+const l = log('serve.item-index');
 
 export interface ScoredItem {
   itemId: string;
@@ -8,11 +12,22 @@ export interface ScoredItem {
 }
 
 const FETCH_BATCH = 1000;
+/** Candidates asked of the HNSW graph (and of the popularity ranking) per request: this many, or 4k, plus the exclusions. */
+const MIN_CANDIDATES = 100;
+
+/** The served prior, already weighted: each counted item's prior by id, and the ids by falling prior. */
+export interface WeightedPrior {
+  weight: number;
+  byId: ReadonlyMap<string, number>;
+  ranked: readonly string[];
+}
 
 /**
  * All item vectors of ONE version in a dense Float32Array matrix, for exact top-K. It is filled from the
  * version's `items` index and kept fresh incrementally: each refresh loads only items whose revision grew
  * since the last one (new items, retrained vectors). A new version gets a new ItemIndex, never a mix.
+ * From `annMinItems` items on it also keeps an HNSW graph (AnnIndex): top-K then re-ranks the graph's candidates
+ * (and the most popular items, when a prior is added) exactly, instead of scanning every row.
  */
 export class ItemIndex {
   private ids: string[] = [];
@@ -20,6 +35,10 @@ export class ItemIndex {
   private matrix: Float32Array;
   private revision = 0;
   private refreshing: Promise<number> | undefined;
+  private ann: AnnIndex | undefined;
+  private annBuilding: Promise<void> | undefined;
+  /** Rows whose vector changed, moved or went away (at or past the size) since the graph last saw them. */
+  private readonly dirtyRows = new Set<number>();
 
   constructor(readonly view: VersionView) {
     this.matrix = new Float32Array(view.dim * 1024);
@@ -47,9 +66,24 @@ export class ItemIndex {
     return row === undefined ? undefined : this.matrix.slice(row * this.dim, (row + 1) * this.dim);
   }
 
-  /** Loads items changed since the last refresh; returns how many were (re)loaded. One refresh at a time. */
-  refresh(): Promise<number> {
-    this.refreshing ??= this.load().finally(() => {
+  /** Whether top-K goes through the HNSW graph. */
+  get approximate(): boolean {
+    return this.ann !== undefined;
+  }
+
+  /**
+   * Loads items changed since the last refresh, then brings the HNSW graph up to date when the index holds at least
+   * `annMinItems` items (0: never); returns how many items were (re)loaded. One refresh at a time. A graph built from
+   * scratch is awaited only with `waitForGraph` (an index not served yet); a served index goes on scanning exactly
+   * until its graph is built in the background.
+   */
+  refresh(annMinItems = 0, waitForGraph = false): Promise<number> {
+    this.refreshing ??= (async () => {
+      const loaded = await this.load();
+      const building = this.updateAnn(annMinItems);
+      if (waitForGraph) await building;
+      return loaded;
+    })().finally(() => {
       this.refreshing = undefined;
     });
     return this.refreshing;
@@ -59,13 +93,81 @@ export class ItemIndex {
    * The k best items by inner product with `query`, plus `prior.weight` times each item's prior from `prior.byId`
    * (0 for items without one). The prior is keyed by id, so rows moving under a refresh never misattribute it.
    */
-  topK(query: Float32Array, k: number, exclude: ReadonlySet<string>, prior?: { weight: number; byId: ReadonlyMap<string, number> }): ScoredItem[] {
+  topK(query: Float32Array, k: number, exclude: ReadonlySet<string>, prior?: WeightedPrior): ScoredItem[] {
+    if (this.ann) return this.topKApproximate(this.ann, query, k, exclude, prior);
     const skip = (row: number): boolean => exclude.has(this.ids[row] ?? '');
     const bias = prior && prior.weight > 0 ? Float32Array.from(this.ids, (id) => prior.weight * (prior.byId.get(id) ?? 0)) : undefined;
     return topKInnerProduct(this.matrix, this.ids.length, this.dim, query, k, skip, bias).map((s) => ({
       itemId: this.ids[s.index] ?? '',
       score: s.score,
     }));
+  }
+
+  /**
+   * Exact scores of the graph's candidates, plus (with a prior) those of the most popular items, which the prior may
+   * lift above items closer in inner product: the same score as the full scan, over fewer rows.
+   */
+  private topKApproximate(ann: AnnIndex, query: Float32Array, k: number, exclude: ReadonlySet<string>, prior?: WeightedPrior): ScoredItem[] {
+    const want = Math.max(MIN_CANDIDATES, 4 * k) + exclude.size;
+    const rows = new Set<number>();
+    for (const row of ann.candidates(query, want)) if (row < this.ids.length) rows.add(row);
+    const weight = prior && prior.weight > 0 ? prior.weight : 0;
+    if (prior && weight > 0) {
+      let added = 0;
+      for (const id of prior.ranked) {
+        if (added >= want) break;
+        const row = this.rows.get(id);
+        if (row !== undefined) {
+          rows.add(row);
+          added++;
+        }
+      }
+    }
+    const scored: Array<ScoredItem & { row: number }> = [];
+    for (const row of rows) {
+      const itemId = this.ids[row] ?? '';
+      if (exclude.has(itemId)) continue;
+      let s = weight > 0 ? weight * (prior?.byId.get(itemId) ?? 0) : 0;
+      const base = row * this.dim;
+      for (let j = 0; j < this.dim; j++) s += (this.matrix[base + j] ?? 0) * (query[j] ?? 0);
+      scored.push({ itemId, score: s, row });
+    }
+    // Ties go to the earlier row, as in the full scan.
+    scored.sort((a, b) => b.score - a.score || a.row - b.row);
+    return scored.slice(0, k).map(({ itemId, score }) => ({ itemId, score }));
+  }
+
+  /** Applies changed rows to the graph, or starts building it (resolved when built). */
+  private updateAnn(annMinItems: number): Promise<void> {
+    const n = this.ids.length;
+    if (annMinItems <= 0 || n < annMinItems) {
+      // Below the threshold (items delisted, say) the exact scan is cheap again.
+      this.ann = undefined;
+      this.dirtyRows.clear();
+      return this.annBuilding ?? Promise.resolve();
+    }
+    if (this.annBuilding) return this.annBuilding;
+    if (!this.ann) {
+      const started = Date.now();
+      // Rows changed while the graph is built stay dirty and are applied by the next refresh.
+      this.dirtyRows.clear();
+      this.annBuilding = AnnIndex.build((from, to) => this.matrix.slice(from * this.dim, to * this.dim), n, this.dim)
+        .then((ann) => {
+          this.ann = ann;
+          l.info({ version: this.version, items: n, ms: Date.now() - started }, 'built the HNSW item graph');
+        })
+        .catch((err: unknown) => l.error({ err, version: this.version }, 'building the HNSW item graph failed: scanning every item'))
+        .finally(() => {
+          this.annBuilding = undefined;
+        });
+      return this.annBuilding;
+    }
+    for (const row of this.dirtyRows) {
+      if (row < n) this.ann.upsert(row, this.matrix.subarray(row * this.dim, (row + 1) * this.dim));
+      else this.ann.remove(row);
+    }
+    this.dirtyRows.clear();
+    return Promise.resolve();
   }
 
   private async load(): Promise<number> {
@@ -82,7 +184,9 @@ export class ItemIndex {
           this.removeRow(id);
           return;
         }
-        decodeVectorInto(b, this.matrix, this.rowFor(id) * this.dim);
+        const row = this.rowFor(id);
+        decodeVectorInto(b, this.matrix, row * this.dim);
+        this.dirtyRows.add(row);
         loaded++;
       });
       this.revision = changes.revision;
@@ -104,6 +208,9 @@ export class ItemIndex {
     }
     this.ids.pop();
     this.rows.delete(id);
+    // The moved row holds another vector now, and the last row is gone.
+    this.dirtyRows.add(row);
+    this.dirtyRows.add(last);
   }
 
   private rowFor(id: string): number {

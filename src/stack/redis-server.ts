@@ -77,11 +77,12 @@ export async function redisUp(cfg: Config): Promise<ServiceStatus> {
   ensureRedisServer();
   const dir = join(home(cfg), 'data');
   mkdirSync(dir, { recursive: true });
-  // Vectors are derived state (rebuilt from checkpoints and item-content), so periodic RDB snapshots are enough.
+  // A local stack: periodic RDB snapshots are enough (a lost version is rebuilt by the trainer), and switching an
+  // existing stack to AOF would start it empty. No eviction, as the layout needs (docs/operations.md, "Redis").
   const pid = startDetached(
     proc,
     'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(cfg.redisPort), '--dir', dir, '--daemonize', 'no', '--save', '300 1', '--appendonly', 'no', '--protected-mode', 'yes'],
+    ['--bind', '127.0.0.1', '--port', String(cfg.redisPort), '--dir', dir, '--daemonize', 'no', '--save', '300 1', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes'],
     home(cfg),
   );
   await waitUntil('redis', () => redisAnswers(url), {

@@ -1,7 +1,7 @@
 /** Errors of the vector store; `code` is stable for callers and HTTP answers. */
 export class StoreError extends Error {
   constructor(
-    readonly code: 'backpressure' | 'unknown-version' | 'bad-vector' | 'redis',
+    readonly code: 'backpressure' | 'unknown-version' | 'bad-vector' | 'redis' | 'fenced',
     message: string,
   ) {
     super(message);

@@ -13,6 +13,14 @@ export class StoreKeys {
     if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new Error(`bad Redis key prefix "${prefix}": use letters, digits, _ . -`);
   }
 
+  /**
+   * String: the highest fencing token (trainer lease) that switched `current`. Its hash tag is the whole name of
+   * `current`, so the publish script reads both on one Cluster slot.
+   */
+  currentFence(): string {
+    return `{${this.current()}}:fence`;
+  }
+
   /** String: the version id readers should use. */
   current(): string {
     return `${this.prefix}:model:current`;
@@ -89,10 +97,35 @@ export class StoreKeys {
     return `${this.prefix}:{pop}:half-life`;
   }
 
+  /** Sorted set: counted item id -> its count's event time `at`; the store prunes from its oldest end. Shares `{pop}`. */
+  popularityAt(): string {
+    return `${this.prefix}:{pop}:at`;
+  }
+
+  /** Sorted set: counted item id -> revision of its last change; readers fetch only what changed since theirs. */
+  popularityChanges(): string {
+    return `${this.prefix}:{pop}:changes`;
+  }
+
+  /** Integer counter: the revision of the last change to the counts (a reader ahead of it reads them afresh). */
+  popularityRevision(): string {
+    return `${this.prefix}:{pop}:rev`;
+  }
+
   /** Parses the field of `writeOrders` back into a vector key (used when expiring a version). */
   keyOfWriteOrderField(version: number, field: string): string | undefined {
     const kind = field.slice(0, 2);
     if (kind !== 'u:' && kind !== 'i:') return undefined;
     return this.vector(version, kind[0] as VectorKind, field.slice(2));
   }
+}
+
+/**
+ * The trainer's pipeline lease (src/trainer/pipeline-lease.ts): one key per consumer group and events topic, whatever
+ * the Redis prefix, and one token counter for all of them (tokens only grow, so any two compare). One hash tag: one
+ * Cluster slot for the acquire script.
+ */
+export function trainerLeaseKeys(group: string, topic: string): { lease: string; token: string } {
+  if (/[{}\s]/.test(group + topic)) throw new Error(`bad consumer group or topic for a lease key: "${group}", "${topic}"`);
+  return { lease: `learn:{trainer-lease}:${group}:${topic}`, token: 'learn:{trainer-lease}:fencing-token' };
 }

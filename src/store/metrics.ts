@@ -12,7 +12,7 @@ export const vectorFreshness = new Histogram({
 
 export const vectorWrites = new Counter({
   name: 'learn_store_vector_writes_total',
-  help: 'Vector writes by kind and outcome: applied, stale (a write later in the trainer write order was stored), rejected',
+  help: 'Vector writes by kind and outcome: applied, stale (a write later in the trainer write order was stored), rejected, non-finite (NaN or Inf: never written)',
   labelNames: ['kind', 'outcome'] as const,
   registers: [registry],
 });

@@ -10,7 +10,7 @@ import { PendingBuffer, type PendingOp } from './pending-buffer.js';
 import { definePopularityScript, HALF_LIFE_MISMATCH, queuePopularity } from './popularity.js';
 import { connectWithin, createRedisClient, isTransientRedisError } from './redis-client.js';
 import { encodeVector } from '../codec/vector.js';
-import { DAY_MS } from '../popularity/index.js';
+import { DAY_MS } from '../config/constants.js';
 import {
   beginVersion,
   currentVersion,
@@ -45,7 +45,7 @@ export interface Interaction {
   eventTime: number;
 }
 
-export type RejectReason = 'unknown-version' | 'dim-mismatch';
+export type RejectReason = 'unknown-version' | 'dim-mismatch' | 'fenced' | 'non-finite';
 
 /**
  * What happened to a batch. applied + skipped + rejected.length + pending = the batch size.
@@ -76,6 +76,8 @@ export interface VectorStoreOptions {
   seenTtlSeconds?: number;
   /** Half-life (event-time ms) of the served popularity counts (LEARN_POPULARITY_HALF_LIFE_DAYS). */
   popularityHalfLifeMs?: number;
+  /** Popularity counts decayed below this are deleted (LEARN_POPULARITY_PRUNE_BELOW; 0: never). */
+  popularityPruneBelow?: number;
   /** Writes per script call; bounds how long one call blocks Redis. */
   scriptBatch?: number;
   /** How long `open` waits for a first connection before returning an unhealthy store. */
@@ -88,6 +90,13 @@ export interface VectorStoreEvents {
   health: [healthy: boolean];
   /** The pending buffer emptied. */
   drained: [];
+  /** Writes refused: a trainer with a newer fencing token owns the version (this writer is a zombie: stop it). */
+  fenced: [err: StoreError];
+  /**
+   * Writes into `version` were refused because its meta hash is gone (evicted, flushed, or a Redis restarted without
+   * persistence): they will never apply, and the writer must build a new version (issue 23 item 4).
+   */
+  versionLost: [version: number];
 }
 
 const RETRY_MS = 500;
@@ -106,11 +115,14 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
   private readonly seenKept: number;
   private readonly seenTtlSeconds: number;
   private readonly popularityHalfLifeMs: number;
+  private readonly popularityPruneBelow: number;
   private readonly scriptBatch: number;
   private isHealthy = false;
   private draining: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The writer's fencing token (its trainer's pipeline lease; 0: unfenced), carried by every vector write and switch. */
+  private fence = 0;
 
   private constructor(
     readonly redis: Redis,
@@ -122,6 +134,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     this.seenKept = opts.seenKept ?? DEFAULTS.seenKept;
     this.seenTtlSeconds = opts.seenTtlSeconds ?? DEFAULTS.seenTtlS;
     this.popularityHalfLifeMs = opts.popularityHalfLifeMs ?? DEFAULTS.popularityHalfLifeDays * DAY_MS;
+    this.popularityPruneBelow = opts.popularityPruneBelow ?? DEFAULTS.popularityPruneBelow;
     this.scriptBatch = opts.scriptBatch ?? 256;
     this.pending = new PendingBuffer({
       maxKeys: opts.maxPendingKeys ?? DEFAULTS.storeMaxPending,
@@ -154,8 +167,14 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
       seenKept: cfg.seenKept,
       seenTtlSeconds: cfg.seenTtlS,
       popularityHalfLifeMs: cfg.popularityHalfLifeDays * DAY_MS,
+      popularityPruneBelow: cfg.popularityPruneBelow,
       ...overrides,
     });
+  }
+
+  /** Sets the fencing token every later write carries (issue 23 §2). */
+  setFence(token: number): void {
+    this.fence = token;
   }
 
   healthy(): boolean {
@@ -187,7 +206,11 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     if (!Number.isInteger(version) || version < 1) throw new StoreError('unknown-version', `bad version ${version}`);
     checkOrder(order, 'item delete: order');
     let deleted = 0;
-    for (let at = 0; at < ids.length; at += this.scriptBatch) deleted += await deleteItems(this.redis, this.keys, version, ids.slice(at, at + this.scriptBatch), order);
+    for (let at = 0; at < ids.length; at += this.scriptBatch) {
+      const n = await deleteItems(this.redis, this.keys, version, ids.slice(at, at + this.scriptBatch), order, this.fence);
+      if (n < 0) throw this.fenced(version);
+      deleted += n;
+    }
     return deleted;
   }
 
@@ -200,7 +223,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
 
   /** Starts a version in state `building` and returns its id (an INCR counter, so ids only grow). */
   beginVersion(meta: NewVersionMeta): Promise<number> {
-    return beginVersion(this.redis, this.keys, meta);
+    return beginVersion(this.redis, this.keys, meta, this.fence);
   }
 
   /**
@@ -209,7 +232,12 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
    */
   async publishVersion(version: number, opts: { flushTimeoutMs?: number } = {}): Promise<number | undefined> {
     await this.flush(opts.flushTimeoutMs ?? 30_000);
-    return publishVersion(this.redis, this.keys, version, this.graceSeconds);
+    try {
+      return await publishVersion(this.redis, this.keys, version, this.graceSeconds, this.fence);
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'fenced') this.emit('fenced', err);
+      throw err;
+    }
   }
 
   currentVersion(): Promise<number | undefined> {
@@ -218,6 +246,16 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
 
   versionMeta(version: number): Promise<VersionMeta | undefined> {
     return readMeta(this.redis, this.keys, version);
+  }
+
+  /** Redis' maxmemory-policy, or undefined where CONFIG is not allowed (some managed services). */
+  async evictionPolicy(): Promise<string | undefined> {
+    try {
+      const reply = (await this.redis.config('GET', 'maxmemory-policy')) as unknown;
+      return Array.isArray(reply) && typeof reply[1] === 'string' ? reply[1] : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Resolves once the pending buffer is empty; rejects after `timeoutMs` with the count still pending. */
@@ -247,13 +285,21 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
 
   private async writeVectors(version: number, kind: VectorKind, writes: readonly VectorWrite[]): Promise<WriteResult> {
     if (!Number.isInteger(version) || version < 1) throw new StoreError('unknown-version', `bad version ${version}`);
-    const ops: PendingOp[] = writes.map((w) => {
+    // A NaN or Inf never reaches a reader (issue 23 item 8): such a vector is refused here and the stored one stays.
+    const nonFinite = writes.filter((w) => !w.vector.every(Number.isFinite));
+    const ops: PendingOp[] = writes.filter((w) => !nonFinite.includes(w)).map((w) => {
       checkOrder(w.eventTime, `${kindLabel(kind)} ${w.id}: eventTime`);
       const order = w.order ?? w.eventTime;
       checkOrder(order, `${kindLabel(kind)} ${w.id}: order`);
       return { type: 'vector', version, kind, id: w.id, eventTime: w.eventTime, order, bytes: encodeVector(w.vector) };
     });
-    return this.submit(ops);
+    const result = await this.submit(ops);
+    if (nonFinite.length > 0) {
+      vectorWrites.inc({ kind: kindLabel(kind), outcome: 'non-finite' }, nonFinite.length);
+      l.error({ kind: kindLabel(kind), count: nonFinite.length, ids: nonFinite.slice(0, 5).map((w) => w.id) }, 'non-finite vectors refused: the stored ones stay');
+      for (const w of nonFinite) result.rejected.push({ id: w.id, reason: 'non-finite' });
+    }
+    return result;
   }
 
   /** Sends `ops` now when Redis is up; holds what could not be sent (all or nothing if the buffer is full). */
@@ -286,16 +332,20 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
       for (let at = 0; at < groupOps.length; at += this.scriptBatch) {
         const chunk = groupOps.slice(at, at + this.scriptBatch);
         const writes: EncodedWrite[] = chunk.map((o) => ({ id: o.id, order: o.order, bytes: o.bytes }));
-        queueWrite(pipeline, this.keys, group.version, group.kind, writes);
+        queueWrite(pipeline, this.keys, group.version, group.kind, writes, this.fence);
         calls.push({ ops: chunk, commands: 1, settle: (replies) => this.countWrites(group.kind, chunk, replies[0], result) });
       }
     }
     // An interaction its user's seen set does not hold at the same or a later time (ZADD GT CH answers 1) is counted into
     // the served popularity: a re-sent one counts nothing, a later repeat counts again.
+    // The seen time is capped at the writer's clock (issue 23 item 9): a future-stamped event must not hold the entry
+    // above every later real one, which would then never count. A re-sent event of the past keeps its time (counted
+    // once); only a re-sent future-stamped one can count again.
     const counted: SeenOp[] = [];
+    const now = Date.now();
     for (const [userId, seenOps] of groupSeenOps(ops)) {
       const key = this.keys.seen(userId);
-      for (const o of seenOps) pipeline.zadd(key, 'GT', 'CH', String(o.eventTime), o.itemId);
+      for (const o of seenOps) pipeline.zadd(key, 'GT', 'CH', String(Math.min(o.eventTime, now)), o.itemId);
       pipeline.zremrangebyrank(key, 0, -(this.seenKept + 1)).expire(key, this.seenTtlSeconds);
       calls.push({
         ops: seenOps,
@@ -334,7 +384,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
    */
   private async countPopularity(counted: readonly SeenOp[]): Promise<void> {
     const pipeline = this.redis.pipeline();
-    for (let at = 0; at < counted.length; at += this.scriptBatch) queuePopularity(pipeline, this.keys, this.popularityHalfLifeMs, counted.slice(at, at + this.scriptBatch));
+    for (let at = 0; at < counted.length; at += this.scriptBatch) queuePopularity(pipeline, this.keys, this.popularityHalfLifeMs, this.popularityPruneBelow, counted.slice(at, at + this.scriptBatch));
     try {
       const replies = (await pipeline.exec()) ?? [];
       const err = replies.find(([e]) => e !== null)?.[0];
@@ -351,6 +401,7 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     const codes = Array.isArray(reply) ? (reply as number[]) : [];
     const now = Date.now();
     const label = kindLabel(kind);
+    let lost = false;
     ops.forEach((op, j) => {
       const code = codes[j];
       if (code === WriteCode.applied) {
@@ -361,11 +412,23 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
         result.skipped++;
         vectorWrites.inc({ kind: label, outcome: 'stale' });
       } else {
-        const reason: RejectReason = code === WriteCode.dimMismatch ? 'dim-mismatch' : 'unknown-version';
+        const reason: RejectReason = code === WriteCode.dimMismatch ? 'dim-mismatch' : code === WriteCode.fenced ? 'fenced' : 'unknown-version';
         result.rejected.push({ id: op.id, reason });
         vectorWrites.inc({ kind: label, outcome: 'rejected' });
+        lost ||= reason === 'unknown-version';
       }
     });
+    const version = ops[0]?.version;
+    if (lost && version !== undefined) this.emit('versionLost', version);
+    if (codes.includes(WriteCode.fenced)) this.fenced(version ?? 0);
+  }
+
+  /** Tells the owner its writes are fenced off (once per refusal), and gives the error to throw. */
+  private fenced(version: number): StoreError {
+    const err = new StoreError('fenced', `writes to version ${version} refused: a trainer with a newer fencing token than ${this.fence} took over`);
+    l.error({ version, fence: this.fence }, err.message);
+    this.emit('fenced', err);
+    return err;
   }
 
   private setHealthy(up: boolean): void {

@@ -9,7 +9,8 @@ import type { StoreKeys, VectorKind } from './keys.js';
  * order applied is kept in the meta hash (`order`), so a restarted writer continues above it. Item writes also
  * bump the item's revision in the `items` index, which is how readers find new and changed items. A retired
  * version's TTL is copied onto keys written late. All keys share the version's hash tag, so the script runs on
- * one Cluster slot.
+ * one Cluster slot. Fencing (issue 23 §2): the meta hash keeps the highest trainer-lease token that wrote to the
+ * version (`fence`); a write carrying a lower one (a paused trainer whose successor took over) is refused whole.
  */
 const WRITE_VECTORS_LUA = `
 local n = #KEYS - 4
@@ -19,13 +20,20 @@ if not dim then
   for j = 1, n do out[j] = -1 end
   return out
 end
+local fence = tonumber(ARGV[2])
+local fenced = tonumber(redis.call('HGET', KEYS[1], 'fence') or '0')
+if fence < fenced then
+  for j = 1, n do out[j] = -3 end
+  return out
+end
+if fence > fenced then redis.call('HSET', KEYS[1], 'fence', ARGV[2]) end
 local width = tonumber(dim) * 4
 local ttl = redis.call('PTTL', KEYS[1])
 local isItem = ARGV[1] == 'i'
 local any = false
 local highest = 0
 for j = 1, n do
-  local at = 2 + (j - 1) * 3
+  local at = 3 + (j - 1) * 3
   local field = ARGV[at]
   local t = tonumber(ARGV[at + 1])
   local bytes = ARGV[at + 2]
@@ -64,14 +72,16 @@ return out
  * version holds it with a lower write order: the vector key goes, the delete's order stays as the ordering guard
  * (a late write of the old vector cannot bring it back; a re-listing, later, can), and the item gets a new
  * revision in the `items` index so readers see the change and drop it. Returns how many were deleted.
- * KEYS: meta, ts, items, items:rev, then one vector key per item; ARGV: write order, then the item ids.
+ * Refused (-1) for a fencing token below the version's (see the write script).
+ * KEYS: meta, ts, items, items:rev, then one vector key per item; ARGV: write order, fencing token, then the item ids.
  */
 const DELETE_ITEMS_LUA = `
 if not redis.call('HGET', KEYS[1], 'dim') then return 0 end
+if tonumber(ARGV[2]) < tonumber(redis.call('HGET', KEYS[1], 'fence') or '0') then return -1 end
 local t = tonumber(ARGV[1])
 local n = 0
 for j = 5, #KEYS do
-  local id = ARGV[j - 3]
+  local id = ARGV[j - 2]
   local field = 'i:' .. id
   local prev = redis.call('HGET', KEYS[2], field)
   if prev and tonumber(prev) < t and redis.call('EXISTS', KEYS[j]) == 1 then
@@ -88,7 +98,7 @@ return n
 `;
 
 /** What the script says about one write. */
-export const WriteCode = { applied: 1, stale: 0, unknownVersion: -1, dimMismatch: -2 } as const;
+export const WriteCode = { applied: 1, stale: 0, unknownVersion: -1, dimMismatch: -2, fenced: -3 } as const;
 export type WriteCodeValue = (typeof WriteCode)[keyof typeof WriteCode];
 
 declare module 'ioredis' {
@@ -105,10 +115,13 @@ export function defineWriteScript(redis: Redis): void {
   redis.defineCommand('learnDeleteItems', { lua: DELETE_ITEMS_LUA });
 }
 
-/** Deletes the vectors of `ids` from one version as of write order `order` (see DELETE_ITEMS_LUA); returns how many went. */
-export function deleteItems(redis: Redis, keys: StoreKeys, version: number, ids: readonly string[], order: number): Promise<number> {
+/**
+ * Deletes the vectors of `ids` from one version as of write order `order` (see DELETE_ITEMS_LUA); returns how many
+ * went, or -1 if a writer with a newer fencing token than `fence` owns the version.
+ */
+export function deleteItems(redis: Redis, keys: StoreKeys, version: number, ids: readonly string[], order: number, fence: number): Promise<number> {
   const keyArgs = [keys.meta(version), keys.writeOrders(version), keys.items(version), keys.itemRevision(version), ...ids.map((id) => keys.item(version, id))];
-  return redis.learnDeleteItems(keyArgs.length, ...keyArgs, String(order), ...ids);
+  return redis.learnDeleteItems(keyArgs.length, ...keyArgs, String(order), String(fence), ...ids);
 }
 
 export interface EncodedWrite {
@@ -118,16 +131,17 @@ export interface EncodedWrite {
   bytes: Buffer;
 }
 
-/** Adds one script call for `writes` (one version, one kind) to a pipeline. */
+/** Adds one script call for `writes` (one version, one kind) to a pipeline, carrying the writer's fencing token (0: none). */
 export function queueWrite(
   pipeline: ChainableCommander,
   keys: StoreKeys,
   version: number,
   kind: VectorKind,
   writes: readonly EncodedWrite[],
+  fence = 0,
 ): void {
   const keyArgs = [keys.meta(version), keys.writeOrders(version), keys.items(version), keys.itemRevision(version)];
-  const argv: Array<string | Buffer> = [kind];
+  const argv: Array<string | Buffer> = [kind, String(fence)];
   for (const w of writes) {
     keyArgs.push(keys.vector(version, kind, w.id));
     argv.push(keys.writeOrderField(kind, w.id), String(w.order), w.bytes);

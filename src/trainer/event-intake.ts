@@ -5,10 +5,9 @@ import type { DeadLetter } from '../kafka/dead-letter.js';
 import { eventProblem } from '../learner/event-check.js';
 import { faultPoint } from '../ops/fault-injection.js';
 import { WaitingEvents, type WaitingEvent, type WaitingOptions } from './waiting-events.js';
-import { MicroBatchWindow } from './window.js';
+import { MicroBatchWindow, type WindowPolicy } from './window.js';
 
-export type IntakeSettings = Pick<Config, 'batchUsers' | 'windowMaxEvents' | 'maxWaitingEvents' | 'maxWaitingMs' | 'eventTypes' | 'maxFutureMs' | 'maxIdBytes'> &
-  Partial<Pick<Config, 'windowGrowthEvents' | 'windowGrowthUsers'>>;
+export type IntakeSettings = Pick<Config, 'batchUsers' | 'windowMaxEvents' | 'maxWaitingEvents' | 'maxWaitingMs' | 'eventTypes' | 'maxFutureMs' | 'maxIdBytes'>;
 
 /** What became of one consumed record. */
 export type Intake = 'duplicate' | 'rejected' | 'windowed' | 'waiting';
@@ -40,8 +39,13 @@ export class EventIntake {
     private readonly content: { has(itemId: string): boolean },
     /** The waiting events' wall clock and the items listed but not encoded yet (whose events never expire by time). */
     private readonly waitingOptions: WaitingOptions = {},
+    /**
+     * The window's time cut (default none: the caller cuts by size; the trainer role passes LEARN_WINDOW_MS) and its
+     * growth while a step runs (default none).
+     */
+    policy: Partial<Pick<WindowPolicy, 'maxAgeMs' | 'growthUsers' | 'growthEvents'>> = {},
   ) {
-    this.window = new MicroBatchWindow({ maxUsers: settings.batchUsers, maxEvents: settings.windowMaxEvents, growthUsers: settings.windowGrowthUsers, growthEvents: settings.windowGrowthEvents });
+    this.window = new MicroBatchWindow({ maxUsers: settings.batchUsers, maxEvents: settings.windowMaxEvents, maxAgeMs: 'none', ...policy });
     this.waiting = new WaitingEvents(settings.maxWaitingEvents, settings.maxWaitingMs, waitingOptions);
   }
 
@@ -155,8 +159,9 @@ export class EventIntake {
     return this.window.size;
   }
 
-  windowAgeMs(): number {
-    return this.window.ageMs();
+  /** Whether the open window must be cut now, by size or by age. */
+  get windowDue(): boolean {
+    return this.window.due();
   }
 
   /** The window's events per user, event-time order; from here on the window's trained state covers them. */
@@ -174,6 +179,18 @@ export class EventIntake {
 
   returnLetters(letters: DeadLetter[]): void {
     this.letters = [...letters, ...this.letters];
+  }
+
+  /** Sets where a partition nothing was consumed or restored from is read from (no-op for the others). */
+  startAt(topic: string, partition: number, offset: string): void {
+    let t = this.consumed.get(topic);
+    if (!t) this.consumed.set(topic, (t = new Map()));
+    if (!t.has(partition)) t.set(partition, offset);
+  }
+
+  /** The next offset to take from a partition (undefined: nothing consumed or restored from it). */
+  nextOffset(topic: string, partition: number): string | undefined {
+    return this.consumed.get(topic)?.get(partition);
   }
 
   /** A copy of the consumed offsets: after a window trains, everything below them is trained or waiting. */

@@ -24,3 +24,13 @@ export const windowEvents = new Histogram({
   buckets: [1, 8, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192],
   registers: [registry],
 });
+export const versionsLost = new Counter({
+  name: 'learn_vector_versions_lost_total',
+  help: 'Current vector versions found gone from Redis (evicted, flushed, restarted empty) and rebuilt',
+  registers: [registry],
+});
+export const trainStepsSkipped = new Counter({
+  name: 'learn_train_steps_skipped_total',
+  help: 'Optimizer steps not applied because their loss or a gradient was NaN or Inf (the weights stay as they were)',
+  registers: [registry],
+});

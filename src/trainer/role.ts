@@ -1,38 +1,78 @@
 import type { Config } from '../config/load.js';
+import { redisUrl } from '../config/load.js';
+import { topicsFrom } from '../kafka/topics.js';
 import { shutdown } from '../ops/shutdown.js';
-import { Trainer, type TrainerCollaborators } from './trainer.js';
+import { createRedisClient } from '../store/redis-client.js';
+import { PipelineLease } from './pipeline-lease.js';
+import { Trainer, trainerGroup, type TrainerCollaborators } from './trainer.js';
 import { VectorPublisher } from './vector-publisher.js';
 
 export interface TrainerRole {
   trainer: Trainer;
   publisher: VectorPublisher | undefined;
-  /** Final window, checkpoint and commit first, then the last vector writes. */
+  lease: PipelineLease;
+  /** Final window, checkpoint and commit first, then the last vector writes, then the lease. */
   stop: () => Promise<void>;
 }
 
-/** The trainer as `learn train` runs it: model prepared, vector publisher attached (LEARN_PUBLISH_VECTORS), consuming. */
+/**
+ * The trainer as `learn train` runs it: the pipeline's lease taken (one trainer per consumer group and events topic,
+ * across hosts: issue 23), model prepared, vector publisher attached (LEARN_PUBLISH_VECTORS) with the lease's fencing
+ * token on its writes, consuming.
+ */
 export async function startTrainerRole(cfg: Config, collaborators: TrainerCollaborators = {}, opts: { exitOnFailure?: boolean } = {}): Promise<TrainerRole> {
   // Rehearsal spends spare capacity: a trainer behind its stream trains each window alone until it has caught up.
   const rehearsal = collaborators.rehearsal ?? { allowed: (delayMs: number) => delayMs <= cfg.rehearsalMaxDelayMs };
-  const trainer = new Trainer(cfg, { ...collaborators, rehearsal });
-  await trainer.prepare();
-  const publisher = cfg.publishVectors ? await VectorPublisher.start(cfg, trainer, { onFailure: (err) => trainer.fail(err) }) : undefined;
-  await trainer.consume();
+  const leaseRedis = createRedisClient(redisUrl(cfg), 'lease', { commandTimeoutMs: 5_000 });
+  let trainer: Trainer | undefined;
+  let publisher: VectorPublisher | undefined;
+  let lease: PipelineLease;
+  try {
+    lease = await PipelineLease.acquire(leaseRedis, {
+      group: trainerGroup(cfg),
+      topic: topicsFrom(cfg).userEvents,
+      stateDir: cfg.stateDir,
+      ttlMs: cfg.trainerLeaseMs,
+      onToken: (token) => publisher?.store.setFence(token),
+      onLost: (err) => trainer?.fail(err),
+    });
+  } catch (err) {
+    leaseRedis.disconnect();
+    throw err;
+  }
+  const held = lease;
+  try {
+    trainer = new Trainer(cfg, { ...collaborators, rehearsal, lease: held });
+    await trainer.prepare();
+    const t = trainer;
+    publisher = cfg.publishVectors ? await VectorPublisher.start(cfg, t, { onFailure: (err) => t.fail(err) }) : undefined;
+    publisher?.store.setFence(held.token);
+    publisher?.store.on('fenced', (err) => t.fail(err));
+    await t.consume();
+  } catch (err) {
+    await held.release();
+    leaseRedis.disconnect();
+    throw err;
+  }
+  const t = trainer;
   if (opts.exitOnFailure ?? true) {
     // A failed step leaves state that must not be checkpointed: stop everything and exit non-zero; a restart
     // resumes from the last checkpoint.
-    void trainer.failure.then(async (err) => {
+    void t.failure.then(async (err) => {
       process.exitCode = 1;
       await shutdown(`trainer failed: ${err.message}`);
       process.exit(1);
     });
   }
   return {
-    trainer,
+    trainer: t,
     publisher,
+    lease: held,
     stop: async () => {
-      await trainer.stop();
+      await t.stop();
       await publisher?.stop();
+      await held.release();
+      leaseRedis.disconnect();
     },
   };
 }

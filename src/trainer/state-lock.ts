@@ -26,12 +26,12 @@ export class StateDirLockedError extends Error {
 /** Lock files this process holds: a second trainer in the same process is refused too. */
 const heldHere = new Set<string>();
 
-function alive(pid: number): boolean {
+/** Whether a process of this host is running (signal 0; EPERM: it exists, owned by someone else). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    // EPERM: it exists, owned by someone else.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
@@ -48,14 +48,15 @@ function readHolder(path: string): Holder | undefined {
 /**
  * An exclusive lock on a trainer's state directory: a file created with O_EXCL holding the owner's pid and host.
  * A lock whose process is gone (SIGKILL, crash, a container restarted with the same pid) is taken over.
- * A lock from another host cannot be checked and is respected.
+ * A lock from another host cannot be checked: it is respected, unless the caller holds the pipeline's lease
+ * (pipeline-lease.ts), which a live trainer on any host renews; then the file is a dead pod's (issue 23 §2).
  */
 export class StateDirLock {
   private released = false;
 
   private constructor(readonly path: string) {}
 
-  static acquire(dir: string): StateDirLock {
+  static acquire(dir: string, opts: { leaseHeld?: boolean } = {}): StateDirLock {
     mkdirSync(dir, { recursive: true });
     const path = join(dir, LOCK_FILE);
     if (heldHere.has(path)) throw new StateDirLockedError(path, { pid: process.pid, host: hostname(), since: 'earlier in this process' });
@@ -77,11 +78,11 @@ export class StateDirLock {
       if (holder) {
         const ours = holder.host === hostname();
         // Same host: a dead pid, or our own pid (a restarted container), is a stale lock.
-        if (!ours || (holder.pid !== process.pid && alive(holder.pid))) throw new StateDirLockedError(path, holder);
+        if (ours ? holder.pid !== process.pid && alive(holder.pid) : !opts.leaseHeld) throw new StateDirLockedError(path, holder);
       } else if (Date.now() - statSync(path).mtimeMs < UNREADABLE_STALE_MS) {
         throw new StateDirLockedError(path, { pid: 0, host: 'unknown', since: 'just now (lock file being written)' });
       }
-      log('trainer.lock').warn({ path, holder }, 'taking over a stale state directory lock (its process is gone)');
+      log('trainer.lock').warn({ path, holder }, holder && holder.host !== hostname() ? 'taking over the state directory lock of another host (this trainer holds the pipeline lease: that one is gone)' : 'taking over a stale state directory lock (its process is gone)');
       // Then O_EXCL once more. Two starters taking over the same stale lock in the same instant is the one race left.
       unlinkSync(path);
     }

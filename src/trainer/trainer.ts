@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
 import type { Kafka, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
 import { defaultCodec, type ItemContent, type UserEvent } from '../codec/index.js';
 import type { Config } from '../config/load.js';
 import { PROJECT_ROOT } from '../config/paths.js';
@@ -11,6 +12,7 @@ import { createProducer } from '../kafka/producer.js';
 import { TableFollower } from '../kafka/table-follower.js';
 import { topicsFrom } from '../kafka/topics.js';
 import { ContentTable } from '../learner/content-table.js';
+import { contentModelName } from '../encoder/model-spec.js';
 import { eventProblem } from '../learner/event-check.js';
 import { OnlineModel, type OnlineModelState, type WindowExamples } from '../learner/online-model.js';
 import { selectBackend, type NamedArrays, type NegativePool } from '../model/index.js';
@@ -22,6 +24,7 @@ import { StateDirLock } from './state-lock.js';
 import { EventIntake } from './event-intake.js';
 import { PendingListings } from './listed-items.js';
 import type { WaitingEvent } from './waiting-events.js';
+import type { WindowPolicy } from './window.js';
 
 /** How often waiting events are checked against the content table, besides the arrival notices. */
 const WAITING_SWEEP_MS = 2_000;
@@ -85,6 +88,28 @@ export interface TrainerCollaborators {
    * pretraining pass always rehearses.
    */
   rehearsal?: { allowed(delayMs: number): boolean };
+  /**
+   * The live trainer's lease on its pipeline (issue 23 §2): a checkpoint is written only while it is surely held (a
+   * trainer paused past it may have a successor, whose checkpoints it must not follow), and a lock file left by
+   * another host is taken over since a live trainer there would hold the lease.
+   */
+  lease?: { held(): boolean };
+}
+
+/** How the trainer runs, besides its settings. */
+export interface TrainerOptions {
+  /**
+   * The window's time cut: LEARN_WINDOW_MS by default; 'none' cuts windows by size only (the replay's protocol: the
+   * same windows however fast the machine is; the last one is trained by flush()).
+   */
+  windowMaxAgeMs?: WindowPolicy['maxAgeMs'];
+  /**
+   * false: a full window never grows while a step runs in the training thread (the replay's protocol); it waits for
+   * the step. Default: it grows up to LEARN_WINDOW_GROWTH_EVENTS / LEARN_WINDOW_GROWTH_USERS.
+   */
+  windowGrowth?: boolean;
+  /** Where it logs (default the process's logger, component `trainer`). */
+  log?: Logger;
 }
 
 export interface TrainerStats {
@@ -156,17 +181,20 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   readonly failure = new Promise<Error>((resolve) => {
     this.reportFailure = resolve;
   });
-  private readonly l = log('trainer');
+  private readonly l: Logger;
   readonly stats: TrainerStats = { consumed: 0, trainSeconds: 0, step: 0, batches: 0, eventsTrained: 0, digest: '0', waiting: 0, users: 0, items: 0, lastLoss: 0, checkpointSeq: 0, rehearsalSkipped: 0, lastWindowEvents: 0, lastStepMs: 0 };
 
   constructor(
     readonly cfg: Config,
     private collaborators: TrainerCollaborators = {},
+    options: TrainerOptions = {},
   ) {
     super();
-    this.content = new ContentTable(undefined, cfg.maxItems);
+    this.l = options.log ?? log('trainer');
+    this.content = new ContentTable(undefined, cfg.maxItems, contentModelName(cfg.encoderModel));
     this.pendingListings = new PendingListings(cfg.maxWaitingEvents, this.content);
-    this.intake = new EventIntake(cfg, this.content, { listed: this.pendingListings });
+    const growth = options.windowGrowth === false ? {} : { growthUsers: cfg.windowGrowthUsers, growthEvents: cfg.windowGrowthEvents };
+    this.intake = new EventIntake(cfg, this.content, { listed: this.pendingListings }, { maxAgeMs: options.windowMaxAgeMs ?? cfg.windowMs, ...growth });
     this.store = new CheckpointStore(join(resolve(PROJECT_ROOT, cfg.stateDir), 'checkpoints'), cfg.checkpointsKept);
   }
 
@@ -216,7 +244,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /** Backend, producer, content table and model (from the newest checkpoint, or fresh): everything but the consumer. */
   async prepare(contentDim?: number): Promise<void> {
-    this.lock ??= StateDirLock.acquire(resolve(PROJECT_ROOT, this.cfg.stateDir)); // issue 11 §2.10: fails if another trainer holds it
+    // Issue 11 §2.10: fails if another trainer holds it.
+    this.lock ??= StateDirLock.acquire(resolve(PROJECT_ROOT, this.cfg.stateDir), { leaseHeld: this.collaborators.lease?.held() ?? false });
+    // The checkpoint thread starts while the backend and the model load, not at the first checkpoint.
+    this.store.startWriter();
     const backend = await selectBackend(this.cfg.tfBackend);
     const codec = defaultCodec();
     const topics = topicsFrom(this.cfg);
@@ -268,9 +299,26 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     );
   }
 
+  /**
+   * Partitions of the events topic that the restored checkpoint never read from (all of them without one) start at
+   * their log start, not at the group's commit: that commit may be a newer checkpoint's (a fallback, every checkpoint
+   * unreadable, a restored state directory), and the events before it would be neither trained nor dead-lettered
+   * (issue 23 §1; a first checkpoint often holds one partition only).
+   */
+  private async startUnreadPartitions(topic: string): Promise<void> {
+    const admin = this.kafka!.admin();
+    await admin.connect();
+    try {
+      for (const { partition, low } of await admin.fetchTopicOffsets(topic)) this.intake.startAt(topic, partition, low);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   /** Starts consuming user events (live training). */
   async consume(): Promise<void> {
     const codec = defaultCodec();
+    await this.startUnreadPartitions(topicsFrom(this.cfg).userEvents);
     this.runner = new ConsumerRunner<UserEvent>({
       kafka: this.kafka!,
       groupId: trainerGroup(this.cfg),
@@ -283,8 +331,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       commitMode: 'manual',
       sessionTimeoutMs: this.cfg.kafkaSessionTimeoutMs,
       shouldPause: () => this.collaborators.backpressure?.shouldPause() ?? false,
-      // Issue 11 §2.7: read from the restored checkpoint's offsets, even below the group's commit (an older checkpoint).
-      startAt: this.intake.offsets(),
+      // Issue 11 §2.7, issue 23 §1: on every assignment, read on from what this trainer holds (the restored checkpoint's
+      // offsets, then everything consumed since), even below the group's commit (an older checkpoint was loaded).
+      position: (topic, partition) => this.intake.nextOffset(topic, partition),
+      onGap: (err) => this.fail(err),
     });
     await this.runner.start();
     this.timer = setInterval(() => void this.serial(() => this.tick()).catch((err: unknown) => this.l.error({ err }, 'tick failed')), 100);
@@ -383,16 +433,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // try, and always before the next checkpoint, which commits past them).
     if (this.intake.expireWaiting() > 0) await this.writeLetters();
     m.eventsWaiting.set(this.intake.waitingCount);
-    if (this.windowDue()) {
+    if (this.intake.windowDue) {
       await this.cutWindow();
-    } else if (!this.stepping && this.checkpointDue()) {
-      // Not while a step runs: the checkpoint would wait for it; the step's own follow-up checkpoints.
+    } else if (!this.stepping && this.batchesSinceCheckpoint > 0 && Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs) {
+      // Not while a step runs in the training thread: the checkpoint would wait for it; the step's follow-up checkpoints.
       await this.checkpoint();
     }
-  }
-
-  private windowDue(): boolean {
-    return this.intake.windowSize > 0 && (this.intake.windowFull || this.intake.windowAgeMs() >= this.cfg.windowMs);
   }
 
   private checkpointDue(): boolean {
@@ -422,7 +468,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.takenCheckpoint = undefined;
     if (this.stopping || this.broken) return;
     if (taken) await this.checkpoint(taken);
-    if (!this.stopping && this.windowDue()) await this.cutWindow();
+    if (!this.stopping && this.intake.windowDue) await this.cutWindow();
   }
 
   /**
@@ -475,8 +521,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // Everything consumed so far is now trained (once this window's steps are done) or waiting.
     const offsets = this.intake.offsets();
     const pool = this.collaborators.negativePool?.(w);
+    const skippedBefore = model.skippedSteps;
+    const learningAt = performance.now();
     const done = (loss: number): void => {
-      this.finishWindow(w, offsets, loss, cutAt);
+      this.finishWindow(w, { offsets, loss, skippedBefore, cutAt, learningAt });
       stop();
     };
     if (!this.cfg.trainThread) {
@@ -497,9 +545,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   /** A window's steps are done and its weights in use: its events count as trained, and listeners hear of it. */
-  private finishWindow(w: WindowExamples, offsets: PartitionOffsets, loss: number, cutAt: number): void {
+  private finishWindow(w: WindowExamples, o: { offsets: PartitionOffsets; loss: number; skippedBefore: number; cutAt: number; learningAt: number }): void {
+    const { offsets, loss } = o;
     const model = this.model;
-    this.stats.trainSeconds += (performance.now() - cutAt) / 1000;
+    if (model.skippedSteps > o.skippedBefore) {
+      m.trainStepsSkipped.inc(model.skippedSteps - o.skippedBefore);
+      this.l.error({ skipped: model.skippedSteps - o.skippedBefore, step: model.step }, 'non-finite loss or gradients: optimizer steps skipped (weights unchanged)');
+    }
+    this.stats.trainSeconds += (performance.now() - o.learningAt) / 1000;
     let n = 0;
     for (const list of w.events.values()) {
       for (const e of list) this.digest = addToDigest(this.digest, e.event_id);
@@ -509,17 +562,17 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.stats.batches++;
     this.stats.eventsTrained += n;
     this.stats.step = model.step;
-    this.stats.lastLoss = loss;
+    if (Number.isFinite(loss)) this.stats.lastLoss = loss;
     this.stats.digest = this.digest.toString(16);
     this.stats.waiting = this.intake.waitingCount;
     this.stats.users = model.users;
     this.stats.items = this.content.size;
     this.stats.lastWindowEvents = n;
-    this.stats.lastStepMs = performance.now() - cutAt;
+    this.stats.lastStepMs = performance.now() - o.cutAt;
     m.eventsTrained.inc(n);
     m.windowEvents.observe(n);
     m.trainSteps.inc(this.cfg.stepsPerBatch);
-    if (loss > 0) m.trainLoss.set(loss);
+    if (loss > 0 && Number.isFinite(loss)) m.trainLoss.set(loss);
     m.historyUsers.set(model.users);
     this.emit('windowTrained', { ...w, loss });
     this.batchesSinceCheckpoint++;
@@ -531,12 +584,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * The checkpoint's content as of now, taken in one turn of the event loop: the position, the model's state and the
    * thread's optimizer (asked for now: it answers after the steps asked for before, and before any asked for later).
    * Taken when no window is stepping (between a window's bookkeeping and the next cut), it is consistent.
+   * `pinHistories`: the histories are shared with the writing thread, not copied (see OnlineModel.state): only for a
+   * checkpoint written before anything trains again, which must then unpin them.
    */
-  private takeCheckpoint(): TakenCheckpoint {
+  private takeCheckpoint(o: { pinHistories?: boolean } = {}): TakenCheckpoint {
     const trained = this.trained;
     const offsets: TrainerCheckpointState['offsets'] = {};
     for (const [t, p] of trained) offsets[t] = Object.fromEntries([...p].map(([part, o]) => [String(part), o]));
-    const state = this.model.stateNow();
+    const state = this.model.stateNow(o);
     // Handled where it is awaited; a checkpoint postponed by its gate never awaits it.
     state.catch(() => undefined);
     return {
@@ -568,20 +623,35 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.l.warn({ error: err instanceof Error ? err.message : String(err) }, 'checkpoint postponed: dead letters not written');
       return;
     }
+    if (this.collaborators.lease && !this.collaborators.lease.held()) {
+      this.l.warn('checkpoint postponed: the pipeline lease is not confirmed (redis away, or taken over)');
+      return;
+    }
     if (this.collaborators.checkpointGate && !(await this.collaborators.checkpointGate.beforeCheckpoint())) {
       this.l.warn('checkpoint postponed by its gate');
       return;
     }
-    if (!taken) {
-      // A window stepping in the thread has its events in the histories already: the checkpoint waits for its weights.
-      await this.stepDone();
-      if (this.broken) return;
-      taken = this.takeCheckpoint();
+    if (this.broken || (this.collaborators.lease && !this.collaborators.lease.held())) return;
+    // Taken at a window's end (LEARN_TRAIN_THREAD), the histories were copied then: windows may train meanwhile. Taken
+    // here, they are shared with the writing thread: nothing trains until the file is written (all of it runs in the
+    // trainer's serial turn, and a window stepping in the thread has its events in the histories already, so the
+    // checkpoint waits for its weights first).
+    const pinned = !taken;
+    let seq: number;
+    try {
+      if (!taken) {
+        await this.stepDone();
+        if (this.broken) return;
+        taken = this.takeCheckpoint({ pinHistories: true });
+      }
+      const { state, arrays } = await taken.state;
+      if (this.broken || (this.collaborators.lease && !this.collaborators.lease.held())) return;
+      // The state's other typed arrays (ids, recency order) are fresh copies: they move to the thread.
+      seq = await this.store.write({ state: { ...state, ...taken.position }, arrays }, { handOver: true });
+    } finally {
+      if (pinned) this.model.unpinHistories();
     }
-    const { trained, position } = taken;
-    const { state, arrays } = await taken.state;
-    if (this.broken) return;
-    const seq = this.store.write({ state: { ...state, ...position }, arrays });
+    const { trained } = taken;
     // Windows finished since it was taken stay to be checkpointed.
     this.batchesSinceCheckpoint -= taken.batches;
     this.lastCheckpointAt = Date.now();

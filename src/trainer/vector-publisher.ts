@@ -1,14 +1,18 @@
 import type { Config } from '../config/load.js';
+import { addReadinessCheck, type CheckResult } from '../ops/health.js';
 import { log } from '../ops/logger.js';
-import { BackpressureError, VectorStore, type Interaction, type VectorWrite } from '../store/index.js';
+import { BackpressureError, StoreError, VectorStore, type Interaction, type VectorWrite, type WriteResult } from '../store/index.js';
 import { isRedisAuthError } from '../store/redis-client.js';
 import { WriteOrder } from '../store/write-order.js';
+import { versionsLost } from './metrics.js';
 import type { TrainedWindow, Trainer } from './trainer.js';
 
 const CHUNK = 512;
 /** Backoff between tries to reach Redis at start, and between version builds that failed (doubling). */
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 30_000;
+/** How often the current version's meta is looked for in Redis (an eviction or a flush while no write happens). */
+const VERSION_CHECK_MS = 5_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -53,6 +57,15 @@ export class VectorPublisher {
   private readonly order = new WriteOrder();
   /** The last version published: how long its build took (begin to switch) and what it held. */
   lastBuild: { version: number; ms: number; items: number; users: number } | undefined;
+  /**
+   * The current version, when Redis lost its meta hash (eviction, FLUSHALL, a restart without persistence): every
+   * write into it is refused, so a new one is built from the current weights at once (issue 23 item 4).
+   */
+  private lost: number | undefined;
+  private lastVersionCheck = Date.now();
+  /** The highest version this publisher began: a Redis that lost its counter must not hand out a lower id. */
+  private lastBegun = 0;
+  private removeReadiness: (() => void) | undefined;
   private readonly l = log('trainer.publisher');
 
   private constructor(
@@ -82,11 +95,17 @@ export class VectorPublisher {
         await sleep(backoff);
       }
     }
+    void p.warnOnEviction();
     // Catches items that arrived while a flush was running.
     p.timer = setInterval(() => {
       void p.flushNewItems();
       void p.writeDeferred().catch((err: unknown) => p.l.warn({ err: (err as Error).message }, 'deferred vector writes failed'));
+      if (p.lost !== undefined || Date.now() - p.lastVersionCheck >= VERSION_CHECK_MS) p.checkVersionSoon();
     }, 200);
+    p.store.on('versionLost', (version) => p.versionLost(version));
+    // A Redis that restarted may have come back empty (no persistence, or an older AOF): look at once.
+    p.store.on('health', (up) => up && p.checkVersionSoon());
+    p.removeReadiness = addReadinessCheck('vector-version', () => p.versionReadiness());
     trainer.on('windowTrained', (w) => {
       p.windowWrites = p.windowWrites.then(() => p.afterTrain(w)).catch((err: unknown) => p.onFailure(err instanceof Error ? err : new Error(String(err))));
     });
@@ -114,6 +133,7 @@ export class VectorPublisher {
     const model = this.trainer.model;
     // Continue above what is there: a restart on a host whose clock is behind must not have its writes refused.
     if (meta) this.order.atLeast(meta.order);
+    if (current !== undefined) this.lastBegun = current;
     if (meta && meta.dim === model.config.outDim && meta.config === JSON.stringify(model.config)) {
       this.version = current;
       this.versionStep = model.step;
@@ -125,6 +145,65 @@ export class VectorPublisher {
 
   get currentVersion(): number | undefined {
     return this.version;
+  }
+
+  /** Not ready while the current version is lost from Redis and not rebuilt yet (serving answers 503 meanwhile). */
+  private versionReadiness(): CheckResult {
+    if (this.lost === undefined) return { ok: true, detail: { version: this.version } };
+    return { ok: false, detail: `vector version ${this.lost} lost from redis (evicted or flushed): rebuilding it` };
+  }
+
+  /**
+   * An evicting Redis drops vectors, seen sets and version metas of its own choosing: served answers go wrong or 503
+   * until the next rebuild. Said once at start; the deploy files set noeviction (docs/operations.md, "Redis").
+   */
+  private async warnOnEviction(): Promise<void> {
+    const policy = await this.store.evictionPolicy();
+    if (policy === undefined) this.l.info('redis maxmemory-policy not readable (CONFIG refused): it must be noeviction (docs/operations.md)');
+    else if (policy !== 'noeviction') this.l.error({ policy }, 'redis evicts keys (maxmemory-policy is not noeviction): vectors and seen sets can vanish; set maxmemory-policy noeviction (docs/operations.md)');
+  }
+
+  /** The store refused writes into `version` as unknown: its meta hash is gone from Redis. */
+  private versionLost(version: number): void {
+    if (this.building?.version === version) this.abandonBuild(new Error(`version ${version} lost from redis`));
+    if (version !== this.version || this.lost === version) return;
+    this.lost = version;
+    versionsLost.inc();
+    this.l.error({ version }, 'the current vector version is gone from redis (evicted, flushed or restarted empty: see docs/operations.md, maxmemory-policy noeviction with AOF): rebuilding it');
+    this.checkVersionSoon();
+  }
+
+  /** Queues a check of the current version behind the window writes (so it never runs beside a build). */
+  private checkVersionSoon(): void {
+    this.lastVersionCheck = Date.now();
+    this.windowWrites = this.windowWrites.then(() => this.checkVersion());
+  }
+
+  /**
+   * Rebuilds a lost current version (every item and user, current weights) and re-announces one that readers no longer
+   * find as current. Never throws: Redis away leaves it for the next check, backing off.
+   */
+  private async checkVersion(): Promise<void> {
+    const version = this.version;
+    if (version === undefined || !this.store.healthy() || Date.now() < this.buildRetryAt) return;
+    try {
+      if (this.lost === undefined && !(await this.store.versionMeta(version))) this.versionLost(version);
+      if (this.lost === version) {
+        this.building = undefined;
+        await this.buildVersion();
+        this.l.info({ lost: version, version: this.version }, 'lost vector version rebuilt');
+        this.lost = undefined;
+        this.buildBackoffMs = RETRY_FIRST_MS;
+      } else if (((await this.store.currentVersion()) ?? 0) < version) {
+        // The pointer alone went (a deleted key): readers are sent back to this version.
+        await this.store.publishVersion(version);
+        this.l.warn({ version }, 'current vector version re-announced');
+      }
+    } catch (err) {
+      this.buildRetryAt = Date.now() + this.buildBackoffMs;
+      this.l.warn({ err: (err as Error).message, version, retryMs: this.buildBackoffMs }, 'checking or rebuilding the vector version failed: retrying');
+      this.buildBackoffMs = Math.min(2 * this.buildBackoffMs, RETRY_MAX_MS);
+    }
   }
 
   /** The trainer's checkpoint gate: window writes done, deferred writes buffered and pending writes flushed. */
@@ -223,14 +302,14 @@ export class VectorPublisher {
     const order = this.order.next();
     const writes: VectorWrite[] = [...vectors].map(([id, vector]) => ({ id, vector, eventTime: this.trainer.lastEventTime(id), order }));
     try {
-      await this.store.writeUserVectors(version, writes);
+      checked(await this.store.writeUserVectors(version, writes));
     } catch (err) {
       if (!(err instanceof BackpressureError)) throw err;
       return false;
     }
     if (this.building) {
       try {
-        await this.store.writeUserVectors(this.building.version, writes);
+        checked(await this.store.writeUserVectors(this.building.version, writes));
       } catch (err) {
         this.abandonBuild(err as Error);
       }
@@ -297,7 +376,7 @@ export class VectorPublisher {
     for (let i = 0; i < ids.length; i += CHUNK) {
       const vectors = this.trainer.model.itemVectors(ids.slice(i, i + CHUNK));
       const order = this.order.next();
-      await this.store.writeItemVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime, order })));
+      checked(await this.store.writeItemVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime, order }))));
     }
   }
 
@@ -320,7 +399,9 @@ export class VectorPublisher {
       dim: model.config.outDim,
       config: model.config,
       checkpointId: String(this.trainer.stats.checkpointSeq),
+      above: this.lastBegun,
     });
+    this.lastBegun = version;
     this.building = { version, users: model.recentUsers(model.users), next: 0, started: Date.now() };
     await this.writeItems(version, [...model.content.ids()], Date.now());
   }
@@ -347,14 +428,26 @@ export class VectorPublisher {
   private async writeUsers(version: number, users: readonly string[]): Promise<void> {
     const vectors = this.trainer.userVectors(users);
     const order = this.order.next();
-    await this.store.writeUserVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime: this.trainer.lastEventTime(id), order })));
+    checked(await this.store.writeUserVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime: this.trainer.lastEventTime(id), order }))));
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.removeReadiness?.();
     await this.windowWrites;
     await this.flushNewItems();
     await this.store.flush(this.cfg.publishFlushMs).catch((err: unknown) => this.l.warn({ err: (err as Error).message }, 'pending vector writes dropped at stop'));
     await this.store.close();
   }
+}
+
+/**
+ * A write result the publisher can act on. Writes refused as `unknown-version` (the version's meta gone from Redis)
+ * reach the publisher through the store's `versionLost` event, which rebuilds the version; a refused dimension is a
+ * bug or a foreign writer, so it fails the write.
+ */
+function checked(result: WriteResult): WriteResult {
+  const wrongDim = result.rejected.filter((r) => r.reason === 'dim-mismatch');
+  if (wrongDim.length > 0) throw new StoreError('bad-vector', `${wrongDim.length} vector writes refused by redis as of another dimension, e.g. ${wrongDim[0]!.id}`);
+  return result;
 }

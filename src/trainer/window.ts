@@ -1,9 +1,26 @@
 import type { UserEvent } from '../codec/index.js';
 
 /**
- * The open micro-batch: new events grouped by user, in arrival order per user. Cut when enough users have new
- * events or when it has been open long enough (the streaming form of the paper's history/target split: what came
- * before the window is history, the window's events are targets).
+ * When a micro-batch window is cut: at `maxUsers` users with new events, at `maxEvents` events (bursty users, or a
+ * replay at full speed, would otherwise make huge windows, and fewer, larger steps learn less from the same events),
+ * or once it has been open `maxAgeMs` of wall-clock time. `maxAgeMs: 'none'` is the replay's protocol: windows are cut
+ * by size only (a seed gives the same windows however fast the machine is), the last one when the stream ends.
+ */
+export interface WindowPolicy {
+  maxUsers: number;
+  maxEvents: number;
+  maxAgeMs: number | 'none';
+  /**
+   * How far a full window may grow while it cannot be cut (a training step still runs in the training thread): see
+   * `atGrowthBound`. Absent (or below the normal cut): no growth.
+   */
+  growthUsers?: number;
+  growthEvents?: number;
+}
+
+/**
+ * The open micro-batch: new events grouped by user, in arrival order per user, cut by its WindowPolicy (the streaming
+ * form of the paper's history/target split: what came before the window is history, the window's events are targets).
  */
 export class MicroBatchWindow {
   private byUser = new Map<string, UserEvent[]>();
@@ -12,15 +29,17 @@ export class MicroBatchWindow {
   /** Windows in a row taken past the normal cut: each may grow twice as far as the one before. */
   private grownInARow = 0;
 
-  /**
-   * Cut at `maxUsers` users with new events, or at `maxEvents` events (bursty users, or a replay at full speed, would
-   * otherwise make huge windows, and fewer, larger steps learn less from the same events).
-   */
-  constructor(private readonly limits: { maxUsers: number; maxEvents: number; growthUsers?: number; growthEvents?: number }) {}
+  constructor(private readonly policy: WindowPolicy) {}
 
-  /** Whether the window must be cut now. */
+  /** Whether the window must be cut now by its size (checked after each add). */
   get full(): boolean {
-    return this.byUser.size >= this.limits.maxUsers || this.events >= this.limits.maxEvents;
+    return this.byUser.size >= this.policy.maxUsers || this.events >= this.policy.maxEvents;
+  }
+
+  /** Whether the window must be cut now, by its size or its age (checked as time passes). */
+  due(now = Date.now()): boolean {
+    if (this.events === 0) return false;
+    return this.full || (this.policy.maxAgeMs !== 'none' && this.ageMs(now) >= this.policy.maxAgeMs);
   }
 
   /**
@@ -32,7 +51,7 @@ export class MicroBatchWindow {
   get atGrowthBound(): boolean {
     const factor = 2 ** (this.grownInARow + 1);
     const bound = (normal: number, limit = 0): number => Math.max(normal, Math.min(limit, normal * factor));
-    return this.byUser.size >= bound(this.limits.maxUsers, this.limits.growthUsers) || this.events >= bound(this.limits.maxEvents, this.limits.growthEvents);
+    return this.byUser.size >= bound(this.policy.maxUsers, this.policy.growthUsers) || this.events >= bound(this.policy.maxEvents, this.policy.growthEvents);
   }
 
   get users(): number {
@@ -64,7 +83,7 @@ export class MicroBatchWindow {
   /** Empties the window and returns its events per user, each user's in event-time order. */
   take(): Map<string, UserEvent[]> {
     const out = this.byUser;
-    this.grownInARow = this.byUser.size > this.limits.maxUsers || this.events > this.limits.maxEvents ? this.grownInARow + 1 : 0;
+    this.grownInARow = this.byUser.size > this.policy.maxUsers || this.events > this.policy.maxEvents ? this.grownInARow + 1 : 0;
     for (const list of out.values()) list.sort((a, b) => a.ts - b.ts);
     this.byUser = new Map();
     this.events = 0;

@@ -19,6 +19,7 @@ const SETTING_ENVS = new Set(Object.values(settings).map((s) => s.env));
 const SECRET_ENVS = new Set(Object.values(settings).filter((s) => s.secret).map((s) => s.env));
 const METRICS_PORT = Number(settings.metricsPort.schema.parse(undefined));
 const SERVE_PORT = Number(settings.servePort.schema.parse(undefined));
+const SERVE_METRICS_PORT = Number(settings.serveMetricsPort.schema.parse(undefined));
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
@@ -94,7 +95,10 @@ const dockerfile = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
 
 test('every environment variable the deploy files set is a real setting; secrets only in the Secret', () => {
   for (const c of appContainers) for (const k of c.env.keys()) assert.ok(SETTING_ENVS.has(k), `${c.where}: ${k} is not a setting`);
+  // ConfigMaps the roles take their environment from (learn-redis-config is a file for the Redis server).
+  const envMaps = new Set(appContainers.flatMap((c) => arr(c.container.envFrom).map((f) => obj(obj(f).configMapRef).name)).filter((n) => n !== undefined).map(String));
   for (const [name, data] of configMaps) {
+    if (!envMaps.has(name)) continue;
     for (const k of Object.keys(data)) {
       assert.ok(SETTING_ENVS.has(k), `ConfigMap ${name}: ${k} is not a setting`);
       assert.ok(!SECRET_ENVS.has(k), `ConfigMap ${name}: ${k} is a secret, it belongs in a Secret`);
@@ -103,7 +107,7 @@ test('every environment variable the deploy files set is a real setting; secrets
   const appSecret = secrets.get('learn-secrets');
   assert.ok(appSecret);
   for (const k of Object.keys(appSecret)) assert.ok(SECRET_ENVS.has(k), `Secret learn-secrets: ${k} is not a secret setting`);
-  assert.deepEqual(Object.keys(appSecret).sort(), ['KAFKA_SASL_PASSWORD', 'REDIS_URL']);
+  assert.deepEqual(Object.keys(appSecret).sort(), ['KAFKA_SASL_PASSWORD', 'LEARN_SERVE_TOKEN', 'REDIS_URL']);
   for (const { name, s } of composeApps) for (const k of composeEnv(s).keys()) assert.ok(SETTING_ENVS.has(k), `compose ${name}: ${k} is not a setting`);
   // Dockerfile ENV: settings, plus the install-time switch of onnxruntime-node.
   const envNames = [...dockerfile.matchAll(/^ENV\s+([\s\S]*?)(?<!\\)\n/gm)].flatMap((m) => [...m[1]!.matchAll(/([A-Z_][A-Z0-9_]*)=/g)].map((x) => x[1]!));
@@ -188,13 +192,17 @@ test('ports agree with the defaults: metrics for encode/train, LEARN_SERVE_PORT 
   }
   const s = k8sRole('serve');
   const ports = arr(s.container.ports).map(obj);
-  assert.deepEqual(ports.map((p) => p.containerPort), [SERVE_PORT]);
+  assert.deepEqual(ports.map((p) => p.containerPort), [SERVE_PORT, SERVE_METRICS_PORT]);
   assert.equal(s.env.get('LEARN_SERVE_PORT') ?? String(SERVE_PORT), String(SERVE_PORT));
   assert.equal(s.env.get('LEARN_SERVE_HOST'), '0.0.0.0');
+  // /metrics is on its own port, reachable by the scraper (0.0.0.0) but not through the Service.
+  assert.equal(s.env.get('LEARN_SERVE_METRICS_PORT') ?? String(SERVE_METRICS_PORT), String(SERVE_METRICS_PORT));
+  assert.equal(s.env.get('LEARN_SERVE_METRICS_HOST'), '0.0.0.0');
+  assert.equal(obj(obj(obj(obj(s.workload.spec).template).metadata).annotations)['prometheus.io/port'], String(SERVE_METRICS_PORT));
   for (const probe of ['livenessProbe', 'readinessProbe']) assert.ok(ports.some((p) => p.name === obj(obj(s.container[probe]).httpGet).port));
   const svc = one('Service', 'learn-serve');
   assert.deepEqual(obj(svc.spec).selector, obj(obj(obj(s.workload.spec).selector).matchLabels));
-  assert.equal(obj(arr(obj(svc.spec).ports)[0]).targetPort, 'http');
+  assert.deepEqual(arr(obj(svc.spec).ports).map((p) => obj(p).targetPort), ['http'], 'the Service exposes the API port only');
 
   // Compose: the container side of each mapping and the healthcheck URL use the same ports.
   for (const [role, port] of [['encode', METRICS_PORT], ['train', METRICS_PORT], ['serve', SERVE_PORT]] as const) {
@@ -241,4 +249,18 @@ test('encoder replicas do not exceed the partitions of its input topic; resource
       if (f) assert.ok(arr(c.container.volumeMounts).map(obj).some((m) => f.startsWith(`${String(m.mountPath)}/`)), `${c.where}: ${k}=${f} is on a mounted volume`);
     }
   }
+});
+
+test('Redis keeps every key and survives a restart: no eviction and an append-only file, in compose and in the k8s Redis config (issue 23 item 4)', () => {
+  const redis = obj(services.redis);
+  const args = arr(redis.command).map(String);
+  const flag = (name: string): string | undefined => args[args.indexOf(`--${name}`) + 1];
+  assert.equal(flag('maxmemory-policy'), 'noeviction', 'compose redis: no eviction');
+  assert.equal(flag('appendonly'), 'yes', 'compose redis: AOF');
+  assert.ok(arr(redis.volumes).map(String).some((v) => v.split(':')[1] === '/data'), 'compose redis keeps /data on a volume');
+  const conf = String(obj(one('ConfigMap', 'learn-redis-config').data)['redis.conf']);
+  assert.match(conf, /^maxmemory-policy noeviction$/m);
+  assert.match(conf, /^appendonly yes$/m);
+  const kustomization = readFileSync(join(K8S, 'kustomization.yaml'), 'utf8');
+  assert.match(kustomization, /- redis-config\.yaml/);
 });

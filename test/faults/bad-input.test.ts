@@ -79,7 +79,7 @@ test('10,000+ malformed messages interleaved with good ones: each bad one dead-l
   const contentMsgs: Msg[] = nanItems.map((id, i) => {
     const v = new Float32Array(dim).fill(0.05);
     v[i * 7] = i % 3 === 0 ? Number.POSITIVE_INFINITY : Number.NaN;
-    const c: ItemContent = { item_id: id, model_id: 'bad', text_hash: '0'.repeat(64), dim, vector: Buffer.from(v.buffer), encoded_at: 1 };
+    const c: ItemContent = { item_id: id, model_id: 'all-minilm-l6-v2-q@test', text_hash: '0'.repeat(64), dim, vector: Buffer.from(v.buffer), encoded_at: 1 };
     expected.set(id, ['non-finite-vector']);
     return { key: id, value: codec.encode('ItemContent', c) };
   });

@@ -1,6 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import { defaultCodec, type UserEvent } from '../../src/codec/index.js';
 import { DLQ_HEADERS } from '../../src/kafka/dead-letter.js';
+import { UserHistories } from '../../src/learner/histories.js';
 import type { Rng } from '../../src/model/index.js';
 import { digestOf } from '../../src/trainer/digest.js';
 import type { TrainerCheckpointState } from '../../src/trainer/trainer.js';
@@ -72,7 +73,7 @@ export class EventLedger {
   account(row: string, final: TrainerCheckpointState | undefined, letters: KafkaMessage[], eventsTopic: string, extra: { note: string; wallS: number }): MatrixRow {
     const trainedTimes = new Map<string, number>();
     let unknownTrained = 0;
-    for (const [user, h] of final?.histories.users ?? []) {
+    for (const [user, h] of final ? UserHistories.entriesOf(final.histories) : []) {
       if (h.events > h.items.length) throw new Error(`ledger: ${user} has ${h.events} events but a history of ${h.items.length} (raise LEARN_HISTORY_LEN)`);
       for (const item of h.items) {
         const id = this.byPair.get(`${user}\u0000${item}`);

@@ -11,7 +11,7 @@ import { createProducer } from '../../src/kafka/producer.js';
 import { Rng } from '../../src/model/index.js';
 import { StoreKeys } from '../../src/store/index.js';
 import { CheckpointStore } from '../../src/trainer/checkpoint.js';
-import type { TrainerCheckpointState } from '../../src/trainer/trainer.js';
+import { trainerGroup, type TrainerCheckpointState } from '../../src/trainer/trainer.js';
 import { randomContents } from '../support/pipeline.js';
 import { PrivateRedis } from '../support/private-redis.js';
 import { startLearn, type RoleProcess } from '../support/process.js';
@@ -100,6 +100,20 @@ function interleave(msgs: Msg[], extra: Msg[], rng: Rng): Msg[] {
 /** Bytes that cannot be decoded (first byte 0: never the single-object magic). */
 const garbage = (rng: Rng, n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i === 0 ? 0 : rng.int(256))));
 
+/**
+ * A row's bad messages, in the ledger with the reasons they must be dead-lettered with: `types` events of an unknown
+ * type (`<label>-u<n>` users, items of the row), then `raws` undecodable ones.
+ */
+function badMessages(o: { tag: string; label: string; types: number; raws: number; users: number; items: number }, ledger: EventLedger, rng: Rng, itemId: (i: number) => string): Msg[] {
+  const bad: Msg[] = [];
+  for (let i = 0; i < o.types; i++) {
+    const e = event(ledger.bad(`${o.tag}-type-${i}`, ['unknown-event-type']), `${o.label}-u${rng.int(o.users)}`, itemId(rng.int(o.items)), Date.now() - 60_000, 'teleport');
+    bad.push({ key: e.user_id, value: codec.encode('UserEvent', e) });
+  }
+  for (let i = 0; i < o.raws; i++) bad.push({ key: ledger.bad(`${o.tag}-raw-${i}`, ['bad-magic', 'too-short']), value: garbage(rng, 1 + rng.int(120)) });
+  return bad;
+}
+
 /** Waits until every produced event is trained (in the newest checkpoint) or dead-lettered, and none waits. */
 async function settle(p: { stateDir: string; topics: { LEARN_TOPIC_DLQ: string } }, ledger: EventLedger, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -160,12 +174,7 @@ test('matrix: 22 seeded SIGKILLs of one trainer (inside checkpoint writes, DLQ w
   const items = 120;
   // Items 100-119 get content only later, in two groups: their events wait, across kills, until then.
   const { started, rng, p, ledger, good } = await eventRow('kills', 0, { users: 80, perUser: 15, items, withContent: 100 });
-  const bad: Msg[] = [];
-  for (let i = 0; i < 100; i++) {
-    const e = event(ledger.bad(`kl-type-${i}`, ['unknown-event-type']), `kills-u${rng.int(80)}`, p.itemId(rng.int(items)), Date.now() - 60_000, 'teleport');
-    bad.push({ key: e.user_id, value: codec.encode('UserEvent', e) });
-  }
-  for (let i = 0; i < 40; i++) bad.push({ key: ledger.bad(`kl-raw-${i}`, ['bad-magic', 'too-short']), value: garbage(rng, 1 + rng.int(120)) });
+  const bad = badMessages({ tag: 'kl', label: 'kills', types: 100, raws: 40, users: 80, items }, ledger, rng, p.itemId);
   const stream = interleave(encoded(good), bad, rng);
 
   const LIVES = 22;
@@ -227,12 +236,7 @@ test('matrix: 22 seeded SIGKILLs of one trainer (inside checkpoint writes, DLQ w
 
 test('matrix: the DLQ refuses every write for 12 s (max.message.bytes of learn.dlq set to 64, then restored)', { timeout: 240_000 }, async (t) => {
   const { started, rng, p, ledger, good } = await eventRow('dlqdown', 1, { users: 30, perUser: 10, items: 40 });
-  const bad: Msg[] = [];
-  for (let i = 0; i < 60; i++) {
-    const e = event(ledger.bad(`dd-type-${i}`, ['unknown-event-type']), `dlqdown-u${rng.int(30)}`, p.itemId(rng.int(40)), Date.now() - 60_000, 'teleport');
-    bad.push({ key: e.user_id, value: codec.encode('UserEvent', e) });
-  }
-  for (let i = 0; i < 30; i++) bad.push({ key: ledger.bad(`dd-raw-${i}`, ['bad-magic', 'too-short']), value: garbage(rng, 1 + rng.int(120)) });
+  const bad = badMessages({ tag: 'dd', label: 'dlqdown', types: 60, raws: 30, users: 30, items: 40 }, ledger, rng, p.itemId);
   const stream = interleave(encoded(good), bad, rng);
   const half = Math.floor(stream.length / 2);
   const setDlqMaxBytes = (value: string) =>
@@ -360,11 +364,11 @@ test('matrix: two trainers started at once on one state directory and group', { 
     const loserCode = await Promise.race([roles.a.exited, roles.b.exited, sleep(60_000).then(() => 'both running')]);
     const [winner, loser] = alive(roles.a) ? [roles.a, roles.b] : [roles.b, roles.a];
     assert.ok(loserCode !== 0 && loserCode !== 'both running', `one of them refused to start (${String(loserCode)})`);
-    assert.match(loser.logs(), /One trainer per LEARN_STATE_DIR/);
+    assert.match(loser.logs(), /One trainer per (pipeline|LEARN_STATE_DIR)/);
     await p.send(stream.slice(150));
     await settle(p, ledger);
     assert.ok(alive(winner), 'the other trains on');
-    note = `the second exited with code ${String(loserCode)} at start (state directory locked by pid ${winner.child.pid}); the first trained everything`;
+    note = `the second exited with code ${String(loserCode)} at start (pipeline leased by pid ${winner.child.pid}); the first trained everything`;
     assert.equal(await stopRole(winner), 0, 'clean exit on SIGTERM');
   });
   await finish('two trainers at once', started, p, ledger, note, t);
@@ -392,4 +396,94 @@ test('matrix: future-stamped and late events, some waiting for content', { timeo
     assert.equal(await stopRole(roles.train), 0, 'clean exit on SIGTERM');
   });
   await finish('future-stamped and late events', started, p, ledger, `${future.length} stamped 2 days ahead (bound 3 days), ${beyond.length} 5 days ahead, ${late.length} 3 days late; items of ${[...normal, ...future, ...late, ...more].filter((e) => Number(e.item_id.split('-').at(-1)) >= 30).length} events listed last`, t);
+});
+
+// Issue 23 §1-§2: kills that keep the consumer group (the kills row above gives each life a group of its own), so the
+// group's committed offsets, its rebalances and the pipeline lease carry over from one life to the next.
+type GroupKill = 'timed' | 'fallback-rebalance' | 'rebalance' | 'lease-handover';
+
+test('matrix: 10 SIGKILLs in one consumer group: a rebalance after a checkpoint fallback, kills during rebalances and during lease hand-overs', { timeout: 420_000 }, async (t) => {
+  const { started, rng, p, ledger, good } = await eventRow('group', 7, { users: 60, perUser: 12, items: 80 });
+  const bad = badMessages({ tag: 'gr', label: 'group', types: 40, raws: 20, users: 60, items: 80 }, ledger, rng, p.itemId);
+  const stream = interleave(encoded(good), bad, rng);
+  const kinds: GroupKill[] = ['timed', 'timed', 'fallback-rebalance', 'rebalance', 'lease-handover', 'lease-handover', 'rebalance', 'fallback-rebalance', 'lease-handover', 'rebalance'];
+  const group = trainerGroup({ groupPrefix: p.env.LEARN_GROUP_PREFIX! });
+  const kafka = createKafka(cfg, 'test-member');
+  const checkpoints = () => new CheckpointStore<TrainerCheckpointState>(join(p.stateDir, 'checkpoints'), 3);
+  const logged = async (role: RoleProcess, text: string, timeoutMs: number): Promise<boolean> => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && alive(role)) {
+      if (role.logs().includes(text)) return true;
+      await sleep(20);
+    }
+    return false;
+  };
+  /**
+   * A second member of the trainer's group: joining and leaving rebalances the group; it reads and commits nothing.
+   * `joined` resolves when the rebalance its join started is over (kafkajs's run waits for the join and sync).
+   */
+  const joinMember = async () => {
+    const member = kafka.consumer({ groupId: group, sessionTimeout: 6_000, heartbeatInterval: 600 });
+    await member.connect();
+    await member.subscribe({ topic: p.topics.LEARN_TOPIC_USER_EVENTS, fromBeginning: true });
+    const joined = member.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async ({ pause }) => void pause() });
+    return { joined: () => Promise.race([joined, sleep(30_000)]), leave: () => Promise.race([member.disconnect(), sleep(20_000)]) };
+  };
+  const kills: Array<{ life: number; kind: GroupKill; fired: boolean; trained: number; fellBackFrom?: number }> = [];
+  const slice = Math.ceil(stream.length / (kinds.length + 1));
+  await withRoles('group', async (roles) => {
+    for (let life = 0; life < kinds.length; life++) {
+      const kind = kinds[life]!;
+      await p.send(stream.slice(life * slice, (life + 1) * slice));
+      let fellBackFrom: number | undefined;
+      if (kind === 'fallback-rebalance') {
+        // The newest checkpoint (its offsets committed) cut in half: the next life loads the one before, behind the group.
+        fellBackFrom = latestCheckpoint(p.stateDir)?.eventsTrained ?? 0;
+        const store = checkpoints();
+        const file = join(store.dir, `ckpt-${String(store.latestSeq()).padStart(12, '0')}.bin`);
+        truncateSync(file, Math.floor(statSync(file).size / 2));
+      }
+      const role = (roles[`life${life}`] = startLearn(['train'], p.env));
+      let fired = false;
+      if (kind === 'lease-handover') {
+        // Killed as soon as it has taken over the dead life's lease: before it restored its state or joined the group.
+        fired = await logged(role, 'pipeline lease taken', 60_000);
+      } else if (kind === 'timed') {
+        fired = await logged(role, 'assigned: reading from the position', 60_000);
+        await sleep(1_000 + rng.int(3_000));
+      } else {
+        // Wait until it reads (after a fallback: from the older checkpoint's offsets), then rebalance under it.
+        fired = await logged(role, 'assigned: reading from the position', 60_000);
+        await sleep(rng.int(1_500));
+        const member = await joinMember();
+        if (kind === 'fallback-rebalance') {
+          // Join, leave, and a kill once it holds everything again, before or after its next commit.
+          await member.joined();
+          await sleep(1_000);
+          await member.leave();
+          await sleep(2_000 + rng.int(2_000));
+        } else {
+          // Killed while the group rebalances: the member's join is under way.
+          await sleep(200 + rng.int(600));
+        }
+        if (alive(role)) role.child.kill('SIGKILL');
+        await member.joined();
+        await member.leave();
+      }
+      if (alive(role)) role.child.kill('SIGKILL');
+      await role.exited;
+      assert.equal(role.child.signalCode, 'SIGKILL', `life ${life} died of SIGKILL, not by itself:\n${role.logs().slice(-2000)}`);
+      kills.push({ life, kind, fired, trained: latestCheckpoint(p.stateDir)?.eventsTrained ?? 0, ...(fellBackFrom === undefined ? {} : { fellBackFrom }) });
+    }
+    await p.send(stream.slice(kinds.length * slice));
+    const last = (roles.last = startLearn(['train'], p.env));
+    await settle(p, ledger, 180_000);
+    assert.equal(await stopRole(last), 0, 'clean exit on SIGTERM');
+  });
+  t.diagnostic(JSON.stringify({ seed: SEED, kills }));
+  const fired = (k: GroupKill) => kills.filter((x) => x.kind === k && x.fired).length;
+  const note = `${kills.length} SIGKILLs in one group: ${fired('fallback-rebalance')} after a checkpoint fallback and a rebalance (member joined and left), ${fired('rebalance')} during a rebalance, ${fired('lease-handover')} just after taking over a dead trainer's lease, ${fired('timed')} at random times`;
+  assert.equal(kills.length, 10);
+  assert.ok(fired('fallback-rebalance') === 2 && fired('rebalance') === 3 && fired('lease-handover') === 3, note);
+  await finish('10 SIGKILLs keeping the consumer group', started, p, ledger, note, t);
 });

@@ -69,7 +69,7 @@ test('Redis stopped and restarted mid-stream under learn train: consumption paus
   const items = 80;
   const dim = 96;
   const contents: ItemContent[] = Array.from({ length: items }, (_, i) => ({
-    item_id: `it-${i}`, model_id: 'test', text_hash: String(i).padStart(64, '0'), dim, vector: unitVector(rng, dim), encoded_at: 1,
+    item_id: `it-${i}`, model_id: 'all-minilm-l6-v2-q@test', text_hash: String(i).padStart(64, '0'), dim, vector: unitVector(rng, dim), encoded_at: 1,
   }));
   const producer = await createProducer(createKafka(cfg, 'test-producer'));
   await sendAll(producer, env.LEARN_TOPIC_ITEM_CONTENT, contents.map((c) => ({ key: c.item_id, value: codec.encode('ItemContent', c) })));

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ItemContent } from '../../src/codec/index.js';
 import { ContentRejected, ContentTable } from '../../src/learner/content-table.js';
+import { contentModelName, modelNameOfId } from '../../src/encoder/model-spec.js';
 
 function content(itemId: string, values: number[]): ItemContent {
   const v = Float32Array.from(values);
@@ -43,4 +44,14 @@ test('past maxItems the least recently used item is dropped; an item the intake 
   t.apply('e', content('e', [1, 1]));
   assert.deepEqual([...t.ids()].sort(), ['c', 'd', 'e']);
   assert.equal(t.evicted, 2);
+});
+
+test('content of another model than the table\'s is refused as other-model, whatever its dimension (issue 23 item 8)', () => {
+  const t = new ContentTable(undefined, 10, 'm');
+  assert.ok(t.apply('a', content('a', [1, 0])));
+  assert.throws(() => t.apply('b', { ...content('b', [1, 0]), model_id: 'other@1' }), (e: unknown) => e instanceof ContentRejected && e.reason === 'other-model' && /other@1/.test(e.message));
+  assert.equal(t.size, 1);
+  assert.equal(contentModelName('all-minilm-l6-v2-q'), 'all-minilm-l6-v2-q');
+  assert.equal(contentModelName('./models/my-model'), 'dir-my-model');
+  assert.equal(modelNameOfId('smollm2-135m@0123456789ab+last'), 'smollm2-135m');
 });

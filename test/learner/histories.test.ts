@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { UserHistories } from '../../src/learner/histories.js';
 
 test('a history keeps its last maxLength items and counts every event', () => {
@@ -25,7 +27,64 @@ test('snapshot and restore keep items, counts and recency', () => {
   const h = new UserHistories(3, 5);
   h.append('u1', ['a', 'b', 'c', 'd'], 1);
   h.append('u2', ['x'], 2);
-  const r = UserHistories.restore(JSON.parse(JSON.stringify(h.snapshot())), 3, 5);
+  const r = UserHistories.restore(h.snapshot(), 3, 5);
   assert.deepEqual(r.get('u1'), { items: ['b', 'c', 'd'], events: 4, lastTs: 1 });
   assert.deepEqual(r.recent(5), ['u2', 'u1']);
+});
+
+// Issue 23 §5: histories were an object and a string array per user, about 1 KB of heap each at 50 items (2.4 KB
+// with real ids), so a million users did not fit the trainer's limit; they are typed arrays of interned item ids now.
+test('histories are typed arrays: 32,768 users of 50 items take under 400 bytes each', () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const used = (): number => {
+    gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const items = Array.from({ length: 5000 }, (_, i) => `item-${i}`);
+  const keep: UserHistories[] = [];
+  const before = used();
+  const h = new UserHistories(50, 32_768);
+  for (let u = 0; u < 32_768; u++) h.append(`user-${u}`, Array.from({ length: 50 }, (_, j) => items[(u * 31 + j * 7) % items.length]!), u);
+  keep.push(h);
+  const perUser = (used() - before) / 32_768;
+  assert.ok(perUser < 400, `${Math.round(perUser)} bytes per user`);
+  assert.deepEqual(h.get('user-3')?.items.slice(0, 2), [items[93], items[100]]);
+  const snap = h.snapshot();
+  assert.ok(snap.itemBlocks['0'] instanceof Int32Array && snap.order.length === 32_768);
+  const pinned = h.pin();
+  assert.ok(pinned.itemBlocks['1']?.buffer instanceof SharedArrayBuffer, 'a pinned snapshot is a view of shared memory');
+  assert.throws(() => h.append('user-1', ['x'], 1), /while a checkpoint was reading them/);
+  h.unpin();
+  h.append('user-1', ['x'], 1);
+  assert.deepEqual(h.get('user-1')?.items.at(-1), 'x');
+});
+
+test('freed slots are reused, a shorter history length or fewer users on restore keep the newest', () => {
+  const h = new UserHistories(4, 3);
+  h.append('u1', ['a', 'b', 'c'], 1);
+  h.append('u2', ['d'], 2);
+  h.append('u3', ['e', 'f'], 3);
+  h.append('u4', ['g'], 4); // evicts u1, whose slot u4 takes
+  h.append('u2', ['h', 'i', 'j', 'k', 'l'], 5); // more than fits at once
+  assert.deepEqual(h.get('u2'), { items: ['i', 'j', 'k', 'l'], events: 6, lastTs: 5 });
+  assert.deepEqual(h.get('u4')?.items, ['g']);
+  assert.equal(h.snapshot().lengths.length, 3, 'three slots for four users, one evicted');
+  const shorter = UserHistories.restore(h.snapshot(), 2, 2);
+  assert.deepEqual(shorter.recent(5), ['u2', 'u4']);
+  assert.deepEqual(shorter.get('u2'), { items: ['k', 'l'], events: 6, lastTs: 5 });
+  assert.equal(shorter.evicted, 2);
+  const same = UserHistories.restore(h.snapshot(), 4, 2);
+  assert.deepEqual(same.recent(5), ['u2', 'u4']);
+  same.append('u5', ['m'], 6);
+  assert.deepEqual(same.get('u5')?.items, ['m']);
+  assert.deepEqual(same.get('u2')?.items, ['i', 'j', 'k', 'l'], 'a reused slot leaves others alone');
+});
+
+test('the first snapshot format (JSON per user, in older checkpoints) still restores', () => {
+  const v1 = { maxLength: 3, maxUsers: 5, users: [['u1', { items: ['a', 'b', 'c', 'd'], events: 9, lastTs: 7 }], ['u2', { items: ['x'], events: 1, lastTs: 8 }]] as Array<[string, { items: string[]; events: number; lastTs: number }]> };
+  const r = UserHistories.restore(v1, 3, 5);
+  assert.deepEqual(r.get('u1'), { items: ['b', 'c', 'd'], events: 9, lastTs: 7 });
+  assert.deepEqual(UserHistories.entriesOf(v1).map(([id]) => id), ['u1', 'u2']);
 });

@@ -83,7 +83,7 @@ test('state() and restore() give the same model: vectors, histories, step and th
   const windows = Array.from({ length: 4 }, (_, w) => window(Array.from({ length: 6 }, (_, k) => ev(`e${w}-${k}`, `u${rng.int(4)}`, `i${rng.int(30)}`, w * 10 + k))));
   for (const w of windows.slice(0, 3)) a.learnWindow({ events: w, examples: a.examplesOf(w) });
   const { state, arrays } = a.state();
-  const b = OnlineModel.restore(cfg, content, JSON.parse(JSON.stringify(state)), arrays);
+  const b = OnlineModel.restore(cfg, content, structuredClone(state), arrays);
   try {
     assert.equal(b.step, a.step);
     assert.ok(a.step > 0);
@@ -114,14 +114,14 @@ test('rehearsal: each step joins recent windows unless told not to, and state() 
     assert.notEqual(rehearsed[3], plainLosses[3], 'later windows train with rehearsed ones joined');
     const { state, arrays } = rehearsing.state();
     assert.equal(state.rehearsal?.length, 4);
-    restored = OnlineModel.restore({ ...cfg, rehearsalWindows: 4, rehearsalSamples: 2 }, content, JSON.parse(JSON.stringify(state)), arrays);
+    restored = OnlineModel.restore({ ...cfg, rehearsalWindows: 4, rehearsalSamples: 2 }, content, structuredClone(state), arrays);
     const next = windows[4]!;
     assert.equal(
       restored.learnWindow({ events: next, examples: restored.examplesOf(next) }),
       rehearsing.learnWindow({ events: next, examples: rehearsing.examplesOf(next) }),
       'a restored model rehearses what the saved one would',
     );
-    fewer = OnlineModel.restore({ ...cfg, rehearsalWindows: 2 }, content, JSON.parse(JSON.stringify(state)), arrays);
+    fewer = OnlineModel.restore({ ...cfg, rehearsalWindows: 2 }, content, structuredClone(state), arrays);
     assert.equal(fewer.state().state.rehearsal?.length, 2, 'a restart with fewer windows keeps the newest');
   } finally {
     for (const m of [plain, skipping, rehearsing, restored, fewer]) m?.dispose();
@@ -148,14 +148,14 @@ test('hybrid item input: items get residual rows as they are trained on, and sta
     assert.ok(state.hybrid && state.hybrid.items.length > 0);
     assert.ok(arrays['w/input/item_residuals'] && arrays['m/item_residuals'], 'the residual table and its moments are saved');
     assert.ok(Array.from(arrays['w/input/item_residuals']!.values).some((x) => x !== 0), 'residuals were trained');
-    b = OnlineModel.restore(hybridCfg, content, JSON.parse(JSON.stringify(state)), arrays);
+    b = OnlineModel.restore(hybridCfg, content, structuredClone(state), arrays);
     assert.equal(b.interactionsOf(someItem), a.interactionsOf(someItem));
     const ids = Array.from({ length: 30 }, (_, i) => `i${i}`);
     assert.deepEqual(Array.from(b.itemMatrix(ids)), Array.from(a.itemMatrix(ids)));
     assert.deepEqual([...b.userVectors(['u0', 'u1', 'u2', 'u3'])], [...a.userVectors(['u0', 'u1', 'u2', 'u3'])]);
     const last = windows[4]!;
     assert.equal(b.learnWindow({ events: last, examples: b.examplesOf(last) }), a.learnWindow({ events: last, examples: a.examplesOf(last) }));
-    assert.throws(() => OnlineModel.restore(cfg, content, JSON.parse(JSON.stringify(state)), arrays), /LEARN_ITEM_INPUT is content/);
+    assert.throws(() => OnlineModel.restore(cfg, content, structuredClone(state), arrays), /LEARN_ITEM_INPUT is content/);
   } finally {
     a.dispose();
     fresh.dispose();

@@ -167,3 +167,24 @@ test('logQ: the first step (no counts yet: one bias for every candidate) equals 
   assert.ok(Math.abs(on[0]! - off[0]!) < 1e-5, `first step: ${on[0]} vs ${off[0]}`);
   assert.ok(Math.abs(on[2]! - off[2]!) > 1e-4, `third step: ${on[2]} vs ${off[2]}`);
 });
+
+test('a step whose loss or gradients are not finite is skipped and counted: weights unchanged, no tensor leaked (issue 23 item 8)', () => {
+  const rng = new Rng(6);
+  const items = catalogue(rng, 30);
+  const pool = { size: items.length, at: (i: number) => items[i]! };
+  const learner = new PalLearner(cfg, 5);
+  const batchCfg = tinyConfig({ dropout: 0.1, negativeSamples: 8 });
+  assert.ok(Number.isFinite(learner.trainStep(buildPalBatch(examples(rng, items, 4), batchCfg, rng, pool))));
+  const baseline = tf.memory().numTensors;
+  const before = learner.itemVectors(items.map((i) => i.content));
+  const poisoned = buildPalBatch(examples(rng, items, 4), batchCfg, rng, pool);
+  poisoned.targetContent[0] = Number.NaN;
+  assert.ok(Number.isNaN(learner.trainStep(poisoned)), 'the skipped step reports its loss as NaN');
+  assert.equal(learner.skippedSteps, 1);
+  assert.equal(learner.step, 1, 'the optimizer did not step');
+  const after = learner.itemVectors(items.map((i) => i.content));
+  assert.equal(Math.max(...after.map((v, j) => maxAbsDiff(v, before[j]!))), 0, 'weights unchanged');
+  assert.ok(after.every((v) => v.every(Number.isFinite)));
+  assert.equal(tf.memory().numTensors, baseline);
+  learner.dispose();
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { palConfig } from '../../src/model/config.js';
 import { selectBackend } from '../../src/model/backend.js';
-import { IdSequenceLearner } from '../../src/replay/id-learner.js';
+import { IdSequenceLearner } from '../../src/replay/methods/sasrec/id-learner.js';
 import { LatencyRecorder } from '../../src/replay/latency.js';
 import { rankOf } from '../../src/replay/metrics.js';
 import { DecayedPopularity } from '../../src/popularity/index.js';

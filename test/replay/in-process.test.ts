@@ -38,6 +38,7 @@ function plan(extra: Partial<EvaluatorOptions> = {}): ReplayPlan {
     rehearsal: { windows: 0, samples: 2 },
     catalogue,
     grid: true,
+    operatingPoint: { beta: 0, contentWeight: 0 },
     ...extra,
   });
   return { cfg, listings, events, catalogue, evaluator };
@@ -93,7 +94,7 @@ test('the ID model in its own thread gives exactly the ranks and losses of the i
     await replayInProcess(cfg, p, { content, idThread, warmStart: { fraction: 0.2, epochs: 2 } });
     const e = p.evaluator;
     e.dispose();
-    return { threaded: e.idThreaded, ranks: Object.fromEntries(e.ranks), losses: e.lossCurve, grid: e.operatingPoints(), trainSeconds: e.idTrainSeconds };
+    return { threaded: e.methodsThreaded, ranks: Object.fromEntries(e.ranks), losses: e.lossCurve, grid: e.operatingPoints(), trainSeconds: e.methodTrainSeconds };
   };
   const here = await outcome(false);
   const beside = await outcome(true);

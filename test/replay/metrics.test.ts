@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DAY_MS, RankingMetrics, slicesOf } from '../../src/replay/metrics-accumulator.js';
+import { DAY_MS } from '../../src/config/constants.js';
+import { RankingMetrics, slicesOf } from '../../src/replay/metrics-accumulator.js';
 import { ndcgAtK, rankOf, recallAtK, reciprocalRank } from '../../src/replay/metrics.js';
 
 const close = (actual: number, expected: number, what = ''): void =>

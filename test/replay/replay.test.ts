@@ -24,7 +24,7 @@ before(async () => {
 
 test('replay of the first 3000 ML-100K events through the real stack: every method, every slice, every event', { timeout: 300_000 }, async (t) => {
   const progress: number[] = [];
-  report = await runReplay(cfg, { dataset: 'ml-100k', speed: 0, limit: 3000, methods: [...METHODS], stallTimeoutMs: 120_000, onProgress: (p) => progress.push(p.eventsTrained) });
+  report = await runReplay(cfg, { dataset: 'ml-100k', speed: 0, limit: 3000, methods: [...METHODS], operatingPoint: { beta: 0, contentWeight: 0 }, stallTimeoutMs: 120_000, onProgress: (p) => progress.push(p.eventsTrained) });
   written = writeReport(report, outDir);
   t.diagnostic(`\n${summaryTable(report)}\nwall ${report.wallSeconds} s, ${report.windows} windows, ${report.trainerSteps} steps; report ${written.html}`);
 

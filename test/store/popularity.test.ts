@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { redisUrl } from '../../src/config/load.js';
 import { DecayedPopularity } from '../../src/popularity/index.js';
 import { StoreKeys } from '../../src/store/keys.js';
-import { readPopularity } from '../../src/store/popularity.js';
+import { PopularityReader, readPopularity } from '../../src/store/popularity.js';
 import { VectorStore } from '../../src/store/vector-store.js';
 import { ensureStack } from '../support/stack.js';
 import { dropPrefix, rng, uniquePrefix } from './helpers.js';
@@ -16,7 +16,8 @@ let store: VectorStore;
 
 before(async () => {
   url = redisUrl(await ensureStack());
-  store = await VectorStore.open({ redisUrl: url, prefix, popularityHalfLifeMs: HALF_LIFE });
+  // Never pruned here: the counts are compared with DecayedPopularity's, which keeps every item (pruning has its own test).
+  store = await VectorStore.open({ redisUrl: url, prefix, popularityHalfLifeMs: HALF_LIFE, popularityPruneBelow: 0 });
 });
 after(async () => {
   await store.close();
@@ -84,4 +85,78 @@ test('an unreadable count restarts from the interaction; a writer with another h
   } finally {
     await other.close();
   }
+});
+
+// Issue 23, item 6: the {pop} hash never shrank, and every serving replica read all of it every 30 s.
+test('counts decayed below LEARN_POPULARITY_PRUNE_BELOW leave Redis; a reader fetches only what changed and drops them too', async () => {
+  const prunePrefix = uniquePrefix('store-pop-prune');
+  const pk = new StoreKeys(prunePrefix);
+  const pruning = await VectorStore.open({ redisUrl: url, prefix: prunePrefix, popularityHalfLifeMs: HALF_LIFE, popularityPruneBelow: 0.01 });
+  try {
+    const t0 = 1_700_000_000_000;
+    // 30 items counted once at t0 (a count of 1 falls below 0.01 after log2(100) = 6.64 half-lives), one counted 300 times.
+    await pruning.recordInteractions(Array.from({ length: 30 }, (_, j) => ({ userId: 'early', itemId: `old-${j}`, eventTime: t0 })));
+    await pruning.recordInteractions(Array.from({ length: 300 }, (_, j) => ({ userId: `fan-${j}`, itemId: 'evergreen', eventTime: t0 })));
+    const reader = new PopularityReader(pruning.redis, pk, 0.01);
+    const first = await reader.read();
+    assert.equal(first.read, 31, 'the first read takes every count');
+    assert.equal((await reader.read()).read, 0, 'nothing changed: nothing read');
+    // 6 half-lives later nothing is prunable yet; at 7, the single counts are (300 x 2^-7 = 2.3 is not).
+    await pruning.recordInteractions([{ userId: 'later', itemId: 'new-0', eventTime: t0 + 6 * HALF_LIFE }]);
+    assert.equal(await pruning.redis.hlen(pk.popularity()), 32);
+    const second = await reader.read();
+    assert.equal(second.read, 1, 'only the changed item is read');
+    assert.equal(second.counts?.counts.size, 32);
+    for (let j = 1; j <= 10; j++) await pruning.recordInteractions([{ userId: 'later', itemId: `new-${j}`, eventTime: t0 + 7 * HALF_LIFE }]);
+    const left = Object.keys(await pruning.redis.hgetall(pk.popularity())).sort();
+    assert.deepEqual(left, ['evergreen', ...Array.from({ length: 11 }, (_, j) => `new-${j}`)].sort());
+    assert.equal(await pruning.redis.zcard(pk.popularityAt()), 12, 'the index by time shrinks with the hash');
+    assert.equal(await pruning.redis.zcard(pk.popularityChanges()), 12, 'and so does the change index');
+    const third = await reader.read();
+    assert.equal(third.read, 10);
+    assert.deepEqual([...(third.counts?.counts.keys() ?? [])].sort(), left, "the reader's copy drops the pruned counts too");
+    const whole = await readPopularity(pruning.redis, pk);
+    for (const id of left) assert.deepEqual(third.counts?.counts.get(id), whole?.counts.get(id), id);
+  } finally {
+    await pruning.close();
+    await dropPrefix(url, prunePrefix);
+  }
+});
+
+test('a reader of counts made before the change index existed, or deleted and started afresh, reads them whole', async () => {
+  const freshPrefix = uniquePrefix('store-pop-fresh');
+  const fk = new StoreKeys(freshPrefix);
+  const s = await VectorStore.open({ redisUrl: url, prefix: freshPrefix, popularityHalfLifeMs: HALF_LIFE, popularityPruneBelow: 0 });
+  try {
+    const t = 1_700_000_000_000;
+    await s.redis.set(fk.popularityHalfLife(), String(HALF_LIFE));
+    await s.redis.hset(fk.popularity(), 'legacy', `1,${t}`);
+    const reader = new PopularityReader(s.redis, fk, 0);
+    assert.deepEqual((await reader.read()).counts?.counts.get('legacy'), { count: 1, at: t });
+    await s.recordInteractions([{ userId: 'u', itemId: 'a', eventTime: t }, { userId: 'u', itemId: 'b', eventTime: t }]);
+    assert.equal((await reader.read()).counts?.counts.size, 3);
+    await s.redis.del(fk.popularity(), fk.popularityAt(), fk.popularityChanges(), fk.popularityRevision());
+    await s.recordInteractions([{ userId: 'v', itemId: 'c', eventTime: t }]);
+    assert.deepEqual([...((await reader.read()).counts?.counts.keys() ?? [])], ['c']);
+  } finally {
+    await s.close();
+    await dropPrefix(url, freshPrefix);
+  }
+});
+
+// Issue 23 item 9: the seen set's ZADD GT kept a future-stamped event's time, so every later real interaction of that
+// user with that item was refused as older and never counted.
+test('a future-stamped interaction does not stop later ones of the same user and item from counting', async () => {
+  const before = (await readPopularity(store.redis, keys))?.counts.get('fut-item')?.count ?? 0;
+  const now = Date.now();
+  await store.recordInteractions([{ userId: 'fut-user', itemId: 'fut-item', eventTime: now + 3_600_000 }]);
+  await new Promise((r) => setTimeout(r, 20));
+  const later = { userId: 'fut-user', itemId: 'fut-item', eventTime: Date.now() };
+  await store.recordInteractions([later]);
+  const counts = async (): Promise<number> => (await readPopularity(store.redis, keys))!.counts.get('fut-item')!.count;
+  const afterTwo = await counts();
+  assert.ok(afterTwo - before > 1.5, `both interactions counted: ${before} -> ${afterTwo}`);
+  // A re-sent copy of the later one counts nothing.
+  await store.recordInteractions([later]);
+  assert.equal(await counts(), afterTwo);
 });

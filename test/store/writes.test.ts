@@ -143,3 +143,19 @@ test('applied writes feed the freshness histogram, labelled by kind', async () =
   assert.match(text, /learn_store_vector_freshness_seconds_count\{kind="item"\} [1-9]/);
   assert.match(text, /learn_store_vector_freshness_seconds_count\{kind="user"\} [1-9]/);
 });
+
+test('a NaN or Inf vector is never written: refused as non-finite, the stored vector stays, the others of the batch apply (issue 23 item 8)', async () => {
+  const ver = await store.beginVersion({ dim: 2 });
+  const t0 = Date.now();
+  await store.writeUserVectors(ver, [{ id: 'nf', eventTime: t0, order: 1, vector: filled(2, 1) }]);
+  const r = await store.writeUserVectors(ver, [
+    { id: 'nf', eventTime: t0, order: 2, vector: Float32Array.from([Number.NaN, 1]) },
+    { id: 'inf', eventTime: t0, order: 2, vector: Float32Array.from([Number.POSITIVE_INFINITY, 1]) },
+    { id: 'ok', eventTime: t0, order: 2, vector: filled(2, 3) },
+  ]);
+  assert.equal(r.applied, 1);
+  assert.deepEqual(r.rejected, [{ id: 'nf', reason: 'non-finite' }, { id: 'inf', reason: 'non-finite' }]);
+  assert.deepEqual(decodeWithDataView((await plain.getBuffer(keys.user(ver, 'nf'))) as Buffer), [1, 1]);
+  assert.equal(await plain.exists(keys.user(ver, 'inf')), 0);
+  assert.match(await registry.metrics(), /learn_store_vector_writes_total\{kind="user",outcome="non-finite"\} 2/);
+});

@@ -1,5 +1,6 @@
 // Pieces shared by the suites that run the pipeline's roles as child processes.
-import { defaultCodec, type ItemContent } from '../../src/codec/index.js';
+import type { Producer } from 'kafkajs';
+import { defaultCodec, type ItemContent, type UserEvent } from '../../src/codec/index.js';
 import type { Config } from '../../src/config/load.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
@@ -32,7 +33,7 @@ export function unitVector(rng: Rng, dim: number): Buffer {
 export function randomContents(prefix: string, n: number, dim: number, rng: Rng): ItemContent[] {
   return Array.from({ length: n }, (_, i) => ({
     item_id: `${prefix}-${i}`,
-    model_id: 'test',
+    model_id: 'all-minilm-l6-v2-q@test',
     text_hash: 'e'.repeat(64),
     dim,
     vector: unitVector(rng, dim),
@@ -52,4 +53,22 @@ export async function publishContents(cfg: Config, contents: Array<ItemContent |
   } finally {
     await producer.disconnect();
   }
+}
+
+/** `n` clicks `<prefix>-e<i>` of five users on the items `<prefix>-0` .. `<prefix>-5` (see randomContents), a second apart. */
+export function clickEvents(prefix: string, n: number): UserEvent[] {
+  return Array.from({ length: n }, (_, i) => ({
+    event_id: `${prefix}-e${i}`,
+    user_id: `u${i % 5}`,
+    item_id: `${prefix}-${i % 6}`,
+    type: 'click',
+    ts: 1_700_000_000_000 + i * 1000,
+    weight: null,
+  }));
+}
+
+/** Sends user events to the events topic of `cfg`, keyed by user, acknowledged by every replica. */
+export async function sendEvents(producer: Producer, cfg: Config, events: UserEvent[]): Promise<void> {
+  const codec = defaultCodec();
+  await producer.send({ topic: cfg.topicUserEvents, acks: ACKS_ALL, messages: events.map((e) => ({ key: e.user_id, value: codec.encode('UserEvent', e) })) });
 }

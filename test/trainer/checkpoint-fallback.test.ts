@@ -3,16 +3,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { defaultCodec, type UserEvent } from '../../src/codec/index.js';
+import type { UserEvent } from '../../src/codec/index.js';
 import type { Config } from '../../src/config/load.js';
 import { createKafka } from '../../src/kafka/client.js';
-import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
+import { createProducer } from '../../src/kafka/producer.js';
 import { Rng } from '../../src/model/index.js';
 import { CheckpointStore } from '../../src/trainer/checkpoint.js';
 import { digestOf } from '../../src/trainer/digest.js';
 import { Trainer, type TrainerCheckpointState } from '../../src/trainer/trainer.js';
 import { eventually } from '../support/kafka.js';
-import { SMALL_TRAINER_ENV, publishContents, randomContents } from '../support/pipeline.js';
+import { SMALL_TRAINER_ENV, clickEvents, publishContents, randomContents, sendEvents } from '../support/pipeline.js';
 import { pipelineConfig } from '../support/stack.js';
 
 // Issue 11 §2.7: with the newest checkpoint unreadable the trainer loaded the one before it, but read on from the
@@ -34,17 +34,9 @@ const trainedInLatest = (): number => checkpoints().loadLatest()?.state.eventsTr
 
 test('an unreadable newest checkpoint: the older one is loaded and its events after it are read again, none lost or twice', { timeout: 240_000 }, async () => {
   const producer = await createProducer(createKafka(cfg, 'test-producer'));
-  const codec = defaultCodec();
   await publishContents(cfg, randomContents('cf', 6, 16, new Rng(3)));
-  const events: UserEvent[] = Array.from({ length: 40 }, (_, i) => ({
-    event_id: `cf-e${i}`,
-    user_id: `u${i % 5}`,
-    item_id: `cf-${i % 6}`,
-    type: 'click',
-    ts: 1_700_000_000_000 + i * 1000,
-    weight: null,
-  }));
-  const send = (list: UserEvent[]) => producer.send({ topic: cfg.topicUserEvents, acks: ACKS_ALL, messages: list.map((e) => ({ key: e.user_id, value: codec.encode('UserEvent', e) })) });
+  const events = clickEvents('cf', 40);
+  const send = (list: UserEvent[]) => sendEvents(producer, cfg, list);
 
   let trainer = await Trainer.start(cfg);
   try {

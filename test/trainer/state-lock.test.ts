@@ -49,8 +49,12 @@ test('a lock held by another live process is refused with its pid; once that pro
   lock.release();
 });
 
-test('a lock from another host cannot be checked and is respected', () => {
+test('a lock from another host cannot be checked: respected, unless this trainer holds the pipeline lease (then its holder is gone)', () => {
   const dir = freshDir();
   writeFileSync(join(dir, 'trainer.lock'), JSON.stringify({ pid: 4242, host: 'some-other-host', since: '2026-01-01T00:00:00Z' }));
   assert.throws(() => StateDirLock.acquire(dir), /held by trainer pid 4242 on some-other-host.*remove the file/);
+  // Issue 23 §2: a replaced pod has a new hostname; with the lease (renewed by any live trainer) the file is stale.
+  const lock = StateDirLock.acquire(dir, { leaseHeld: true });
+  assert.equal(JSON.parse(readFileSync(join(dir, 'trainer.lock'), 'utf8')).pid, process.pid);
+  lock.release();
 });

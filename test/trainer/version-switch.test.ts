@@ -31,7 +31,7 @@ after(() => rmSync(stateDir, { recursive: true, force: true }));
 const rng = new Rng(9);
 const content = (id: string): ItemContent => ({
   item_id: id,
-  model_id: 'test',
+  model_id: 'all-minilm-l6-v2-q@test',
   text_hash: 'd'.repeat(64),
   dim: 24,
   vector: Buffer.from(new Float32Array(24).map(() => rng.normal()).buffer),

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { UserEvent } from '../../src/codec/index.js';
 import { MicroBatchWindow } from '../../src/trainer/window.js';
 
+const e = (id: string, user: string): UserEvent => ({ event_id: id, user_id: user, item_id: 'i', type: 'click', ts: 1, weight: null });
 const ev = (i: number, user: string): UserEvent => ({ event_id: `e${i}`, user_id: user, item_id: `i${i}`, type: 'click', ts: i, weight: null });
 
 /** Adds events of users u0 and u1 until the window is at its growth bound; returns how many it took. */
@@ -12,8 +13,23 @@ function fillToBound(w: MicroBatchWindow): number {
   return n;
 }
 
+test('a window is due by size, or by age unless its policy has no time cut', () => {
+  const timed = new MicroBatchWindow({ maxUsers: 2, maxEvents: 10, maxAgeMs: 1000 });
+  const sizeOnly = new MicroBatchWindow({ maxUsers: 2, maxEvents: 10, maxAgeMs: 'none' });
+  const later = Date.now() + 5000;
+  assert.equal(timed.due(later), false, 'an empty window is never due');
+  timed.add(e('a', 'u1'));
+  sizeOnly.add(e('a', 'u1'));
+  assert.equal(timed.due(), false);
+  assert.equal(timed.due(later), true, 'open longer than maxAgeMs');
+  assert.equal(sizeOnly.due(later), false, "'none': no time cut");
+  sizeOnly.add(e('b', 'u2'));
+  assert.equal(sizeOnly.full, true);
+  assert.equal(sizeOnly.due(), true, 'cut by size');
+});
+
 test('a full window that cannot be cut grows, twice as far for each window in a row that grew, up to its growth limit', () => {
-  const w = new MicroBatchWindow({ maxUsers: 4, maxEvents: 8, growthUsers: 16, growthEvents: 40 });
+  const w = new MicroBatchWindow({ maxUsers: 4, maxEvents: 8, maxAgeMs: 'none', growthUsers: 16, growthEvents: 40 });
   for (let i = 0; i < 8; i++) w.add(ev(i, `u${i % 2}`));
   assert.equal(w.full, true, 'full at the normal cut');
   assert.equal(w.atGrowthBound, false, 'but it may grow while a step runs');
@@ -31,7 +47,7 @@ test('a full window that cannot be cut grows, twice as far for each window in a 
 });
 
 test('the growth bound on users holds whatever the events', () => {
-  const w = new MicroBatchWindow({ maxUsers: 4, maxEvents: 8, growthUsers: 6, growthEvents: 100 });
+  const w = new MicroBatchWindow({ maxUsers: 4, maxEvents: 8, maxAgeMs: 'none', growthUsers: 6, growthEvents: 100 });
   for (let i = 0; i < 5; i++) w.add(ev(i, `u${i}`));
   assert.equal(w.full, true);
   assert.equal(w.atGrowthBound, false);
@@ -40,8 +56,8 @@ test('the growth bound on users holds whatever the events', () => {
 });
 
 test('without growth bounds (or bounds below the cut), the growth bound is the normal cut', () => {
-  const plain = new MicroBatchWindow({ maxUsers: 4, maxEvents: 8 });
-  const low = new MicroBatchWindow({ maxUsers: 4, maxEvents: 8, growthUsers: 2, growthEvents: 3 });
+  const plain = new MicroBatchWindow({ maxUsers: 4, maxEvents: 8, maxAgeMs: 'none' });
+  const low = new MicroBatchWindow({ maxUsers: 4, maxEvents: 8, maxAgeMs: 'none', growthUsers: 2, growthEvents: 3 });
   for (const w of [plain, low]) {
     for (let i = 0; i < 3; i++) w.add(ev(i, `u${i}`));
     assert.equal(w.atGrowthBound, false);

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { datasetStats } from '../../data/stats.js';
-import { dataDirFrom, loadDataset } from '../../data/dataset.js';
+import { dataDirFrom, loadAnyDataset, loadDataset } from '../../data/dataset.js';
+import { sequenceStats } from '../../data/sequences.js';
 import { ML100K, fetchMl100k } from '../../data/ml100k-fetch.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_MAX_SLEEP_MS, DEFAULT_PRODUCE_TOPICS, produceDataset } from '../../data/produce.js';
 import { progressReporter } from '../../data/progress.js';
@@ -10,8 +11,7 @@ import { createKafka } from '../../kafka/client.js';
 import { onShutdown } from '../../ops/shutdown.js';
 import { intOption, numberOption } from '../options.js';
 
-const DATASET_HELP = `${ML100K} (fetched once into LEARN_DATA_DIR), a JSON Lines file, or a folder with listings.jsonl and events.jsonl (docs/datasets.md)`;
-
+const DATASET_HELP = `${ML100K} (fetched once into LEARN_DATA_DIR), a JSON Lines file, a folder with listings.jsonl and events.jsonl, or a MovieLens CSV folder (ratings.csv, movies.csv, tags.csv) (docs/datasets.md)`;
 
 interface ProduceFlags {
   speed: number;
@@ -37,10 +37,11 @@ export function registerData(program: Command): void {
 
   data
     .command('stats <dataset>')
-    .description(`counts of a data set as JSON: ${DATASET_HELP}`)
+    .description(`counts of a data set as JSON: ${DATASET_HELP}, or a folder of RecBole/UniSRec sequence files (NAME.text, NAME.{valid,test}.inter, NAME.item2index, NAME.user2index)`)
     .action(async (spec: string) => {
-      const records = await loadDataset(spec, loadConfig());
-      process.stdout.write(`${JSON.stringify({ dataset: spec, ...datasetStats(records) }, null, 2)}\n`);
+      const d = await loadAnyDataset(spec, loadConfig());
+      const stats = d.kind === 'stream' ? datasetStats(d.records) : { kind: 'sequences', ...sequenceStats(d.data) };
+      process.stdout.write(`${JSON.stringify({ dataset: spec, ...stats }, null, 2)}\n`);
     });
 
   program

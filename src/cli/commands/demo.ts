@@ -4,8 +4,11 @@ import { dataDirFrom, fetchMl100k, loadDataset, ML100K, type DatasetRecord } fro
 import { fetchEncoderModel, modelsDirFrom } from '../../encoder/index.js';
 import { createKafka } from '../../kafka/client.js';
 import { applyTopics, loadTopicSpecs } from '../../kafka/topics.js';
-import { scoreRows, summaryTable } from '../../replay/index.js';
-import { DAY_MS, DecayedPopularity } from '../../popularity/index.js';
+import { join } from 'node:path';
+import { logToFile } from '../../ops/logger.js';
+import { newRunId, reportDir, scoreRows, summaryTable } from '../../replay/index.js';
+import { DAY_MS } from '../../config/constants.js';
+import { DecayedPopularity } from '../../popularity/index.js';
 import { topKInnerProduct } from '../../serve/top-k.js';
 import { stackUp } from '../../stack/stack.js';
 import type { OnlineModel } from '../../learner/online-model.js';
@@ -43,6 +46,14 @@ export function registerDemo(program: Command): void {
     .action(async (o: DemoOptions) => {
       const cfg = loadConfig();
       const say = (s: string): void => void process.stdout.write(`${s}\n`);
+      const run = newRunId();
+      // A person at a terminal sees the steps, the progress bars and the summary; the logs go to the run's report
+      // folder (warnings and errors still show, one readable line each). Not a terminal: JSON logs on stderr as before.
+      if (process.stderr.isTTY) {
+        const logFile = join(reportDir(cfg, run, o.out), 'demo.log');
+        logToFile(logFile);
+        say(`logs: ${logFile}`);
+      }
       for (const s of await stackUp(cfg)) say(`${s.service}: ${s.state} at ${s.address}`);
       const admin = createKafka(cfg, 'admin').admin();
       await admin.connect();
@@ -61,6 +72,7 @@ export function registerDemo(program: Command): void {
       const titles = new Map(records.flatMap((r) => (r.kind === 'listing' ? [[r.value.item_id, r.value.title] as const] : [])));
       let showcase: Showcase | undefined;
       const { report, written, screenshot } = await replayWithProgress(cfg, ML100K, o, {
+        run,
         onFinished: (model) => {
           showcase = showcaseOf(model, records, { limit: parseLimit(o.limit), prior: cfg.servePrior, halfLifeMs: cfg.popularityHalfLifeDays * DAY_MS });
         },
@@ -69,6 +81,7 @@ export function registerDemo(program: Command): void {
       say(summaryTable(report));
       say(`\n${report.eventsTrained} events trained in ${report.wallSeconds} s; report: ${written.html}${screenshot ? ` (screenshot ${screenshot})` : ''}`);
       if (showcase) printShowcase(say, showcase, titles);
+      printNextSteps(say, parseLimit(o.limit));
     });
 }
 
@@ -121,4 +134,12 @@ function printShowcase(say: (s: string) => void, s: Showcase, titles: ReadonlyMa
   say(`  (scores: cosine + prior; over the whole catalogue this user's run from ${u.min.toFixed(4)} to ${u.max.toFixed(4)}, median ${u.median.toFixed(4)})`);
   say(`\nNearest neighbours of the most recently listed item, ${name(s.freshItem)}:`);
   s.neighbours.forEach((r, i) => say(`  ${String(i + 1).padStart(2)}. ${r.score.toFixed(4)}  ${name(r.item)}`));
+}
+
+/** The demo ranks in-process and leaves no model in Redis: what to run to train, serve and query one. */
+function printNextSteps(say: (s: string) => void, limit: number | undefined): void {
+  say('\nNext, to query a model (the replay above ranked in-process; nothing is in Redis yet), in three terminals:');
+  say(`  learn data produce ${ML100K}${limit ? ` --limit ${limit}` : ''}   # the events into the learn.* topics`);
+  say('  learn run                          # encoder + trainer: trains and publishes vectors to Redis');
+  say('  learn serve                        # the HTTP read path; or ask once: learn recommend --user <user_id>');
 }

@@ -1,8 +1,8 @@
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { intOption, subgroup } from '../options.js';
-import { BENCH_TEXT_KINDS, benchEncoder, ENCODER_BENCH_MODELS, type BenchTextKind } from '../../encoder/bench.js';
-import { benchEncoderLatency } from '../../encoder/bench-latency.js';
+import { BENCH_TEXT_KINDS, benchEncoder, ENCODER_BENCH_MODELS, type BenchTextKind } from '../../bench/encoder.js';
+import { benchEncoderLatency } from '../../bench/encoder-latency.js';
 import { DEFAULT_MODEL } from '../../encoder/catalog.js';
 import { encoderOptionsFrom, modelsDirFrom } from '../../encoder/encoder-config.js';
 import { fetchEncoderModel, loadContentEncoder, type FetchedModel } from '../../encoder/load-encoder.js';

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { intOption, subgroup } from '../options.js';
-import { benchTrainer, palConfigFromConfig, type BackendChoice } from '../../model/index.js';
+import { benchTrainer } from '../../bench/trainer-step.js';
+import { palConfigFromConfig, type BackendChoice } from '../../model/index.js';
 
 const BACKENDS: readonly BackendChoice[] = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
 

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config/load.js';
 import { log } from '../../ops/logger.js';
 import { UPDATE_MODES, type UpdateMode } from '../../replay/in-process.js';
-import { METHODS, newRunId, operatingPointsTable, parseMethods, reportDir, runReplay, screenshotReport, summaryTable, writeReport, type MethodName, type ReplayOptions, type ReplayProgress, type ReplayReport, type WrittenReport } from '../../replay/index.js';
+import { METHODS, newRunId, operatingPointFrom, operatingPointsTable, parseMethods, reportDir, runReplay, screenshotReport, summaryTable, writeReport, type MethodName, type ReplayOptions, type ReplayProgress, type ReplayReport, type WrittenReport } from '../../replay/index.js';
 
 export interface ReplayCliOptions {
   speed: string;
@@ -91,7 +91,7 @@ export async function replayWithProgress(
   cfg: Config,
   dataset: string,
   o: ReplayCliOptions,
-  extra: Pick<ReplayOptions, 'onFinished'> = {},
+  extra: Pick<ReplayOptions, 'onFinished' | 'run'> = {},
 ): Promise<{ report: ReplayReport; written: WrittenReport; screenshot: string | undefined }> {
   const speed = Number(o.speed);
   if (!Number.isFinite(speed) || speed < 0) throw new Error(`--speed must be a number >= 0, got ${o.speed}`);
@@ -104,7 +104,7 @@ export async function replayWithProgress(
   if (warmStart && !(warmStart.fraction > 0 && warmStart.fraction < 1)) throw new Error(`--warm-start must be a fraction in (0, 1), got ${o.warmStart}`);
   if (warmStart && !(Number.isInteger(warmStart.epochs) && warmStart.epochs >= 0)) throw new Error(`--epochs must be an integer >= 0, got ${o.epochs}`);
   if (!(UPDATE_MODES as readonly string[]).includes(o.updates)) throw new Error(`--updates must be one of ${UPDATE_MODES.join(', ')}, got ${o.updates}`);
-  const run = newRunId();
+  const run = extra.run ?? newRunId();
   const bars = progressBars();
   let report: ReplayReport;
   try {
@@ -114,12 +114,7 @@ export async function replayWithProgress(
       ...(limit !== undefined ? { limit } : {}),
       methods: parseMethods(o.methods),
       ...(o.inProcess ? { inProcess: true } : {}),
-      operatingPoint: {
-        beta,
-        contentWeight,
-        ...(cfg.replayColdMix > 0 || cfg.replayColdBoost > 0 ? { coldMix: cfg.replayColdMix, coldBoost: cfg.replayColdBoost, coldGateK: cfg.replayColdGateK } : {}),
-        ...(cfg.replayColdSlots > 0 ? { coldSlots: cfg.replayColdSlots, coldSlotsBelow: cfg.replayColdSlotsBelow, coldSlotsBy: cfg.replayColdSlotsBy } : {}),
-      },
+      operatingPoint: operatingPointFrom(cfg, { beta, contentWeight }),
       ...(warmStart ? { warmStart } : {}),
       updates: o.updates as UpdateMode,
       ...(o.idThread ? {} : { idThread: false }),

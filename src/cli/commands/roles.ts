@@ -9,7 +9,7 @@ import { log } from '../../ops/logger.js';
 import { armFaultKill } from '../../ops/fault-injection.js';
 import { onShutdown } from '../../ops/shutdown.js';
 import { addReadinessCheck, redisCheck } from '../../ops/health.js';
-import { startRoleOps } from '../../ops/role-ops.js';
+import { startRoleOps } from '../role-ops.js';
 import { encoderGroup } from '../../encoder/worker.js';
 import { trainerGroup } from '../../trainer/trainer.js';
 

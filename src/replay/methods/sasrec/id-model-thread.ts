@@ -5,7 +5,7 @@
  * are exactly those of the in-thread model (test: test/replay/in-process.test.ts).
  */
 import { Worker } from 'node:worker_threads';
-import type { BackendChoice, PalConfig } from '../model/index.js';
+import type { BackendChoice, PalConfig } from '../../../model/index.js';
 import type { IdExample } from './id-learner.js';
 
 export interface IdModelThreadData {

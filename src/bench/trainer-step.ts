@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { performance } from 'node:perf_hooks';
-import { selectBackend, type BackendChoice } from './backend.js';
-import { buildPalBatch, type PalBatch, type UserExample } from './batch.js';
-import { palConfig, type PalConfig } from './config.js';
-import { PalLearner } from './learner.js';
-import { Rng } from './rng.js';
+import { selectBackend, type BackendChoice } from '../model/backend.js';
+import { buildPalBatch, type PalBatch, type UserExample } from '../model/batch.js';
+import { palConfig, type PalConfig } from '../model/config.js';
+import { PalLearner } from '../model/learner.js';
+import { Rng } from '../model/rng.js';
 import { TorchReference, type TorchStep } from './torch-reference.js';
 
 export interface TrainerBenchOptions {

@@ -1,7 +1,7 @@
 // The "SASRec-like" baseline: the same PAL transformer, loss and streaming schedule as LEARN, but items are
 // trainable ID embeddings instead of frozen content vectors. It shows what content buys: an ID model knows
 // nothing about an item until it has been trained on interactions with it.
-import { buildPalBatch, idEmbeddings, palConfig, PalLearner, Rng, type ItemRef, type NegativePool, type PalConfig, type UserExample } from '../model/index.js';
+import { buildPalBatch, idEmbeddings, palConfig, PalLearner, Rng, type ItemRef, type NegativePool, type PalConfig, type UserExample } from '../../../model/index.js';
 
 /** One user's example by item id (history before the window, oldest first; targets in it). */
 export interface IdExample {

@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { Admin } from 'kafkajs';
 import type { Config } from '../config/load.js';
 import { createKafka } from '../kafka/client.js';
-import { ConsumerLagMonitor, type LagSource } from './consumer-lag.js';
-import { addReadinessCheck } from './health.js';
-import { log } from './logger.js';
-import { closeOps, createOpsServer, listenOps } from './ops-server.js';
-import { onShutdown } from './shutdown.js';
+import { ConsumerLagMonitor, type LagSource } from '../kafka/consumer-lag.js';
+import { addReadinessCheck } from '../ops/health.js';
+import { log } from '../ops/logger.js';
+import { closeOps, createOpsServer, listenOps } from '../ops/ops-server.js';
+import { onShutdown } from '../ops/shutdown.js';
 
 const l = log('ops');
 

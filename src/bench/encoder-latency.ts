@@ -4,7 +4,7 @@ import { defaultCodec, type ItemListing } from '../codec/index.js';
 import { createKafka } from '../kafka/client.js';
 import { ACKS_ALL, createProducer } from '../kafka/producer.js';
 import { applyPrefixedTopics, withTopics } from '../kafka/topics.js';
-import { EncoderWorker } from './worker.js';
+import { EncoderWorker } from '../encoder/worker.js';
 
 export interface EncoderLatencyBench {
   listings: number;

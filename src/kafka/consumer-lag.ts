@@ -1,9 +1,9 @@
 import { Counter, Gauge } from 'prom-client';
 import type { Admin } from 'kafkajs';
-import type { PartitionOffsets } from '../kafka/consumer-runner.js';
-import type { CheckResult } from './health.js';
-import { log } from './logger.js';
-import { registry } from './metrics.js';
+import type { PartitionOffsets } from './consumer-runner.js';
+import type { CheckResult } from '../ops/health.js';
+import { log } from '../ops/logger.js';
+import { registry } from '../ops/metrics.js';
 
 export const consumerLag = new Gauge({
   name: 'learn_consumer_lag',

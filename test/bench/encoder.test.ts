@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { benchEncoder, benchMovieTexts, benchTexts } from '../../src/encoder/bench.js';
-import { ensureDefaultModel, LLM_TEST_MODEL, TEST_MODELS_DIR } from './model-helper.js';
+import { benchEncoder, benchMovieTexts, benchTexts } from '../../src/bench/encoder.js';
+import { ensureDefaultModel, LLM_TEST_MODEL, TEST_MODELS_DIR } from '../encoder/model-helper.js';
 
 test('bench texts are varied item-template texts', () => {
   const t = benchTexts(10);

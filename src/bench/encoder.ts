@@ -1,14 +1,14 @@
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { summarise } from '../bench/percentiles.js';
+import { summarise } from './percentiles.js';
 import type { LoneTextMode } from '../config/settings.js';
 import { log } from '../ops/logger.js';
-import type { ContentEncoder } from './content-encoder.js';
-import { ItemEncoder } from './item-encoder.js';
-import { loadContentEncoder, type ContentEncoderOptions } from './load-encoder.js';
-import { itemText, type ItemListingText } from './item-text.js';
-import type { TokenBatch } from './tokenizer.js';
+import type { ContentEncoder } from '../encoder/content-encoder.js';
+import { ItemEncoder } from '../encoder/item-encoder.js';
+import { loadContentEncoder, type ContentEncoderOptions } from '../encoder/load-encoder.js';
+import { itemText, type ItemListingText } from '../encoder/item-text.js';
+import type { TokenBatch } from '../encoder/tokenizer.js';
 
 export interface EncoderBenchOptions extends Omit<ContentEncoderOptions, 'model'> {
   /** Default: every encoder the product offers (ENCODER_BENCH_MODELS). */

@@ -2,16 +2,15 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../config/paths.js';
 import { runCommand, tail } from '../ops/run-command.js';
-import type { PalConfig } from './config.js';
+import type { PalConfig } from '../model/config.js';
 
 /** The PyTorch version the reference step is pinned to (the one issue 13's figures came from). */
 export const TORCH_VERSION = '2.15.0';
-const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
 /** The spec of one step, in the repository. */
-export const REFERENCE_STEP = join(REPO_ROOT, 'bench', 'reference', 'pal_step.py');
-const DEFAULT_VENV = join(REPO_ROOT, '.cache', 'venv-torch');
+export const REFERENCE_STEP = join(PROJECT_ROOT, 'bench', 'reference', 'pal_step.py');
+const DEFAULT_VENV = join(PROJECT_ROOT, '.cache', 'venv-torch');
 // torch's own pure-Python dependencies; the CUDA libraries come with the plain `torch` wheel (PyPI has no CPU-only
 // Linux x86-64 build), but every step runs on the CPU with CUDA hidden.
 const PIP_PACKAGES = [`torch==${TORCH_VERSION}`];

@@ -6,7 +6,7 @@ import { createKafka } from '../../src/kafka/client.js';
 import { ConsumerRunner } from '../../src/kafka/consumer-runner.js';
 import { DeadLetterWriter } from '../../src/kafka/dead-letter.js';
 import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
-import { ConsumerLagMonitor } from '../../src/ops/consumer-lag.js';
+import { ConsumerLagMonitor } from '../../src/kafka/consumer-lag.js';
 import { registry } from '../../src/ops/metrics.js';
 import { eventually } from '../support/kafka.js';
 import { ensureStack, freshTopic, uniqueGroup } from '../support/stack.js';

@@ -1,6 +1,6 @@
 /** The worker side of IdModelThread: one IdSequenceLearner, requests answered in arrival order. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { selectBackend, type ItemRef, type NegativePool } from '../model/index.js';
+import { selectBackend, type ItemRef, type NegativePool } from '../../../model/index.js';
 import { IdSequenceLearner } from './id-learner.js';
 import type { IdModelReply, IdModelRequest, IdModelThreadData } from './id-model-thread.js';
 

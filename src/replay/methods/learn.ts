@@ -1,0 +1,21 @@
+// LEARN: the PAL adapter over the frozen LM's content vectors (the product's model). Its weights are the shared
+// stream model's, trained by the test-then-train loop (in-process) or by the trainer itself (the Kafka path), so this
+// method only scores.
+import type { EventScores, ReplayMethod, ScoringWindow } from './method.js';
+import { rowScorer } from './method.js';
+
+export class LearnMethod implements ReplayMethod {
+  readonly name = 'learn';
+  static readonly label = 'LEARN (PAL adapter on the frozen LM)';
+  readonly label = LearnMethod.label;
+  readonly kind = 'content';
+  readonly threaded = false;
+  readonly trainSeconds = 0;
+
+  scores(w: ScoringWindow): EventScores {
+    const withHistory = w.histories.filter((h) => h.length > 0);
+    if (withHistory.length === 0) return () => undefined;
+    const model = w.model;
+    return rowScorer(w.histories, { items: model.itemMatrix(w.candidates), users: model.userVectorsOf(withHistory), dim: model.config.outDim }, w.candidates.length);
+  }
+}
