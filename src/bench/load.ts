@@ -1,6 +1,8 @@
 import type { Config } from '../config/load.js';
 import { log } from '../ops/logger.js';
+import { vectorFreshness } from '../store/metrics.js';
 import { delayMs, rssMiB, STEADY_STATE, withPacedPipeline, type GeneratorOptions } from './paced-load.js';
+import { bucketCounts, percentileBound, WindowTally, type WindowFigures } from './step-figures.js';
 
 /** One second of a load step. */
 export interface LoadSample {
@@ -28,6 +30,15 @@ export interface LoadStep {
   lagAtEnd: number;
   toleranceMessages: number;
   flat: boolean;
+  /** The windows trained during the step: their count, mean events per step and mean ms from cut to weights in use. */
+  training: WindowFigures;
+  /** Event-loop delay: the median and the worst of the per-second p99s (ms). */
+  loopDelayP99Ms: { median: number; worst: number };
+  /**
+   * Event time to vector written in Redis, p99 over the step (ms): users (an event -> its user's vector) and items
+   * (a listing -> its item's vector). The upper bound of the histogram bucket that holds it (null: none written).
+   */
+  freshnessP99Ms: { user: number | null; item: number | null };
   series: LoadSample[];
 }
 
@@ -83,6 +94,9 @@ export async function benchLoad(base: Config, o: LoadOptions): Promise<LoadBench
     for (let rate = o.rate; rate <= o.maxRate; rate = Math.ceil(rate * (o.factor ?? 1.5))) {
       rates.push(rate);
       const series: LoadSample[] = [];
+      const tally = new WindowTally(p.role.trainer);
+      const users = await bucketCounts(vectorFreshness, 'kind', 'user');
+      const items = await bucketCounts(vectorFreshness, 'kind', 'item');
       let produced = 0;
       let seconds = 0;
       for await (const tick of p.generator.paced(rate, o.durationS)) {
@@ -104,8 +118,16 @@ export async function benchLoad(base: Config, o: LoadOptions): Promise<LoadBench
       const toleranceMessages = Math.max(50, rate);
       const achievedRate = Math.round(produced / seconds);
       const flat = lagAtEnd <= lagAfterWarmup + toleranceMessages && achievedRate >= 0.9 * rate;
-      steps.push({ rate, durationS: o.durationS, produced, achievedRate, lagAfterWarmup, lagAtEnd, toleranceMessages, flat, series });
-      l.info({ rate, achievedRate, lagAfterWarmup, lagAtEnd, flat }, 'load step done');
+      const training = tally.take();
+      tally.close();
+      const delays = series.map((x) => x.loopDelayP99Ms);
+      const loopDelayP99Ms = { median: median(delays), worst: Math.max(0, ...delays) };
+      const freshnessP99Ms = {
+        user: percentileBound(users, await bucketCounts(vectorFreshness, 'kind', 'user'), 99),
+        item: percentileBound(items, await bucketCounts(vectorFreshness, 'kind', 'item'), 99),
+      };
+      steps.push({ rate, durationS: o.durationS, produced, achievedRate, lagAfterWarmup, lagAtEnd, toleranceMessages, flat, training, loopDelayP99Ms, freshnessP99Ms, series });
+      l.info({ rate, achievedRate, lagAfterWarmup, lagAtEnd, flat, training, loopDelayP99Ms, freshnessP99Ms }, 'load step done');
       if (!flat) break;
     }
     const flatRates = steps.filter((s) => s.flat).map((s) => s.rate);

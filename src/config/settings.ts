@@ -196,6 +196,21 @@ export const settings = {
     'A micro-batch window is also cut at this many events: bursty users (or a replay at full speed) would otherwise make huge windows, and fewer, larger steps learn less from the same events.',
     positiveInt.default(64),
   ),
+  windowGrowthEvents: setting(
+    'LEARN_WINDOW_GROWTH_EVENTS',
+    'While a training step runs, the open window keeps taking events past LEARN_WINDOW_MAX_EVENTS and LEARN_BATCH_USERS (the live trainer with LEARN_TRAIN_THREAD), to twice the normal cut, twice as far again for each window in a row that grew, up to this many: under load a step takes more targets per user and more users instead of a queue of small windows forming. Consumption waits for the step only at this bound. Replays cut by size alone.',
+    positiveInt.default(4096),
+  ),
+  windowGrowthUsers: setting(
+    'LEARN_WINDOW_GROWTH_USERS',
+    'The growing window\'s bound on users (see LEARN_WINDOW_GROWTH_EVENTS): a step\'s memory grows with its users (each brings its history of up to LEARN_HISTORY_LEN items), not with its targets (256 users at full histories train about as much as a rehearsed 64-user window).',
+    positiveInt.default(256),
+  ),
+  trainThread: setting(
+    'LEARN_TRAIN_THREAD',
+    'Run the trainer\'s optimizer steps in a worker thread that owns the trainable weights and the optimizer, so consuming, encoding, vector publishing and HTTP never wait for a step (each step sends its weights back, tagged with the step). Off by default until the Redis-outage fault test passes with it (docs/benchmarks.md): steps then run on the event loop.',
+    bool.default(false),
+  ),
   windowMs: setting('LEARN_WINDOW_MS', 'Longest a micro-batch window stays open (wall-clock ms) before it is trained.', positiveInt.default(2000)),
   stepsPerBatch: setting('LEARN_STEPS_PER_BATCH', 'Optimizer steps per micro-batch (each with freshly sampled positions).', positiveInt.default(1)),
   rehearsalWindows: setting(

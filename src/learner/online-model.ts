@@ -55,6 +55,8 @@ export class OnlineModel {
    */
   private thread: TrainingThread | undefined;
   private threadStep = 0;
+  /** Steps the training thread skipped as non-finite. */
+  private threadSkipped = 0;
 
   private constructor(
     private readonly settings: OnlineModelSettings,
@@ -107,12 +109,12 @@ export class OnlineModel {
     return { ...this.learner.cfg };
   }
 
-  /** Optimizer steps taken so far: the version of the weights vectors are computed with now. */
-  /** Optimizer steps skipped as non-finite (see PalLearner.skippedSteps). */
+  /** Optimizer steps skipped as non-finite (see PalLearner.skippedSteps), in the training thread too. */
   get skippedSteps(): number {
-    return this.learner.skippedSteps;
+    return this.learner.skippedSteps + this.threadSkipped;
   }
 
+  /** Optimizer steps taken so far: the version of the weights vectors are computed with now. */
   get step(): number {
     return this.thread ? this.threadStep : this.learner.step;
   }
@@ -122,12 +124,13 @@ export class OnlineModel {
    * optimizer: `learnWindowOffLoop` then waits for steps without holding the event loop. `onFail`: the thread died
    * or a step failed (its weights are lost: the caller must stop without a checkpoint).
    */
-  trainOffLoop(backend: BackendChoice, onFail: (err: Error) => void): void {
+  async trainOffLoop(backend: BackendChoice, onFail: (err: Error) => void): Promise<void> {
     if (this.thread) return;
     const input = this.hybrid ? { kind: 'hybrid' as const, maxRows: this.hybrid.maxRows } : { kind: 'content' as const };
+    const thread = await TrainingThread.start({ cfg: this.learner.cfg, seed: this.settings.seed, input, backend, state: this.learner.getState() });
     this.threadStep = this.learner.step;
-    this.thread = TrainingThread.start({ cfg: this.learner.cfg, seed: this.settings.seed, input, backend, state: this.learner.getState() });
-    this.thread.onFail(onFail);
+    this.thread = thread;
+    thread.onFail(onFail);
   }
 
   get users(): number {
@@ -177,6 +180,7 @@ export class OnlineModel {
     const trained = await this.thread.steps(batches, this.hybrid?.size ?? 0);
     this.learner.setWeights(trained.weights);
     this.threadStep = trained.step;
+    this.threadSkipped += trained.skipped;
     return trained.loss;
   }
 

@@ -32,6 +32,8 @@ export interface TrainedWeights {
   weights: NamedArrays;
   /** Seconds the thread spent on the steps. */
   seconds: number;
+  /** Steps of this request not applied as non-finite (see PalLearner.skippedSteps). */
+  skipped: number;
 }
 
 export type TrainingRequest =
@@ -43,6 +45,7 @@ export type TrainingReply =
   | ({ kind: 'steps'; seq: number } & TrainedWeights)
   | { kind: 'state'; seq: number; state: LearnerState }
   | { kind: 'closed'; seq: number }
+  | { kind: 'ready'; seq: 0 }
   | { kind: 'error'; seq: number; message: string };
 
 type Pending = { resolve: (r: TrainingReply) => void; reject: (err: Error) => void };
@@ -54,9 +57,14 @@ export class TrainingThread {
   private closing = false;
   private readonly exited: Promise<void>;
   private onFailure: (err: Error) => void = () => undefined;
+  private readonly ready: Promise<void>;
 
   private constructor(private readonly worker: Worker) {
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    this.ready = new Promise((resolve, reject) => {
+      worker.once('message', () => resolve());
+      this.pending.set(0, { resolve: () => resolve(), reject });
+    });
     worker.on('message', (r: TrainingReply) => {
       const p = this.pending.get(r.seq);
       if (!p) return;
@@ -70,9 +78,16 @@ export class TrainingThread {
     });
   }
 
-  /** Starts the thread; it is ready for requests at once (they queue while its backend starts). */
-  static start(data: TrainingThreadData): TrainingThread {
-    return new TrainingThread(new Worker(new URL('./training-worker.js', import.meta.url), { workerData: data }));
+  /** Starts the thread and waits until its backend and learner are ready (the first step then pays for neither). */
+  static async start(data: TrainingThreadData): Promise<TrainingThread> {
+    const t = new TrainingThread(new Worker(new URL('./training-worker.js', import.meta.url), { workerData: data }));
+    try {
+      await t.ready;
+    } catch (err) {
+      await t.worker.terminate();
+      throw err;
+    }
+    return t;
   }
 
   /** Called once if the thread dies or fails a request: its weights are lost, so training must stop loudly. */
@@ -85,7 +100,7 @@ export class TrainingThread {
   async steps(batches: PalBatch[], reserveRows: number): Promise<TrainedWeights> {
     const r = await this.request({ kind: 'steps', batches, reserveRows }, batches.flatMap(transferables));
     if (r.kind !== 'steps') throw new Error(`training thread answered ${r.kind} to steps`);
-    return { loss: r.loss, step: r.step, weights: r.weights, seconds: r.seconds };
+    return { loss: r.loss, step: r.step, weights: r.weights, seconds: r.seconds, skipped: r.skipped };
   }
 
   /** Weights and optimizer after every step asked for so far (for a checkpoint). */

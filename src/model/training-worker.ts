@@ -12,15 +12,18 @@ await selectBackend(data.backend);
 const input = data.input.kind === 'hybrid' ? hybridResiduals(data.cfg.contentDim, data.input.maxRows) : frozenContent(data.cfg.contentDim);
 const learner = new PalLearner(data.cfg, data.seed, input);
 learner.setState(data.state);
+port.postMessage({ kind: 'ready', seq: 0 } satisfies TrainingReply);
 
 function answer(req: TrainingRequest): TrainingReply {
   switch (req.kind) {
     case 'steps': {
       const started = performance.now();
+      const skippedBefore = learner.skippedSteps;
       let loss = 0;
       for (const b of req.batches) loss = learner.trainStep(b);
       if (req.reserveRows > 0) learner.reserveItemRows(req.reserveRows);
-      return { kind: 'steps', seq: req.seq, loss, step: learner.step, weights: learner.weights(), seconds: (performance.now() - started) / 1000 };
+      const skipped = learner.skippedSteps - skippedBefore;
+      return { kind: 'steps', seq: req.seq, loss, step: learner.step, weights: learner.weights(), seconds: (performance.now() - started) / 1000, skipped };
     }
     case 'state':
       return { kind: 'state', seq: req.seq, state: learner.getState() };

@@ -288,8 +288,9 @@ async function driveKafka(plan: ReplayPlan, opts: ReplayOptions, run: string): P
   let encodeSeconds = 0;
   try {
     encoder = await EncoderWorker.start(cfg);
-    // Windows are cut by size only (the protocol); the last one is trained by flush() at the end of the stream.
-    const t = new Trainer(cfg, { negativePool: (w) => pool(w) }, { windowMaxAgeMs: 'none', ...(opts.log ? { log: opts.log } : {}) });
+    // Windows are cut by size only (the protocol), and do not grow while a step runs in the training thread; the last
+    // one is trained by flush() at the end of the stream.
+    const t = new Trainer(cfg, { negativePool: (w) => pool(w) }, { windowMaxAgeMs: 'none', windowGrowth: false, ...(opts.log ? { log: opts.log } : {}) });
     trainer = t;
     // The test-then-train loop, fed by the trainer: every method ranks the window and learns, then the trainer steps.
     let loop: TestThenTrain | undefined;

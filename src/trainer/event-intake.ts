@@ -39,10 +39,13 @@ export class EventIntake {
     private readonly content: { has(itemId: string): boolean },
     /** The waiting events' wall clock and the items listed but not encoded yet (whose events never expire by time). */
     private readonly waitingOptions: WaitingOptions = {},
-    /** The window's time cut (default none: the caller cuts by size; the trainer role passes LEARN_WINDOW_MS). */
-    maxAgeMs: WindowPolicy['maxAgeMs'] = 'none',
+    /**
+     * The window's time cut (default none: the caller cuts by size; the trainer role passes LEARN_WINDOW_MS) and its
+     * growth while a step runs (default none).
+     */
+    policy: Partial<Pick<WindowPolicy, 'maxAgeMs' | 'growthUsers' | 'growthEvents'>> = {},
   ) {
-    this.window = new MicroBatchWindow({ maxUsers: settings.batchUsers, maxEvents: settings.windowMaxEvents, maxAgeMs });
+    this.window = new MicroBatchWindow({ maxUsers: settings.batchUsers, maxEvents: settings.windowMaxEvents, maxAgeMs: 'none', ...policy });
     this.waiting = new WaitingEvents(settings.maxWaitingEvents, settings.maxWaitingMs, waitingOptions);
   }
 
@@ -140,6 +143,16 @@ export class EventIntake {
 
   get windowFull(): boolean {
     return this.window.full;
+  }
+
+  /** The open window has grown to its bound while a step ran (see MicroBatchWindow.atGrowthBound). */
+  get windowAtGrowthBound(): boolean {
+    return this.window.atGrowthBound;
+  }
+
+  /** Users with events in the open window. */
+  get windowUsers(): number {
+    return this.window.users;
   }
 
   get windowSize(): number {

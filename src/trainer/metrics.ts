@@ -6,7 +6,7 @@ export const trainSteps = new Counter({ name: 'learn_train_steps_total', help: '
 export const trainLoss = new Gauge({ name: 'learn_train_loss', help: 'All-action InfoNCE loss of the last step', registers: [registry] });
 export const trainStepSeconds = new Histogram({
   name: 'learn_train_step_seconds',
-  help: 'Time of one micro-batch: batch building, optimizer steps',
+  help: 'Time of one micro-batch from its cut to its weights in use: batch building, optimizer steps (in the training thread: the wait for it)',
   buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
   registers: [registry],
 });
@@ -15,7 +15,13 @@ export const historyUsers = new Gauge({ name: 'learn_history_users', help: 'User
 export const checkpointsWritten = new Counter({ name: 'learn_checkpoints_total', help: 'Checkpoints written', registers: [registry] });
 export const rehearsalSkipped = new Counter({
   name: 'learn_rehearsal_skipped_windows_total',
-  help: 'Windows trained without rehearsal because their oldest event was older than LEARN_REHEARSAL_MAX_DELAY_MS',
+  help: 'Windows trained without rehearsal because their oldest event was older than LEARN_REHEARSAL_MAX_DELAY_MS or the window grew while a step ran',
+  registers: [registry],
+});
+export const windowEvents = new Histogram({
+  name: 'learn_train_window_events',
+  help: 'Events per trained micro-batch: above LEARN_WINDOW_MAX_EVENTS when the window grew while the step before ran',
+  buckets: [1, 8, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192],
   registers: [registry],
 });
 export const versionsLost = new Counter({

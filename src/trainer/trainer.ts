@@ -51,6 +51,15 @@ export interface TrainerCheckpointState extends OnlineModelState {
   contentDeadLettered?: Record<string, Record<string, string>>;
 }
 
+/** A checkpoint's content taken at one moment, to be written once its dead letters and its gate allow. */
+interface TakenCheckpoint {
+  trained: PartitionOffsets;
+  /** Windows trained since the last checkpoint, as it was taken. */
+  batches: number;
+  state: Promise<{ state: OnlineModelState; arrays: NamedArrays }>;
+  position: Omit<TrainerCheckpointState, keyof OnlineModelState>;
+}
+
 /** One trained micro-batch, as `windowTrained` listeners see it. */
 export interface TrainedWindow extends WindowExamples {
   loss: number;
@@ -101,6 +110,11 @@ export interface TrainerOptions {
    * same windows however fast the machine is; the last one is trained by flush()).
    */
   windowMaxAgeMs?: WindowPolicy['maxAgeMs'];
+  /**
+   * false: a full window never grows while a step runs in the training thread (the replay's protocol); it waits for
+   * the step. Default: it grows up to LEARN_WINDOW_GROWTH_EVENTS / LEARN_WINDOW_GROWTH_USERS.
+   */
+  windowGrowth?: boolean;
   /** Where it logs (default the process's logger, component `trainer`). */
   log?: Logger;
 }
@@ -121,6 +135,9 @@ export interface TrainerStats {
   checkpointSeq: number;
   /** Windows trained without rehearsal because the trainer was behind. */
   rehearsalSkipped: number;
+  /** Events of the last window trained, and the wall-clock ms from its cut to its weights in use (steps included). */
+  lastWindowEvents: number;
+  lastStepMs: number;
 }
 
 /**
@@ -158,6 +175,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private lastSweepAt = Date.now();
   /** Age of the oldest event consumed into the open window, by record timestamps bounded by arrival: how far behind the trainer is. */
   private readonly windowAge: WindowAge;
+  /**
+   * The window whose steps run in the training thread (LEARN_TRAIN_THREAD), until its bookkeeping is done: one at a
+   * time. Meanwhile the open window keeps filling (up to its growth bound) and vectors are served from the weights
+   * of the step before.
+   */
+  private stepping: Promise<void> | undefined;
+  /** A checkpoint taken as a stepped window finished, written by the follow-up (see afterStep). */
+  private takenCheckpoint: TakenCheckpoint | undefined;
   /** Set when a step failed: the in-memory state no longer matches the offsets, so nothing more may be checkpointed. */
   private broken: Error | undefined;
   private reportFailure: (err: Error) => void = () => undefined;
@@ -166,7 +191,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.reportFailure = resolve;
   });
   private readonly l: Logger;
-  readonly stats: TrainerStats = { consumed: 0, trainSeconds: 0, step: 0, batches: 0, eventsTrained: 0, digest: '0', waiting: 0, users: 0, items: 0, lastLoss: 0, checkpointSeq: 0, rehearsalSkipped: 0 };
+  readonly stats: TrainerStats = { consumed: 0, trainSeconds: 0, step: 0, batches: 0, eventsTrained: 0, digest: '0', waiting: 0, users: 0, items: 0, lastLoss: 0, checkpointSeq: 0, rehearsalSkipped: 0, lastWindowEvents: 0, lastStepMs: 0 };
 
   constructor(
     readonly cfg: Config,
@@ -177,7 +202,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.l = options.log ?? log('trainer');
     this.content = new ContentTable(undefined, cfg.maxItems, contentModelName(cfg.encoderModel));
     this.pendingListings = new PendingListings(cfg.maxWaitingEvents, this.content);
-    this.intake = new EventIntake(cfg, this.content, { listed: this.pendingListings }, options.windowMaxAgeMs ?? cfg.windowMs);
+    const growth = options.windowGrowth === false ? {} : { growthUsers: cfg.windowGrowthUsers, growthEvents: cfg.windowGrowthEvents };
+    this.intake = new EventIntake(cfg, this.content, { listed: this.pendingListings }, { maxAgeMs: options.windowMaxAgeMs ?? cfg.windowMs, ...growth });
     this.store = new CheckpointStore(join(resolve(PROJECT_ROOT, cfg.stateDir), 'checkpoints'), cfg.checkpointsKept);
     // Producer clock skew below the rehearsal limit moves the gate by less than the limit itself.
     this.windowAge = new WindowAge(cfg.rehearsalMaxDelayMs);
@@ -280,8 +306,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       const dim = this.content.dim ?? contentDim ?? (await this.content.firstDim());
       this.onlineModel = OnlineModel.fresh(this.cfg, this.content, dim);
     }
+    if (this.cfg.trainThread) await this.model.trainOffLoop(backend.choice, (err) => this.fail(new Error(`training thread failed: ${err.message}`)));
     this.l.info(
-      { backend: backend.choice, contentDim: this.model.config.contentDim, checkpoint: ckpt?.seq ?? null, step: this.model.step, items: this.content.size },
+      { backend: backend.choice, contentDim: this.model.config.contentDim, checkpoint: ckpt?.seq ?? null, step: this.model.step, items: this.content.size, trainThread: this.cfg.trainThread },
       'trainer ready',
     );
   }
@@ -347,6 +374,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         if (done % 1000 === 0) onProgress?.(done);
       }
       if (this.intake.windowSize > 0) await this.trainWindow();
+      await this.stepDone();
       await this.checkpoint();
     });
     onProgress?.(done);
@@ -370,8 +398,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       if (intake === 'duplicate') continue;
       if (intake === 'windowed') this.noteAge(r.timestamp);
       this.stats.consumed++;
-      // Cut as soon as the window is full: a chunk may hold many windows' worth of events.
-      if (this.intake.windowFull) await this.trainWindow();
+      // Cut as soon as the window is full (a chunk may hold many windows' worth of events), or grow it while a step runs.
+      if (this.intake.windowFull) await this.cutWindow();
     }
     this.announceArrivals();
     await this.writeLetters();
@@ -408,6 +436,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   flush(): Promise<void> {
     return this.serial(async () => {
       if (this.intake.windowSize > 0) await this.trainWindow();
+      await this.stepDone();
       this.stats.waiting = this.intake.waitingCount;
     });
   }
@@ -423,17 +452,48 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     }
     // Released events are cut into windows like consumed ones: at full replay speed the encoder lags and hundreds
     // of waiting events are released at once (one huge window otherwise).
-    for (const _ of this.intake.release(arrived)) if (this.intake.windowFull) await this.trainWindow();
+    for (const _ of this.intake.release(arrived)) if (this.intake.windowFull) await this.cutWindow();
     this.announceArrivals();
     // Time passes without adds: events that waited too long go to the DLQ now (a failed write keeps them for the next
     // try, and always before the next checkpoint, which commits past them).
     if (this.intake.expireWaiting() > 0) await this.writeLetters();
     m.eventsWaiting.set(this.intake.waitingCount);
     if (this.intake.windowDue) {
-      await this.trainWindow();
-    } else if (this.batchesSinceCheckpoint > 0 && Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs) {
+      await this.cutWindow();
+    } else if (!this.stepping && this.batchesSinceCheckpoint > 0 && Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs) {
+      // Not while a step runs in the training thread: the checkpoint would wait for it; the step's follow-up checkpoints.
       await this.checkpoint();
     }
+  }
+
+  private checkpointDue(): boolean {
+    return this.batchesSinceCheckpoint > 0 && (this.batchesSinceCheckpoint >= this.cfg.checkpointEveryBatches || Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs);
+  }
+
+  /**
+   * Cuts the open window and trains it, unless a step still runs in the training thread: then the window keeps
+   * growing, and only a window at its growth bound waits for the step (consumption waits with it).
+   */
+  private async cutWindow(): Promise<void> {
+    if (this.stepping && !this.intake.windowAtGrowthBound) return;
+    await this.trainWindow();
+  }
+
+  /** Waits until no window is stepping (its bookkeeping done, or the trainer failed). */
+  private async stepDone(): Promise<void> {
+    while (this.stepping) await this.stepping;
+  }
+
+  /**
+   * After a step in the thread: the checkpoint it made due (taken as the step finished, whether or not the next
+   * window is stepping by now), then the window that filled (or aged) meanwhile.
+   */
+  private async afterStep(): Promise<void> {
+    const taken = this.takenCheckpoint;
+    this.takenCheckpoint = undefined;
+    if (this.stopping || this.broken) return;
+    if (taken) await this.checkpoint(taken);
+    if (!this.stopping && this.intake.windowDue) await this.cutWindow();
   }
 
   /**
@@ -449,6 +509,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   private async trainWindow(): Promise<void> {
     if (this.broken) throw this.broken;
+    // One window steps at a time: its successor's examples and scores must see its weights.
+    await this.stepDone();
+    if (this.broken) throw this.broken;
     // A window is seconds of synchronous work, and a chunk or a release from waiting can hold several: let timers
     // and I/O (the consumers' heartbeats) run between windows, or the group evicts this process's members.
     await new Promise<void>((r) => setImmediate(r));
@@ -463,33 +526,62 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   private async trainWindowUnsafe(): Promise<void> {
+    // A window past the normal cut grew while the step before it ran: the trainer is behind, so it does not rehearse.
+    const grown = this.intake.windowSize > this.cfg.windowMaxEvents || this.intake.windowUsers > this.cfg.batchUsers;
     const events = this.intake.takeWindow();
     if (events.size === 0) return;
+    const cutAt = performance.now();
     const stop = m.trainStepSeconds.startTimer();
     const model = this.model;
     const w: WindowExamples = { events, examples: model.examplesOf(events) };
     this.emit('windowReady', w);
-    const learning = performance.now();
     const delayMs = this.windowAge.take(Date.now());
-    const rehearse = this.collaborators.rehearsal?.allowed(delayMs) ?? true;
+    const rehearse = !grown && (this.collaborators.rehearsal?.allowed(delayMs) ?? true);
     if (!rehearse) {
       this.stats.rehearsalSkipped++;
       m.rehearsalSkipped.inc();
     }
+    // Everything consumed so far is now trained (once this window's steps are done) or waiting.
+    const offsets = this.intake.offsets();
+    const pool = this.collaborators.negativePool?.(w);
     const skippedBefore = model.skippedSteps;
-    const loss = model.learnWindow(w, this.collaborators.negativePool?.(w), rehearse);
-    if (model.skippedSteps > skippedBefore) {
-      m.trainStepsSkipped.inc(model.skippedSteps - skippedBefore);
-      this.l.error({ skipped: model.skippedSteps - skippedBefore, step: model.step }, 'non-finite loss or gradients: optimizer steps skipped (weights unchanged)');
+    const learningAt = performance.now();
+    const done = (loss: number): void => {
+      this.finishWindow(w, { offsets, loss, skippedBefore, cutAt, learningAt });
+      stop();
+    };
+    if (!this.cfg.trainThread) {
+      done(model.learnWindow(w, pool, rehearse));
+      if (this.checkpointDue()) await this.checkpoint();
+      return;
     }
-    this.stats.trainSeconds += (performance.now() - learning) / 1000;
+    // The steps run in the training thread: this returns at once, and the consumer goes on filling the next window.
+    const stepping: Promise<void> = model
+      .learnWindowOffLoop(w, pool, rehearse)
+      .then(done)
+      .catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))))
+      .finally(() => {
+        if (this.stepping === stepping) this.stepping = undefined;
+      });
+    this.stepping = stepping;
+    void stepping.then(() => this.serial(() => this.afterStep())).catch((err: unknown) => this.l.error({ err }, 'after-step work failed'));
+  }
+
+  /** A window's steps are done and its weights in use: its events count as trained, and listeners hear of it. */
+  private finishWindow(w: WindowExamples, o: { offsets: PartitionOffsets; loss: number; skippedBefore: number; cutAt: number; learningAt: number }): void {
+    const { offsets, loss } = o;
+    const model = this.model;
+    if (model.skippedSteps > o.skippedBefore) {
+      m.trainStepsSkipped.inc(model.skippedSteps - o.skippedBefore);
+      this.l.error({ skipped: model.skippedSteps - o.skippedBefore, step: model.step }, 'non-finite loss or gradients: optimizer steps skipped (weights unchanged)');
+    }
+    this.stats.trainSeconds += (performance.now() - o.learningAt) / 1000;
     let n = 0;
-    for (const list of events.values()) {
+    for (const list of w.events.values()) {
       for (const e of list) this.digest = addToDigest(this.digest, e.event_id);
       n += list.length;
     }
-    // Everything consumed so far is now trained or waiting (and waiting events are checkpointed).
-    this.trained = this.intake.offsets();
+    this.trained = offsets;
     this.stats.batches++;
     this.stats.eventsTrained += n;
     this.stats.step = model.step;
@@ -498,20 +590,55 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.stats.waiting = this.intake.waitingCount;
     this.stats.users = model.users;
     this.stats.items = this.content.size;
+    this.stats.lastWindowEvents = n;
+    this.stats.lastStepMs = performance.now() - o.cutAt;
     m.eventsTrained.inc(n);
+    m.windowEvents.observe(n);
     m.trainSteps.inc(this.cfg.stepsPerBatch);
     if (loss > 0 && Number.isFinite(loss)) m.trainLoss.set(loss);
     m.historyUsers.set(model.users);
-    stop();
     this.emit('windowTrained', { ...w, loss });
     this.batchesSinceCheckpoint++;
-    if (this.batchesSinceCheckpoint >= this.cfg.checkpointEveryBatches || Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs) {
-      await this.checkpoint();
-    }
+    // In the thread's case the next window may start stepping before the follow-up runs: take the checkpoint now.
+    if (this.cfg.trainThread && this.checkpointDue()) this.takenCheckpoint = this.takeCheckpoint();
   }
 
-  /** Writes the checkpoint, then commits the offsets it contains. */
-  private async checkpoint(): Promise<void> {
+  /**
+   * The checkpoint's content as of now, taken in one turn of the event loop: the position, the model's state and the
+   * thread's optimizer (asked for now: it answers after the steps asked for before, and before any asked for later).
+   * Taken when no window is stepping (between a window's bookkeeping and the next cut), it is consistent.
+   * `pinHistories`: the histories are shared with the writing thread, not copied (see OnlineModel.state): only for a
+   * checkpoint written before anything trains again, which must then unpin them.
+   */
+  private takeCheckpoint(o: { pinHistories?: boolean } = {}): TakenCheckpoint {
+    const trained = this.trained;
+    const offsets: TrainerCheckpointState['offsets'] = {};
+    for (const [t, p] of trained) offsets[t] = Object.fromEntries([...p].map(([part, o]) => [String(part), o]));
+    const state = this.model.stateNow(o);
+    // Handled where it is awaited; a checkpoint postponed by its gate never awaits it.
+    state.catch(() => undefined);
+    return {
+      trained,
+      batches: this.batchesSinceCheckpoint,
+      state,
+      position: {
+        step: this.model.step,
+        batches: this.stats.batches,
+        eventsTrained: this.stats.eventsTrained,
+        digest: this.digest.toString(16),
+        offsets,
+        // Events released into the open window are not trained yet: they wait again after a restart.
+        waiting: this.intake.waitingSnapshot(trained),
+        contentDeadLettered: { [topicsFrom(this.cfg).itemContent]: this.contentLetterMarks() },
+      },
+    };
+  }
+
+  /**
+   * Writes the checkpoint, then commits the offsets it contains: `taken` (see takeCheckpoint), or taken once no window
+   * is stepping.
+   */
+  private async checkpoint(taken?: TakenCheckpoint): Promise<void> {
     if (this.broken) return;
     try {
       await this.writeLetters();
@@ -529,41 +656,34 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       return;
     }
     if (this.broken || (this.collaborators.lease && !this.collaborators.lease.held())) return;
-    // The histories are shared with the writing thread, not copied: nothing trains until the file is written.
-    const { state, arrays } = this.model.state({ pinHistories: true });
-    const offsets: TrainerCheckpointState['offsets'] = {};
-    for (const [t, p] of this.trained) offsets[t] = Object.fromEntries([...p].map(([part, o]) => [String(part), o]));
-    const contentLetters = this.contentLetterMarks();
+    // Taken at a window's end (LEARN_TRAIN_THREAD), the histories were copied then: windows may train meanwhile. Taken
+    // here, they are shared with the writing thread: nothing trains until the file is written (all of it runs in the
+    // trainer's serial turn, and a window stepping in the thread has its events in the histories already, so the
+    // checkpoint waits for its weights first).
+    const pinned = !taken;
     let seq: number;
     try {
-      seq = await this.store.write(
-        {
-          state: {
-            ...state,
-            step: this.model.step,
-            batches: this.stats.batches,
-            eventsTrained: this.stats.eventsTrained,
-            digest: this.digest.toString(16),
-            offsets,
-            // Events released into the open window are not trained yet: they wait again after a restart.
-            waiting: this.intake.waitingSnapshot(this.trained),
-            contentDeadLettered: { [topicsFrom(this.cfg).itemContent]: contentLetters },
-          },
-          arrays,
-        },
-        // The state's other typed arrays (ids, recency order) are fresh copies: they move to the thread.
-        { handOver: true },
-      );
+      if (!taken) {
+        await this.stepDone();
+        if (this.broken) return;
+        taken = this.takeCheckpoint({ pinHistories: true });
+      }
+      const { state, arrays } = await taken.state;
+      if (this.broken || (this.collaborators.lease && !this.collaborators.lease.held())) return;
+      // The state's other typed arrays (ids, recency order) are fresh copies: they move to the thread.
+      seq = await this.store.write({ state: { ...state, ...taken.position }, arrays }, { handOver: true });
     } finally {
-      this.model.unpinHistories();
+      if (pinned) this.model.unpinHistories();
     }
-    this.batchesSinceCheckpoint = 0;
-    this.checkpointedContentLetters = JSON.stringify(contentLetters);
+    const { trained } = taken;
+    // Windows finished since it was taken stay to be checkpointed.
+    this.batchesSinceCheckpoint -= taken.batches;
+    this.checkpointedContentLetters = JSON.stringify(taken.position.contentDeadLettered?.[topicsFrom(this.cfg).itemContent] ?? {});
     this.lastCheckpointAt = Date.now();
     this.stats.checkpointSeq = seq;
     m.checkpointsWritten.inc();
     try {
-      await this.runner?.commit(this.trained);
+      await this.runner?.commit(trained);
     } catch (err) {
       // The checkpoint on disk holds these offsets and wins over the group's on restart, so a failed commit (broker
       // away, group rebalancing) loses nothing: the next checkpoint commits further on. Not a training failure.
@@ -594,8 +714,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (this.timer) clearInterval(this.timer);
     await this.serial(async () => {
       this.stopping = true;
+      await this.stepDone();
       if (this.broken) return;
       if (this.intake.windowSize > 0) await this.trainWindow();
+      await this.stepDone();
       // Content records dead-lettered since the last checkpoint are not dead-lettered again by the next start.
       const lettersMoved = this.follower !== undefined && JSON.stringify(this.contentLetterMarks()) !== this.checkpointedContentLetters;
       if (this.onlineModel && (this.batchesSinceCheckpoint > 0 || lettersMoved)) await this.checkpoint();
@@ -604,7 +726,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     await this.listingsFollower?.stop();
     await this.follower?.stop();
     await this.producer?.disconnect();
-    this.onlineModel?.dispose();
+    await this.onlineModel?.close();
     this.lock?.release(); // issue 11 §2.10
     this.l.info(this.stats, 'trainer stopped');
   }

@@ -10,6 +10,12 @@ export interface WindowPolicy {
   maxUsers: number;
   maxEvents: number;
   maxAgeMs: number | 'none';
+  /**
+   * How far a full window may grow while it cannot be cut (a training step still runs in the training thread): see
+   * `atGrowthBound`. Absent (or below the normal cut): no growth.
+   */
+  growthUsers?: number;
+  growthEvents?: number;
 }
 
 /**
@@ -20,6 +26,8 @@ export class MicroBatchWindow {
   private byUser = new Map<string, UserEvent[]>();
   private openedAt = 0;
   private events = 0;
+  /** Windows in a row taken past the normal cut: each may grow twice as far as the one before. */
+  private grownInARow = 0;
 
   constructor(private readonly policy: WindowPolicy) {}
 
@@ -32,6 +40,18 @@ export class MicroBatchWindow {
   due(now = Date.now()): boolean {
     if (this.events === 0) return false;
     return this.full || (this.policy.maxAgeMs !== 'none' && this.ageMs(now) >= this.policy.maxAgeMs);
+  }
+
+  /**
+   * Whether a full window that could not be cut (a training step still runs) has grown to its bound: it takes no more
+   * events until it is cut. The bound doubles with each window in a row that grew (twice the normal cut for the
+   * first), up to the growth limits: one slow step does not make one huge window, a lasting load does. Without
+   * growth limits, the same as `full`.
+   */
+  get atGrowthBound(): boolean {
+    const factor = 2 ** (this.grownInARow + 1);
+    const bound = (normal: number, limit = 0): number => Math.max(normal, Math.min(limit, normal * factor));
+    return this.byUser.size >= bound(this.policy.maxUsers, this.policy.growthUsers) || this.events >= bound(this.policy.maxEvents, this.policy.growthEvents);
   }
 
   get users(): number {
@@ -63,6 +83,7 @@ export class MicroBatchWindow {
   /** Empties the window and returns its events per user, each user's in event-time order. */
   take(): Map<string, UserEvent[]> {
     const out = this.byUser;
+    this.grownInARow = this.byUser.size > this.policy.maxUsers || this.events > this.policy.maxEvents ? this.grownInARow + 1 : 0;
     for (const list of out.values()) list.sort((a, b) => a.ts - b.ts);
     this.byUser = new Map();
     this.events = 0;

@@ -45,7 +45,7 @@ for (const itemInput of ['content', 'hybrid'] as const) {
     const settings = { ...cfg, itemInput };
     const inLoop = OnlineModel.fresh(settings, catalogue(40), DIM);
     const offLoop = OnlineModel.fresh(settings, catalogue(40), DIM);
-    offLoop.trainOffLoop('wasm', (err) => assert.fail(err));
+    await offLoop.trainOffLoop('wasm', (err) => assert.fail(err));
     try {
       const losses: Array<[number, number]> = [];
       for (const events of windows(6, 5, 40)) {
@@ -76,7 +76,7 @@ test('a step in the thread leaves the event loop free: timers fire and the loop 
   // A window big enough that its step takes a while on one thread.
   const settings = { ...cfg, palDim: 64, palLayers: 2, palHeads: 2, palOutDim: 32, historyLen: 50, negativeSamples: 128, targetSamples: 50, historySamples: 10, stepsPerBatch: 4 };
   const model = OnlineModel.fresh(settings, catalogue(400), DIM);
-  model.trainOffLoop('wasm', (err) => assert.fail(err));
+  await model.trainOffLoop('wasm', (err) => assert.fail(err));
   try {
     const [first, second] = windows(2, 64, 400);
     await model.learnWindowOffLoop({ events: first!, examples: model.examplesOf(first!) });
