@@ -121,6 +121,8 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
   private draining: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** A batch was refused as the buffer had no room for it (see shouldPause). */
+  private refusedBatch = false;
   /** The writer's fencing token (its trainer's pipeline lease; 0: unfenced), carried by every vector write and switch. */
   private fence = 0;
 
@@ -185,9 +187,15 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
     return this.pending.size;
   }
 
-  /** True while the pending buffer is past its high-water mark: the consumer feeding writes should pause. */
+  /**
+   * True while the pending buffer is past its high-water mark, or has refused a batch since Redis was last up with
+   * nothing held: the consumer feeding writes should pause. A refused batch counts on its own because a batch larger
+   * than the room left below the mark (a window grown while a step ran) is refused whole, and the mark is then
+   * never reached.
+   */
   shouldPause(): boolean {
-    return this.pending.overHighWater();
+    if (this.refusedBatch && this.isHealthy && this.pending.size === 0) this.refusedBatch = false;
+    return this.refusedBatch || this.pending.overHighWater();
   }
 
   writeUserVectors(version: number, writes: readonly VectorWrite[]): Promise<WriteResult> {
@@ -312,7 +320,10 @@ export class VectorStore extends EventEmitter<VectorStoreEvents> {
       if (unsent.length > 0) this.scheduleRetry();
     }
     if (unsent.length === 0) return result;
-    if (!this.pending.fits(unsent)) throw new BackpressureError(this.pending.size, this.pending.limits.maxKeys);
+    if (!this.pending.fits(unsent)) {
+      this.refusedBatch = true;
+      throw new BackpressureError(this.pending.size, this.pending.limits.maxKeys);
+    }
     for (const op of unsent) {
       if (this.pending.offer(op) === 'held') result.pending++;
       else result.skipped++;

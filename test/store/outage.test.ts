@@ -100,3 +100,31 @@ test('Redis stopped and restarted mid-stream: writes are held (bounded), shouldP
     await store.close();
   }
 });
+
+test('a batch refused by the full buffer turns shouldPause on below the high-water mark, until Redis is back and the buffer drained', async () => {
+  // The trainer's windows grow while a step runs: one window's writes can outnumber the room left below the
+  // high-water mark, and then the buffer refuses them whole and never reaches that mark. The consumer must pause all
+  // the same (issue 25: with the training thread the fault suite's Redis outage never paused consumption).
+  const own = await PrivateRedis.create();
+  await own.start();
+  const store = await VectorStore.open({ redisUrl: own.url, prefix: uniquePrefix('store-refused'), maxPendingKeys: 100, highWater: 0.8, commandTimeoutMs: 1000 });
+  try {
+    const ver = await store.beginVersion({ dim: 4 });
+    const batch = (label: string, n: number): Array<{ id: string; eventTime: number; vector: Float32Array }> =>
+      Array.from({ length: n }, (_, j) => ({ id: `${label}${j}`, eventTime: 1_700_000_000_000 + j, vector: filled(4, j) }));
+    await own.stop();
+    await eventually('store notices redis is gone', () => !store.healthy());
+    await store.writeItemVectors(ver, batch('small', 30));
+    assert.equal(store.pendingCount(), 30);
+    assert.equal(store.shouldPause(), false, 'below the high-water mark with room for more');
+    await assert.rejects(store.writeItemVectors(ver, batch('window', 256)), BackpressureError);
+    assert.equal(store.pendingCount(), 30, 'nothing of the refused batch is held');
+    assert.equal(store.shouldPause(), true, 'a refused batch means the writer must pause, whatever the count held');
+    await own.start();
+    await store.flush(20_000);
+    await eventually('shouldPause off once Redis is back and the buffer drained', () => !store.shouldPause());
+  } finally {
+    await store.close();
+    await own.dispose();
+  }
+});
