@@ -106,6 +106,9 @@ export class VectorPublisher {
     // A Redis that restarted may have come back empty (no persistence, or an older AOF): look at once.
     p.store.on('health', (up) => up && p.checkVersionSoon());
     p.removeReadiness = addReadinessCheck('vector-version', () => p.versionReadiness());
+    trainer.on('windowReady', (w) => {
+      p.windowWrites = p.windowWrites.then(() => p.recordCut(w)).catch((err: unknown) => p.onFailure(err instanceof Error ? err : new Error(String(err))));
+    });
     trainer.on('windowTrained', (w) => {
       p.windowWrites = p.windowWrites.then(() => p.afterTrain(w)).catch((err: unknown) => p.onFailure(err instanceof Error ? err : new Error(String(err))));
     });
@@ -259,9 +262,19 @@ export class VectorPublisher {
     return [this.building?.version, this.version].filter((v): v is number => v !== undefined);
   }
 
+  /** A trained window's users (their interactions were recorded as it was cut: see `recordCut`). */
   private writeWindow(w: TrainedWindow): Promise<void> {
+    return this.writeUsersAfter([...w.events.keys()], []);
+  }
+
+  /**
+   * A window's interactions, as it is cut: from then on its events are in the histories, so in every vector written,
+   * while its `windowTrained` comes only after the step (in the training thread, the chunk's arrivals are written
+   * before it). Queued here, they precede every later vector of their users.
+   */
+  private recordCut(w: Pick<TrainedWindow, 'events'>): Promise<void> {
     const interactions = [...w.events.values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts }));
-    return this.writeUsersAfter([...w.events.keys()], interactions);
+    return this.writeUsersAfter([], interactions);
   }
 
   /** Users with new events in the open window (issue 13 goal 5): published now, before the window trains. */
@@ -290,7 +303,7 @@ export class VectorPublisher {
       this.defer(users, interactions);
       return;
     }
-    if (!(await this.writeCurrentUsers(this.version, users))) this.defer(users, []);
+    if (users.length > 0 && !(await this.writeCurrentUsers(this.version, users))) this.defer(users, []);
   }
 
   /**
