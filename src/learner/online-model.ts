@@ -160,10 +160,11 @@ export class OnlineModel {
   /**
    * Learns from one window: `stepsPerBatch` optimizer steps on its examples, negatives drawn from `pool` (default: the
    * whole content table), then the window's items join the users' histories. Returns the last step's loss (0 when the
-   * window had nothing to contrast).
+   * window had nothing to contrast). `keep` false: the window does not join the rehearsal buffer (one grown while a
+   * step ran: rehearsing it later would cost a grown step).
    */
-  learnWindow(w: WindowExamples, pool: NegativePool = this.content, rehearse = true): number {
-    const loss = this.train(w.examples, pool, rehearse);
+  learnWindow(w: WindowExamples, pool: NegativePool = this.content, rehearse = true, keep = true): number {
+    const loss = this.train(w.examples, pool, rehearse, keep);
     this.observe(w.events);
     return loss;
   }
@@ -173,9 +174,9 @@ export class OnlineModel {
    * batches are built and the histories updated at once, so the next window's examples and the vectors served
    * meanwhile read the new histories; the weights follow when the steps are done. One call at a time.
    */
-  async learnWindowOffLoop(w: WindowExamples, pool: NegativePool = this.content, rehearse = true): Promise<number> {
-    if (!this.thread) return this.learnWindow(w, pool, rehearse);
-    const batches = this.batchesOf(w.examples, pool, rehearse);
+  async learnWindowOffLoop(w: WindowExamples, pool: NegativePool = this.content, rehearse = true, keep = true): Promise<number> {
+    if (!this.thread) return this.learnWindow(w, pool, rehearse, keep);
+    const batches = this.batchesOf(w.examples, pool, rehearse, keep);
     this.observe(w.events);
     const trained = await this.thread.steps(batches, this.hybrid?.size ?? 0);
     this.learner.setWeights(trained.weights);
@@ -186,18 +187,19 @@ export class OnlineModel {
 
   /**
    * Optimizer steps on examples without touching the histories (warm-start epochs, delayed retraining). `rehearse`
-   * false trains on the examples alone (the live trainer behind on its stream); they join the rehearsal buffer either way.
+   * false trains on the examples alone (the live trainer behind on its stream); they join the rehearsal buffer either
+   * way, unless `keep` is false.
    */
-  train(examples: ReadonlyMap<string, UserExample>, pool: NegativePool = this.content, rehearse = true): number {
+  train(examples: ReadonlyMap<string, UserExample>, pool: NegativePool = this.content, rehearse = true, keep = true): number {
     if (this.thread) throw new Error('this model trains in its training thread: use learnWindowOffLoop');
     let loss = 0;
     // Batches are built before any step runs (a step reads none of the sampling generator's state).
-    for (const batch of this.batchesOf(examples, pool, rehearse)) loss = this.learner.trainStep(batch);
+    for (const batch of this.batchesOf(examples, pool, rehearse, keep)) loss = this.learner.trainStep(batch);
     return loss;
   }
 
-  /** The `stepsPerBatch` batches of a window (rehearsed windows joined when `rehearse`); its examples join the rehearsal buffer. */
-  private batchesOf(examples: ReadonlyMap<string, UserExample>, pool: NegativePool, rehearse: boolean): PalBatch[] {
+  /** The `stepsPerBatch` batches of a window (rehearsed windows joined when `rehearse`); its examples join the rehearsal buffer when `keep`. */
+  private batchesOf(examples: ReadonlyMap<string, UserExample>, pool: NegativePool, rehearse: boolean, keep: boolean): PalBatch[] {
     const list = [...examples.values()];
     const inputPool: NegativePool = this.hybrid ? { size: pool.size, at: (i) => this.inputRef(pool.at(i)) } : pool;
     const batches: PalBatch[] = [];
@@ -207,7 +209,7 @@ export class OnlineModel {
       batches.push(buildPalBatch(batch, this.learner.cfg, this.learner.rng, inputPool, this.learner.floatsPerItem));
     }
     const ids = (refs: readonly ItemRef[]): string[] => refs.map((r) => r.itemId);
-    remember(this.rehearsal, list.map((e) => ({ history: ids(e.history), targets: ids(e.targets) })), this.settings.rehearsalWindows);
+    if (keep) remember(this.rehearsal, list.map((e) => ({ history: ids(e.history), targets: ids(e.targets) })), this.settings.rehearsalWindows);
     return batches;
   }
 

@@ -526,7 +526,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   private async trainWindowUnsafe(): Promise<void> {
-    // A window past the normal cut grew while the step before it ran: the trainer is behind, so it does not rehearse.
+    // A window past the normal cut grew while the step before it ran: the trainer is behind, so it does not rehearse,
+    // and it does not join the rehearsal buffer either (the first small window after a burst would rehearse grown ones).
     const grown = this.intake.windowSize > this.cfg.windowMaxEvents || this.intake.windowUsers > this.cfg.batchUsers;
     const events = this.intake.takeWindow();
     if (events.size === 0) return;
@@ -551,13 +552,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       stop();
     };
     if (!this.cfg.trainThread) {
-      done(model.learnWindow(w, pool, rehearse));
+      done(model.learnWindow(w, pool, rehearse, !grown));
       if (this.checkpointDue()) await this.checkpoint();
       return;
     }
     // The steps run in the training thread: this returns at once, and the consumer goes on filling the next window.
     const stepping: Promise<void> = model
-      .learnWindowOffLoop(w, pool, rehearse)
+      .learnWindowOffLoop(w, pool, rehearse, !grown)
       .then(done)
       .catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))))
       .finally(() => {

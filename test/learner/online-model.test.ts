@@ -186,3 +186,26 @@ test('no tensor outlives a window: training steps, user vectors and item vectors
     model.dispose();
   }
 });
+
+test('a window learned with keep false (grown while a step ran) trains but does not join the rehearsal buffer', () => {
+  // Issue 25: windows grown under load (up to 4,096 events) joined the buffer, and the first small window after the
+  // burst rehearsed two of them: one 57-event step took 69 s in `learn bench load` and nothing trained meanwhile.
+  const content = catalogue(30);
+  const rng = new Rng(17);
+  const windows = Array.from({ length: 3 }, (_, w) => window(Array.from({ length: 6 }, (_, k) => ev(`g${w}-${k}`, `u${rng.int(4)}`, `i${rng.int(30)}`, w * 10 + k))));
+  const model = OnlineModel.fresh({ ...cfg, rehearsalWindows: 4, rehearsalSamples: 2 }, content, DIM);
+  try {
+    const learn = (w: (typeof windows)[number], keep: boolean): number => model.learnWindow({ events: w, examples: model.examplesOf(w) }, undefined, false, keep);
+    learn(windows[0]!, true);
+    const kept = model.state().state.rehearsal;
+    assert.equal(kept?.length, 1);
+    const before = model.step;
+    learn(windows[1]!, false);
+    assert.equal(model.step, before + cfg.stepsPerBatch, 'it trains');
+    assert.deepEqual(model.state().state.rehearsal, kept, 'the buffer is as before it');
+    learn(windows[2]!, true);
+    assert.equal(model.state().state.rehearsal?.length, 2);
+  } finally {
+    model.dispose();
+  }
+});
