@@ -208,8 +208,8 @@ export const settings = {
   ),
   trainThread: setting(
     'LEARN_TRAIN_THREAD',
-    'Run the trainer\'s optimizer steps in a worker thread that owns the trainable weights and the optimizer, so consuming, encoding, vector publishing and HTTP never wait for a step (each step sends its weights back, tagged with the step). Off by default until the Redis-outage fault test passes with it (docs/benchmarks.md): steps then run on the event loop.',
-    bool.default(false),
+    'Run the trainer\'s optimizer steps in a worker thread that owns the trainable weights and the optimizer, so consuming, encoding, vector publishing and HTTP never wait for a step (each step sends its weights back, tagged with the step), and let windows grow while a step runs (LEARN_WINDOW_GROWTH_EVENTS). false is the way back: steps run on the event loop and windows are cut at the normal bounds.',
+    bool.default(true),
   ),
   windowMs: setting('LEARN_WINDOW_MS', 'Longest a micro-batch window stays open (wall-clock ms) before it is trained.', positiveInt.default(2000)),
   stepsPerBatch: setting('LEARN_STEPS_PER_BATCH', 'Optimizer steps per micro-batch (each with freshly sampled positions).', positiveInt.default(1)),
