@@ -4,6 +4,7 @@ import { log } from '../ops/logger.js';
 import { BackpressureError, StoreError, VectorStore, type Interaction, type VectorWrite, type WriteResult } from '../store/index.js';
 import { isRedisAuthError } from '../store/redis-client.js';
 import { WriteOrder } from '../store/write-order.js';
+import { ItemRefreshRound } from './item-refresh.js';
 import { versionsLost } from './metrics.js';
 import type { TrainedWindow, Trainer } from './trainer.js';
 
@@ -38,6 +39,10 @@ export class VectorPublisher {
   /** The version being built, and the users (known when it began) still to write into it. */
   private building: { version: number; users: string[]; next: number; started: number } | undefined;
   private readonly newItems = new Set<string>();
+  /** Keeps item vectors within LEARN_ITEM_REFRESH_STEPS steps of the weights that write user vectors (issue 23 item 7). */
+  private readonly itemRefresh: ItemRefreshRound;
+  /** The model's step when the item refresh last counted steps. */
+  private refreshStep = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   /**
@@ -73,7 +78,9 @@ export class VectorPublisher {
     private readonly trainer: Trainer,
     readonly store: VectorStore,
     private readonly onFailure: (err: Error) => void,
-  ) {}
+  ) {
+    this.itemRefresh = new ItemRefreshRound(cfg.itemRefreshSteps);
+  }
 
   /**
    * Opens the store, makes sure a version of the model's dimension is current (building the first one), and follows
@@ -137,6 +144,8 @@ export class VectorPublisher {
     if (meta && meta.dim === model.config.outDim && meta.config === JSON.stringify(model.config)) {
       this.version = current;
       this.versionStep = model.step;
+      // Its items may be from other weights (an earlier run's): the first round re-publishes every one.
+      this.refreshStep = model.step;
       this.l.info({ version: current }, 'writing into the current vector version');
     } else {
       await this.buildVersion();
@@ -228,8 +237,29 @@ export class VectorPublisher {
     if (due && !this.building && this.store.healthy() && Date.now() >= this.buildRetryAt) {
       await this.buildStep(() => this.beginBuild());
     }
+    // Items before users: the users written next are then never scored against items older than the bound.
+    await this.refreshItems();
     await this.writeWindow(w);
     if (this.building) await this.buildStep(() => this.continueBuild(this.cfg.versionUsers));
+  }
+
+  /**
+   * Re-publishes the item vectors due by the steps trained since the last call (ItemRefreshRound). A write that fails
+   * (Redis away, buffer full) leaves the items to the new-item retry, from the weights of then.
+   */
+  private async refreshItems(): Promise<void> {
+    const step = this.trainer.model.step;
+    const ids = this.itemRefresh.due(step - this.refreshStep, () => this.trainer.model.content.ids());
+    this.refreshStep = step;
+    if (ids.length === 0) return;
+    const at = Date.now();
+    try {
+      for (const v of this.targets()) await this.writeItems(v, ids, at);
+    } catch (err) {
+      // As a new item's write (flushNewItems): tried again by the timer, into whatever versions are current then.
+      for (const id of ids) this.newItems.add(id);
+      this.l.warn({ err: (err as Error).message, items: ids.length }, 'item vector refresh failed; retrying');
+    }
   }
 
   /** Runs a step of a build; a failure (Redis away) abandons the build and backs off. */
@@ -403,6 +433,7 @@ export class VectorPublisher {
     });
     this.lastBegun = version;
     this.building = { version, users: model.recentUsers(model.users), next: 0, started: Date.now() };
+    // The refresh round goes on: it writes into this version too, and so bounds the current one's items meanwhile.
     await this.writeItems(version, [...model.content.ids()], Date.now());
   }
 
