@@ -358,7 +358,7 @@ export const settings = {
   itemRefreshSteps: setting(
     'LEARN_ITEM_REFRESH_STEPS',
     "Bound (optimizer steps) on how much older an item vector in the current version may be than the weights that write user vectors: after each trained window a slice of the catalogue is re-published from the current weights, so the whole of it is every this many steps (a forward pass over catalogue / this items per step). 0: item vectors change only at version builds (LEARN_VERSION_EVERY_STEPS / _MS) and when their content arrives.",
-    z.coerce.number().int().min(0).default(50),
+    z.coerce.number().int().min(0).default(10),
   ),
   versionUsers: setting('LEARN_VERSION_USERS', 'Users written into a version being built per trained window (a version holds every user with a history; a switch comes after the last).', positiveInt.default(10_000)),
   publishFlushMs: setting('LEARN_PUBLISH_FLUSH_MS', 'How long a checkpoint waits for pending vector writes before it is postponed.', positiveInt.default(5_000)),
