@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { defaultCodec, type ItemContent, type UserEvent } from '../../src/codec/index.js';
+import { defaultCodec, type UserEvent } from '../../src/codec/index.js';
 import { redisUrl, type Config } from '../../src/config/load.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
@@ -13,6 +13,7 @@ import { StoreKeys, VersionView } from '../../src/store/index.js';
 import { Trainer } from '../../src/trainer/trainer.js';
 import { VectorPublisher } from '../../src/trainer/vector-publisher.js';
 import { eventually } from '../support/kafka.js';
+import { randomContents } from '../support/pipeline.js';
 import { pipelineConfig } from '../support/stack.js';
 
 // Issue 23 item 7: user vectors are written with the newest weights, while a version's item vectors were those of
@@ -40,23 +41,15 @@ before(async () => {
 });
 after(() => rmSync(stateDir, { recursive: true, force: true }));
 
-const rng = new Rng(23);
-const content = (id: string): ItemContent => ({
-  item_id: id,
-  model_id: 'all-minilm-l6-v2-q@test',
-  text_hash: 'e'.repeat(64),
-  dim: 24,
-  vector: Buffer.from(new Float32Array(24).map(() => rng.normal()).buffer),
-  encoded_at: 1,
-});
 /** Forward passes over batches of other sizes differ in the last bits: a vector matches a step's within this. */
 const TOLERANCE = 1e-5;
 const close = (a: Float32Array, b: Float32Array): boolean => a.every((x, j) => Math.abs(x - (b[j] as number)) <= TOLERANCE);
 
 test(`item vectors in the current version are at most LEARN_ITEM_REFRESH_STEPS (${BOUND}) steps older than the weights writing user vectors`, { timeout: 180_000 }, async () => {
   const producer = await createProducer(createKafka(cfg, 'test-producer'));
-  const items = Array.from({ length: 12 }, (_, i) => `age-${i}`);
-  await producer.send({ topic: cfg.topicItemContent, acks: ACKS_ALL, messages: items.map((id) => ({ key: id, value: defaultCodec().encode('ItemContent', content(id)) })) });
+  const contents = randomContents('age', 12, 24, new Rng(23));
+  const items = contents.map((c) => c.item_id);
+  await producer.send({ topic: cfg.topicItemContent, acks: ACKS_ALL, messages: contents.map((c) => ({ key: c.item_id, value: defaultCodec().encode('ItemContent', c) })) });
   const trainer = new Trainer(cfg);
   await trainer.prepare();
   const publisher = await VectorPublisher.start(cfg, trainer);
