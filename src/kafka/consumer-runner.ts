@@ -2,6 +2,7 @@ import kafkajs, { type Batch, type Consumer, type ConsumerConfig, type EachBatch
 import { log } from '../ops/logger.js';
 import { consumerPaused, messagesProcessed, offsetGaps } from '../ops/metrics.js';
 import type { DeadLetter, DeadLetterWriter } from './dead-letter.js';
+import { subscribedRoundRobin } from './subscribed-assigner.js';
 
 /** A decoded message and where it came from. */
 export interface SourceRecord<T> {
@@ -69,7 +70,7 @@ export function deadLetterOf(r: Rejection): DeadLetter {
   return { topic, partition, offset, key, value: raw, reason: r.reason, error: r.error };
 }
 
-const { KafkaJSError } = kafkajs;
+const { KafkaJSError, PartitionAssigners } = kafkajs;
 
 /**
  * The offset a batch was fetched from: kafkajs keeps it on the batch (untyped); the first record's offset otherwise.
@@ -129,6 +130,9 @@ export class ConsumerRunner<T> {
       sessionTimeout: o.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: Math.min(3_000, Math.floor((o.sessionTimeoutMs ?? 30_000) / 10)),
       maxBytesPerPartition: Math.max(1_048_576, o.maxMessageBytes),
+      // Each topic's partitions only to the members that subscribed to it; kafkajs's round-robin stays offered so a
+      // group whose older members know only that one still forms.
+      partitionAssigners: [subscribedRoundRobin, PartitionAssigners.roundRobin],
       ...o.consumerConfig,
       // kafkajs restarts a consumer after a retriable crash, and a stop that lands while it is still starting is
       // one (its fetchers find the cluster disconnected): without this the restart outlived the stop, rejoined the

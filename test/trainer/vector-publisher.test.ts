@@ -35,6 +35,7 @@ test('learn run: a newly listed item is servable from Redis before any event, an
     ...(await freshPipelineTopics(shared, 'vector-publisher', { listings: 2, content: 2, events: 2, dlq: 1 })),
     LEARN_STATE_DIR: stateDir,
     LEARN_REDIS_PREFIX: prefix,
+    LEARN_GROUP_PREFIX: prefix,
     LEARN_BATCH_USERS: '4',
     LEARN_WINDOW_MS: '300',
     LEARN_PAL_DIM: '64',
@@ -52,7 +53,14 @@ test('learn run: a newly listed item is servable from Redis before any event, an
     // Every item of the catalogue, not just one: listings and content come over two partitions, so a neighbour still
     // on its way would be missing from the new item's answer.
     const servable = async (id: string): Promise<boolean> => (await rec.similar(id, 3).catch(() => undefined)) !== undefined;
-    await eventually('the catalogue in Redis', async () => (await Promise.all(catalogue.map((l) => servable(l.item_id)))).every(Boolean), 120_000);
+    let missing: string[] = [];
+    await eventually('the catalogue in Redis', async () => {
+      const ok = await Promise.all(catalogue.map((l) => servable(l.item_id)));
+      missing = catalogue.filter((_, i) => !ok[i]).map((l) => l.item_id);
+      return missing.length === 0;
+    }, 120_000).catch((err: Error) => {
+      throw new Error(`${err.message}: not servable ${missing.join(', ')}; the role's last logs:\n${role.logs().slice(-6000)}`);
+    });
 
     // Cold start: a new listing, no event ever seen for it.
     const fresh = listing('shoes-new', 'carbon plate running shoe for racing', 'shoes');
