@@ -6,7 +6,7 @@ import { isRedisAuthError } from '../store/redis-client.js';
 import { WriteOrder } from '../store/write-order.js';
 import { ItemRefreshRound } from './item-refresh.js';
 import { versionsLost } from './metrics.js';
-import type { TrainedWindow, Trainer } from './trainer.js';
+import type { TrainedWindow, Trainer, TrainerPublisher } from './trainer.js';
 
 const CHUNK = 512;
 /** Backoff between tries to reach Redis at start, and between version builds that failed (doubling). */
@@ -29,7 +29,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * write goes to both the current and the new version. Items are written when the build begins; users
  * LEARN_VERSION_USERS per trained window (so a build does not stall training); the switch comes after the last.
  */
-export class VectorPublisher {
+export class VectorPublisher implements TrainerPublisher {
   private version: number | undefined;
   private versionStep = 0;
   private versionAt = Date.now();
@@ -73,64 +73,89 @@ export class VectorPublisher {
   private removeReadiness: (() => void) | undefined;
   private readonly l = log('trainer.publisher');
 
+  /** The trainer it publishes, from `start` on. */
+  private source: Trainer | undefined;
+
   private constructor(
     private readonly cfg: Config,
-    private readonly trainer: Trainer,
     readonly store: VectorStore,
-    private readonly onFailure: (err: Error) => void,
+    private readonly onFailure: ((err: Error) => void) | undefined,
   ) {
     this.itemRefresh = new ItemRefreshRound(cfg.itemRefreshSteps);
   }
 
   /**
-   * Opens the store, makes sure a version of the model's dimension is current (building the first one), and follows
-   * the trainer's windows and content. A write that fails for a reason other than backpressure is reported to
-   * `onFailure` (the role stops; a restart resumes from the last checkpoint, whose offsets it never passed).
+   * A publisher with its store open (Redis away is waited for by `start`), to be given to the trainer's constructor,
+   * which starts it once its model is prepared. A write that fails for a reason other than backpressure is reported
+   * to `onFailure` (default: the trainer fails; the role stops and a restart resumes from the last checkpoint, whose
+   * offsets it never passed).
    */
-  static async start(cfg: Config, trainer: Trainer, opts: { store?: VectorStore; onFailure?: (err: Error) => void } = {}): Promise<VectorPublisher> {
-    // A failed write must stop the trainer before its next checkpoint commits past the window (default: fail it).
-    const fail = opts.onFailure ?? ((err: Error) => trainer.fail(err));
-    const p = new VectorPublisher(cfg, trainer, opts.store ?? (await VectorStore.fromConfig(cfg)), fail);
+  static async open(cfg: Config, opts: { store?: VectorStore; onFailure?: (err: Error) => void } = {}): Promise<VectorPublisher> {
+    return new VectorPublisher(cfg, opts.store ?? (await VectorStore.fromConfig(cfg)), opts.onFailure);
+  }
+
+  private get trainer(): Trainer {
+    if (!this.source) throw new Error('the vector publisher is not started (the trainer starts it in prepare)');
+    return this.source;
+  }
+
+  /** A failed write must stop the trainer before its next checkpoint commits past the window. */
+  private fail(err: unknown): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (this.onFailure) this.onFailure(e);
+    else this.trainer.fail(e);
+  }
+
+  /**
+   * Called by the trainer's `prepare`, with the model ready and nothing consumed yet: makes sure a version of the
+   * model's dimension is current (building the first one), and follows the trainer's windows and content.
+   */
+  async start(trainer: Trainer): Promise<void> {
+    if (this.source) throw new Error('the vector publisher is started already');
+    this.source = trainer;
     // Redis away at start must not crash the role (a restart would only crash again): wait for it, backing off.
     for (let backoff = RETRY_FIRST_MS; ; backoff = Math.min(2 * backoff, RETRY_MAX_MS)) {
       try {
-        await p.resolveVersion();
+        await this.resolveVersion();
         break;
       } catch (err) {
         if (isRedisAuthError(err)) throw err;
-        p.l.warn({ err: (err as Error).message, retryMs: backoff }, 'vector version not known yet (redis unreachable?): waiting for redis before consuming');
+        this.l.warn({ err: (err as Error).message, retryMs: backoff }, 'vector version not known yet (redis unreachable?): waiting for redis before consuming');
         await sleep(backoff);
       }
     }
-    void p.warnOnEviction();
+    void this.warnOnEviction();
     // Catches items that arrived while a flush was running.
-    p.timer = setInterval(() => {
-      void p.flushNewItems();
-      void p.writeDeferred().catch((err: unknown) => p.l.warn({ err: (err as Error).message }, 'deferred vector writes failed'));
-      if (p.lost !== undefined || Date.now() - p.lastVersionCheck >= VERSION_CHECK_MS) p.checkVersionSoon();
+    this.timer = setInterval(() => {
+      void this.flushNewItems();
+      void this.writeDeferred().catch((err: unknown) => this.l.warn({ err: (err as Error).message }, 'deferred vector writes failed'));
+      if (this.lost !== undefined || Date.now() - this.lastVersionCheck >= VERSION_CHECK_MS) this.checkVersionSoon();
     }, 200);
-    p.store.on('versionLost', (version) => p.versionLost(version));
+    this.store.on('versionLost', (version) => this.versionLost(version));
     // A Redis that restarted may have come back empty (no persistence, or an older AOF): look at once.
-    p.store.on('health', (up) => up && p.checkVersionSoon());
-    p.removeReadiness = addReadinessCheck('vector-version', () => p.versionReadiness());
+    this.store.on('health', (up) => up && this.checkVersionSoon());
+    this.removeReadiness = addReadinessCheck('vector-version', () => this.versionReadiness());
     trainer.on('windowTrained', (w) => {
-      p.windowWrites = p.windowWrites.then(() => p.afterTrain(w)).catch((err: unknown) => p.onFailure(err instanceof Error ? err : new Error(String(err))));
+      this.windowWrites = this.windowWrites.then(() => this.afterTrain(w)).catch((err: unknown) => this.fail(err));
     });
     // Issue 13 goal 5: a user's vector follows each event, not each window (all of a chunk's users in one forward pass).
     trainer.on('eventsArrived', (users) => {
-      p.windowWrites = p.windowWrites.then(() => p.writeArrivals(users)).catch((err: unknown) => p.onFailure(err instanceof Error ? err : new Error(String(err))));
+      this.windowWrites = this.windowWrites.then(() => this.writeArrivals(users)).catch((err: unknown) => this.fail(err));
     });
     // A new, changed or (tombstone) removed item content vector.
     trainer.on('contentArrived', (itemId) => {
-      p.newItems.add(itemId);
+      this.newItems.add(itemId);
       // Soon, not at once: a burst of content records (a table load, a chunk of listings) becomes one write.
-      p.flushSoon ??= setImmediate(() => {
-        p.flushSoon = undefined;
-        void p.flushNewItems();
+      this.flushSoon ??= setImmediate(() => {
+        this.flushSoon = undefined;
+        void this.flushNewItems();
       });
     });
-    trainer.collaborate({ backpressure: p.store, checkpointGate: p });
-    return p;
+  }
+
+  /** The trainer's backpressure: consumption pauses while the store's buffer is full. */
+  shouldPause(): boolean {
+    return this.store.shouldPause();
   }
 
   /** Writes into the current version if it suits the model, else builds a first one. */

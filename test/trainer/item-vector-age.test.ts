@@ -50,9 +50,9 @@ test(`item vectors in the current version are at most LEARN_ITEM_REFRESH_STEPS (
   const contents = randomContents('age', 12, 24, new Rng(23));
   const items = contents.map((c) => c.item_id);
   await producer.send({ topic: cfg.topicItemContent, acks: ACKS_ALL, messages: contents.map((c) => ({ key: c.item_id, value: defaultCodec().encode('ItemContent', c) })) });
-  const trainer = new Trainer(cfg);
+  const publisher = await VectorPublisher.open(cfg);
+  const trainer = new Trainer(cfg, { publisher });
   await trainer.prepare();
-  const publisher = await VectorPublisher.start(cfg, trainer);
   const redis = new Redis(redisUrl(cfg));
   const keys = new StoreKeys(cfg.redisPrefix);
   // Every item vector the weights of each step give (the step's weights, taken as the step ends).
