@@ -24,7 +24,7 @@ export class ServedItemVectors {
   }
 
   /** The candidates' vectors as serving has them now: row-major [candidates.length * outDim]. */
-  matrix(model: OnlineModel, candidates: readonly string[]): Float32Array {
+  matrix(model: Pick<OnlineModel, 'step' | 'config' | 'itemMatrix'>, candidates: readonly string[]): Float32Array {
     const step = model.step;
     if (this.builtAt === undefined || step - this.builtAt >= this.schedule.versionEverySteps) {
       // A version build: every item from the weights of now (computed below, as each is needed; all are, every window).
