@@ -361,10 +361,20 @@ export const settings = {
     'Half-life in event-time days of the decayed popularity counts: those the store keeps for the served prior (LEARN_SERVE_PRIOR; kept with them in Redis, and a writer with another half-life counts nothing until it is set back), and the replay\'s popularity baseline and prior.',
     z.coerce.number().positive().default(7),
   ),
+  replayStaleItems: setting(
+    'LEARN_REPLAY_STALE_ITEMS',
+    "The replay's LEARN scores with item vectors as stale as serving's: all from the weights of the last version build (every LEARN_VERSION_EVERY_STEPS steps; the replay has no wall-clock cadence), a new item's from those when it is first a candidate, and a slice per window re-computed by the refresh round (LEARN_ITEM_REFRESH_STEPS); user vectors from the newest weights either way. Off: item vectors from the newest weights too.",
+    bool.default(false),
+  ),
   replayWindowDays: setting('LEARN_REPLAY_WINDOW_DAYS', 'Event-time span in days of each replay metrics window (the over-time charts).', z.coerce.number().positive().default(7)),
   publishVectors: setting('LEARN_PUBLISH_VECTORS', 'Whether the trainer writes user and item vectors to Redis.', bool.default(true)),
   versionEverySteps: setting('LEARN_VERSION_EVERY_STEPS', 'Build and switch to a new vector version after this many optimizer steps.', positiveInt.default(500)),
   versionEveryMs: setting('LEARN_VERSION_EVERY_MS', 'Also build one when this long (ms) has passed since the last.', positiveInt.default(600_000)),
+  itemRefreshSteps: setting(
+    'LEARN_ITEM_REFRESH_STEPS',
+    "Bound (optimizer steps) on how much older an item vector in the current version may be than the weights that write user vectors: after each trained window a slice of the catalogue is re-published from the current weights, so the whole of it is every this many steps (a forward pass over catalogue / this items per step). 0: item vectors change only at version builds (LEARN_VERSION_EVERY_STEPS / _MS) and when their content arrives.",
+    z.coerce.number().int().min(0).default(10),
+  ),
   versionUsers: setting('LEARN_VERSION_USERS', 'Users written into a version being built per trained window (a version holds every user with a history; a switch comes after the last).', positiveInt.default(10_000)),
   publishFlushMs: setting('LEARN_PUBLISH_FLUSH_MS', 'How long a checkpoint waits for pending vector writes before it is postponed.', positiveInt.default(5_000)),
   faultKillAt: setting(

@@ -5,6 +5,7 @@ import { createKafka } from '../kafka/client.js';
 import { ChunkRetries } from '../kafka/chunk-retries.js';
 import { ConsumerRunner, type Rejection, type SourceRecord } from '../kafka/consumer-runner.js';
 import { DeadLetterWriter } from '../kafka/dead-letter.js';
+import { GroupLetterMarks } from '../kafka/letter-marks.js';
 import { ACKS_ALL, createProducer } from '../kafka/producer.js';
 import { TableFollower } from '../kafka/table-follower.js';
 import { topicsFrom } from '../kafka/topics.js';
@@ -22,6 +23,10 @@ import { toItemContent } from './item-content.js';
 
 /** Tries of a chunk whose every listing fails to encode before they are dead-lettered. */
 const WHOLE_CHUNK_TRIES = 3;
+
+/** How often the content follower's dead-letter marks are saved when they moved (and once a day when they did not). */
+const MARKS_EVERY_MS = 60_000;
+const MARKS_REFRESH_MS = 24 * 3_600_000;
 
 /** The encoder's consumer group: `learn-encoder` unless LEARN_GROUP_PREFIX gives this pipeline its own. */
 export const encoderGroup = (cfg: Pick<Config, 'groupPrefix'>): string => `${cfg.groupPrefix}-encoder`;
@@ -55,6 +60,13 @@ export class EncoderWorker {
   private producer: Producer | undefined;
   private batcher: EncoderBatcher | undefined;
   private readonly chunkRetries = new ChunkRetries(WHOLE_CHUNK_TRIES);
+  /** Where the content follower's dead-letter marks live between starts (issue 23 item 9). */
+  private letterMarks: GroupLetterMarks | undefined;
+  private savedMarks = '';
+  private marksSavedAt = 0;
+  private marksTimer: NodeJS.Timeout | undefined;
+  /** Saves one at a time (the broker refuses a second beside the first). */
+  private marksSaving: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly cfg: Config,
@@ -78,6 +90,9 @@ export class EncoderWorker {
     const dlq = new DeadLetterWriter(this.producer, encoderGroup(this.cfg), topics.dlq);
     this.batcher = new EncoderBatcher(this.encoder, batcherOptionsFrom(this.cfg));
 
+    // The content topic is read from its start at every start: records an earlier start dead-lettered are not again.
+    this.letterMarks = new GroupLetterMarks(kafka, `${encoderGroup(this.cfg)}-content-letters`, topics.itemContent);
+    const deadLetteredBelow = await this.letterMarks.load();
     this.follower = new TableFollower<ItemContent>({
       kafka,
       topic: topics.itemContent,
@@ -89,8 +104,13 @@ export class EncoderWorker {
       },
       dlq,
       maxMessageBytes: this.cfg.maxMessageBytes,
+      deadLetteredBelow,
     });
     await this.follower.start();
+    // Saved again at every start too: a group's offsets expire (offsets.retention.minutes) unless committed.
+    // In the background: a save joins a group for a moment, and encoding need not wait for it.
+    this.saveLetterMarks(true);
+    this.marksTimer = setInterval(() => this.saveLetterMarks(false), MARKS_EVERY_MS);
 
     this.runner = new ConsumerRunner<ItemListing>({
       kafka,
@@ -174,10 +194,29 @@ export class EncoderWorker {
     return toItemContent(job.record.value.item_id, job.textHash, this.encoder.modelId, v);
   }
 
+  /** Saves the content follower's dead-letter marks if they moved (or `always`, or a day passed since the last save). */
+  private saveLetterMarks(always: boolean): Promise<void> {
+    this.marksSaving = this.marksSaving.then(() => this.saveMarksNow(always));
+    return this.marksSaving;
+  }
+
+  private async saveMarksNow(always: boolean): Promise<void> {
+    if (!this.follower || !this.letterMarks) return;
+    const marks = this.follower.deadLetteredThrough();
+    const json = JSON.stringify([...marks].map(([p, o]) => [p, o.toString()]));
+    if (!always && json === this.savedMarks && Date.now() - this.marksSavedAt < MARKS_REFRESH_MS) return;
+    if (await this.letterMarks.save(marks)) {
+      this.savedMarks = json;
+      this.marksSavedAt = Date.now();
+    }
+  }
+
   /** Finishes the chunk in progress (its output acknowledged and committed), then closes everything. */
   async stop(): Promise<void> {
+    if (this.marksTimer) clearInterval(this.marksTimer);
     await this.runner?.stop();
     await this.follower?.stop();
+    await this.saveLetterMarks(false);
     await this.batcher?.close();
     await this.producer?.disconnect();
     this.l.info(this.stats, 'encoder worker stopped');

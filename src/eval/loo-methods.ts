@@ -82,91 +82,83 @@ function dotScores(histories: readonly (readonly unknown[])[], users: readonly F
   return histories.map((h) => (h.length === 0 ? new Float32Array(n) : scoreRows(items, n, dim, users[r++] as Float32Array)));
 }
 
+/** What a learned method trains and scores with: LEARN's model, or the SASRec-like ID learner. */
+interface EpochLearner {
+  trainBatch(batch: readonly NextItemExample[]): void;
+  readonly step: number;
+  scores(histories: readonly (readonly string[])[]): Float32Array[];
+  dispose(): void;
+}
+
 /** A learned method: each stage is one more epoch over the shuffled examples, in batches of LEARN_BATCH_USERS. */
-abstract class EpochMethod implements LooMethod {
-  abstract readonly name: LooMethodName;
-  abstract readonly kind: LooKind;
+class EpochMethod implements LooMethod {
   readonly trains = true;
   private epochs = 0;
 
   constructor(
-    protected readonly ctx: LooContext,
+    readonly name: LooMethodName,
+    readonly kind: LooKind,
+    private readonly learner: EpochLearner,
+    private readonly batchUsers: number,
     readonly stages: number,
   ) {}
 
   stage(_s: number, examples: readonly NextItemExample[], rng: Rng): void {
-    for (const batch of batches(examples, this.ctx.cfg.batchUsers, rng)) this.trainBatch(batch);
+    for (const batch of batches(examples, this.batchUsers, rng)) this.learner.trainBatch(batch);
     this.epochs++;
   }
 
   describe(): Record<string, number> {
-    return { epochs: this.epochs, steps: this.steps() };
-  }
-
-  protected abstract trainBatch(batch: readonly NextItemExample[]): void;
-  protected abstract steps(): number;
-  abstract scores(histories: readonly (readonly string[])[]): Float32Array[];
-  abstract dispose(): void;
-}
-
-class LearnMethod extends EpochMethod {
-  readonly name = 'learn';
-  readonly kind = 'content';
-  private readonly model: OnlineModel;
-
-  constructor(ctx: LooContext, stages: number) {
-    super(ctx, stages);
-    this.model = OnlineModel.fresh({ ...ctx.cfg, seed: ctx.seed }, ctx.content, ctx.content.dim as number);
-  }
-
-  protected trainBatch(batch: readonly NextItemExample[]): void {
-    const map = new Map<string, UserExample>(batch.map((e, i) => [String(i), { history: refsOf(this.ctx.content, e.history), targets: refsOf(this.ctx.content, [e.target]) }]));
-    this.model.train(map, this.ctx.content, false);
-  }
-
-  protected steps(): number {
-    return this.model.step;
+    return { epochs: this.epochs, steps: this.learner.step };
   }
 
   scores(histories: readonly (readonly string[])[]): Float32Array[] {
-    const refs = histories.map((h) => refsOf(this.ctx.content, h));
-    const users = this.model.userVectorsOf(refs.filter((h) => h.length > 0));
-    return dotScores(refs, users, this.model.itemMatrix(this.ctx.catalogue), this.ctx.catalogue.length, this.model.config.outDim);
-  }
-
-  dispose(): void {
-    this.model.dispose();
-  }
-}
-
-class SasrecMethod extends EpochMethod {
-  readonly name = 'sasrec';
-  readonly kind = 'history';
-  private readonly learner: IdSequenceLearner;
-
-  constructor(ctx: LooContext, stages: number) {
-    super(ctx, stages);
-    this.learner = new IdSequenceLearner(palConfigFromConfig(ctx.cfg, ctx.content.dim as number), ctx.catalogue.length, ctx.seed);
-  }
-
-  protected trainBatch(batch: readonly NextItemExample[]): void {
-    const ids = batch.map((e) => ({ history: e.history, targets: [e.target] }));
-    for (let s = 0; s < this.ctx.cfg.stepsPerBatch; s++) this.learner.trainStep(ids, this.ctx.content);
-  }
-
-  protected steps(): number {
-    return this.learner.step;
-  }
-
-  scores(histories: readonly (readonly string[])[]): Float32Array[] {
-    const L = this.learner.cfg.maxHistory;
-    const users = this.learner.userVectors(histories.filter((h) => h.length > 0).map((h) => h.slice(-L)));
-    return dotScores(histories, users, this.learner.itemMatrix(this.ctx.catalogue), this.ctx.catalogue.length, this.learner.cfg.outDim);
+    return this.learner.scores(histories);
   }
 
   dispose(): void {
     this.learner.dispose();
   }
+}
+
+/** LEARN: the streaming product's model (frozen content, PAL towers), trained on next-item examples. */
+function learnLearner(ctx: LooContext): EpochLearner {
+  const model = OnlineModel.fresh({ ...ctx.cfg, seed: ctx.seed }, ctx.content, ctx.content.dim as number);
+  return {
+    trainBatch(batch) {
+      const map = new Map<string, UserExample>(batch.map((e, i) => [String(i), { history: refsOf(ctx.content, e.history), targets: refsOf(ctx.content, [e.target]) }]));
+      model.train(map, ctx.content, false);
+    },
+    get step() {
+      return model.step;
+    },
+    scores(histories) {
+      const refs = histories.map((h) => refsOf(ctx.content, h));
+      const users = model.userVectorsOf(refs.filter((h) => h.length > 0));
+      return dotScores(refs, users, model.itemMatrix(ctx.catalogue), ctx.catalogue.length, model.config.outDim);
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+/** The SASRec-like ID model: the same towers over learned item-id embeddings. */
+function sasrecLearner(ctx: LooContext): EpochLearner {
+  const learner = new IdSequenceLearner(palConfigFromConfig(ctx.cfg, ctx.content.dim as number), ctx.catalogue.length, ctx.seed);
+  return {
+    trainBatch(batch) {
+      const ids = batch.map((e) => ({ history: e.history, targets: [e.target] }));
+      for (let s = 0; s < ctx.cfg.stepsPerBatch; s++) learner.trainStep(ids, ctx.content);
+    },
+    get step() {
+      return learner.step;
+    },
+    scores(histories) {
+      const L = learner.cfg.maxHistory;
+      const users = learner.userVectors(histories.filter((h) => h.length > 0).map((h) => h.slice(-L)));
+      return dotScores(histories, users, learner.itemMatrix(ctx.catalogue), ctx.catalogue.length, learner.cfg.outDim);
+    },
+    dispose: () => learner.dispose(),
+  };
 }
 
 /** The frozen content's cosine: the normalised mean of the history's content vectors against each item's. */
@@ -247,9 +239,9 @@ class KnnMethod implements LooMethod {
 export function looMethod(name: LooMethodName, ctx: LooContext, maxEpochs: number): LooMethod {
   switch (name) {
     case 'learn':
-      return new LearnMethod(ctx, maxEpochs);
+      return new EpochMethod('learn', 'content', learnLearner(ctx), ctx.cfg.batchUsers, maxEpochs);
     case 'sasrec':
-      return new SasrecMethod(ctx, maxEpochs);
+      return new EpochMethod('sasrec', 'history', sasrecLearner(ctx), ctx.cfg.batchUsers, maxEpochs);
     case 'content':
       return new ContentMethod(ctx);
     case 'popularity':

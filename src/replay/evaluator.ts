@@ -11,6 +11,7 @@ import { RankingMetrics, type MetricsReport, type WindowSpec } from './metrics-a
 import { DecayedPopularity, popularityPrior } from '../popularity/index.js';
 import { operatingGrid, OperatingPointMetrics, rankAt, type OperatingPoint, type ScoreTerms } from './operating-points.js';
 import { frozenContentScores } from './methods/frozen-content.js';
+import type { ServedItemsSchedule } from './served-items.js';
 import { createMethod, type EventScores, type MethodName, type ReplayMethod, type ScoringWindow } from './methods/index.js';
 
 export { METHODS, METHOD_LABELS, parseMethods, type MethodName } from './methods/index.js';
@@ -55,6 +56,8 @@ export interface EvaluatorOptions {
   operatingPoint: OperatingPoint;
   /** Also rank every event under the whole grid of operating points (the trade-off curves). */
   grid?: boolean;
+  /** LEARN's item vectors as stale as serving's, on this schedule (LEARN_REPLAY_STALE_ITEMS; absent: the newest weights'). */
+  staleItems?: ServedItemsSchedule;
   /** Keep every event's rank per method (`ranks`), e.g. to compare two replay paths event by event. */
   keepRanks?: boolean;
   log?: Logger;
@@ -89,7 +92,7 @@ export class ReplayEvaluator {
 
   constructor(private readonly opts: EvaluatorOptions) {
     this.methods = [...opts.methods];
-    const settings = { catalogueSize: opts.idCapacity, seed: opts.seed, stepsPerBatch: opts.stepsPerBatch, rehearsal: opts.rehearsal, log: opts.log ?? log('replay.evaluator') };
+    const settings = { catalogueSize: opts.idCapacity, seed: opts.seed, stepsPerBatch: opts.stepsPerBatch, rehearsal: opts.rehearsal, ...(opts.staleItems ? { staleItems: opts.staleItems } : {}), log: opts.log ?? log('replay.evaluator') };
     for (const m of this.methods) {
       const method = createMethod(m, settings);
       this.impl.set(m, method);

@@ -4,12 +4,12 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { EncoderBatcher, batcherOptionsFrom, encodeListings, encoderOptionsFrom, loadContentEncoder } from '../encoder/index.js';
 import { ContentTable } from '../learner/content-table.js';
-import { eventProblem } from '../learner/event-check.js';
 import { OnlineModel, type WindowExamples } from '../learner/online-model.js';
 import { Rng, selectBackend, selectedBackend } from '../model/index.js';
 import type { UserEvent } from '../codec/index.js';
 import { DAY_MS } from '../config/constants.js';
 import { log } from '../ops/logger.js';
+import { StreamPass } from '../trainer/stream-pass.js';
 import { MicroBatchWindow } from '../trainer/window.js';
 import { toItemContent } from '../encoder/index.js';
 import type { ReplayPlan } from './protocol.js';
@@ -99,12 +99,13 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
   // At least one event after the split, or the warm start would never run (it runs when the loop reaches the split).
   const split = opts.warmStart ? Math.min(plan.events.length - 1, Math.round(plan.events.length * opts.warmStart.fraction)) : 0;
   let trained = 0;
-  let rejected = 0;
   // Windows of the warm-start prefix (examples as of their time) and, in daily mode, the day's windows not yet learned.
   const prefix: WindowExamples[] = [];
   let pending: WindowExamples[] = [];
   let pendingDay: number | undefined;
-  const cut = async (warm: boolean): Promise<void> => {
+  // Windows cut before the split are the warm-start prefix: seen, not scored.
+  let warm = split > 0;
+  const cut = async (): Promise<void> => {
     const events = window.take();
     const w = { events, examples: model.examplesOf(events) };
     for (const list of events.values()) trained += list.length;
@@ -123,35 +124,34 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
     if (updates === 'daily') pending.push(w);
     evaluator.recordLoss(trained, loop.loss);
   };
+  // The same check and cut as warm start (Trainer.pretrain).
+  const pass = new StreamPass(cfg, content, window, cut);
   const rng = new Rng(cfg.seed ^ 0x77a1);
   try {
     // The thread runs the backend this thread selected: an `auto` resolved again there could differ, and so would the numbers.
     evaluator.start(model, selectedBackend()?.choice ?? cfg.tfBackend, { thread: opts.idThread ?? true });
     for (const [i, e] of plan.events.entries()) {
       if (i === split && split > 0) {
-        if (window.size > 0) await cut(true);
+        await pass.end();
+        warm = false;
         // Rehearsal is for one pass over a stream; the warm-start epochs revisit every window already, and rehearsing
         // in them as well over-trained both learned methods on the prefix (frozen after it, seed 1: LEARN Recall@10
         // 0.0649 against 0.0844, SASRec-like 0.0706 against 0.0892).
         for (let epoch = 0; epoch < (opts.warmStart?.epochs ?? 0); epoch++) await loop.retrain(shuffled(prefix, rng), false);
         l.info({ windows: prefix.length, epochs: opts.warmStart?.epochs, steps: model.step }, 'warm start done: going live');
       }
-      if (eventProblem(e, cfg) || !content.has(e.item_id)) rejected++;
-      else {
-        window.add(e);
-        if (window.full) await cut(i < split);
-      }
-      if ((i + 1) % every === 0) opts.onProgress?.({ eventsDone: i + 1, eventsTrained: trained, eventsRejected: rejected, loss: loop.loss });
+      await pass.offer(e);
+      if ((i + 1) % every === 0) opts.onProgress?.({ eventsDone: i + 1, eventsTrained: trained, eventsRejected: pass.rejected, loss: loop.loss });
     }
-    if (window.size > 0) await cut(false);
+    await pass.end();
     await evaluator.close();
-    opts.onProgress?.({ eventsDone: plan.events.length, eventsTrained: trained, eventsRejected: rejected, loss: loop.loss });
+    opts.onProgress?.({ eventsDone: plan.events.length, eventsTrained: trained, eventsRejected: pass.rejected, loss: loop.loss });
     await opts.onFinished?.(model);
     return {
       itemsEncoded: content.size,
       listingsWithoutContent,
       eventsTrained: trained,
-      eventsRejected: rejected,
+      eventsRejected: pass.rejected,
       steps: model.step,
       contentDim: dim,
       seconds: { encode: round1(encodeSeconds), train: round1(loop.trainSeconds) },

@@ -59,6 +59,7 @@ export async function planReplay(cfg: Config, opts: PlanOptions): Promise<Replay
     catalogue,
     operatingPoint: opts.operatingPoint,
     ...(opts.grid ? { grid: true } : {}),
+    ...(cfg.replayStaleItems ? { staleItems: { versionEverySteps: cfg.versionEverySteps, refreshSteps: cfg.itemRefreshSteps } } : {}),
     ...(opts.keepRanks ? { keepRanks: true } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   });

@@ -26,6 +26,7 @@ import { TestThenTrain } from './test-then-train.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import type { MetricsReport } from './metrics-accumulator.js';
 import { planReplay, type ReplayPlan } from './protocol.js';
+import type { ServedItemsSchedule } from './served-items.js';
 
 export { REPLAY_KS } from './protocol.js';
 const MIB = 1024 * 1024;
@@ -90,7 +91,12 @@ export interface ReplayReport {
   /** Which path ran it. */
   path: 'kafka' | 'in-process';
   /** The protocol: pure streaming from an empty system, or warm start (events before the split pretrain, unscored). */
-  protocol: { warmStart: WarmStart | null; updates: UpdateMode };
+  protocol: {
+    warmStart: WarmStart | null;
+    updates: UpdateMode;
+    /** LEARN's item vectors: as stale as serving's on this schedule (LEARN_REPLAY_STALE_ITEMS), or null: the newest weights'. */
+    staleItems?: ServedItemsSchedule | null;
+  };
   startedAt: string;
   wallSeconds: number;
   speed: number;
@@ -452,7 +458,11 @@ function reportOf(plan: ReplayPlan, opts: ReplayOptions, run: string, started: n
     run,
     dataset: opts.dataset,
     path: o.path,
-    protocol: { warmStart: opts.warmStart ?? null, updates: opts.updates ?? 'online' },
+    protocol: {
+      warmStart: opts.warmStart ?? null,
+      updates: opts.updates ?? 'online',
+      staleItems: plan.cfg.replayStaleItems ? { versionEverySteps: plan.cfg.versionEverySteps, refreshSteps: plan.cfg.itemRefreshSteps } : null,
+    },
     startedAt: new Date(started).toISOString(),
     wallSeconds,
     speed: opts.speed,

@@ -91,9 +91,9 @@ export class EventIntake {
     return 'waiting';
   }
 
-  /** An event that needs no offset bookkeeping (a historical log: pretrain). */
-  add(e: UserEvent): void {
-    this.window.add(e);
+  /** The open window, for events that need no offset bookkeeping (a historical log: pretrain's StreamPass). */
+  historicalWindow(): MicroBatchWindow {
+    return this.window;
   }
 
   /**

@@ -17,8 +17,9 @@ export interface TrainerRole {
 
 /**
  * The trainer as `learn train` runs it: the pipeline's lease taken (one trainer per consumer group and events topic,
- * across hosts: issue 23), model prepared, vector publisher attached (LEARN_PUBLISH_VECTORS) with the lease's fencing
- * token on its writes, consuming.
+ * across hosts: issue 23), then the role's wiring in one place: the vector publisher (LEARN_PUBLISH_VECTORS, the lease's
+ * fencing token on all its writes) given to the trainer's constructor, which starts it once the model is prepared,
+ * then consuming.
  */
 export async function startTrainerRole(cfg: Config, collaborators: TrainerCollaborators = {}, opts: { exitOnFailure?: boolean } = {}): Promise<TrainerRole> {
   // Rehearsal spends spare capacity: a trainer behind its stream trains each window alone until it has caught up.
@@ -42,14 +43,16 @@ export async function startTrainerRole(cfg: Config, collaborators: TrainerCollab
   }
   const held = lease;
   try {
-    trainer = new Trainer(cfg, { ...collaborators, rehearsal, lease: held });
-    await trainer.prepare();
-    const t = trainer;
-    publisher = cfg.publishVectors ? await VectorPublisher.start(cfg, t, { onFailure: (err) => t.fail(err) }) : undefined;
+    // Every collaborator before the trainer is built; the trainer starts the publisher once its model is prepared.
+    publisher = cfg.publishVectors ? await VectorPublisher.open(cfg) : undefined;
     publisher?.store.setFence(held.token);
+    const t = new Trainer(cfg, { ...collaborators, rehearsal, lease: held, ...(publisher ? { publisher } : {}) });
+    trainer = t;
     publisher?.store.on('fenced', (err) => t.fail(err));
+    await t.prepare();
     await t.consume();
   } catch (err) {
+    await publisher?.stop().catch(() => undefined);
     await held.release();
     leaseRedis.disconnect();
     throw err;

@@ -13,7 +13,6 @@ import { TableFollower } from '../kafka/table-follower.js';
 import { topicsFrom } from '../kafka/topics.js';
 import { ContentTable } from '../learner/content-table.js';
 import { contentModelName } from '../encoder/model-spec.js';
-import { eventProblem } from '../learner/event-check.js';
 import { OnlineModel, type OnlineModelState, type WindowExamples } from '../learner/online-model.js';
 import { selectBackend, type NamedArrays, type NegativePool } from '../model/index.js';
 import { log } from '../ops/logger.js';
@@ -22,6 +21,7 @@ import { addToDigest } from './digest.js';
 import * as m from './metrics.js';
 import { StateDirLock } from './state-lock.js';
 import { EventIntake } from './event-intake.js';
+import { StreamPass } from './stream-pass.js';
 import { WindowAge } from './window-age.js';
 import { PendingListings } from './listed-items.js';
 import type { WaitingEvent } from './waiting-events.js';
@@ -81,12 +81,25 @@ export interface TrainerEvents {
   eventsArrived: [users: string[]];
 }
 
-/** Collaborators the trainer asks, injected at construction. */
-export interface TrainerCollaborators {
+/**
+ * What publishes the model while it trains (the vector publisher). The trainer starts it itself, in `prepare` once the
+ * model is ready and before anything is consumed, so no caller can get that order wrong.
+ */
+export interface TrainerPublisher {
+  /** Follows the trainer's events; resolves once it can write (it may wait for its store). */
+  start(trainer: Trainer): Promise<void>;
   /** Polled by the consumer: true pauses consumption (e.g. the vector store's buffer is full). */
-  backpressure?: { shouldPause(): boolean };
+  shouldPause(): boolean;
   /** Before a checkpoint: false postpones it (and so the offset commit), e.g. while vector writes are unflushed. */
-  checkpointGate?: { beforeCheckpoint(): Promise<boolean> };
+  beforeCheckpoint(): Promise<boolean>;
+}
+
+/** Collaborators the trainer asks, all given at construction (nothing is attached later). */
+export interface TrainerCollaborators {
+  /** The vector publisher: started by `prepare`; its backpressure and checkpoint gate replace the ones below. */
+  publisher?: TrainerPublisher;
+  /** Polled by the consumer when there is no publisher: true pauses consumption. */
+  backpressure?: { shouldPause(): boolean };
   /** Where a window's negatives are drawn from (default: the whole content table). */
   negativePool?: (w: WindowExamples) => NegativePool;
   /**
@@ -173,6 +186,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private lastCheckpointAt = Date.now();
   private digest = 0n;
   private lastSweepAt = Date.now();
+  /** Set by `prepare` once the model and the publisher are ready. */
+  private prepared = false;
   /** Age of the oldest event consumed into the open window, by record timestamps bounded by arrival: how far behind the trainer is. */
   private readonly windowAge: WindowAge;
   /**
@@ -195,7 +210,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   constructor(
     readonly cfg: Config,
-    private collaborators: TrainerCollaborators = {},
+    private readonly collaborators: TrainerCollaborators = {},
     options: TrainerOptions = {},
   ) {
     super();
@@ -209,7 +224,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.windowAge = new WindowAge(cfg.rehearsalMaxDelayMs);
   }
 
-  /** A trainer prepared and consuming (without a vector publisher: see startTrainerRole). */
+  /** A trainer prepared and consuming (the role's full wiring, lease and vector publisher: startTrainerRole). */
   static async start(cfg: Config, collaborators: TrainerCollaborators = {}): Promise<Trainer> {
     const t = new Trainer(cfg, collaborators);
     await t.prepare();
@@ -248,13 +263,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (users.length > 0) this.emit('eventsArrived', users);
   }
 
-  /** Adds collaborators (before `consume`): e.g. the vector publisher, which needs the prepared model. */
-  collaborate(c: TrainerCollaborators): void {
-    this.collaborators = { ...this.collaborators, ...c };
-  }
-
-  /** Backend, producer, content table and model (from the newest checkpoint, or fresh): everything but the consumer. */
+  /**
+   * Backend, producer, content table and model (from the newest checkpoint, or fresh), then the publisher started on
+   * that model: everything but the consumer. `consume` and `pretrain` need it done.
+   */
   async prepare(contentDim?: number): Promise<void> {
+    if (this.prepared) throw new Error('the trainer is prepared already');
     // Issue 11 §2.10: fails if another trainer holds it.
     this.lock ??= StateDirLock.acquire(resolve(PROJECT_ROOT, this.cfg.stateDir), { leaseHeld: this.collaborators.lease?.held() ?? false });
     // The checkpoint thread starts while the backend and the model load, not at the first checkpoint.
@@ -311,6 +325,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       { backend: backend.choice, contentDim: this.model.config.contentDim, checkpoint: ckpt?.seq ?? null, step: this.model.step, items: this.content.size, trainThread: this.cfg.trainThread },
       'trainer ready',
     );
+    await this.collaborators.publisher?.start(this);
+    this.prepared = true;
+  }
+
+  private assertPrepared(step: string): void {
+    if (!this.prepared) throw new Error(`the trainer must be prepared before it can ${step}`);
   }
 
   /**
@@ -331,6 +351,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /** Starts consuming user events (live training). */
   async consume(): Promise<void> {
+    this.assertPrepared('consume');
     const codec = defaultCodec();
     await this.startUnreadPartitions(topicsFrom(this.cfg).userEvents);
     this.runner = new ConsumerRunner<UserEvent>({
@@ -344,7 +365,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       chunkSize: 500,
       commitMode: 'manual',
       sessionTimeoutMs: this.cfg.kafkaSessionTimeoutMs,
-      shouldPause: () => this.collaborators.backpressure?.shouldPause() ?? false,
+      shouldPause: () => (this.collaborators.publisher ?? this.collaborators.backpressure)?.shouldPause() ?? false,
       // Issue 11 §2.7, issue 23 §1: on every assignment, read on from what this trainer holds (the restored checkpoint's
       // offsets, then everything consumed since), even below the group's commit (an older checkpoint was loaded).
       position: (topic, partition) => this.intake.nextOffset(topic, partition),
@@ -356,29 +377,25 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /**
    * Warm start (the paper pre-trains before fine-tuning): trains on a historical log with the live schedule,
-   * event-time ordered, then checkpoints. Events with no content vector are counted and skipped.
+   * event-time ordered, then checkpoints. The log is checked and cut by the in-process replay's StreamPass; events
+   * that are invalid or have no content vector are counted and skipped.
    */
   async pretrain(events: Iterable<UserEvent>, onProgress?: (done: number) => void): Promise<{ trained: number; skipped: number; invalid: number }> {
-    let skipped = 0;
-    let invalid = 0;
+    this.assertPrepared('pretrain');
+    const pass = new StreamPass(this.cfg, this.content, this.intake.historicalWindow(), () => this.trainWindow());
     let done = 0;
     await this.serial(async () => {
       for (const e of events) {
         done++;
-        if (eventProblem(e, this.cfg)) invalid++;
-        else if (!this.content.has(e.item_id)) skipped++;
-        else {
-          this.intake.add(e);
-          if (this.intake.windowFull) await this.trainWindow();
-        }
+        await pass.offer(e);
         if (done % 1000 === 0) onProgress?.(done);
       }
-      if (this.intake.windowSize > 0) await this.trainWindow();
+      await pass.end();
       await this.stepDone();
       await this.checkpoint();
     });
     onProgress?.(done);
-    return { trained: this.stats.eventsTrained, skipped, invalid };
+    return { trained: this.stats.eventsTrained, skipped: pass.noContent, invalid: pass.invalid };
   }
 
   /** Runs trainer-state changes one at a time: consumer chunks, window timers and shutdown interleave safely. */
@@ -652,7 +669,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.l.warn('checkpoint postponed: the pipeline lease is not confirmed (redis away, or taken over)');
       return;
     }
-    if (this.collaborators.checkpointGate && !(await this.collaborators.checkpointGate.beforeCheckpoint())) {
+    if (this.collaborators.publisher && !(await this.collaborators.publisher.beforeCheckpoint())) {
       this.l.warn('checkpoint postponed by its gate');
       return;
     }

@@ -4,8 +4,9 @@ import { log } from '../ops/logger.js';
 import { BackpressureError, StoreError, VectorStore, type Interaction, type VectorWrite, type WriteResult } from '../store/index.js';
 import { isRedisAuthError } from '../store/redis-client.js';
 import { WriteOrder } from '../store/write-order.js';
+import { ItemRefreshRound } from './item-refresh.js';
 import { versionsLost } from './metrics.js';
-import type { TrainedWindow, Trainer } from './trainer.js';
+import type { TrainedWindow, Trainer, TrainerPublisher } from './trainer.js';
 
 const CHUNK = 512;
 /** Backoff between tries to reach Redis at start, and between version builds that failed (doubling). */
@@ -28,7 +29,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * write goes to both the current and the new version. Items are written when the build begins; users
  * LEARN_VERSION_USERS per trained window (so a build does not stall training); the switch comes after the last.
  */
-export class VectorPublisher {
+export class VectorPublisher implements TrainerPublisher {
   private version: number | undefined;
   private versionStep = 0;
   private versionAt = Date.now();
@@ -38,6 +39,10 @@ export class VectorPublisher {
   /** The version being built, and the users (known when it began) still to write into it. */
   private building: { version: number; users: string[]; next: number; started: number } | undefined;
   private readonly newItems = new Set<string>();
+  /** Keeps item vectors within LEARN_ITEM_REFRESH_STEPS steps of the weights that write user vectors (issue 23 item 7). */
+  private readonly itemRefresh: ItemRefreshRound;
+  /** The model's step when the item refresh last counted steps. */
+  private refreshStep = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   /**
@@ -68,65 +73,92 @@ export class VectorPublisher {
   private removeReadiness: (() => void) | undefined;
   private readonly l = log('trainer.publisher');
 
+  /** The trainer it publishes, from `start` on. */
+  private source: Trainer | undefined;
+
   private constructor(
     private readonly cfg: Config,
-    private readonly trainer: Trainer,
     readonly store: VectorStore,
-    private readonly onFailure: (err: Error) => void,
-  ) {}
+    private readonly onFailure: ((err: Error) => void) | undefined,
+  ) {
+    this.itemRefresh = new ItemRefreshRound(cfg.itemRefreshSteps);
+  }
 
   /**
-   * Opens the store, makes sure a version of the model's dimension is current (building the first one), and follows
-   * the trainer's windows and content. A write that fails for a reason other than backpressure is reported to
-   * `onFailure` (the role stops; a restart resumes from the last checkpoint, whose offsets it never passed).
+   * A publisher with its store open (Redis away is waited for by `start`), to be given to the trainer's constructor,
+   * which starts it once its model is prepared. A write that fails for a reason other than backpressure is reported
+   * to `onFailure` (default: the trainer fails; the role stops and a restart resumes from the last checkpoint, whose
+   * offsets it never passed).
    */
-  static async start(cfg: Config, trainer: Trainer, opts: { store?: VectorStore; onFailure?: (err: Error) => void } = {}): Promise<VectorPublisher> {
-    // A failed write must stop the trainer before its next checkpoint commits past the window (default: fail it).
-    const fail = opts.onFailure ?? ((err: Error) => trainer.fail(err));
-    const p = new VectorPublisher(cfg, trainer, opts.store ?? (await VectorStore.fromConfig(cfg)), fail);
+  static async open(cfg: Config, opts: { store?: VectorStore; onFailure?: (err: Error) => void } = {}): Promise<VectorPublisher> {
+    return new VectorPublisher(cfg, opts.store ?? (await VectorStore.fromConfig(cfg)), opts.onFailure);
+  }
+
+  private get trainer(): Trainer {
+    if (!this.source) throw new Error('the vector publisher is not started (the trainer starts it in prepare)');
+    return this.source;
+  }
+
+  /** A failed write must stop the trainer before its next checkpoint commits past the window. */
+  private fail(err: unknown): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (this.onFailure) this.onFailure(e);
+    else this.trainer.fail(e);
+  }
+
+  /**
+   * Called by the trainer's `prepare`, with the model ready and nothing consumed yet: makes sure a version of the
+   * model's dimension is current (building the first one), and follows the trainer's windows and content.
+   */
+  async start(trainer: Trainer): Promise<void> {
+    if (this.source) throw new Error('the vector publisher is started already');
+    this.source = trainer;
     // Redis away at start must not crash the role (a restart would only crash again): wait for it, backing off.
     for (let backoff = RETRY_FIRST_MS; ; backoff = Math.min(2 * backoff, RETRY_MAX_MS)) {
       try {
-        await p.resolveVersion();
+        await this.resolveVersion();
         break;
       } catch (err) {
         if (isRedisAuthError(err)) throw err;
-        p.l.warn({ err: (err as Error).message, retryMs: backoff }, 'vector version not known yet (redis unreachable?): waiting for redis before consuming');
+        this.l.warn({ err: (err as Error).message, retryMs: backoff }, 'vector version not known yet (redis unreachable?): waiting for redis before consuming');
         await sleep(backoff);
       }
     }
-    void p.warnOnEviction();
+    void this.warnOnEviction();
     // Catches items that arrived while a flush was running.
-    p.timer = setInterval(() => {
-      void p.flushNewItems();
-      void p.writeDeferred().catch((err: unknown) => p.l.warn({ err: (err as Error).message }, 'deferred vector writes failed'));
-      if (p.lost !== undefined || Date.now() - p.lastVersionCheck >= VERSION_CHECK_MS) p.checkVersionSoon();
+    this.timer = setInterval(() => {
+      void this.flushNewItems();
+      void this.writeDeferred().catch((err: unknown) => this.l.warn({ err: (err as Error).message }, 'deferred vector writes failed'));
+      if (this.lost !== undefined || Date.now() - this.lastVersionCheck >= VERSION_CHECK_MS) this.checkVersionSoon();
     }, 200);
-    p.store.on('versionLost', (version) => p.versionLost(version));
+    this.store.on('versionLost', (version) => this.versionLost(version));
     // A Redis that restarted may have come back empty (no persistence, or an older AOF): look at once.
-    p.store.on('health', (up) => up && p.checkVersionSoon());
-    p.removeReadiness = addReadinessCheck('vector-version', () => p.versionReadiness());
+    this.store.on('health', (up) => up && this.checkVersionSoon());
+    this.removeReadiness = addReadinessCheck('vector-version', () => this.versionReadiness());
     trainer.on('windowReady', (w) => {
-      p.windowWrites = p.windowWrites.then(() => p.recordCut(w)).catch((err: unknown) => p.onFailure(err instanceof Error ? err : new Error(String(err))));
+      this.windowWrites = this.windowWrites.then(() => this.recordCut(w)).catch((err: unknown) => this.fail(err));
     });
     trainer.on('windowTrained', (w) => {
-      p.windowWrites = p.windowWrites.then(() => p.afterTrain(w)).catch((err: unknown) => p.onFailure(err instanceof Error ? err : new Error(String(err))));
+      this.windowWrites = this.windowWrites.then(() => this.afterTrain(w)).catch((err: unknown) => this.fail(err));
     });
     // Issue 13 goal 5: a user's vector follows each event, not each window (all of a chunk's users in one forward pass).
     trainer.on('eventsArrived', (users) => {
-      p.windowWrites = p.windowWrites.then(() => p.writeArrivals(users)).catch((err: unknown) => p.onFailure(err instanceof Error ? err : new Error(String(err))));
+      this.windowWrites = this.windowWrites.then(() => this.writeArrivals(users)).catch((err: unknown) => this.fail(err));
     });
     // A new, changed or (tombstone) removed item content vector.
     trainer.on('contentArrived', (itemId) => {
-      p.newItems.add(itemId);
+      this.newItems.add(itemId);
       // Soon, not at once: a burst of content records (a table load, a chunk of listings) becomes one write.
-      p.flushSoon ??= setImmediate(() => {
-        p.flushSoon = undefined;
-        void p.flushNewItems();
+      this.flushSoon ??= setImmediate(() => {
+        this.flushSoon = undefined;
+        void this.flushNewItems();
       });
     });
-    trainer.collaborate({ backpressure: p.store, checkpointGate: p });
-    return p;
+  }
+
+  /** The trainer's backpressure: consumption pauses while the store's buffer is full. */
+  shouldPause(): boolean {
+    return this.store.shouldPause();
   }
 
   /** Writes into the current version if it suits the model, else builds a first one. */
@@ -140,6 +172,8 @@ export class VectorPublisher {
     if (meta && meta.dim === model.config.outDim && meta.config === JSON.stringify(model.config)) {
       this.version = current;
       this.versionStep = model.step;
+      // Its items may be from other weights (an earlier run's): the first round re-publishes every one.
+      this.refreshStep = model.step;
       this.l.info({ version: current }, 'writing into the current vector version');
     } else {
       await this.buildVersion();
@@ -231,8 +265,29 @@ export class VectorPublisher {
     if (due && !this.building && this.store.healthy() && Date.now() >= this.buildRetryAt) {
       await this.buildStep(() => this.beginBuild());
     }
+    // Items before users: the users written next are then never scored against items older than the bound.
+    await this.refreshItems();
     await this.writeWindow(w);
     if (this.building) await this.buildStep(() => this.continueBuild(this.cfg.versionUsers));
+  }
+
+  /**
+   * Re-publishes the item vectors due by the steps trained since the last call (ItemRefreshRound). A write that fails
+   * (Redis away, buffer full) leaves the items to the new-item retry, from the weights of then.
+   */
+  private async refreshItems(): Promise<void> {
+    const step = this.trainer.model.step;
+    const ids = this.itemRefresh.due(step - this.refreshStep, () => this.trainer.model.content.ids());
+    this.refreshStep = step;
+    if (ids.length === 0) return;
+    const at = Date.now();
+    try {
+      for (const v of this.targets()) await this.writeItems(v, ids, at);
+    } catch (err) {
+      // As a new item's write (flushNewItems): tried again by the timer, into whatever versions are current then.
+      for (const id of ids) this.newItems.add(id);
+      this.l.warn({ err: (err as Error).message, items: ids.length }, 'item vector refresh failed; retrying');
+    }
   }
 
   /** Runs a step of a build; a failure (Redis away) abandons the build and backs off. */
@@ -416,6 +471,7 @@ export class VectorPublisher {
     });
     this.lastBegun = version;
     this.building = { version, users: model.recentUsers(model.users), next: 0, started: Date.now() };
+    // The refresh round goes on: it writes into this version too, and so bounds the current one's items meanwhile.
     await this.writeItems(version, [...model.content.ids()], Date.now());
   }
 

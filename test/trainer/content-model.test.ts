@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import type { Config } from '../../src/config/load.js';
 import { DLQ_HEADERS } from '../../src/kafka/dead-letter.js';
 import { Rng } from '../../src/model/index.js';
-import { Trainer } from '../../src/trainer/trainer.js';
+import { Trainer, type TrainerPublisher } from '../../src/trainer/trainer.js';
 import { header, readTopic } from '../support/kafka.js';
 import { publishContents, randomContents } from '../support/pipeline.js';
 import { pipelineConfig } from '../support/stack.js';
@@ -35,6 +35,27 @@ test('content encoded by another model than LEARN_MODEL is dead-lettered as othe
       assert.equal(header(m.headers, DLQ_HEADERS.reason), 'other-model');
       assert.match(header(m.headers, DLQ_HEADERS.error) ?? '', /bge-small-en-v15-q@0123456789ab.*all-minilm-l6-v2-q/);
     }
+  } finally {
+    await trainer.stop();
+  }
+});
+
+test('the publisher given to the constructor is started by prepare, on the prepared model; nothing runs before prepare', { timeout: 120_000 }, async () => {
+  await publishContents(cfg, randomContents('cm-pub', 2, 24, new Rng(5)));
+  const started: number[] = [];
+  const publisher: TrainerPublisher = {
+    start: async (t) => void started.push(t.model.config.contentDim),
+    shouldPause: () => false,
+    beforeCheckpoint: async () => true,
+  };
+  const trainer = new Trainer(cfg, { publisher });
+  await assert.rejects(trainer.consume(), /must be prepared before it can consume/);
+  await assert.rejects(trainer.pretrain([]), /must be prepared before it can pretrain/);
+  assert.deepEqual(started, []);
+  try {
+    await trainer.prepare();
+    assert.deepEqual(started, [24], 'started once, with the model ready');
+    await assert.rejects(trainer.prepare(), /prepared already/);
   } finally {
     await trainer.stop();
   }

@@ -34,11 +34,11 @@ test("item vectors in Redis, decoded independently, equal the trainer's tensors"
   const contents = randomContents('pv', 12, 24, new Rng(11));
   await publishContents(cfg, contents);
 
-  const trainer = new Trainer(cfg);
+  const publisher = await VectorPublisher.open(cfg);
+  const trainer = new Trainer(cfg, { publisher });
   await trainer.prepare();
   // Issue 11 §2.10: a second trainer on the same state directory fails at start.
   await assert.rejects(new Trainer(cfg).prepare(), StateDirLockedError);
-  const publisher = await VectorPublisher.start(cfg, trainer);
   const redis = new Redis(redisUrl(cfg));
   try {
     const version = publisher.currentVersion!;
@@ -60,9 +60,9 @@ test("item vectors in Redis, decoded independently, equal the trainer's tensors"
 
 // Issue 11, smaller items: an ItemContent tombstone (the item delisted) left its vector in Redis and served.
 test('an ItemContent tombstone removes the item from the current version in Redis', { timeout: 120_000 }, async () => {
-  const trainer = new Trainer(cfg);
+  const publisher = await VectorPublisher.open(cfg);
+  const trainer = new Trainer(cfg, { publisher });
   await trainer.prepare();
-  const publisher = await VectorPublisher.start(cfg, trainer);
   const redis = new Redis(redisUrl(cfg));
   const keys = new StoreKeys(cfg.redisPrefix);
   try {
@@ -86,9 +86,9 @@ test("a user's vector is in Redis as soon as the event is consumed, before its w
   await publishContents(cfg, contents);
   // A window that would not be cut for ten minutes.
   const slow: Config = { ...cfg, windowMs: 600_000, batchUsers: 1_000, windowMaxEvents: 1_000 };
-  const trainer = new Trainer(slow);
+  const publisher = await VectorPublisher.open(slow);
+  const trainer = new Trainer(slow, { publisher });
   await trainer.prepare();
-  const publisher = await VectorPublisher.start(slow, trainer);
   await trainer.consume();
   const batches = trainer.stats.batches;
   const redis = new Redis(redisUrl(cfg));

@@ -54,12 +54,12 @@ const events = (from: number, n: number): UserEvent[] =>
 test('Redis down at start and when a version build is due: the publisher waits, training goes on, the next build lands', { timeout: 180_000 }, async () => {
   await publishContents(cfg, randomContents('po', 12, 24, new Rng(5)));
 
-  const trainer = new Trainer(cfg);
-  await trainer.prepare();
-  // Start with Redis down: no crash, it waits.
+  // Start with Redis down: no crash, the publisher (started by the trainer's prepare) waits.
+  const publisher = await VectorPublisher.open(cfg);
+  const trainer = new Trainer(cfg, { publisher });
   let settled: 'resolved' | Error | undefined;
-  const starting = VectorPublisher.start(cfg, trainer).then(
-    (p) => ((settled = 'resolved'), p),
+  const starting = trainer.prepare().then(
+    () => (settled = 'resolved'),
     (err: Error) => {
       settled = err;
       throw err;
@@ -69,7 +69,7 @@ test('Redis down at start and when a version build is due: the publisher waits, 
   await new Promise((r) => setTimeout(r, 7_000));
   assert.equal(settled, undefined, `start settled while redis was down: ${String(settled)}`);
   await redis.start();
-  const publisher = await starting;
+  await starting;
   const first = publisher.currentVersion;
   assert.ok(first !== undefined);
 

@@ -68,9 +68,9 @@ test('the current version deleted from Redis, then Redis flushed: the publisher 
   const contents = randomContents('vl', 12, 24, new Rng(7));
   await publishContents(cfg, contents);
   const items = contents.map((c) => c.item_id);
-  const trainer = new Trainer(cfg);
+  const publisher = await VectorPublisher.open(cfg);
+  const trainer = new Trainer(cfg, { publisher });
   await trainer.prepare();
-  const publisher = await VectorPublisher.start(cfg, trainer);
   const keys = new StoreKeys(cfg.redisPrefix);
   const plain = await plainClient(redis.url);
   const lostBefore = (await versionsLost.get()).values[0]?.value ?? 0;

@@ -43,9 +43,9 @@ test('version switches never make a servable user or item unservable (users beyo
   const send = (cs: ItemContent[]) => producer.send({ topic: cfg.topicItemContent, acks: ACKS_ALL, messages: cs.map((c) => ({ key: c.item_id, value: defaultCodec().encode('ItemContent', c) })) });
   await send(Array.from({ length: 10 }, (_, i) => content(`vs-${i}`)));
 
-  const trainer = new Trainer(cfg);
+  const publisher = await VectorPublisher.open(cfg);
+  const trainer = new Trainer(cfg, { publisher });
   await trainer.prepare();
-  const publisher = await VectorPublisher.start(cfg, trainer);
   const redis = new Redis(redisUrl(cfg));
   const keys = new StoreKeys(cfg.redisPrefix);
   const servableUsers = new Set<string>();

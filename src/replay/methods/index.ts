@@ -6,6 +6,7 @@ import { LearnMethod } from './learn.js';
 import type { ReplayMethod } from './method.js';
 import { PopularityMethod } from './popularity.js';
 import { SasRecMethod } from './sasrec.js';
+import type { ServedItemsSchedule } from '../served-items.js';
 
 /** What a method may need to be built: the replay's catalogue size, seed, and the trainer's schedule. */
 export interface MethodSettings {
@@ -14,6 +15,8 @@ export interface MethodSettings {
   seed: number;
   stepsPerBatch: number;
   rehearsal: { windows: number; samples: number };
+  /** LEARN scores with item vectors as stale as serving's, on this schedule (absent: the newest weights'). */
+  staleItems?: ServedItemsSchedule;
   log: Logger;
 }
 
@@ -23,7 +26,7 @@ interface MethodEntry {
 }
 
 const FACTORIES = {
-  learn: { label: LearnMethod.label, create: () => new LearnMethod() },
+  learn: { label: LearnMethod.label, create: (s) => new LearnMethod(s.staleItems) },
   sasrec: {
     label: SasRecMethod.label,
     create: (s) => new SasRecMethod({ capacity: s.catalogueSize, seed: s.seed, stepsPerBatch: s.stepsPerBatch, rehearsal: s.rehearsal, log: s.log }),
