@@ -23,8 +23,9 @@ after(async () => {
 
 // kafkajs's own round-robin assigner deals every subscribed topic's partitions over all members of a group, whether
 // a member subscribed to that topic or not, and a member drops what it did not subscribe to: two pipelines left on
-// one consumer group name (the default prefix) silently stopped reading part of each other's topics. A CI run lost
-// half of a `learn run` catalogue this way, next to another role still in the default group.
+// one consumer group name (the default prefix) silently stopped reading part of each other's topics. The `learn run`
+// test, which shared the default group name with other role tests, once timed out in CI waiting for its catalogue;
+// this is the one mechanism found that loses partitions that way.
 test('two pipelines in one consumer group on different topics: each reads every partition of its own topics', { timeout: 120_000 }, async () => {
   const group = uniqueGroup('shared');
   const dlq = await freshTopic(cfg, 'shared-dlq', 1);
