@@ -83,9 +83,11 @@ export function firstDirectionShare(unit: ItemMatrix, centred: boolean, iteratio
     for (let a = 0; a < dim; a++) {
       const xa = x[a] as number;
       if (xa === 0) continue;
-      for (let b = 0; b < dim; b++) c[a * dim + b] = (c[a * dim + b] as number) + xa * (x[b] as number);
+      for (let b = a; b < dim; b++) c[a * dim + b] = (c[a * dim + b] as number) + xa * (x[b] as number);
     }
   }
+  // Only the upper triangle was summed: mirror it.
+  for (let a = 0; a < dim; a++) for (let b = 0; b < a; b++) c[a * dim + b] = c[b * dim + a] as number;
   let trace = 0;
   for (let a = 0; a < dim; a++) trace += c[a * dim + a] as number;
   if (!(trace > 0)) return 0;
@@ -113,13 +115,18 @@ export function nearestNeighbours(unit: ItemMatrix, k: number): { index: Int32Ar
   const kk = Math.min(k, Math.max(0, n - 1));
   const index = new Int32Array(n * kk);
   const cosine = new Float32Array(n * kk);
-  const sims = new Float32Array(n);
+  // Every cosine once (the matrix is symmetric): n^2 floats, 10 MB for a catalogue of 1,600.
+  const all = new Float32Array(n * n);
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
+    for (let j = i + 1; j < n; j++) {
       let s = 0;
       for (let d = 0; d < dim; d++) s += (rows[i * dim + d] as number) * (rows[j * dim + d] as number);
-      sims[j] = s;
+      all[i * n + j] = s;
+      all[j * n + i] = s;
     }
+  }
+  for (let i = 0; i < n; i++) {
+    const sims = all.subarray(i * n, (i + 1) * n);
     // A small sorted top list (insertion): k is 10, n a few thousand.
     const top: number[] = [];
     for (let j = 0; j < n; j++) {
