@@ -21,7 +21,6 @@ import { wasmHeapBytes, type NegativePool } from '../model/index.js';
 import { Trainer } from '../trainer/trainer.js';
 import { COLD_USER_FALLBACK, METHOD_LABELS, type LossPoint, type MethodName, type ReplayEvaluator } from './evaluator.js';
 import type { OperatingPoint } from './operating-points.js';
-import { cachedContent } from '../eval/content-cache.js';
 import { replayInProcess, type UpdateMode, type WarmStart } from './in-process.js';
 import { TestThenTrain } from './test-then-train.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
@@ -208,14 +207,8 @@ function modelSummary(cfg: Config, model: OnlineModel): ReplayReport['model'] {
 async function driveInProcess(plan: ReplayPlan, opts: ReplayOptions): Promise<DriveOutcome> {
   const peak = { peakRssMb: 0, peakWasmHeapMb: 0 };
   let summary: ReplayReport['model'] | undefined;
-  // The listings' frozen vectors from the on-disk cache (encoded and stored on the first run of a slice): a replay
-  // re-encodes the same texts with the same model every time, minutes on a shared CPU, and the encoder is
-  // row-independent, so the vectors are the ones a fresh encoding gives.
-  const encodeStarted = performance.now();
-  const content = opts.content ?? (await cachedContent(plan.cfg, plan.listings)).vectors;
-  const encodeSeconds = (performance.now() - encodeStarted) / 1000;
   const r = await replayInProcess(plan.cfg, plan, {
-    content,
+    ...(opts.content ? { content: opts.content } : {}),
     ...(opts.warmStart ? { warmStart: opts.warmStart } : {}),
     ...(opts.updates ? { updates: opts.updates } : {}),
     ...(opts.idThread !== undefined ? { idThread: opts.idThread } : {}),
@@ -256,8 +249,7 @@ async function driveInProcess(plan: ReplayPlan, opts: ReplayOptions): Promise<Dr
     steps: r.steps,
     model: summary!,
     freshness: { listingToContent: none, eventToTrained: none },
-    // Encoding (or reading the cache) happened before the replay's own clock started.
-    seconds: { ...r.seconds, encode: Math.round((r.seconds.encode + encodeSeconds) * 10) / 10 },
+    seconds: r.seconds,
     memory: peak,
   };
 }
