@@ -151,10 +151,10 @@ export class ItemIndex {
       const started = Date.now();
       // Rows changed while the graph is built stay dirty and are applied by the next refresh.
       this.dirtyRows.clear();
-      this.annBuilding = AnnIndex.build((from, to) => this.matrix.slice(from * this.dim, to * this.dim), n, this.dim)
-        .then((ann) => {
+      this.annBuilding = AnnIndex.build(this.matrix.slice(0, n * this.dim), n, this.dim)
+        .then(({ ann, buildMs, loadMs }) => {
           this.ann = ann;
-          l.info({ version: this.version, items: n, ms: Date.now() - started }, 'built the HNSW item graph');
+          l.info({ version: this.version, items: n, ms: Date.now() - started, buildMs, loadMs }, 'built the HNSW item graph');
         })
         .catch((err: unknown) => l.error({ err, version: this.version }, 'building the HNSW item graph failed: scanning every item'))
         .finally(() => {

@@ -21,6 +21,7 @@ export interface ReplayCliOptions {
   idThread: boolean;
   out?: string;
   keepTopics?: boolean;
+  keepRanks?: boolean;
 }
 
 /** `learn replay DATASET`: event-replay evaluation of LEARN and its baselines -> reports/RUN/{metrics.json,index.html}. */
@@ -31,6 +32,7 @@ export function registerReplay(program: Command): void {
   withReplayRunOptions(cmd, 'replay only the first N events')
     .option('--out <dir>', 'report folder (default LEARN_REPORTS_DIR/<run>)')
     .option('--keep-topics', 'keep the run\'s replay.<run>.* topics afterwards')
+    .option('--keep-ranks', "keep every event's rank per method in metrics.json (`ranks`): to check that two runs rank alike, event by event")
     .action(async (dataset: string, o: ReplayCliOptions) => {
       const { report, written } = await replayWithProgress(loadConfig(), dataset, o);
       const points = operatingPointsTable(report);
@@ -122,6 +124,7 @@ export async function replayWithProgress(
       run,
       onProgress: bars.update,
       ...(o.keepTopics ? { keepTopics: true } : {}),
+      ...(o.keepRanks ? { keepRanks: true } : {}),
       ...extra,
     });
   } finally {
