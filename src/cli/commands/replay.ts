@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
-import { compareRuns, type PerUser } from '../../replay/compare.js';
+import { compareRuns, readPerUser } from '../../replay/compare.js';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config/load.js';
 import { log } from '../../ops/logger.js';
@@ -47,20 +47,14 @@ export function registerReplay(program: Command): void {
 export function registerCompare(program: Command): void {
   program
     .command('compare <a> <b>')
-    .description("paired comparison of two replay reports (metrics.json): b - a in Recall@10, NDCG@10 and cold-item Recall@10, 95% bootstrap interval over users; JSON")
+    .description("paired comparison of two replay reports (run folders or their metrics.json): b - a in Recall@10, NDCG@10 and cold-item Recall@10, 95% bootstrap interval over users; JSON")
     .option('--method <m>', 'method of report a', 'learn')
     .option('--method-b <m>', 'method of report b (default: the same as --method)')
     .option('--iterations <n>', 'bootstrap resamples', '2000')
     .action((a: string, b: string, o: { method: string; methodB?: string; iterations: string }) => {
-      const read = (path: string, m: string): PerUser => {
-        const r = JSON.parse(readFileSync(path, 'utf8')) as Pick<ReplayReport, 'perUser'>;
-        const per = r.perUser?.[m as MethodName];
-        if (!per) throw new Error(`${path} has no per-user metrics for method "${m}"`);
-        return per;
-      };
       const n = Number(o.iterations);
       if (!Number.isInteger(n) || n < 100) throw new Error(`--iterations must be an integer >= 100, got ${o.iterations}`);
-      const result = compareRuns(read(a, o.method), read(b, o.methodB ?? o.method), n);
+      const result = compareRuns(readPerUser(a, o.method), readPerUser(b, o.methodB ?? o.method), n);
       process.stdout.write(`${JSON.stringify({ a: { report: a, method: o.method }, b: { report: b, method: o.methodB ?? o.method }, ...result }, null, 2)}\n`);
     });
 }
