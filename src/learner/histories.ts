@@ -75,6 +75,16 @@ export class UserHistories {
     return this.slots.size;
   }
 
+  /** Distinct item ids the histories hold. */
+  get internedItems(): number {
+    return this.itemIds.size;
+  }
+
+  /** Numbers the item id table has handed out (freed ones included): its memory. */
+  get itemTableSlots(): number {
+    return this.itemIds.capacity;
+  }
+
   get(userId: string): UserHistory | undefined {
     const slot = this.slots.get(userId);
     if (slot === undefined) return undefined;
@@ -103,9 +113,10 @@ export class UserHistories {
     const kept = items.length >= L ? items.slice(items.length - L) : items;
     const len = this.lengths[slot]!;
     const drop = Math.max(0, len + kept.length - L);
+    for (let i = 0; i < drop; i++) this.itemIds.release(block[at + i]!);
     if (drop > 0) block.copyWithin(at, at + drop, at + len);
     let end = at + len - drop;
-    for (const id of kept) block[end++] = this.itemIds.intern(id);
+    for (const id of kept) block[end++] = this.itemIds.acquire(id);
     this.lengths[slot] = end - at;
     this.events[slot] = this.events[slot]! + items.length;
     this.lastTs[slot] = Math.max(this.lastTs[slot]!, lastTs);
@@ -202,7 +213,9 @@ export class UserHistories {
       ids.forEach((id, i) => {
         const slot = s.order[i]!;
         const { block, at } = h.place(slot);
-        block.set(itemsOf(slot), at);
+        const items = itemsOf(slot);
+        block.set(items, at);
+        for (const n of items) itemIds.hold(n);
         used[slot] = 1;
         h.slots.set(id, slot);
       });
@@ -217,6 +230,7 @@ export class UserHistories {
         if (kept !== undefined) h.events[kept] = s.events[slot]!;
       });
     }
+    itemIds.freeUnheld();
     h.evicted += s.evicted;
     return h;
   }
@@ -243,9 +257,16 @@ export class UserHistories {
       const oldest = this.slots.entries().next().value;
       if (oldest === undefined) break;
       this.slots.delete(oldest[0]);
+      this.releaseItems(oldest[1]);
       this.free.push(oldest[1]);
       this.evicted++;
     }
+  }
+
+  private releaseItems(slot: number): void {
+    const { block, at } = this.place(slot);
+    for (let i = 0; i < this.lengths[slot]!; i++) this.itemIds.release(block[at + i]!);
+    this.lengths[slot] = 0;
   }
 
   private allocate(): number {

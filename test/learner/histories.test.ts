@@ -88,3 +88,29 @@ test('the first snapshot format (JSON per user, in older checkpoints) still rest
   assert.deepEqual(r.get('u1'), { items: ['b', 'c', 'd'], events: 9, lastTs: 7 });
   assert.deepEqual(UserHistories.entriesOf(v1).map(([id]) => id), ['u1', 'u2']);
 });
+
+// Issue 23 leftovers: item ids no history holds any more (shifted out, user evicted) were interned for ever, so the
+// table grew with every item ever seen (items dropped by LEARN_MAX_ITEMS included). Their numbers are reused now.
+test('the item id table holds only ids some history holds, across shifts, evictions and a checkpoint', () => {
+  const h = new UserHistories(3, 2);
+  // Two users, each shifting 1,000 items through a 3-item history.
+  for (let i = 0; i < 1000; i++) h.append(`u${i % 2}`, [`item-${i}`, `item-${i + 1}`], i);
+  assert.deepEqual(h.get('u0'), { items: ['item-997', 'item-998', 'item-999'], events: 1000, lastTs: 998 });
+  assert.deepEqual(h.get('u1'), { items: ['item-998', 'item-999', 'item-1000'], events: 1000, lastTs: 999 });
+  assert.equal(h.internedItems, 4);
+  assert.ok(h.itemTableSlots <= 12, `${h.itemTableSlots} table slots`);
+  const r = UserHistories.restore(h.snapshot(), 3, 2);
+  assert.deepEqual(r.get('u0')?.items, ['item-997', 'item-998', 'item-999']);
+  assert.deepEqual(r.get('u1')?.items, ['item-998', 'item-999', 'item-1000']);
+  assert.equal(r.internedItems, 4);
+  // New users evict the old ones: their ids go, the numbers are reused, and a new id never aliases a live one.
+  for (let i = 0; i < 100; i++) r.append(`v${i}`, [`next-${i}`, `next-${i + 1}`], 1000 + i);
+  assert.ok(r.itemTableSlots <= 12, `${r.itemTableSlots} table slots after restore`);
+  assert.equal(r.internedItems, 3);
+  assert.deepEqual(r.get('v98')?.items, ['next-98', 'next-99']);
+  assert.deepEqual(r.get('v99')?.items, ['next-99', 'next-100']);
+  // A shorter history on restore re-interns what it keeps.
+  const shorter = UserHistories.restore(r.snapshot(), 1, 2);
+  assert.deepEqual(shorter.get('v99')?.items, ['next-100']);
+  assert.equal(shorter.internedItems, 2);
+});
