@@ -76,6 +76,8 @@ export class UserHistories {
   private readonly slots = new Map<string, number>();
   /** Each slot's user id as UTF-8 in a shared arena (a reused slot overwrites its bytes when the new id fits). */
   private idArena = new Uint8Array(new SharedArrayBuffer(0));
+  /** The arena as a Buffer, for writing strings into it. */
+  private idArenaText = Buffer.from(this.idArena.buffer);
   private idArenaUsed = 0;
   /** Arena bytes no slot uses any more (ids moved out of a slot too small for them). */
   private idArenaGarbage = 0;
@@ -317,8 +319,7 @@ export class UserHistories {
       this.idCapacities[slot] = bytes;
       this.idArenaUsed += bytes;
     }
-    const arena = Buffer.from(this.idArena.buffer, this.idArena.byteOffset, this.idArena.byteLength);
-    arena.write(id, this.idStarts[slot]!, bytes, 'utf8');
+    this.idArenaText.write(id, this.idStarts[slot]!, bytes, 'utf8');
     this.idByteLengths[slot] = bytes;
   }
 
@@ -326,6 +327,7 @@ export class UserHistories {
   private compactIds(): void {
     const old = this.idArena;
     this.idArena = new Uint8Array(new SharedArrayBuffer(Math.max(1024, this.idArenaUsed - this.idArenaGarbage)));
+    this.idArenaText = Buffer.from(this.idArena.buffer);
     this.idArenaUsed = 0;
     for (let slot = 0; slot < this.slotCount; slot++) {
       const start = this.idStarts[slot]!;
@@ -347,6 +349,7 @@ export class UserHistories {
     const grown = new Uint8Array(new SharedArrayBuffer(Math.max(1024, 2 * this.idArena.length, this.idArenaUsed + bytes)));
     grown.set(this.idArena.subarray(0, this.idArenaUsed));
     this.idArena = grown;
+    this.idArenaText = Buffer.from(grown.buffer);
   }
 
   private static restoreV1(s: HistoriesSnapshotV1, maxLength: number, maxUsers: number): UserHistories {

@@ -162,3 +162,15 @@ test('a checkpoint of the second format (user ids packed in recency order) still
   assert.deepEqual(r.get('u1'), { items: ['b', 'a'], events: 5, lastTs: 20 });
   assert.deepEqual(r.get('é'), { items: ['a'], events: 1, lastTs: 10 });
 });
+
+test('the user id arena compacts once most of it is ids gone, and every live id survives', () => {
+  const h = new UserHistories(1, 5);
+  // Each new user takes an evicted user's slot with an id longer than the one before: the old bytes become garbage.
+  const id = (i: number): string => `${i}-${'é'.repeat(i % 3000)}`;
+  for (let i = 0; i < 3000; i++) h.append(id(i), ['a'], i);
+  const snap = h.snapshot();
+  assert.ok(snap.userIdArena.length < 2 * 5 * 2 * 3000 + (1 << 21), `${snap.userIdArena.length} arena bytes`);
+  const want = [2999, 2998, 2997, 2996, 2995].map(id);
+  assert.deepEqual(h.recent(5), want);
+  assert.deepEqual(UserHistories.restore(snap, 1, 5).recent(5), want);
+});
