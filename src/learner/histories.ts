@@ -36,21 +36,11 @@ export interface HistoriesSnapshot extends HistoriesArrays {
 }
 
 /** The second format (read only): user ids packed in recency order, `order` listing their slots. */
-export interface HistoriesSnapshotV2 {
+export interface HistoriesSnapshotV2 extends HistoriesArrays {
   format: 2;
-  maxLength: number;
-  maxUsers: number;
-  evicted: number;
   userIdBytes: Uint8Array;
   userIdLengths: Uint32Array;
   order: Int32Array;
-  lengths: Uint16Array;
-  events: Float64Array;
-  lastTs: Float64Array;
-  blockSlots: number;
-  itemBlocks: Record<string, Int32Array>;
-  itemIdBytes: Uint8Array;
-  itemIdLengths: Uint32Array;
 }
 
 /** The first format (checkpoints before compact histories): one JSON entry per user, item ids as strings. */
