@@ -141,6 +141,11 @@ export const settings = {
     'Weight of the sampling-bias (logQ) correction in the contrastive loss: every candidate logit minus this times log(its expected count among the step\'s candidates: targets in proportion to how often the learner has seen each item as a target, plus the uniform samples), so that the vectors learn preference rather than popularity (the score-time prior adds popularity back). 0: off. The counts live in memory: a restart counts afresh.',
     z.coerce.number().min(0).default(0),
   ),
+  uniformity: setting(
+    'LEARN_UNIFORMITY',
+    'Weight of a uniformity term in the loss (the log mean of exp(4 cos - 4) over pairs of the step\'s item-tower outputs, plus the same over its user-tower outputs, halved): it spreads the towers\' unit outputs over the sphere, against a collapse onto one shared direction where every item\'s nearest neighbours sit at cosine ~1. 0: off.',
+    z.coerce.number().min(0).default(0),
+  ),
   learningRate: setting('LEARN_LR', 'AdamW learning rate of the adapters.', z.coerce.number().positive().default(1e-3)),
   weightDecay: setting('LEARN_WEIGHT_DECAY', 'AdamW decoupled weight decay.', z.coerce.number().min(0).default(0.01)),
   clipNorm: setting('LEARN_CLIP_NORM', 'Global gradient-norm clip; 0 turns it off.', z.coerce.number().min(0).default(1.0)),

@@ -1,5 +1,6 @@
 // Frozen content vectors of a data set's listings, cached on disk: an offline protocol re-encodes the same texts with
-// the same model on every run (minutes on a shared CPU). The key is the model, the text cap and every item's text.
+// the same model on every run (minutes on a shared CPU). The key is the model, the text cap, the encoder's batch size
+// (the int8 model quantises per batch, so the batches shape the vectors) and every item's text.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ export async function cachedContent(cfg: Config, listings: readonly ItemListing[
     }
   });
   const encoder = await loadContentEncoder(encoderOptionsFrom(cfg));
-  const hash = createHash('sha256').update(`${encoder.modelId}\n${cfg.itemTextMaxChars}\n`);
+  const hash = createHash('sha256').update(`${encoder.modelId}\n${cfg.itemTextMaxChars}\nbatch ${cfg.encoderBatch}\n`);
   for (const t of texts) hash.update(`${t.id}\t${t.text.textHash}\n`);
   const path = join(dataDirFrom(cfg), 'content-cache', `${hash.digest('hex').slice(0, 32)}.json`);
   try {

@@ -8,6 +8,7 @@ import { OnlineModel } from '../learner/online-model.js';
 import { palConfigFromConfig, type ItemRef, type Rng, type UserExample } from '../model/index.js';
 import { IdSequenceLearner } from '../replay/methods/sasrec/id-learner.js';
 import { normalisedMean, scoreRows, stackRows } from '../replay/scoring.js';
+import type { ItemMatrix } from './item-space.js';
 
 export const LOO_METHODS = ['learn', 'sasrec', 'content', 'popularity', 'knn'] as const;
 export type LooMethodName = (typeof LOO_METHODS)[number];
@@ -46,6 +47,8 @@ export interface LooMethod {
   scores(histories: readonly (readonly string[])[]): Float32Array[];
   /** What the current stage is, for the report. */
   describe(): Record<string, number>;
+  /** The item vectors it scores with, in catalogue order (none for a method without item vectors). */
+  itemMatrix?(): ItemMatrix;
   dispose(): void;
 }
 
@@ -87,6 +90,7 @@ interface EpochLearner {
   trainBatch(batch: readonly NextItemExample[]): void;
   readonly step: number;
   scores(histories: readonly (readonly string[])[]): Float32Array[];
+  itemMatrix(): ItemMatrix;
   dispose(): void;
 }
 
@@ -116,6 +120,10 @@ class EpochMethod implements LooMethod {
     return this.learner.scores(histories);
   }
 
+  itemMatrix(): ItemMatrix {
+    return this.learner.itemMatrix();
+  }
+
   dispose(): void {
     this.learner.dispose();
   }
@@ -137,6 +145,7 @@ function learnLearner(ctx: LooContext): EpochLearner {
       const users = model.userVectorsOf(refs.filter((h) => h.length > 0));
       return dotScores(refs, users, model.itemMatrix(ctx.catalogue), ctx.catalogue.length, model.config.outDim);
     },
+    itemMatrix: () => ({ rows: model.itemMatrix(ctx.catalogue), n: ctx.catalogue.length, dim: model.config.outDim }),
     dispose: () => model.dispose(),
   };
 }
@@ -157,8 +166,15 @@ function sasrecLearner(ctx: LooContext): EpochLearner {
       const users = learner.userVectors(histories.filter((h) => h.length > 0).map((h) => h.slice(-L)));
       return dotScores(histories, users, learner.itemMatrix(ctx.catalogue), ctx.catalogue.length, learner.cfg.outDim);
     },
+    itemMatrix: () => ({ rows: learner.itemMatrix(ctx.catalogue), n: ctx.catalogue.length, dim: learner.cfg.outDim }),
     dispose: () => learner.dispose(),
   };
+}
+
+/** The frozen content vectors of the catalogue, in its order. */
+export function contentMatrix(ctx: Pick<LooContext, 'content' | 'catalogue'>): ItemMatrix {
+  const dim = ctx.content.dim as number;
+  return { rows: stackRows(ctx.catalogue.map((id) => ctx.content.get(id) as Float32Array), dim), n: ctx.catalogue.length, dim };
 }
 
 /** The frozen content's cosine: the normalised mean of the history's content vectors against each item's. */
@@ -191,6 +207,9 @@ class ContentMethod extends FixedMethod {
   readonly kind = 'history';
   scores(histories: readonly (readonly string[])[]): Float32Array[] {
     return contentScores(this.ctx, histories);
+  }
+  itemMatrix(): ItemMatrix {
+    return contentMatrix(this.ctx);
   }
 }
 

@@ -2,6 +2,7 @@
 // method, a setting of item-kNN) the validation items are ranked under every operating point (the replay's prior
 // grid, and for LEARN its content weights); the best point's validation NDCG@10 picks the stage, and the test items
 // are ranked at that stage and point. Learned methods stop after `patience` epochs without a better validation.
+import type { ItemListing } from '../codec/records.js';
 import type { Config } from '../config/load.js';
 import { loadSequences } from '../data/dataset.js';
 import { toItemContent } from '../encoder/index.js';
@@ -10,7 +11,8 @@ import { ContentTable } from '../learner/content-table.js';
 import { Rng, selectBackend } from '../model/index.js';
 import { log } from '../ops/logger.js';
 import { CONTENT_WEIGHT_GRID, PRIOR_GRID } from '../replay/operating-points.js';
-import { LOO_LABELS, contentScores, looMethod, type LooKind, type LooMethodName, type NextItemExample } from './loo-methods.js';
+import { itemSpaceReport, uniSRecCategory, type ItemSpaceReport, type NeighbourTruth } from './item-space.js';
+import { LOO_LABELS, contentMatrix, contentScores, looMethod, type LooKind, type LooMethodName, type NextItemExample } from './loo-methods.js';
 import { looMetrics, looSplit, nextItemExamples, phaseHistory, rankOf, spread, type LooMetrics, type LooUser, type Spread } from './loo.js';
 
 export interface LooOptions {
@@ -37,6 +39,8 @@ export interface LooSeedResult {
   point: LooPoint;
   valid: LooMetrics;
   test: LooMetrics;
+  /** Spread and neighbour quality of the item vectors at the picked stage (methods with item vectors). */
+  itemSpace?: ItemSpaceReport;
   seconds: number;
 }
 
@@ -55,6 +59,8 @@ export interface LooReport {
   patience: number;
   seeds: number[];
   encoder: string;
+  /** The frozen content vectors' spread and neighbour quality: what every learned item tower starts from. */
+  contentItemSpace: ItemSpaceReport;
   methods: Partial<Record<LooMethodName, LooMethodReport>>;
   seconds: { encode: number; total: number };
 }
@@ -95,6 +101,24 @@ export function popularityPrior(histories: readonly (readonly string[])[], index
   return counts.map((c) => Math.log1p(c) / top);
 }
 
+/**
+ * What item neighbours are checked against: each catalogue item's category (the listing's, else the UniSRec text's
+ * category field), and each user's held-back (validation item, test item) pair, which no stage trains on.
+ */
+export function neighbourTruth(listings: readonly ItemListing[], users: readonly LooUser[], index: ReadonlyMap<string, number>, catalogue: readonly string[]): NeighbourTruth {
+  const byId = new Map(listings.map((li) => [li.item_id, li]));
+  const labels = catalogue.map((id) => {
+    const li = byId.get(id);
+    return li ? (li.category ?? uniSRecCategory(li.title)) : undefined;
+  });
+  const pairs = users.flatMap((u): [number, number][] => {
+    const a = index.get(u.valid);
+    const b = index.get(u.test);
+    return a !== undefined && b !== undefined && a !== b ? [[a, b]] : [];
+  });
+  return { labels, pairs };
+}
+
 export async function runLoo(cfg: Config, opts: LooOptions): Promise<LooReport> {
   const l = log('eval.loo');
   const started = performance.now();
@@ -120,6 +144,8 @@ export async function runLoo(cfg: Config, opts: LooOptions): Promise<LooReport> 
   const valid = phase('valid');
   const test = phase('test');
   const examples: NextItemExample[] = nextItemExamples(users, cfg.historyLen);
+  const truth = neighbourTruth(data.listings, users, index, catalogue);
+  const contentItemSpace = itemSpaceReport(contentMatrix({ content, catalogue }), truth);
   l.info({ users: users.length, items: catalogue.length, examples: examples.length, encodeSeconds: Math.round(encodeSeconds) }, 'leave-one-out data ready');
 
   const report: LooReport = {
@@ -131,6 +157,7 @@ export async function runLoo(cfg: Config, opts: LooOptions): Promise<LooReport> 
     patience: opts.patience,
     seeds: [...opts.seeds],
     encoder: encoded.modelId,
+    contentItemSpace,
     methods: {},
     seconds: { encode: Math.round(encodeSeconds), total: 0 },
   };
@@ -160,6 +187,8 @@ export async function runLoo(cfg: Config, opts: LooOptions): Promise<LooReport> 
             bestScore = top.score;
             stale = 0;
             best = { stage: s + 1, setting: method.describe(), point: top.point, valid: looMetrics(top.ranks), test: looMetrics(pointRanks(method.scores(test.histories), test, top.point)) };
+            const items = method.itemMatrix?.();
+            if (items) best.itemSpace = itemSpaceReport(items, truth);
           } else if (method.trains && ++stale >= opts.patience) {
             s++;
             break;
@@ -170,7 +199,7 @@ export async function runLoo(cfg: Config, opts: LooOptions): Promise<LooReport> 
       }
       const seconds = Math.round((performance.now() - t0) / 100) / 10;
       seeds.push({ seed, stagesRun: Math.min(s, method.stages), seconds, ...(best as NonNullable<typeof best>) });
-      l.info({ method: name, seed, stage: best?.stage, point: best?.point, test: best?.test, seconds }, 'leave-one-out method done');
+      l.info({ method: name, seed, stage: best?.stage, point: best?.point, test: best?.test, itemSpace: best?.itemSpace, seconds }, 'leave-one-out method done');
     }
     const of = (k: keyof LooMetrics): Spread => spread(seeds.map((r) => r.test[k]));
     report.methods[name] = { label: LOO_LABELS[name], seeds, test: { recall10: of('recall10'), recall20: of('recall20'), ndcg10: of('ndcg10'), ndcg20: of('ndcg20') } };
@@ -187,4 +216,18 @@ export function looTable(r: LooReport): string {
     return `| ${m.label} | ${f(m.test.recall10)} | ${f(m.test.ndcg10)} | ${f(m.test.recall20)} | ${f(m.test.ndcg20)} | ${picked} |`;
   });
   return ['| method | Recall@10 | NDCG@10 | Recall@20 | NDCG@20 | stage picked / run, point (per seed) |', '|---|---|---|---|---|---|', ...rows].join('\n');
+}
+
+/** The item vectors' spread and neighbour quality as a Markdown table: the frozen content, then each method's seeds. */
+export function itemSpaceTable(r: LooReport): string {
+  const row = (label: string, s: ItemSpaceReport): string =>
+    `| ${label} | ${s.meanPairCosine.toFixed(3)} | ${s.firstDirectionShare.toFixed(3)} | ${s.firstComponentShare.toFixed(3)} | ${s.neighbourCosine.toFixed(3)} | ${s.categoryAgreement.toFixed(3)} (chance ${s.categoryBaseRate.toFixed(3)}) | ${s.nextItemHit.toFixed(4)} |`;
+  const rows = [row('Frozen content', r.contentItemSpace)];
+  for (const m of Object.values(r.methods)) for (const s of m.seeds) if (s.itemSpace) rows.push(row(`${m.label}, seed ${s.seed}`, s.itemSpace));
+  const k = r.contentItemSpace.k;
+  return [
+    `| item vectors | mean pair cosine | first direction share | first component share | cosine to ${k} nearest | category agreement@${k} | next item in ${k} nearest |`,
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }

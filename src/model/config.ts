@@ -32,6 +32,11 @@ export interface PalConfig {
    * one with it keeps its own, like the other hyperparameters.
    */
   logQ?: number;
+  /**
+   * Weight of the uniformity term (loss.ts uniformityLoss) on the step's item-tower and user-tower outputs, against
+   * outputs that collapse onto one direction (0: off). Optional like logQ: a checkpoint without it takes the setting.
+   */
+  uniformity?: number;
 }
 
 /** The tower's settings (src/config/settings.ts, the one place defaults live) for content vectors of `contentDim` values. */
@@ -53,6 +58,7 @@ function fromSettings(cfg: Config, contentDim: number): PalConfig {
     weightDecay: cfg.weightDecay,
     clipNorm: cfg.clipNorm,
     logQ: cfg.logQ,
+    uniformity: cfg.uniformity,
   };
 }
 
@@ -78,5 +84,6 @@ function checked(cfg: PalConfig): PalConfig {
   }
   if (!Number.isInteger(cfg.negativeSamples) || cfg.negativeSamples < 0) throw new Error(`PAL negativeSamples must be an integer >= 0, got ${cfg.negativeSamples}`);
   if (!((cfg.logQ ?? 0) >= 0)) throw new Error(`PAL logQ must be >= 0, got ${cfg.logQ}`);
+  if (!((cfg.uniformity ?? 0) >= 0)) throw new Error(`PAL uniformity must be >= 0, got ${cfg.uniformity}`);
   return cfg;
 }

@@ -3,7 +3,7 @@ import { AdamW, type AdamWState } from './adamw.js';
 import { packHistories, type PalBatch } from './batch.js';
 import type { PalConfig } from './config.js';
 import { frozenContent, type ItemInput } from './item-input.js';
-import { allActionInfoNce } from './loss.js';
+import { allActionInfoNce, uniformityLoss } from './loss.js';
 import { PalModel } from './pal-model.js';
 import { Rng } from './rng.js';
 import { checkShape, type NamedArrays } from './tensors.js';
@@ -150,19 +150,25 @@ export class PalLearner {
     const positions = tf.tensor2d(Int32Array.from(batch.samplePositions, (p) => Math.max(0, p)), [B, Nh], 'int32');
     const historyUsers = Int32Array.from(batch.samplePositions, (p, i) => (p < 0 ? -1 : Math.floor(i / Nh)));
     const trainable = [...this.model.parameters(), ...this.input.parameters()].map((p) => p.variable);
+    const uniformity = this.cfg.uniformity ?? 0;
+    const validRows = Float32Array.from(historyUsers, (u) => (u < 0 ? 0 : 1));
     return tf.variableGrads(() => {
       // The item input is inside the gradient: a trainable one (ID embeddings) learns with the tower.
       const content = tf.reshape(this.input.embed(batch.historyContent, B * T), [B, T, this.cfg.contentDim]) as tf.Tensor3D;
       const picked = tf.reshape(this.model.encodeAt(content, mask, positions, true), [B * Nh, this.cfg.outDim]) as tf.Tensor2D;
       const itemVectors = this.model.itemVectors(this.input.embed(itemContent, M + N), true);
       const targetVectors = tf.slice(itemVectors, [0, 0], [M, this.cfg.outDim]);
-      return allActionInfoNce(
+      const contrastive = allActionInfoNce(
         { vectors: picked, users: historyUsers },
         { vectors: targetVectors, users: batch.targetUsers, items: batch.targetItems },
         this.cfg.temperature,
         N > 0 ? { vectors: tf.slice(itemVectors, [M, 0], [N, this.cfg.outDim]), items: batch.negativeItems } : undefined,
         bias,
       );
+      if (uniformity === 0) return contrastive;
+      // Both towers' outputs: items (targets and sampled negatives) and the users' sampled history positions.
+      const spread = tf.mul(tf.add(uniformityLoss(itemVectors), uniformityLoss(picked, validRows)), 0.5);
+      return tf.add(contrastive, tf.mul(spread, uniformity)) as tf.Scalar;
     }, trainable);
   }
 

@@ -124,3 +124,31 @@ function rangeOf(xs: readonly number[]): { min: number; max: number } {
   }
   return { min, max };
 }
+
+/**
+ * The uniformity term of Wang and Isola (2020): log of the mean, over pairs of distinct valid rows, of
+ * exp(-2 |x_i - x_j|^2) on unit vectors, i.e. exp(4 cos - 4). It is lowest when the vectors spread over the sphere,
+ * and pushes apart outputs that all share one direction, which the contrastive loss alone barely penalises (every
+ * logit moves together). `valid` (optional, 1 or 0 per row) leaves padding rows out; fewer than two valid rows: 0.
+ * Written with a mask instead of a gather, so its gradient runs on every backend.
+ */
+export function uniformityLoss(vectors: tf.Tensor2D, valid?: Float32Array): tf.Scalar {
+  const R = vectors.shape[0];
+  const w = new Float32Array(R * R);
+  let pairs = 0;
+  for (let i = 0; i < R; i++) {
+    if (valid && valid[i] === 0) continue;
+    for (let j = 0; j < R; j++) {
+      if (j === i || (valid && valid[j] === 0)) continue;
+      w[i * R + j] = 1;
+      pairs++;
+    }
+  }
+  if (pairs === 0) return tf.scalar(0);
+  return tf.tidy(() => {
+    const x = l2Normalize(vectors);
+    const cos = matMul2d(x, tf.transpose(x));
+    const kernel = tf.exp(tf.sub(tf.mul(cos, 4), 4));
+    return tf.log(tf.div(tf.sum(tf.mul(kernel, tf.tensor2d(w, [R, R]))), pairs)) as tf.Scalar;
+  });
+}

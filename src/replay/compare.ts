@@ -1,9 +1,24 @@
 // Paired comparisons of two replays (or two methods of one): the difference in Recall@10 with a bootstrap confidence
 // interval over users, since a user's events are not independent of each other.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Rng } from '../model/index.js';
 
 /** Per user: [events, hits@10, NDCG@10 sum, cold-item events, cold-item hits@10] (ReplayReport.perUser). */
 export type PerUser = Record<string, [number, number, number, number, number]>;
+
+/**
+ * One method's per-user metrics from a replay report: `path` is the report's metrics.json or the run folder that
+ * holds it (what `learn replay --out` names), so either can be passed to `learn compare`.
+ */
+export function readPerUser(path: string, method: string): PerUser {
+  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'metrics.json') : path;
+  if (!existsSync(file)) throw new Error(`no replay report at ${file} (give a run folder or its metrics.json)`);
+  const report = JSON.parse(readFileSync(file, 'utf8')) as { perUser?: Partial<Record<string, PerUser>> };
+  const per = report.perUser?.[method];
+  if (!per) throw new Error(`${file} has no per-user metrics for method "${method}"`);
+  return per;
+}
 
 export interface Difference {
   /** Mean of b minus mean of a, over the events of the users both have. */

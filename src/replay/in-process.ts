@@ -2,7 +2,7 @@
 // data set directly. No broker, no serialisation, no waiting on consumers: the tool for fast experiments.
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
-import { EncoderBatcher, batcherOptionsFrom, encodeListings, encoderOptionsFrom, loadContentEncoder } from '../encoder/index.js';
+import { cachedContent } from '../eval/content-cache.js';
 import { ContentTable } from '../learner/content-table.js';
 import { OnlineModel, type WindowExamples } from '../learner/online-model.js';
 import { Rng, selectBackend, selectedBackend } from '../model/index.js';
@@ -73,15 +73,13 @@ export async function replayInProcess(cfg: Config, plan: ReplayPlan, opts: InPro
       else listingsWithoutContent++;
     }
   } else {
-    const encoder = await loadContentEncoder(encoderOptionsFrom(cfg));
-    const batcher = new EncoderBatcher(encoder, batcherOptionsFrom(cfg));
-    try {
-      const { contents, withoutText } = await encodeListings(batcher, encoder.modelId, plan.listings, cfg.itemTextMaxChars);
-      for (const c of contents) content.apply(c.item_id, c);
-      listingsWithoutContent = withoutText;
-    } finally {
-      await batcher.close();
-      await encoder.close();
+    // Encoded as the pipeline does (all at once, in listing order, the same batches), and kept in the content cache:
+    // a repeat replay of the same data set with the same model reads the very same vectors instead of re-encoding.
+    const { modelId, vectors } = await cachedContent(cfg, plan.listings);
+    for (const li of plan.listings) {
+      const v = vectors.get(li.item_id);
+      if (v) content.apply(li.item_id, toItemContent(li.item_id, '', modelId, v));
+      else listingsWithoutContent++;
     }
   }
   const encodeSeconds = (performance.now() - encodeStart) / 1000;

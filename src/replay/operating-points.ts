@@ -121,6 +121,7 @@ export function rankAt(base: Float32Array, terms: ScoreTerms, p: OperatingPoint,
   const boost = p.coldBoost ?? 0;
   const k = p.coldGateK ?? 1;
   const gated = (mix > 0 || boost > 0) && content !== undefined && interactions !== undefined;
+  if (!gated && (p.coldSlots ?? 0) <= 0) return plainRank(base, prior, useContent ? content : undefined, p.beta, p.contentWeight, target, excluded);
   const own = (j: number): number => {
     if (!gated) return base[j] as number;
     const f = coldFade(interactions[j] as number, k);
@@ -142,6 +143,25 @@ export function rankAt(base: Float32Array, terms: ScoreTerms, p: OperatingPoint,
     if (j === target || excluded[j] === 1) continue;
     if (score(j) >= s) ahead++;
   }
+  return 1 + ahead;
+}
+
+/**
+ * rankAt without the cold gate or slots (every event at the default point): the same sums in the same order as its
+ * general path (base + beta * prior, + weight * content when there is a content term), in one loop over typed arrays.
+ */
+function plainRank(base: Float32Array, prior: Float32Array, content: Float32Array | undefined, beta: number, weight: number, target: number, excluded: Uint8Array): number {
+  const n = base.length;
+  const s = content ? (base[target] as number) + beta * (prior[target] as number) + weight * (content[target] as number) : (base[target] as number) + beta * (prior[target] as number) + 0;
+  if (Number.isNaN(s)) return n - countExcluded(excluded, target);
+  let ahead = 0;
+  if (content) {
+    for (let j = 0; j < n; j++) if (excluded[j] !== 1 && (base[j] as number) + beta * (prior[j] as number) + weight * (content[j] as number) >= s) ahead++;
+  } else {
+    for (let j = 0; j < n; j++) if (excluded[j] !== 1 && (base[j] as number) + beta * (prior[j] as number) + 0 >= s) ahead++;
+  }
+  // The loop counted the target itself (s >= s) unless it is excluded.
+  if (excluded[target] !== 1) ahead--;
   return 1 + ahead;
 }
 

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { PROJECT_ROOT } from '../../src/config/paths.js';
 import { LOO_METHODS } from '../../src/eval/loo-methods.js';
-import { looPoints, looTable, pointRanks, popularityPrior, runLoo } from '../../src/eval/loo-run.js';
+import { itemSpaceTable, looPoints, looTable, pointRanks, popularityPrior, runLoo } from '../../src/eval/loo-run.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'loo-'));
 after(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -39,8 +39,18 @@ test('every method runs the protocol end to end on the fixture with the real enc
       assert.ok(s.stage >= 1 && s.stage <= s.stagesRun, `${m}: picked stage ${s.stage} of ${s.stagesRun}`);
       assert.equal(s.test.users, 2);
       assert.ok(s.test.recall10 === 1, `${m}: with 4 items every target is in the top 10`);
+      // Methods with item vectors report their spread and neighbours at the picked stage; the others have none.
+      const space = s.itemSpace;
+      if (m === 'learn' || m === 'sasrec' || m === 'content') {
+        assert.ok(space, `${m}: item space reported`);
+        assert.equal(space.k, 3, 'k is capped at the other 3 items');
+        assert.ok(space.meanPairCosine >= -1 && space.meanPairCosine <= 1);
+        assert.ok(space.firstDirectionShare > 0 && space.firstDirectionShare <= 1 + 1e-9);
+      } else assert.equal(space, undefined, m);
     }
   }
+  assert.deepEqual(report.methods.content?.seeds[0]?.itemSpace, report.contentItemSpace);
+  assert.match(itemSpaceTable(report), /\| Frozen content \| /);
   assert.match(looTable(report), /\| Item-kNN \(co-occurrence\) \| 1\.0000 ± 0\.0000 \|/);
   assert.equal(readdirSync(join(dataDir, 'content-cache')).length, 1);
   const again = await runLoo(cfg, { dataset, methods: ['content'], seeds: [1], maxEpochs: 1, patience: 1 });

@@ -168,6 +168,27 @@ test('logQ: the first step (no counts yet: one bias for every candidate) equals 
   assert.ok(Math.abs(on[2]! - off[2]!) > 1e-4, `third step: ${on[2]} vs ${off[2]}`);
 });
 
+// Issue 22 item 7: with LEARN_UNIFORMITY the towers' outputs spread out where the contrastive loss alone leaves them.
+test('uniformity: steps with the term spread item vectors more than the same steps without it', () => {
+  const rng = new Rng(7);
+  const items = catalogue(rng, 40);
+  const pool = { size: items.length, at: (i: number) => items[i]! };
+  const sampling = tinyConfig({ dropout: 0, negativeSamples: 8 });
+  const batches = Array.from({ length: 15 }, () => buildPalBatch(examples(rng, items, 6), sampling, rng, pool));
+  const meanCosine = (uniformity: number): number => {
+    const learner = new PalLearner(tinyConfig({ dropout: 0, uniformity }), 3);
+    for (const b of batches) assert.ok(Number.isFinite(learner.trainStep(b)));
+    const v = learner.itemVectors(items.map((i) => i.content));
+    learner.dispose();
+    let s = 0;
+    for (let a = 0; a < v.length; a++) for (let b = a + 1; b < v.length; b++) s += v[a]!.reduce((t, x, d) => t + x * v[b]![d]!, 0);
+    return s / ((v.length * (v.length - 1)) / 2);
+  };
+  const off = meanCosine(0);
+  const on = meanCosine(1);
+  assert.ok(on < off - 0.02, `mean item cosine ${off} without, ${on} with the term`);
+});
+
 test('a step whose loss or gradients are not finite is skipped and counted: weights unchanged, no tensor leaked (issue 23 item 8)', () => {
   const rng = new Rng(6);
   const items = catalogue(rng, 30);

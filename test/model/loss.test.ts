@@ -1,7 +1,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { allActionInfoNce } from '../../src/model/loss.js';
+import { allActionInfoNce, uniformityLoss } from '../../src/model/loss.js';
 import { useWasm } from './helpers.js';
 
 before(useWasm);
@@ -145,4 +145,33 @@ test('a column bias (the logQ correction) is added to every logit of its candida
   // The same bias on every column changes nothing (softmax is shift-invariant).
   const flat = { targets: targets.map(() => 2.5), sampled: sampled.map(() => 2.5) };
   assert.ok(Math.abs(implementationLoss(0.2, true, flat) - implementationLoss(0.2, true)) < 1e-4);
+});
+
+// Issue 22 item 7: the uniformity term against outputs collapsed onto one direction.
+test('uniformity: 0 for identical directions, -4 for mutually orthogonal rows, padding rows left out', () => {
+  const value = (rows: number[][], valid?: number[]): number =>
+    tf.tidy(() => uniformityLoss(tf.tensor2d(rows), valid ? Float32Array.from(valid) : undefined).dataSync()[0] as number);
+  assert.ok(Math.abs(value([[1, 1, 0], [2, 2, 0], [3, 3, 0]]) - 0) < 1e-5);
+  assert.ok(Math.abs(value([[1, 0, 0], [0, 2, 0], [0, 0, 3]]) - -4) < 1e-5);
+  // Two orthogonal rows plus a padding row on top of the first: the padding row must not count as a close pair.
+  assert.ok(Math.abs(value([[1, 0], [0, 1], [1, 0]], [1, 1, 0]) - -4) < 1e-5);
+  assert.equal(value([[1, 0]]), 0, 'one row: no pair');
+});
+
+test('uniformity: its gradient pushes apart rows that share a direction', () => {
+  const x = tf.variable(tf.tensor2d([[1, 0.1], [1, -0.1], [1, 0]]));
+  const cosines = (): number[] => {
+    const v = x.arraySync();
+    const unit = v.map((r) => r.map((c) => c / Math.hypot(...r)));
+    return [[0, 1], [0, 2], [1, 2]].map(([a, b]) => unit[a!]!.reduce((s, c, d) => s + c * unit[b!]![d]!, 0));
+  };
+  const before = cosines();
+  for (let i = 0; i < 20; i++) {
+    const { grads } = tf.variableGrads(() => uniformityLoss(x as unknown as tf.Tensor2D), [x]);
+    x.assign(tf.sub(x, tf.mul(grads[x.name]!, 0.1)));
+    tf.dispose(grads);
+  }
+  const after = cosines();
+  after.forEach((c, i) => assert.ok(c < before[i]! - 1e-3, `pair ${i}: cosine ${before[i]} -> ${c}`));
+  x.dispose();
 });

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { PROJECT_ROOT } from '../../config/paths.js';
 import { LOO_METHODS, type LooMethodName } from '../../eval/loo-methods.js';
-import { looTable, runLoo } from '../../eval/loo-run.js';
+import { itemSpaceTable, looTable, runLoo } from '../../eval/loo-run.js';
 import { log } from '../../ops/logger.js';
 import { intOption } from '../options.js';
 
@@ -56,6 +56,6 @@ export function registerEval(program: Command): void {
       const out = o.out ? resolve(o.out) : join(resolve(PROJECT_ROOT, cfg.reportsDir), `loo-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
       mkdirSync(resolve(out, '..'), { recursive: true });
       writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-      process.stdout.write(`${looTable(report)}\n\nusers ${report.users}, items ${report.items}, seeds ${report.seeds.join(',')}, ${report.seconds.total} s\nreport: ${out}\n`);
+      process.stdout.write(`${looTable(report)}\n\n${itemSpaceTable(report)}\n\nusers ${report.users}, items ${report.items}, seeds ${report.seeds.join(',')}, ${report.seconds.total} s\nreport: ${out}\n`);
     });
 }

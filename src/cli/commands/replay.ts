@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
-import { compareRuns, type PerUser } from '../../replay/compare.js';
+import { compareRuns, readPerUser } from '../../replay/compare.js';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config/load.js';
 import { log } from '../../ops/logger.js';
@@ -21,6 +21,7 @@ export interface ReplayCliOptions {
   idThread: boolean;
   out?: string;
   keepTopics?: boolean;
+  keepRanks?: boolean;
 }
 
 /** `learn replay DATASET`: event-replay evaluation of LEARN and its baselines -> reports/RUN/{metrics.json,index.html}. */
@@ -31,6 +32,7 @@ export function registerReplay(program: Command): void {
   withReplayRunOptions(cmd, 'replay only the first N events')
     .option('--out <dir>', 'report folder (default LEARN_REPORTS_DIR/<run>)')
     .option('--keep-topics', 'keep the run\'s replay.<run>.* topics afterwards')
+    .option('--keep-ranks', "keep every event's rank per method in metrics.json (`ranks`): to check that two runs rank alike, event by event")
     .action(async (dataset: string, o: ReplayCliOptions) => {
       const { report, written } = await replayWithProgress(loadConfig(), dataset, o);
       const points = operatingPointsTable(report);
@@ -45,20 +47,14 @@ export function registerReplay(program: Command): void {
 export function registerCompare(program: Command): void {
   program
     .command('compare <a> <b>')
-    .description("paired comparison of two replay reports (metrics.json): b - a in Recall@10, NDCG@10 and cold-item Recall@10, 95% bootstrap interval over users; JSON")
+    .description("paired comparison of two replay reports (run folders or their metrics.json): b - a in Recall@10, NDCG@10 and cold-item Recall@10, 95% bootstrap interval over users; JSON")
     .option('--method <m>', 'method of report a', 'learn')
     .option('--method-b <m>', 'method of report b (default: the same as --method)')
     .option('--iterations <n>', 'bootstrap resamples', '2000')
     .action((a: string, b: string, o: { method: string; methodB?: string; iterations: string }) => {
-      const read = (path: string, m: string): PerUser => {
-        const r = JSON.parse(readFileSync(path, 'utf8')) as Pick<ReplayReport, 'perUser'>;
-        const per = r.perUser?.[m as MethodName];
-        if (!per) throw new Error(`${path} has no per-user metrics for method "${m}"`);
-        return per;
-      };
       const n = Number(o.iterations);
       if (!Number.isInteger(n) || n < 100) throw new Error(`--iterations must be an integer >= 100, got ${o.iterations}`);
-      const result = compareRuns(read(a, o.method), read(b, o.methodB ?? o.method), n);
+      const result = compareRuns(readPerUser(a, o.method), readPerUser(b, o.methodB ?? o.method), n);
       process.stdout.write(`${JSON.stringify({ a: { report: a, method: o.method }, b: { report: b, method: o.methodB ?? o.method }, ...result }, null, 2)}\n`);
     });
 }
@@ -122,6 +118,7 @@ export async function replayWithProgress(
       run,
       onProgress: bars.update,
       ...(o.keepTopics ? { keepTopics: true } : {}),
+      ...(o.keepRanks ? { keepRanks: true } : {}),
       ...extra,
     });
   } finally {
