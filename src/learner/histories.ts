@@ -1,4 +1,4 @@
-import { ItemIds, packStrings, unpackStrings } from './item-ids.js';
+import { ItemIds, unpackStrings } from './item-ids.js';
 
 /** One user's recent items (oldest first) and how many events they have had in all. */
 export interface UserHistory {
@@ -7,19 +7,11 @@ export interface UserHistory {
   lastTs: number;
 }
 
-/**
- * The histories as typed arrays (a checkpoint stores them as raw bytes, no JSON per user). Slot s holds
- * `lengths[s]` item numbers in block `itemBlocks[floor(s / blockSlots)]` from `(s % blockSlots) * maxLength`;
- * `order` lists the users' slots, least recently active first, beside their ids.
- */
-export interface HistoriesSnapshot {
-  format: 2;
+/** Fields of both typed-array formats. */
+interface HistoriesArrays {
   maxLength: number;
   maxUsers: number;
   evicted: number;
-  userIdBytes: Uint8Array;
-  userIdLengths: Uint32Array;
-  order: Int32Array;
   lengths: Uint16Array;
   events: Float64Array;
   lastTs: Float64Array;
@@ -27,6 +19,28 @@ export interface HistoriesSnapshot {
   itemBlocks: Record<string, Int32Array>;
   itemIdBytes: Uint8Array;
   itemIdLengths: Uint32Array;
+}
+
+/**
+ * The histories as typed arrays (a checkpoint stores them as raw bytes, no JSON per user). Slot s holds
+ * `lengths[s]` item numbers in block `itemBlocks[floor(s / blockSlots)]` from `(s % blockSlots) * maxLength`; its
+ * user's id is the UTF-8 bytes `userIdArena[userIdStarts[s] ..+ userIdByteLengths[s]]`, and `stamps[s]` orders the
+ * users by recency (larger: more recent; 0: a free slot). All are the live shared arrays: no per-user work to take.
+ */
+export interface HistoriesSnapshot extends HistoriesArrays {
+  format: 3;
+  userIdArena: Uint8Array;
+  userIdStarts: Uint32Array;
+  userIdByteLengths: Uint32Array;
+  stamps: Float64Array;
+}
+
+/** The second format (read only): user ids packed in recency order, `order` listing their slots. */
+export interface HistoriesSnapshotV2 extends HistoriesArrays {
+  format: 2;
+  userIdBytes: Uint8Array;
+  userIdLengths: Uint32Array;
+  order: Int32Array;
 }
 
 /** The first format (checkpoints before compact histories): one JSON entry per user, item ids as strings. */
@@ -50,6 +64,19 @@ const MAX_LENGTH = 0xffff;
 export class UserHistories {
   /** userId -> slot, least recently active first. */
   private readonly slots = new Map<string, number>();
+  /** Each slot's user id as UTF-8 in a shared arena (a reused slot overwrites its bytes when the new id fits). */
+  private idArena = new Uint8Array(new SharedArrayBuffer(0));
+  /** The arena as a Buffer, for writing strings into it. */
+  private idArenaText = Buffer.from(this.idArena.buffer);
+  private idArenaUsed = 0;
+  /** Arena bytes no slot uses any more (ids moved out of a slot too small for them). */
+  private idArenaGarbage = 0;
+  private idStarts = new Uint32Array(new SharedArrayBuffer(0));
+  private idByteLengths = new Uint32Array(new SharedArrayBuffer(0));
+  private idCapacities = new Uint32Array(new SharedArrayBuffer(0));
+  /** Recency per slot: the clock at the user's last append; 0 for a free slot. */
+  private stamps = new Float64Array(new SharedArrayBuffer(0));
+  private clock = 0;
   private readonly itemIds: ItemIds;
   private blocks: Int32Array[] = [];
   private lengths = new Uint16Array(new SharedArrayBuffer(0));
@@ -75,6 +102,16 @@ export class UserHistories {
     return this.slots.size;
   }
 
+  /** Distinct item ids the histories hold. */
+  get internedItems(): number {
+    return this.itemIds.size;
+  }
+
+  /** Numbers the item id table has handed out (freed ones included): its memory. */
+  get itemTableSlots(): number {
+    return this.itemIds.capacity;
+  }
+
   get(userId: string): UserHistory | undefined {
     const slot = this.slots.get(userId);
     if (slot === undefined) return undefined;
@@ -92,6 +129,7 @@ export class UserHistories {
       // Make room first, so the evicted user's slot is the one reused.
       this.evictPastMax(this.maxUsers - 1);
       slot = this.allocate();
+      this.setUserId(slot, userId);
       this.lengths[slot] = 0;
       this.events[slot] = 0;
       this.lastTs[slot] = lastTs;
@@ -103,12 +141,14 @@ export class UserHistories {
     const kept = items.length >= L ? items.slice(items.length - L) : items;
     const len = this.lengths[slot]!;
     const drop = Math.max(0, len + kept.length - L);
+    for (let i = 0; i < drop; i++) this.itemIds.release(block[at + i]!);
     if (drop > 0) block.copyWithin(at, at + drop, at + len);
     let end = at + len - drop;
-    for (const id of kept) block[end++] = this.itemIds.intern(id);
+    for (const id of kept) block[end++] = this.itemIds.acquire(id);
     this.lengths[slot] = end - at;
     this.events[slot] = this.events[slot]! + items.length;
     this.lastTs[slot] = Math.max(this.lastTs[slot]!, lastTs);
+    this.stamps[slot] = ++this.clock;
     this.slots.set(userId, slot);
   }
 
@@ -128,7 +168,17 @@ export class UserHistories {
     const live = this.view();
     const itemBlocks: Record<string, Int32Array> = {};
     for (const [k, b] of Object.entries(live.itemBlocks)) itemBlocks[k] = b.slice();
-    return { ...live, lengths: live.lengths.slice(), events: live.events.slice(), lastTs: live.lastTs.slice(), itemBlocks };
+    return {
+      ...live,
+      userIdArena: live.userIdArena.slice(),
+      userIdStarts: live.userIdStarts.slice(),
+      userIdByteLengths: live.userIdByteLengths.slice(),
+      stamps: live.stamps.slice(),
+      lengths: live.lengths.slice(),
+      events: live.events.slice(),
+      lastTs: live.lastTs.slice(),
+      itemBlocks,
+    };
   }
 
   /**
@@ -146,10 +196,6 @@ export class UserHistories {
   }
 
   private view(): HistoriesSnapshot {
-    const users = packStrings(this.slots.keys(), this.slots.size);
-    const order = new Int32Array(this.slots.size);
-    let i = 0;
-    for (const slot of this.slots.values()) order[i++] = slot;
     const itemIds = this.itemIds.pack();
     const itemBlocks: Record<string, Int32Array> = {};
     this.blocks.forEach((b, k) => {
@@ -157,13 +203,14 @@ export class UserHistories {
       if (used > 0) itemBlocks[String(k)] = b.subarray(0, used * this.maxLength);
     });
     return {
-      format: 2,
+      format: 3,
       maxLength: this.maxLength,
       maxUsers: this.maxUsers,
       evicted: this.evicted,
-      userIdBytes: users.bytes,
-      userIdLengths: users.lengths,
-      order,
+      userIdArena: this.idArena.subarray(0, this.idArenaUsed),
+      userIdStarts: this.idStarts.subarray(0, this.slotCount),
+      userIdByteLengths: this.idByteLengths.subarray(0, this.slotCount),
+      stamps: this.stamps.subarray(0, this.slotCount),
       lengths: this.lengths.subarray(0, this.slotCount),
       events: this.events.subarray(0, this.slotCount),
       lastTs: this.lastTs.subarray(0, this.slotCount),
@@ -178,11 +225,10 @@ export class UserHistories {
    * Histories from a snapshot, under the settings now in force: a shorter LEARN_HISTORY_LEN keeps each user's newest
    * items, a smaller LEARN_MAX_USERS the most recently active users. The first format (JSON per user) still loads.
    */
-  static restore(s: HistoriesSnapshot | HistoriesSnapshotV1, maxLength: number, maxUsers: number): UserHistories {
+  static restore(s: HistoriesSnapshot | HistoriesSnapshotV2 | HistoriesSnapshotV1, maxLength: number, maxUsers: number): UserHistories {
     if (!('format' in s)) return UserHistories.restoreV1(s, maxLength, maxUsers);
     const itemIds = ItemIds.unpack({ bytes: s.itemIdBytes, lengths: s.itemIdLengths });
-    const ids = unpackStrings({ bytes: s.userIdBytes, lengths: s.userIdLengths });
-    if (ids.length !== s.order.length) throw new Error(`histories: ${ids.length} user ids for ${s.order.length} slots`);
+    const { ids, order } = s.format === 2 ? UserHistories.usersV2(s) : UserHistories.users(s);
     const h = new UserHistories(maxLength, maxUsers, itemIds);
     const itemsOf = (slot: number): Int32Array => {
       const block = s.itemBlocks[String(Math.floor(slot / s.blockSlots))];
@@ -200,30 +246,100 @@ export class UserHistories {
       h.lastTs.set(s.lastTs);
       const used = new Uint8Array(slots);
       ids.forEach((id, i) => {
-        const slot = s.order[i]!;
+        const slot = order[i]!;
         const { block, at } = h.place(slot);
-        block.set(itemsOf(slot), at);
+        const items = itemsOf(slot);
+        block.set(items, at);
+        for (const n of items) itemIds.hold(n);
         used[slot] = 1;
+        h.setUserId(slot, id);
+        h.stamps[slot] = ++h.clock;
         h.slots.set(id, slot);
       });
       for (let slot = slots - 1; slot >= 0; slot--) if (used[slot] === 0) h.free.push(slot);
       h.evictPastMax();
     } else {
       ids.forEach((id, i) => {
-        const slot = s.order[i]!;
+        const slot = order[i]!;
         const items = Array.from(itemsOf(slot), (n) => itemIds.idOf(n));
         h.append(id, items, s.lastTs[slot]!);
         const kept = h.slots.get(id);
         if (kept !== undefined) h.events[kept] = s.events[slot]!;
       });
     }
+    itemIds.freeUnheld();
     h.evicted += s.evicted;
     return h;
   }
 
   /** A snapshot's histories (any format), least recently active first: for reading a checkpoint from outside. */
-  static entriesOf(s: HistoriesSnapshot | HistoriesSnapshotV1): Array<[string, UserHistory]> {
+  static entriesOf(s: HistoriesSnapshot | HistoriesSnapshotV2 | HistoriesSnapshotV1): Array<[string, UserHistory]> {
     return [...UserHistories.restore(s, s.maxLength, s.maxUsers).entries()];
+  }
+
+  /** A format-3 snapshot's users, least recently active first, and their slots. */
+  private static users(s: HistoriesSnapshot): { ids: string[]; order: Int32Array } {
+    const live: number[] = [];
+    for (let slot = 0; slot < s.stamps.length; slot++) if (s.stamps[slot]! > 0) live.push(slot);
+    live.sort((a, b) => s.stamps[a]! - s.stamps[b]!);
+    const arena = Buffer.from(s.userIdArena.buffer, s.userIdArena.byteOffset, s.userIdArena.byteLength);
+    const ids = live.map((slot) => {
+      const start = s.userIdStarts[slot]!;
+      const end = start + s.userIdByteLengths[slot]!;
+      if (end > arena.length) throw new Error(`histories: user id of slot ${slot} past the arena`);
+      return arena.toString('utf8', start, end);
+    });
+    return { ids, order: Int32Array.from(live) };
+  }
+
+  private static usersV2(s: HistoriesSnapshotV2): { ids: string[]; order: Int32Array } {
+    const ids = unpackStrings({ bytes: s.userIdBytes, lengths: s.userIdLengths });
+    if (ids.length !== s.order.length) throw new Error(`histories: ${ids.length} user ids for ${s.order.length} slots`);
+    return { ids, order: s.order };
+  }
+
+  /** Writes a slot's user id into the arena: in place when it fits the slot's bytes, else at the arena's end. */
+  private setUserId(slot: number, id: string): void {
+    const bytes = Buffer.byteLength(id, 'utf8');
+    if (bytes > this.idCapacities[slot]!) {
+      this.idArenaGarbage += this.idCapacities[slot]!;
+      if (this.idArenaGarbage > Math.max(1 << 20, this.idArenaUsed / 2)) this.compactIds();
+      this.reserveIdBytes(bytes);
+      this.idStarts[slot] = this.idArenaUsed;
+      this.idCapacities[slot] = bytes;
+      this.idArenaUsed += bytes;
+    }
+    this.idArenaText.write(id, this.idStarts[slot]!, bytes, 'utf8');
+    this.idByteLengths[slot] = bytes;
+  }
+
+  /** Copies the live slots' ids into a fresh arena (rare: when half of it, and at least 1 MiB, is garbage). */
+  private compactIds(): void {
+    const old = this.idArena;
+    this.idArena = new Uint8Array(new SharedArrayBuffer(Math.max(1024, this.idArenaUsed - this.idArenaGarbage)));
+    this.idArenaText = Buffer.from(this.idArena.buffer);
+    this.idArenaUsed = 0;
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      const start = this.idStarts[slot]!;
+      const cap = this.idCapacities[slot]!;
+      if (this.stamps[slot] === 0) {
+        this.idCapacities[slot] = 0;
+        continue;
+      }
+      this.reserveIdBytes(cap);
+      this.idArena.set(old.subarray(start, start + cap), this.idArenaUsed);
+      this.idStarts[slot] = this.idArenaUsed;
+      this.idArenaUsed += cap;
+    }
+    this.idArenaGarbage = 0;
+  }
+
+  private reserveIdBytes(bytes: number): void {
+    if (this.idArenaUsed + bytes <= this.idArena.length) return;
+    const grown = new Uint8Array(new SharedArrayBuffer(Math.max(1024, 2 * this.idArena.length, this.idArenaUsed + bytes)));
+    grown.set(this.idArena.subarray(0, this.idArenaUsed));
+    this.idArena = grown;
+    this.idArenaText = Buffer.from(grown.buffer);
   }
 
   private static restoreV1(s: HistoriesSnapshotV1, maxLength: number, maxUsers: number): UserHistories {
@@ -243,9 +359,17 @@ export class UserHistories {
       const oldest = this.slots.entries().next().value;
       if (oldest === undefined) break;
       this.slots.delete(oldest[0]);
+      this.releaseItems(oldest[1]);
+      this.stamps[oldest[1]] = 0;
       this.free.push(oldest[1]);
       this.evicted++;
     }
+  }
+
+  private releaseItems(slot: number): void {
+    const { block, at } = this.place(slot);
+    for (let i = 0; i < this.lengths[slot]!; i++) this.itemIds.release(block[at + i]!);
+    this.lengths[slot] = 0;
   }
 
   private allocate(): number {
@@ -260,12 +384,16 @@ export class UserHistories {
     while (this.blocks.length * BLOCK_SLOTS < slots) this.blocks.push(new Int32Array(new SharedArrayBuffer(BLOCK_SLOTS * this.maxLength * 4)));
     if (this.lengths.length >= slots) return;
     const size = Math.max(slots, this.lengths.length * 2, 1024);
-    const grown = <T extends Uint16Array | Float64Array>(a: T, make: (n: number) => T): T => {
+    const grown = <T extends Uint16Array | Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
       const b = make(size);
       b.set(a);
       return b;
     };
     this.lengths = grown(this.lengths, (n) => new Uint16Array(new SharedArrayBuffer(n * 2)));
+    this.stamps = grown(this.stamps, (n) => new Float64Array(new SharedArrayBuffer(n * 8)));
+    this.idStarts = grown(this.idStarts, (n) => new Uint32Array(new SharedArrayBuffer(n * 4)));
+    this.idByteLengths = grown(this.idByteLengths, (n) => new Uint32Array(new SharedArrayBuffer(n * 4)));
+    this.idCapacities = grown(this.idCapacities, (n) => new Uint32Array(new SharedArrayBuffer(n * 4)));
     this.events = grown(this.events, (n) => new Float64Array(new SharedArrayBuffer(n * 8)));
     this.lastTs = grown(this.lastTs, (n) => new Float64Array(new SharedArrayBuffer(n * 8)));
   }

@@ -34,3 +34,14 @@ export const trainStepsSkipped = new Counter({
   help: 'Optimizer steps not applied because their loss or a gradient was NaN or Inf (the weights stay as they were)',
   registers: [registry],
 });
+export const itemVectorsRefreshed = new Counter({
+  name: 'learn_item_vectors_refreshed_total',
+  help: 'Item vectors re-published by the refresh between version builds (LEARN_ITEM_REFRESH_STEPS), into each current version',
+  registers: [registry],
+});
+export const itemRefreshSeconds = new Histogram({
+  name: 'learn_item_refresh_seconds',
+  help: "Time of one refresh step after a trained window: the due items' forward pass and their writes to Redis (failed steps included)",
+  buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+  registers: [registry],
+});

@@ -5,7 +5,7 @@ import { BackpressureError, StoreError, VectorStore, type Interaction, type Vect
 import { isRedisAuthError } from '../store/redis-client.js';
 import { WriteOrder } from '../store/write-order.js';
 import { ItemRefreshRound } from './item-refresh.js';
-import { versionsLost } from './metrics.js';
+import { itemRefreshSeconds, itemVectorsRefreshed, versionsLost } from './metrics.js';
 import type { TrainedWindow, Trainer, TrainerPublisher } from './trainer.js';
 
 const CHUNK = 512;
@@ -281,12 +281,17 @@ export class VectorPublisher implements TrainerPublisher {
     this.refreshStep = step;
     if (ids.length === 0) return;
     const at = Date.now();
+    const timer = itemRefreshSeconds.startTimer();
     try {
-      for (const v of this.targets()) await this.writeItems(v, ids, at);
+      for (const v of this.targets()) {
+        itemVectorsRefreshed.inc(await this.writeItems(v, ids, at));
+      }
     } catch (err) {
       // As a new item's write (flushNewItems): tried again by the timer, into whatever versions are current then.
       for (const id of ids) this.newItems.add(id);
       this.l.warn({ err: (err as Error).message, items: ids.length }, 'item vector refresh failed; retrying');
+    } finally {
+      timer();
     }
   }
 
@@ -440,12 +445,16 @@ export class VectorPublisher implements TrainerPublisher {
     return this.flushing;
   }
 
-  private async writeItems(version: number, ids: readonly string[], eventTime: number): Promise<void> {
+  /** Writes the items' vectors (ids without content skipped); returns how many were written. */
+  private async writeItems(version: number, ids: readonly string[], eventTime: number): Promise<number> {
+    let written = 0;
     for (let i = 0; i < ids.length; i += CHUNK) {
       const vectors = this.trainer.model.itemVectors(ids.slice(i, i + CHUNK));
       const order = this.order.next();
       checked(await this.store.writeItemVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime, order }))));
+      written += vectors.size;
     }
+    return written;
   }
 
   /** A whole new version at once (the first one, at start): every item, every user with a history; then the switch. */

@@ -10,6 +10,7 @@ import { createKafka } from '../../src/kafka/client.js';
 import { ACKS_ALL, createProducer } from '../../src/kafka/producer.js';
 import { Rng } from '../../src/model/index.js';
 import { StoreKeys, VersionView } from '../../src/store/index.js';
+import { registry } from '../../src/ops/metrics.js';
 import { Trainer } from '../../src/trainer/trainer.js';
 import { VectorPublisher } from '../../src/trainer/vector-publisher.js';
 import { eventually } from '../support/kafka.js';
@@ -97,6 +98,12 @@ test(`item vectors in the current version are at most LEARN_ITEM_REFRESH_STEPS (
     assert.ok(trainer.model.step > 4 * BOUND, `trained ${trainer.model.step} steps`);
     const late = worst.filter((w) => w.step - w.oldest > BOUND);
     assert.deepEqual(late, [], `item vectors older than ${BOUND} steps: ${JSON.stringify(late)}`);
+    // The refresh's work is counted: items re-published, and the time of each refresh step.
+    const refreshed = await metricValue('learn_item_vectors_refreshed_total', '');
+    const rounds = Math.floor(trainer.model.step / BOUND);
+    assert.ok(refreshed >= (rounds - 1) * items.length, `${refreshed} item vectors refreshed in ${trainer.model.step} steps of ${items.length} items`);
+    const timed = await metricValue('learn_item_refresh_seconds', '_count');
+    assert.ok(timed > 0 && timed <= trainer.model.step, `${timed} refresh steps timed`);
   } finally {
     redis.disconnect();
     await trainer.stop();
@@ -104,3 +111,10 @@ test(`item vectors in the current version are at most LEARN_ITEM_REFRESH_STEPS (
     await publisher.stop();
   }
 });
+
+async function metricValue(name: string, suffix: string): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  assert.ok(metric, `metric ${name} registered`);
+  const sample = (await metric.get()).values.find((v) => (v as { metricName?: string }).metricName === undefined || (v as { metricName?: string }).metricName === name + suffix);
+  return sample?.value ?? 0;
+}
