@@ -6,7 +6,7 @@ import type { ItemListing } from '../codec/records.js';
 import type { Config } from '../config/load.js';
 import { loadSequences } from '../data/dataset.js';
 import { toItemContent } from '../encoder/index.js';
-import { cachedContent } from './content-cache.js';
+import { cachedContent } from '../replay/content-cache.js';
 import { ContentTable } from '../learner/content-table.js';
 import { Rng, selectBackend } from '../model/index.js';
 import { log } from '../ops/logger.js';

@@ -2,7 +2,7 @@
 // data set directly. No broker, no serialisation, no waiting on consumers: the tool for fast experiments.
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
-import { cachedContent } from '../eval/content-cache.js';
+import { cachedContent } from './content-cache.js';
 import { ContentTable } from '../learner/content-table.js';
 import { OnlineModel, type WindowExamples } from '../learner/online-model.js';
 import { Rng, selectBackend, selectedBackend } from '../model/index.js';

@@ -1,16 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { newUsearchIndex } from './ann-index.js';
-
-/** What the serving thread hands over: the rows to index (row r at r * dim) and where to save the graph. */
-export interface AnnBuildJob {
-  rows: Float32Array;
-  n: number;
-  dim: number;
-  threads: number;
-  path: string;
-}
-
-export type AnnBuildDone = { ok: true; ms: number } | { ok: false; error: string };
+import { newUsearchIndex, type AnnBuildDone, type AnnBuildJob } from './ann-graph.js';
 
 // Builds an HNSW graph in one batched, multi-threaded native call on this thread, so the serving thread's event loop
 // never waits for it, then saves it for that thread to load (a native index cannot move between threads).

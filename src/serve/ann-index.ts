@@ -2,34 +2,9 @@ import { rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { threadId, Worker } from 'node:worker_threads';
-import usearch from 'usearch';
-import type { AnnBuildDone, AnnBuildJob } from './ann-build-worker.js';
-
-const { Index, MetricKind, ScalarKind } = usearch;
-
-/**
- * HNSW graph degree and beam widths. A search beam of 128 gave recall@10 0.945 on 10k Gaussian 64-d vectors (100
- * candidates), 512 gave 1.0. The build beam sets the build's cost: 64 instead of 128 took 152 instead of 254 us of
- * CPU an item at 100k such vectors, both at recall@10 1.0 over 100 queries (40 lost recall: 0.991 at 20k).
- */
-const CONNECTIVITY = 16;
-const EXPANSION_ADD = 64;
-const EXPANSION_SEARCH = 512;
+import { newUsearchIndex, type AnnBuildDone, type AnnBuildJob, type UsearchIndex } from './ann-graph.js';
 
 let builds = 0;
-
-/** An empty usearch index with the graph's settings (the build thread makes its own with the same). */
-export function newUsearchIndex(dim: number): InstanceType<typeof Index> {
-  return new Index({
-    dimensions: dim,
-    metric: MetricKind.IP,
-    quantization: ScalarKind.F32,
-    connectivity: CONNECTIVITY,
-    expansion_add: EXPANSION_ADD,
-    expansion_search: EXPANSION_SEARCH,
-    multi: false,
-  });
-}
 
 /**
  * An HNSW graph (usearch, inner product) over the rows of an item matrix, keyed by row number. It only proposes
@@ -37,7 +12,7 @@ export function newUsearchIndex(dim: number): InstanceType<typeof Index> {
  * wrong score.
  */
 export class AnnIndex {
-  private readonly index: InstanceType<typeof Index>;
+  private readonly index: UsearchIndex;
 
   private constructor(readonly dim: number) {
     this.index = newUsearchIndex(dim);

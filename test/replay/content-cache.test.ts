@@ -7,7 +7,7 @@ import type { ItemListing } from '../../src/codec/index.js';
 import { decodeVector } from '../../src/codec/vector.js';
 import { loadConfig } from '../../src/config/load.js';
 import { EncoderBatcher, batcherOptionsFrom, encodeListings, encoderOptionsFrom, loadContentEncoder } from '../../src/encoder/index.js';
-import { cachedContent } from '../../src/eval/content-cache.js';
+import { cachedContent } from '../../src/replay/content-cache.js';
 import { ensureDefaultModel } from '../encoder/model-helper.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'content-cache-'));
