@@ -6,11 +6,11 @@ const { Index, MetricKind, ScalarKind } = usearch;
 
 /**
  * HNSW graph degree and beam widths. A search beam of 128 gave recall@10 0.945 on 10k Gaussian 64-d vectors (100
- * candidates), 512 gave 1.0. The build beam sets the build's cost: 64 instead of 128 took 152 instead of 254 us of
- * CPU an item at 100k such vectors, both at recall@10 1.0 over 100 queries (40 lost recall: 0.991 at 20k).
+ * candidates), 512 gave 1.0. The build beam sets the build's cost and recall: 64 instead of 128 took 152 instead of
+ * 254 us of CPU an item at 100k such vectors, but recall@10 at 500k fell from 0.832 to 0.776 (`learn bench serve`).
  */
 const CONNECTIVITY = 16;
-const EXPANSION_ADD = 64;
+const EXPANSION_ADD = 128;
 const EXPANSION_SEARCH = 512;
 
 export type UsearchIndex = InstanceType<typeof Index>;
