@@ -259,13 +259,17 @@ export class UserHistories {
       for (let slot = slots - 1; slot >= 0; slot--) if (used[slot] === 0) h.free.push(slot);
       h.evictPastMax();
     } else {
-      ids.forEach((id, i) => {
+      // Only the newest maxUsers users: appending more would evict the oldest, releasing item numbers that users not
+      // yet restored still name (they would then read as '' or as a reused number's new id).
+      const skipped = Math.max(0, ids.length - maxUsers);
+      for (let i = skipped; i < ids.length; i++) {
         const slot = order[i]!;
         const items = Array.from(itemsOf(slot), (n) => itemIds.idOf(n));
-        h.append(id, items, s.lastTs[slot]!);
-        const kept = h.slots.get(id);
+        h.append(ids[i]!, items, s.lastTs[slot]!);
+        const kept = h.slots.get(ids[i]!);
         if (kept !== undefined) h.events[kept] = s.events[slot]!;
-      });
+      }
+      h.evicted += skipped;
     }
     itemIds.freeUnheld();
     h.evicted += s.evicted;

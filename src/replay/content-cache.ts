@@ -2,13 +2,15 @@
 // the same model on every run (minutes on a shared CPU). The key is the model, the text cap, the encoder's batch size
 // (the int8 model quantises per batch, so the batches shape the vectors) and every item's text.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ItemListing } from '../codec/index.js';
+import { decodeVector, encodeVector } from '../codec/vector.js';
 import type { Config } from '../config/load.js';
 import { dataDirFrom } from '../data/dataset.js';
 import { EncoderBatcher, batcherOptionsFrom, encoderOptionsFrom, loadContentEncoder } from '../encoder/index.js';
 import { itemText } from '../encoder/item-text.js';
+import { writeJsonAtomic } from '../ops/atomic-json.js';
 
 interface CacheFile {
   modelId: string;
@@ -34,7 +36,8 @@ export async function cachedContent(cfg: Config, listings: readonly ItemListing[
   try {
     if (existsSync(path)) {
       const f = JSON.parse(readFileSync(path, 'utf8')) as CacheFile;
-      const flat = new Float32Array(Buffer.from(f.data, 'base64').buffer.slice(0));
+      // The one vector codec: a small decoded Buffer sits inside Node's shared pool at an offset, which it honours.
+      const flat = decodeVector(Buffer.from(f.data, 'base64'));
       return { modelId: f.modelId, vectors: new Map(f.ids.map((id, i) => [id, flat.slice(i * f.dim, (i + 1) * f.dim)])) };
     }
     const batcher = new EncoderBatcher(encoder, batcherOptionsFrom(cfg));
@@ -48,8 +51,9 @@ export async function cachedContent(cfg: Config, listings: readonly ItemListing[
     const flat = new Float32Array(rows.length * dim);
     rows.forEach((r, i) => flat.set(r, i * dim));
     mkdirSync(join(path, '..'), { recursive: true });
-    const file: CacheFile = { modelId: encoder.modelId, dim, ids: texts.map((t) => t.id), data: Buffer.from(flat.buffer).toString('base64') };
-    writeFileSync(path, JSON.stringify(file));
+    const file: CacheFile = { modelId: encoder.modelId, dim, ids: texts.map((t) => t.id), data: encodeVector(flat).toString('base64') };
+    // Written aside and renamed: a run killed mid-write, or two seeds writing at once, never leave half a file.
+    await writeJsonAtomic(path, file);
     return { modelId: encoder.modelId, vectors: new Map(texts.map((t, i) => [t.id, rows[i] as Float32Array])) };
   } finally {
     await encoder.close();

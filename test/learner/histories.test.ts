@@ -174,3 +174,20 @@ test('the user id arena compacts once most of it is ids gone, and every live id 
   assert.deepEqual(h.recent(5), want);
   assert.deepEqual(UserHistories.restore(snap, 1, 5).recent(5), want);
 });
+
+// Review of the reference-counted item ids: restoring under a shorter LEARN_HISTORY_LEN and a smaller LEARN_MAX_USERS
+// appended every user, so the oldest were evicted mid-restore and released item numbers that users not yet restored
+// still named: those read back as '' (or as a reused number's new id).
+test('restore with a shorter history and fewer users keeps every restored item id intact', () => {
+  const h = new UserHistories(4, 4);
+  h.append('old1', ['only-old', 'shared-1'], 1);
+  h.append('old2', ['shared-2', 'only-old-2'], 2);
+  h.append('new1', ['x', 'shared-1', 'shared-2'], 3);
+  h.append('new2', ['y', 'only-old', 'z'], 4);
+  const r = UserHistories.restore(h.snapshot(), 3, 2);
+  assert.deepEqual(r.recent(5), ['new2', 'new1']);
+  assert.deepEqual(r.get('new1')?.items, ['x', 'shared-1', 'shared-2']);
+  assert.deepEqual(r.get('new2')?.items, ['y', 'only-old', 'z']);
+  assert.equal(r.evicted, 2);
+  assert.equal(r.internedItems, 6);
+});

@@ -49,3 +49,14 @@ test('the content cache holds the very vectors the pipeline encodes (the in-proc
   await cachedContent({ ...cfg, encoderBatch: 8 }, listings);
   assert.equal(readdirSync(join(dataDir, 'content-cache')).length, 2);
 });
+
+// Review: a cache under 4 KiB (two 384-d vectors) decoded into a Buffer inside Node's shared pool, and the whole pool
+// was read as the vectors, so a second run of a tiny data set got garbage.
+test('a cache small enough for the shared Buffer pool reads back bit for bit', { timeout: 120_000 }, async () => {
+  await ensureDefaultModel();
+  const cfg = loadConfig({ ...process.env, LEARN_DATA_DIR: mkdtempSync(join(dataDir, 'small-')) });
+  const two = listings.slice(0, 2);
+  const first = await cachedContent(cfg, two);
+  const again = await cachedContent(cfg, two);
+  for (const li of two) assert.deepEqual(again.vectors.get(li.item_id), first.vectors.get(li.item_id), li.item_id);
+});
