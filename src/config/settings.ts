@@ -25,6 +25,27 @@ function setting<S extends z.ZodType>(env: string, doc: string, schema: S, secre
 /** Where LEARN_FAULT_KILL_AT may kill the process (src/ops/fault-injection.ts). */
 export const FAULT_POINTS = ['checkpoint-write', 'dlq-write', 'waiting-release'] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
+/** Where LEARN_FAULT_HANG_AT may block a thread for good (src/ops/fault-injection.ts). */
+export const HANG_POINTS = ['train-step', 'checkpoint-write'] as const;
+export type HangPoint = (typeof HANG_POINTS)[number];
+
+/** A fault armed for the n-th time a point is reached. */
+export interface FaultSpec<P extends string> {
+  point: P;
+  n: number;
+}
+
+/** `<point>:<n>`, n >= 1: a fault armed for the n-th time a point is reached. */
+function faultSpec<P extends string>(points: readonly P[]) {
+  return z
+    .string()
+    .regex(new RegExp(`^(${points.join('|')}):[1-9]\\d*$`), `expected <point>:<n> with a point of ${points.join(', ')} and n >= 1`)
+    .transform((s): FaultSpec<P> => {
+      const [point, n] = s.split(':') as [P, string];
+      return { point, n: Number(n) };
+    })
+    .optional();
+}
 
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, 'expected host:port');
 const brokerList = z
@@ -216,6 +237,11 @@ export const settings = {
     'Run the trainer\'s optimizer steps in a worker thread that owns the trainable weights and the optimizer, so consuming, encoding, vector publishing and HTTP never wait for a step (each step sends its weights back, tagged with the step), and let windows grow while a step runs (LEARN_WINDOW_GROWTH_EVENTS). false is the way back: steps run on the event loop and windows are cut at the normal bounds.',
     bool.default(true),
   ),
+  stallTimeoutMs: setting(
+    'LEARN_STALL_TIMEOUT_MS',
+    'Longest the trainer waits for one operation that must settle (a step in the training thread, a checkpoint\'s dead letters, vector gate, model state, file write or offset commit, a turn of its serial work) before it fails loudly, naming it: the role exits non-zero and a restart resumes from the last checkpoint. Logged at half of it.',
+    positiveInt.default(300_000),
+  ),
   windowMs: setting('LEARN_WINDOW_MS', 'Longest a micro-batch window stays open (wall-clock ms) before it is trained.', positiveInt.default(2000)),
   stepsPerBatch: setting('LEARN_STEPS_PER_BATCH', 'Optimizer steps per micro-batch (each with freshly sampled positions).', positiveInt.default(1)),
   rehearsalWindows: setting(
@@ -385,14 +411,12 @@ export const settings = {
   faultKillAt: setting(
     'LEARN_FAULT_KILL_AT',
     'Fault injection, for the fault tests only: <point>:<n> makes encode, train or run SIGKILL itself the n-th time it reaches the point (checkpoint-write: midway through writing a checkpoint file; dlq-write: after a dead-letter send is acknowledged, before anything commits past it; waiting-release: an event released from waiting into the open window, before it trains). Unset: off.',
-    z
-      .string()
-      .regex(new RegExp(`^(${FAULT_POINTS.join('|')}):[1-9]\\d*$`), `expected <point>:<n> with a point of ${FAULT_POINTS.join(', ')} and n >= 1`)
-      .transform((s) => {
-        const [point, n] = s.split(':') as [FaultPoint, string];
-        return { point, n: Number(n) };
-      })
-      .optional(),
+    faultSpec(FAULT_POINTS),
+  ),
+  faultHangAt: setting(
+    'LEARN_FAULT_HANG_AT',
+    'Fault injection, for the fault tests only: <point>:<n> makes the thread that reaches the point the n-th time block for good, as a stuck native call would (train-step: the training thread, on a step request; checkpoint-write: the checkpoint-writing thread, before it writes). LEARN_STALL_TIMEOUT_MS must then fail the role loudly. Unset: off.',
+    faultSpec(HANG_POINTS),
   ),
   logLevel: setting(
     'LOG_LEVEL',

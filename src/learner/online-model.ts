@@ -5,6 +5,7 @@ import { TrainingThread } from '../model/training-thread.js';
 import type { ContentTable } from './content-table.js';
 import { UserHistories, type HistoriesSnapshot, type HistoriesSnapshotV1, type UserHistory } from './histories.js';
 import { HybridItems, type HybridItemsSnapshot } from './hybrid-items.js';
+import { armedFaultHang } from '../ops/fault-injection.js';
 
 /** The settings the online model reads (a narrow view of the program's config). */
 export type OnlineModelSettings = Pick<Config, 'historyLen' | 'maxUsers' | 'stepsPerBatch' | 'seed' | 'rehearsalWindows' | 'rehearsalSamples' | 'itemInput' | 'hybridGateK' | 'hybridMaxItems'> &
@@ -127,7 +128,7 @@ export class OnlineModel {
   async trainOffLoop(backend: BackendChoice, onFail: (err: Error) => void): Promise<void> {
     if (this.thread) return;
     const input = this.hybrid ? { kind: 'hybrid' as const, maxRows: this.hybrid.maxRows } : { kind: 'content' as const };
-    const thread = await TrainingThread.start({ cfg: this.learner.cfg, seed: this.settings.seed, input, backend, state: this.learner.getState() });
+    const thread = await TrainingThread.start({ cfg: this.learner.cfg, seed: this.settings.seed, input, backend, state: this.learner.getState(), faultHang: armedFaultHang() });
     this.threadStep = this.learner.step;
     this.thread = thread;
     thread.onFail(onFail);
@@ -316,9 +317,9 @@ export class OnlineModel {
     this.learner.dispose();
   }
 
-  /** Ends the training thread (after its queued steps), then frees the weights. */
-  async close(): Promise<void> {
-    await this.thread?.close();
+  /** Ends the training thread (`abandon`: without waiting for its queued steps, e.g. after it stalled) and frees the learner. */
+  async close(o: { abandon?: boolean } = {}): Promise<void> {
+    await this.thread?.close(o.abandon ? 0 : undefined);
     this.thread = undefined;
     this.learner.dispose();
   }

@@ -6,6 +6,7 @@
  * copy. Requests are answered in order, so a `state()` asked for before a step reflects none of it.
  */
 import { Worker } from 'node:worker_threads';
+import type { FaultSpec, HangPoint } from '../config/settings.js';
 import type { BackendChoice } from './backend.js';
 import type { PalBatch } from './batch.js';
 import type { PalConfig } from './config.js';
@@ -22,6 +23,8 @@ export interface TrainingThreadData {
   backend: BackendChoice;
   /** The state to start from (weights and optimizer), the caller's learner's. */
   state: LearnerState;
+  /** LEARN_FAULT_HANG_AT as the role armed it (the fault tests). */
+  faultHang?: FaultSpec<HangPoint>;
 }
 
 /** What one request of steps gives back: the last step's loss and the weights after it. */
@@ -47,6 +50,9 @@ export type TrainingReply =
   | { kind: 'closed'; seq: number }
   | { kind: 'ready'; seq: 0 }
   | { kind: 'error'; seq: number; message: string };
+
+/** How long close() waits for the queued requests, and then for the thread to end. */
+const CLOSE_WAIT_MS = 30_000;
 
 type Pending = { resolve: (r: TrainingReply) => void; reject: (err: Error) => void };
 
@@ -110,12 +116,16 @@ export class TrainingThread {
     return r.state;
   }
 
-  /** Waits for every queued request, then ends the thread. */
-  async close(): Promise<void> {
+  /**
+   * Waits for every queued request (at most `waitMs`: a thread that stopped answering is not waited for), then ends
+   * the thread.
+   */
+  async close(waitMs = CLOSE_WAIT_MS): Promise<void> {
     this.closing = true;
-    if (!this.failure) await this.request({ kind: 'close' }).catch(() => undefined);
-    await this.worker.terminate();
-    await this.exited;
+    const bound = <T>(p: Promise<T>) => Promise.race([p, new Promise<void>((r) => setTimeout(r, waitMs).unref())]);
+    if (!this.failure && waitMs > 0) await bound(this.request({ kind: 'close' }).catch(() => undefined));
+    await bound(this.worker.terminate());
+    await bound(this.exited);
   }
 
   private request(req: DistributiveOmit<TrainingRequest, 'seq'>, transfer: ArrayBuffer[] = []): Promise<TrainingReply> {

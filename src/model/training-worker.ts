@@ -1,5 +1,6 @@
 /** The worker side of TrainingThread: one PalLearner, requests answered in arrival order. */
 import { parentPort, workerData } from 'node:worker_threads';
+import { armFaultHang, hangPoint } from '../ops/fault-injection.js';
 import { selectBackend } from './backend.js';
 import { frozenContent, hybridResiduals } from './item-input.js';
 import { PalLearner } from './learner.js';
@@ -8,6 +9,7 @@ import type { TrainingReply, TrainingRequest, TrainingThreadData } from './train
 if (!parentPort) throw new Error('training-worker runs as a worker thread');
 const port = parentPort;
 const data = workerData as TrainingThreadData;
+armFaultHang(data.faultHang);
 await selectBackend(data.backend);
 const input = data.input.kind === 'hybrid' ? hybridResiduals(data.cfg.contentDim, data.input.maxRows) : frozenContent(data.cfg.contentDim);
 const learner = new PalLearner(data.cfg, data.seed, input);
@@ -17,6 +19,7 @@ port.postMessage({ kind: 'ready', seq: 0 } satisfies TrainingReply);
 function answer(req: TrainingRequest): TrainingReply {
   switch (req.kind) {
     case 'steps': {
+      hangPoint('train-step'); // LEARN_FAULT_HANG_AT: the trainer's watchdog must fail the role
       const started = performance.now();
       const skippedBefore = learner.skippedSteps;
       let loss = 0;

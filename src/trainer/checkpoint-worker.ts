@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config/load.js';
-import { armFaultKill } from '../ops/fault-injection.js';
+import { armFaultHang, armFaultKill, hangPoint } from '../ops/fault-injection.js';
 import { writeCheckpointFile, type Checkpoint } from './checkpoint-file.js';
 
 /** A checkpoint to write: what the store posts to its thread. */
@@ -15,11 +15,14 @@ export type CheckpointDone = { seq: number; error?: undefined } | { seq: number;
 
 // The thread that serialises and writes checkpoints, so the trainer's event loop (consumer, publisher, probes) runs
 // meanwhile. The role's LEARN_FAULT_KILL_AT travels here: checkpoint-write is reached on this thread.
-armFaultKill((workerData as { faultKill: Config['faultKillAt'] }).faultKill);
+const faults = workerData as { faultKill: Config['faultKillAt']; faultHang: Config['faultHangAt'] };
+armFaultKill(faults.faultKill);
+armFaultHang(faults.faultHang);
 const port = parentPort;
 if (!port) throw new Error('checkpoint-worker runs as a worker thread');
 port.on('message', (job: CheckpointJob) => {
   let done: CheckpointDone;
+  hangPoint('checkpoint-write'); // LEARN_FAULT_HANG_AT: the trainer's watchdog must fail the role
   try {
     writeCheckpointFile(job.dir, job.keep, job.checkpoint);
     done = { seq: job.checkpoint.seq };

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { armedFaultKill } from '../ops/fault-injection.js';
+import { armedFaultHang, armedFaultKill } from '../ops/fault-injection.js';
 import { log } from '../ops/logger.js';
 import { checkpointSeqs, readCheckpointFile, type Checkpoint } from './checkpoint-file.js';
 import type { CheckpointDone, CheckpointJob } from './checkpoint-worker.js';
@@ -91,7 +91,7 @@ export class CheckpointStore<S> {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(new URL('./checkpoint-worker.js', import.meta.url), { workerData: { faultKill: armedFaultKill() } });
+    const w = new Worker(new URL('./checkpoint-worker.js', import.meta.url), { workerData: { faultKill: armedFaultKill(), faultHang: armedFaultHang() } });
     // Idle, the thread does not keep the process alive; a write in flight does (its promise is awaited).
     w.unref();
     w.on('message', (done: CheckpointDone) => {

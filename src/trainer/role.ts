@@ -7,6 +7,9 @@ import { PipelineLease } from './pipeline-lease.js';
 import { Trainer, trainerGroup, type TrainerCollaborators } from './trainer.js';
 import { VectorPublisher } from './vector-publisher.js';
 
+/** How long a failed trainer's shutdown may take before the process exits anyway. */
+const FAILED_EXIT_WAIT_MS = 60_000;
+
 export interface TrainerRole {
   trainer: Trainer;
   publisher: VectorPublisher | undefined;
@@ -63,6 +66,8 @@ export async function startTrainerRole(cfg: Config, collaborators: TrainerCollab
     // resumes from the last checkpoint.
     void t.failure.then(async (err) => {
       process.exitCode = 1;
+      // A stall may have left a collaborator that never answers: the exit does not wait on it for ever.
+      setTimeout(() => process.exit(1), FAILED_EXIT_WAIT_MS).unref();
       await shutdown(`trainer failed: ${err.message}`);
       process.exit(1);
     });

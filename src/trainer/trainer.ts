@@ -16,6 +16,7 @@ import { contentModelName } from '../encoder/model-spec.js';
 import { OnlineModel, type OnlineModelState, type WindowExamples } from '../learner/online-model.js';
 import { selectBackend, type NamedArrays, type NegativePool } from '../model/index.js';
 import { log } from '../ops/logger.js';
+import { StallWatch } from '../ops/stall-watch.js';
 import { CheckpointStore } from './checkpoint.js';
 import { addToDigest } from './digest.js';
 import * as m from './metrics.js';
@@ -180,6 +181,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private producer: Producer | undefined;
   private dlq: DeadLetterWriter | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private tickQueued = false;
   private queue: Promise<unknown> = Promise.resolve();
   private stopping = false;
   private batchesSinceCheckpoint = 0;
@@ -206,6 +208,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.reportFailure = resolve;
   });
   private readonly l: Logger;
+  /** Every awaited operation that must settle, bounded by LEARN_STALL_TIMEOUT_MS (see StallWatch). */
+  private readonly watch: StallWatch;
   readonly stats: TrainerStats = { consumed: 0, trainSeconds: 0, step: 0, batches: 0, eventsTrained: 0, digest: '0', waiting: 0, users: 0, items: 0, lastLoss: 0, checkpointSeq: 0, rehearsalSkipped: 0, lastWindowEvents: 0, lastStepMs: 0 };
 
   constructor(
@@ -222,6 +226,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.store = new CheckpointStore(join(resolve(PROJECT_ROOT, cfg.stateDir), 'checkpoints'), cfg.checkpointsKept);
     // Producer clock skew below the rehearsal limit moves the gate by less than the limit itself.
     this.windowAge = new WindowAge(cfg.rehearsalMaxDelayMs);
+    this.watch = new StallWatch({ component: 'trainer', timeoutMs: cfg.stallTimeoutMs, log: this.l, onStall: (err) => this.fail(err) });
   }
 
   /** A trainer prepared and consuming (the role's full wiring, lease and vector publisher: startTrainerRole). */
@@ -359,7 +364,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       groupId: trainerGroup(this.cfg),
       topics: [topicsFrom(this.cfg).userEvents],
       decode: (v) => codec.decode('UserEvent', v ?? Buffer.alloc(0)),
-      handle: (records) => this.serial(() => this.handle(records)),
+      handle: (records) => this.serial(() => this.handle(records), 'consumed chunk'),
       dlq: this.dlq!,
       maxMessageBytes: this.cfg.maxMessageBytes,
       chunkSize: 500,
@@ -372,7 +377,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       onGap: (err) => this.fail(err),
     });
     await this.runner.start();
-    this.timer = setInterval(() => void this.serial(() => this.tick()).catch((err: unknown) => this.l.error({ err }, 'tick failed')), 100);
+    this.timer = setInterval(() => {
+      // One timer turn queued at a time: behind a long turn they would pile up.
+      if (this.tickQueued) return;
+      this.tickQueued = true;
+      void this.serial(() => this.tick(), 'window timer')
+        .catch((err: unknown) => this.l.error({ err }, 'tick failed'))
+        .finally(() => (this.tickQueued = false));
+    }, 100);
   }
 
   /**
@@ -398,9 +410,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return { trained: this.stats.eventsTrained, skipped: pass.noContent, invalid: pass.invalid };
   }
 
-  /** Runs trainer-state changes one at a time: consumer chunks, window timers and shutdown interleave safely. */
-  private serial<T>(f: () => Promise<T>): Promise<T> {
-    const p = this.queue.then(f);
+  /**
+   * Runs trainer-state changes one at a time: consumer chunks, window timers and shutdown interleave safely. A turn
+   * with a `label` is watched (LEARN_STALL_TIMEOUT_MS) from when it starts; a whole pretraining pass is not.
+   */
+  private serial<T>(f: () => Promise<T>, label?: string): Promise<T> {
+    const p = this.queue.then(() => (label === undefined ? f() : this.watch.track(label, f())));
     this.queue = p.catch(() => undefined);
     return p;
   }
@@ -439,7 +454,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const letters = this.intake.takeLetters();
     if (letters.length === 0) return;
     try {
-      await this.dlq!.write(letters);
+      await this.watch.track('dead-letter write', this.dlq!.write(letters));
     } catch (err) {
       this.intake.returnLetters(letters);
       throw err;
@@ -574,15 +589,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       return;
     }
     // The steps run in the training thread: this returns at once, and the consumer goes on filling the next window.
-    const stepping: Promise<void> = model
-      .learnWindowOffLoop(w, pool, rehearse, !grown)
+    const stepping: Promise<void> = this.watch
+      .track('training step', model.learnWindowOffLoop(w, pool, rehearse, !grown))
       .then(done)
       .catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))))
       .finally(() => {
         if (this.stepping === stepping) this.stepping = undefined;
       });
     this.stepping = stepping;
-    void stepping.then(() => this.serial(() => this.afterStep())).catch((err: unknown) => this.l.error({ err }, 'after-step work failed'));
+    void stepping.then(() => this.serial(() => this.afterStep(), 'after-step checkpoint')).catch((err: unknown) => this.l.error({ err }, 'after-step work failed'));
   }
 
   /** A window's steps are done and its weights in use: its events count as trained, and listeners hear of it. */
@@ -669,7 +684,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.l.warn('checkpoint postponed: the pipeline lease is not confirmed (redis away, or taken over)');
       return;
     }
-    if (this.collaborators.publisher && !(await this.collaborators.publisher.beforeCheckpoint())) {
+    if (this.collaborators.publisher && !(await this.watch.track('checkpoint: vector gate', this.collaborators.publisher.beforeCheckpoint()))) {
       this.l.warn('checkpoint postponed by its gate');
       return;
     }
@@ -686,10 +701,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         if (this.broken) return;
         taken = this.takeCheckpoint({ pinHistories: true });
       }
-      const { state, arrays } = await taken.state;
+      const { state, arrays } = await this.watch.track('checkpoint: model state', taken.state);
       if (this.broken || (this.collaborators.lease && !this.collaborators.lease.held())) return;
       // The state's other typed arrays (ids, recency order) are fresh copies: they move to the thread.
-      seq = await this.store.write({ state: { ...state, ...taken.position }, arrays }, { handOver: true });
+      seq = await this.watch.track('checkpoint: file write', this.store.write({ state: { ...state, ...taken.position }, arrays }, { handOver: true }));
     } finally {
       if (pinned) this.model.unpinHistories();
     }
@@ -701,7 +716,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.stats.checkpointSeq = seq;
     m.checkpointsWritten.inc();
     try {
-      await this.runner?.commit(trained);
+      await this.watch.track('checkpoint: offset commit', this.runner?.commit(trained) ?? Promise.resolve());
     } catch (err) {
       // The checkpoint on disk holds these offsets and wins over the group's on restart, so a failed commit (broker
       // away, group rebalancing) loses nothing: the next checkpoint commits further on. Not a training failure.
@@ -730,7 +745,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** Trains what the open window holds, writes a final checkpoint, commits, and disconnects. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.serial(async () => {
+    // A failed trainer checkpoints nothing more, and the turn it failed in may never settle (a stall): stop then
+    // waits for no turn.
+    const lastTurn = this.serial(async () => {
       this.stopping = true;
       await this.stepDone();
       if (this.broken) return;
@@ -739,12 +756,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       // Content records dead-lettered since the last checkpoint are not dead-lettered again by the next start.
       const lettersMoved = this.follower !== undefined && JSON.stringify(this.contentLetterMarks()) !== this.checkpointedContentLetters;
       if (this.onlineModel && (this.batchesSinceCheckpoint > 0 || lettersMoved)) await this.checkpoint();
-    });
+    }, 'stop');
+    void lastTurn.catch(() => undefined);
+    await Promise.race([lastTurn, this.failure]);
+    this.watch.close();
     await this.runner?.stop();
     await this.listingsFollower?.stop();
     await this.follower?.stop();
     await this.producer?.disconnect();
-    await this.onlineModel?.close();
+    await this.onlineModel?.close({ abandon: this.broken !== undefined });
     this.lock?.release(); // issue 11 §2.10
     this.l.info(this.stats, 'trainer stopped');
   }

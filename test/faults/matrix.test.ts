@@ -292,6 +292,35 @@ test('matrix: a corrupted newest checkpoint (cut in half on disk after a SIGKILL
   await finish('corrupted newest checkpoint', started, p, ledger, note, t);
 });
 
+test('matrix: a training step and a checkpoint write that never return: the watchdog fails the role loudly, naming each, and restarts resume', { timeout: 240_000 }, async (t) => {
+  const { started, p, ledger, good } = await eventRow('stall', 9, { users: 40, perUser: 10, items: 50 });
+  const stream = encoded(good);
+  const stalls: string[] = [];
+  await withRoles('stall', async (roles) => {
+    // Each life blocks one thread for good at the given point, as a stuck native call would; LEARN_STALL_TIMEOUT_MS
+    // (short here) must end it with exit code 1 and the operation named, not leave it silent.
+    const stallingLife = async (name: string, hang: string, label: string, sendFrom: number, sendTo: number) => {
+      const lifeStarted = Date.now();
+      const r = startLearn(['train'], { ...p.env, LEARN_FAULT_HANG_AT: hang, LEARN_STALL_TIMEOUT_MS: '6000' });
+      roles[name] = r;
+      await p.send(stream.slice(sendFrom, sendTo));
+      const code = await Promise.race([r.exited, sleep(90_000).then(() => 'still running')]);
+      assert.equal(code, 1, `${hang}: the role exits 1 (got ${String(code)})`);
+      assert.match(r.logs(), new RegExp(`fault injection: hanging at ${hang.split(':')[0]}`));
+      const fatal = r.logs().split('\n').find((line) => line.includes('has not settled in'));
+      assert.ok(fatal?.includes('(LEARN_STALL_TIMEOUT_MS=6000)') && fatal.includes(`\\"label\\":\\"${label}\\"`), `${hang}: the stall is logged, naming ${label}:\n${r.logs().slice(-3000)}`);
+      stalls.push(`${hang}: ${label} named, exit 1 ${Math.round((Date.now() - lifeStarted) / 1000)} s after start`);
+    };
+    await stallingLife('stepStall', 'train-step:2', 'training step', 0, 150);
+    await stallingLife('writeStall', 'checkpoint-write:1', 'checkpoint: file write', 150, 250);
+    roles.last = startLearn(['train'], p.env);
+    await p.send(stream.slice(250));
+    await settle(p, ledger);
+    assert.equal(await stopRole(roles.last), 0, 'clean exit on SIGTERM');
+  });
+  await finish('stuck step, stuck checkpoint write', started, p, ledger, stalls.join('; '), t);
+});
+
 test('matrix: Redis down while version builds are due, with a SIGKILL and a restart during the outage', { timeout: 240_000 }, async (t) => {
   const redis = await PrivateRedis.create();
   await redis.start();

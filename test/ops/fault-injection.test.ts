@@ -24,3 +24,22 @@ for (let i = 1; i <= 5; i++) { f.faultPoint('checkpoint-write'); console.log('dl
   assert.equal(r.stdout.trim().split('\n').at(-1), 'dlq-write reached 3');
   assert.match(r.stderr, /fault injection: SIGKILL at dlq-write #3/);
 });
+
+test('LEARN_FAULT_HANG_AT is off by default, parsed as <point>:<n>, and refused naming the field otherwise', () => {
+  assert.equal(loadConfig({}).faultHangAt, undefined);
+  assert.deepEqual(loadConfig({ LEARN_FAULT_HANG_AT: 'train-step:2' }).faultHangAt, { point: 'train-step', n: 2 });
+  for (const bad of ['train-step', 'train-step:0', 'dlq-write:1']) {
+    assert.throws(() => loadConfig({ LEARN_FAULT_HANG_AT: bad }), (err: unknown) => err instanceof ConfigError && err.message.includes('LEARN_FAULT_HANG_AT'), bad);
+  }
+});
+
+test('an armed hang point blocks the calling thread the n-th time it is reached (the process never gets further)', () => {
+  const module = fileURLToPath(new URL('../../src/ops/fault-injection.js', import.meta.url));
+  const script = `const f = await import(${JSON.stringify(module)});
+f.armFaultHang({ point: 'train-step', n: 2 });
+for (let i = 1; i <= 5; i++) { f.hangPoint('checkpoint-write'); console.log('train-step reached', i); f.hangPoint('train-step'); }`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 3_000 });
+  assert.equal(r.signal, 'SIGTERM', 'still blocked when the 3 s timeout killed it');
+  assert.equal(r.stdout.trim().split('\n').at(-1), 'train-step reached 2');
+  assert.match(r.stderr, /fault injection: hanging at train-step #2/);
+});

@@ -6,7 +6,7 @@ import { firstEvents, loadDataset } from '../../data/index.js';
 import { pretrain } from '../../trainer/pretrain.js';
 import { startTrainerRole } from '../../trainer/role.js';
 import { log } from '../../ops/logger.js';
-import { armFaultKill } from '../../ops/fault-injection.js';
+import { armFaultHang, armFaultKill } from '../../ops/fault-injection.js';
 import { onShutdown } from '../../ops/shutdown.js';
 import { addReadinessCheck, redisCheck } from '../../ops/health.js';
 import { startRoleOps } from '../role-ops.js';
@@ -21,6 +21,7 @@ export function registerRoles(program: Command): void {
     .action(async () => {
       const cfg = loadConfig();
       armFaultKill(cfg.faultKillAt); // off unless LEARN_FAULT_KILL_AT (the fault tests)
+      armFaultHang(cfg.faultHangAt); // off unless LEARN_FAULT_HANG_AT (the fault tests)
       const ops = await startRoleOps(cfg, 'encoder'); // /metrics, /healthz, /readyz on LEARN_METRICS_PORT
       const worker = await EncoderWorker.start(cfg);
       onShutdown('encoder worker', () => worker.stop());
@@ -34,6 +35,7 @@ export function registerRoles(program: Command): void {
     .action(async () => {
       const cfg = loadConfig();
       armFaultKill(cfg.faultKillAt); // off unless LEARN_FAULT_KILL_AT (the fault tests)
+      armFaultHang(cfg.faultHangAt); // off unless LEARN_FAULT_HANG_AT (the fault tests)
       const ops = await startRoleOps(cfg, 'trainer'); // /metrics, /healthz, /readyz on LEARN_METRICS_PORT
       const trainer = await startTrainerRole(cfg);
       onShutdown('trainer', () => trainer.stop());
@@ -47,6 +49,7 @@ export function registerRoles(program: Command): void {
     .action(async () => {
       const cfg = loadConfig();
       armFaultKill(cfg.faultKillAt); // off unless LEARN_FAULT_KILL_AT (the fault tests)
+      armFaultHang(cfg.faultHangAt); // off unless LEARN_FAULT_HANG_AT (the fault tests)
       const ops = await startRoleOps(cfg, 'run'); // /metrics, /healthz, /readyz on LEARN_METRICS_PORT
       const encoder = await EncoderWorker.start(cfg);
       onShutdown('encoder worker', () => encoder.stop());
