@@ -18,6 +18,7 @@ import { selectBackend, type NamedArrays, type NegativePool } from '../model/ind
 import { log } from '../ops/logger.js';
 import { StallWatch } from '../ops/stall-watch.js';
 import { CheckpointStore } from './checkpoint.js';
+import { CheckpointCadence } from './checkpoint-cadence.js';
 import { addToDigest } from './digest.js';
 import * as m from './metrics.js';
 import { StateDirLock } from './state-lock.js';
@@ -55,8 +56,8 @@ export interface TrainerCheckpointState extends OnlineModelState {
 /** A checkpoint's content taken at one moment, to be written once its dead letters and its gate allow. */
 interface TakenCheckpoint {
   trained: PartitionOffsets;
-  /** Windows trained since the last checkpoint, as it was taken. */
-  batches: number;
+  /** The windows it covers (CheckpointCadence.mark). */
+  mark: number;
   state: Promise<{ state: OnlineModelState; arrays: NamedArrays }>;
   position: Omit<TrainerCheckpointState, keyof OnlineModelState>;
 }
@@ -184,8 +185,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private tickQueued = false;
   private queue: Promise<unknown> = Promise.resolve();
   private stopping = false;
-  private batchesSinceCheckpoint = 0;
-  private lastCheckpointAt = Date.now();
+  private readonly cadence: CheckpointCadence;
   private digest = 0n;
   private lastSweepAt = Date.now();
   /** Set by `prepare` once the model and the publisher are ready. */
@@ -226,6 +226,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.store = new CheckpointStore(join(resolve(PROJECT_ROOT, cfg.stateDir), 'checkpoints'), cfg.checkpointsKept);
     // Producer clock skew below the rehearsal limit moves the gate by less than the limit itself.
     this.windowAge = new WindowAge(cfg.rehearsalMaxDelayMs);
+    this.cadence = new CheckpointCadence(cfg.checkpointEveryBatches, cfg.checkpointEveryMs);
     this.watch = new StallWatch({ component: 'trainer', timeoutMs: cfg.stallTimeoutMs, log: this.l, onStall: (err) => this.fail(err) });
   }
 
@@ -492,14 +493,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     m.eventsWaiting.set(this.intake.waitingCount);
     if (this.intake.windowDue) {
       await this.cutWindow();
-    } else if (!this.stepping && this.batchesSinceCheckpoint > 0 && Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs) {
-      // Not while a step runs in the training thread: the checkpoint would wait for it; the step's follow-up checkpoints.
+    } else if (!this.stepping && !this.takenCheckpoint && this.cadence.dueByTime()) {
+      // Not while a step runs in the training thread (the checkpoint would wait for it), nor while one taken at a
+      // window's end waits for its follow-up: that one checkpoints.
       await this.checkpoint();
     }
   }
 
   private checkpointDue(): boolean {
-    return this.batchesSinceCheckpoint > 0 && (this.batchesSinceCheckpoint >= this.cfg.checkpointEveryBatches || Date.now() - this.lastCheckpointAt >= this.cfg.checkpointEveryMs);
+    return this.cadence.due();
   }
 
   /**
@@ -631,7 +633,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (loss > 0 && Number.isFinite(loss)) m.trainLoss.set(loss);
     m.historyUsers.set(model.users);
     this.emit('windowTrained', { ...w, loss });
-    this.batchesSinceCheckpoint++;
+    this.cadence.windowTrained();
     // In the thread's case the next window may start stepping before the follow-up runs: take the checkpoint now.
     if (this.cfg.trainThread && this.checkpointDue()) this.takenCheckpoint = this.takeCheckpoint();
   }
@@ -652,7 +654,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     state.catch(() => undefined);
     return {
       trained,
-      batches: this.batchesSinceCheckpoint,
+      mark: this.cadence.mark(),
       state,
       position: {
         step: this.model.step,
@@ -673,6 +675,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    */
   private async checkpoint(taken?: TakenCheckpoint): Promise<void> {
     if (this.broken) return;
+    // One written since (the window timer's, or a later window's) covers it: writing it would go back.
+    if (taken && this.cadence.superseded(taken.mark)) return;
     try {
       await this.writeLetters();
     } catch (err) {
@@ -710,9 +714,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     }
     const { trained } = taken;
     // Windows finished since it was taken stay to be checkpointed.
-    this.batchesSinceCheckpoint -= taken.batches;
+    this.cadence.written(taken.mark);
     this.checkpointedContentLetters = JSON.stringify(taken.position.contentDeadLettered?.[topicsFrom(this.cfg).itemContent] ?? {});
-    this.lastCheckpointAt = Date.now();
     this.stats.checkpointSeq = seq;
     m.checkpointsWritten.inc();
     try {
@@ -755,7 +758,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       await this.stepDone();
       // Content records dead-lettered since the last checkpoint are not dead-lettered again by the next start.
       const lettersMoved = this.follower !== undefined && JSON.stringify(this.contentLetterMarks()) !== this.checkpointedContentLetters;
-      if (this.onlineModel && (this.batchesSinceCheckpoint > 0 || lettersMoved)) await this.checkpoint();
+      if (this.onlineModel && (this.cadence.sinceWritten > 0 || lettersMoved)) await this.checkpoint();
     }, 'stop');
     void lastTurn.catch(() => undefined);
     await Promise.race([lastTurn, this.failure]);
