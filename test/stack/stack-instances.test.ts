@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { kafkaFiles, kafkaProcess } from '../../src/stack/kafka-broker.js';
-import { isAlive } from '../../src/stack/process.js';
+import { isAlive, listensOn } from '../../src/stack/process.js';
 import { redisAnswers, redisDown, redisFiles, redisProcess, redisStatus, redisUp } from '../../src/stack/redis-server.js';
 import { freePort } from '../ops/free-port.js';
 
@@ -109,4 +111,18 @@ test('two Kafka port settings in one stack folder share only the jars', () => {
   assert.equal(kafkaProcess(a).pidFile, fa.pidFile);
   // A port that is a prefix of another's never matches its cmdline mark.
   assert.ok(!redisProcess(config(1647)).cmdlineMarks.some((m) => ' redis-server 127.0.0.1:16479 '.includes(m)));
+});
+
+test('listensOn tells the port a process listens on (how a legacy Kafka pid is matched to its port)', async () => {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  try {
+    assert.equal(listensOn(process.pid, port), true);
+    assert.equal(listensOn(process.pid, await freePort()), false);
+    assert.equal(listensOn(process.ppid, port), false, 'another process does not hold our socket');
+  } finally {
+    server.close();
+  }
 });
