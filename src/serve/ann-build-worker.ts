@@ -6,13 +6,19 @@ import { newUsearchIndex, type AnnBuildDone, type AnnBuildJob } from './ann-grap
 const port = parentPort;
 if (!port) throw new Error('ann-build-worker runs as a worker thread');
 const job = workerData as AnnBuildJob;
+const BATCH_ROWS = 8192;
 let done: AnnBuildDone;
 try {
   const started = Date.now();
   const index = newUsearchIndex(job.dim);
   const keys = new BigUint64Array(job.n);
   for (let r = 0; r < job.n; r++) keys[r] = BigInt(r);
-  index.add(keys, job.rows.subarray(0, job.n * job.dim), job.threads);
+  // In batches, each still over every thread: a terminated build stops at the next batch (termination cannot cut a
+  // native call short), so an abandoned build never holds the process for more than one batch.
+  for (let from = 0; from < job.n; from += BATCH_ROWS) {
+    const to = Math.min(job.n, from + BATCH_ROWS);
+    index.add(keys.subarray(from, to), job.rows.subarray(from * job.dim, to * job.dim), job.threads);
+  }
   index.save(job.path);
   done = { ok: true, ms: Date.now() - started };
 } catch (err) {

@@ -1,10 +1,11 @@
 import { rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { threadId, Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { log } from '../ops/logger.js';
 import { newUsearchIndex, type AnnBuildDone, type AnnBuildJob, type UsearchIndex } from './ann-graph.js';
+import { annGraphPath, sweepStaleAnnGraphsOnce } from './ann-temp-files.js';
 
-let builds = 0;
+const l = log('serve.ann-index');
 
 /**
  * An HNSW graph (usearch, inner product) over the rows of an item matrix, keyed by row number. It only proposes
@@ -24,17 +25,38 @@ export class AnnIndex {
    * to a temporary file and loaded here: the event loop pays only for the load. Building in 256-row chunks on this
    * thread, one core, cost about 200 us of CPU an item at 20k items (2 min for 500k on an idle core, half an hour
    * on a loaded shared one), each chunk blocking the loop meanwhile.
+   *
+   * The first build of a process removes the graph files of dead processes (a build killed mid-way leaves its file).
+   * `signal` abandons the build: the thread is terminated (it stops between its native batches) and no longer keeps
+   * the process alive, and the file is removed now and again once the thread is gone.
    */
-  static async build(rows: Float32Array, n: number, dim: number): Promise<{ ann: AnnIndex; buildMs: number; loadMs: number }> {
+  static async build(rows: Float32Array, n: number, dim: number, signal?: AbortSignal): Promise<{ ann: AnnIndex; buildMs: number; loadMs: number }> {
     if (rows.length < n * dim) throw new Error(`AnnIndex.build: ${rows.length} floats for ${n} rows of ${dim}`);
-    const path = join(tmpdir(), `learn-ann-${process.pid}-${threadId}-${++builds}.usearch`);
+    signal?.throwIfAborted();
+    try {
+      const removed = sweepStaleAnnGraphsOnce();
+      if (removed.length > 0) l.info({ removed }, 'removed HNSW graph files of dead processes');
+    } catch (err) {
+      l.warn({ err }, 'could not sweep stale HNSW graph files');
+    }
+    const path = annGraphPath();
     const job: AnnBuildJob = { rows, n, dim, threads: Math.max(1, availableParallelism() - 1), path };
+    const removeFile = (): void => rmSync(path, { force: true });
+    let abandon: (() => void) | undefined;
     try {
       const worker = new Worker(new URL('./ann-build-worker.js', import.meta.url), { workerData: job, transferList: [rows.buffer as ArrayBuffer] });
+      // Also after an abandoned build: the thread may have been saving when told to stop.
+      worker.once('exit', removeFile);
       const done = await new Promise<AnnBuildDone>((resolve, reject) => {
         worker.once('message', resolve);
         worker.once('error', reject);
         worker.once('exit', (code) => reject(new Error(`HNSW build thread exited (${code}) before answering`)));
+        abandon = () => {
+          worker.unref();
+          void worker.terminate();
+          reject(signal?.reason ?? new Error('HNSW build abandoned'));
+        };
+        signal?.addEventListener('abort', abandon, { once: true });
       });
       if (!done.ok) throw new Error(`HNSW build failed: ${done.error}`);
       const loading = Date.now();
@@ -42,7 +64,8 @@ export class AnnIndex {
       ann.index.load(path);
       return { ann, buildMs: done.ms, loadMs: Date.now() - loading };
     } finally {
-      rmSync(path, { force: true });
+      if (abandon) signal?.removeEventListener('abort', abandon);
+      removeFile();
     }
   }
 

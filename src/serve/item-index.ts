@@ -37,6 +37,8 @@ export class ItemIndex {
   private refreshing: Promise<number> | undefined;
   private ann: AnnIndex | undefined;
   private annBuilding: Promise<void> | undefined;
+  /** Aborted by close(): an in-flight graph build is abandoned and no other starts. */
+  private readonly closing = new AbortController();
   /** Rows whose vector changed, moved or went away (at or past the size) since the graph last saw them. */
   private readonly dirtyRows = new Set<number>();
 
@@ -87,6 +89,14 @@ export class ItemIndex {
       this.refreshing = undefined;
     });
     return this.refreshing;
+  }
+
+  /**
+   * Abandons a graph build in flight (its thread terminated, its temporary file removed) so that it neither holds the
+   * process nor writes a file after shutdown; no graph is built after this. The index still answers by full scan.
+   */
+  close(): void {
+    this.closing.abort(new Error('item index closed'));
   }
 
   /**
@@ -148,15 +158,20 @@ export class ItemIndex {
     }
     if (this.annBuilding) return this.annBuilding;
     if (!this.ann) {
+      if (this.closing.signal.aborted) return Promise.resolve();
       const started = Date.now();
       // Rows changed while the graph is built stay dirty and are applied by the next refresh.
       this.dirtyRows.clear();
-      this.annBuilding = AnnIndex.build(this.matrix.slice(0, n * this.dim), n, this.dim)
+      const { signal } = this.closing;
+      this.annBuilding = AnnIndex.build(this.matrix.slice(0, n * this.dim), n, this.dim, signal)
         .then(({ ann, buildMs, loadMs }) => {
           this.ann = ann;
           l.info({ version: this.version, items: n, ms: Date.now() - started, buildMs, loadMs }, 'built the HNSW item graph');
         })
-        .catch((err: unknown) => l.error({ err, version: this.version }, 'building the HNSW item graph failed: scanning every item'))
+        .catch((err: unknown) => {
+          if (signal.aborted) l.info({ version: this.version }, 'abandoned the HNSW item graph build: index closed');
+          else l.error({ err, version: this.version }, 'building the HNSW item graph failed: scanning every item');
+        })
         .finally(() => {
           this.annBuilding = undefined;
         });

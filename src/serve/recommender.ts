@@ -62,7 +62,7 @@ export class Recommender {
   private refreshedAt = 0;
   private refreshing: Promise<ItemIndex> | undefined;
   /** The index of a newly current version, being built while the old one answers. */
-  private building: { version: number; promise: Promise<ItemIndex> } | undefined;
+  private building: { version: number; index: ItemIndex; promise: Promise<ItemIndex> } | undefined;
   private readonly annMinItems: number;
   private readonly popularity: PopularityReader;
 
@@ -137,7 +137,10 @@ export class Recommender {
     }
   }
 
+  /** Disconnects Redis and closes the served and the building index (their graph builds abandoned). */
   close(): void {
+    this.index?.close();
+    this.building?.index.close();
     this.redis.disconnect();
   }
 
@@ -187,12 +190,16 @@ export class Recommender {
   /** Builds the index of a new version in the background and serves it once it is complete (one build per version). */
   private switchTo(view: VersionView): Promise<ItemIndex> {
     if (this.building?.version === view.version) return this.building.promise;
+    // A superseded build is never served: its graph build is abandoned rather than left to finish.
+    this.building?.index.close();
     const started = Date.now();
     const index = new ItemIndex(view);
     const promise = (async () => {
       await Promise.all([index.refresh(this.annMinItems, true), this.refreshPriors()]);
       // A newer switch may have started meanwhile: only the build still wanted is served.
       if (this.building?.version === view.version) {
+        // Requests holding the old index still answer from it; only a graph build of its own is abandoned.
+        this.index?.close();
         this.index = index;
         this.refreshedAt = Date.now();
         l.info({ version: view.version, items: index.size, approximate: index.approximate, ms: Date.now() - started }, 'serving model version');
@@ -201,7 +208,7 @@ export class Recommender {
     })().finally(() => {
       if (this.building?.version === view.version) this.building = undefined;
     });
-    this.building = { version: view.version, promise };
+    this.building = { version: view.version, index, promise };
     // A failed build is retried by the next reload; the old index keeps answering.
     promise.catch((err: unknown) => l.warn({ err, version: view.version }, 'building the index of a new model version failed'));
     return promise;

@@ -11,25 +11,33 @@ import type { ServiceStatus } from './service.js';
 
 const l = log('stack.kafka');
 
-function paths(cfg: Config) {
+/**
+ * The broker's files. The jars are shared; every file of one broker is named by its port, so two port settings
+ * sharing one stack folder never share a pid file, data folder or config (the config's path is the cmdline mark).
+ */
+export function kafkaFiles(cfg: Config) {
   const home = join(cfg.stackDir, 'kafka');
+  const port = cfg.kafkaPort;
   return {
     home,
     libs: join(home, 'libs'),
-    data: join(home, 'data'),
-    logs: join(home, 'logs'),
-    serverProperties: join(home, 'server.properties'),
-    log4j: join(home, 'log4j.properties'),
+    pidFile: join(home, `kafka-${port}.pid`),
+    data: join(home, `data-${port}`),
+    logs: join(home, `logs-${port}`),
+    serverProperties: join(home, `server-${port}.properties`),
+    log4j: join(home, `log4j-${port}.properties`),
   };
 }
 
 export function kafkaProcess(cfg: Config): ManagedProcess {
-  const p = paths(cfg);
+  const p = kafkaFiles(cfg);
   return {
     name: 'kafka',
-    pidFile: join(p.home, 'kafka.pid'),
+    pidFile: p.pidFile,
     logFile: join(p.logs, 'stdout.log'),
-    cmdlineMarks: [p.serverProperties],
+    cmdlineMarks: [` ${p.serverProperties} `],
+    // The layout before: one kafka.pid and server.properties whatever the port; the broker must listen on ours.
+    legacy: { pidFile: join(p.home, 'kafka.pid'), cmdlineMarks: [` ${join(p.home, 'server.properties')} `], port: cfg.kafkaPort },
   };
 }
 
@@ -44,7 +52,7 @@ function requireTool(cmd: string, hint: string): void {
 
 /** Resolves the broker's jars with Maven once (deploy/kafka/pom.xml); later calls find them in place. */
 export function ensureKafkaJars(cfg: Config): string {
-  const { libs } = paths(cfg);
+  const { libs } = kafkaFiles(cfg);
   if (existsSync(libs) && readdirSync(libs).some((f) => f.startsWith('kafka_2.13-'))) return libs;
   requireTool('mvn', 'install Maven (Debian package maven) to resolve the Kafka jars');
   l.info({ libs }, 'resolving Kafka 3.9.1 jars with Maven (once)');
@@ -59,7 +67,7 @@ export function ensureKafkaJars(cfg: Config): string {
 }
 
 function writeConfigFiles(cfg: Config): void {
-  const p = paths(cfg);
+  const p = kafkaFiles(cfg);
   mkdirSync(p.logs, { recursive: true });
   const values = {
     KAFKA_PORT: String(cfg.kafkaPort),
@@ -73,12 +81,12 @@ function writeConfigFiles(cfg: Config): void {
 }
 
 function classpath(cfg: Config): string {
-  return `${paths(cfg).libs}/*`;
+  return `${kafkaFiles(cfg).libs}/*`;
 }
 
 /** Formats the KRaft storage once; a formatted data folder is kept across restarts. */
 function formatStorageOnce(cfg: Config): void {
-  const p = paths(cfg);
+  const p = kafkaFiles(cfg);
   if (existsSync(join(p.data, 'meta.properties'))) return;
   // A Kafka Uuid is 16 random bytes, base64url without padding; like Kafka's own generator, avoid a leading
   // '-', which StorageTool's argument parser would take for an option.
@@ -107,7 +115,7 @@ export async function kafkaUp(cfg: Config): Promise<ServiceStatus> {
   ensureKafkaJars(cfg);
   writeConfigFiles(cfg);
   formatStorageOnce(cfg);
-  const p = paths(cfg);
+  const p = kafkaFiles(cfg);
   const pid = startDetached(
     proc,
     'java',

@@ -1,15 +1,23 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** A background service the stack started: its pid lives in a file so that `down` stops exactly it. */
+/**
+ * A background service the stack started: its pid lives in a file so that `down` stops exactly it. Every file of one
+ * instance is named by its port, so two port settings sharing one stack folder never share a file.
+ */
 export interface ManagedProcess {
   name: string;
   pidFile: string;
   logFile: string;
   /** Strings of which one must appear in /proc/PID/cmdline: guards against a recycled pid. */
   cmdlineMarks: string[];
+  /**
+   * The pid file of the layout before files were named by port (one per service, whatever the port). A server started
+   * under it is still ours to stop: adopted once when its cmdline carries one of `cmdlineMarks` and it listens on `port`.
+   */
+  legacy?: { pidFile: string; cmdlineMarks: string[]; port: number };
 }
 
 export function isAlive(pid: number): boolean {
@@ -21,21 +29,79 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** The process's arguments joined by spaces, padded with one on each side so a mark can end at a word's end. */
 function cmdline(pid: number): string {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    return ` ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')} `;
   } catch {
     return '';
   }
 }
 
-/** The pid of our live process, or undefined (a stale pid file is removed). */
+function readPid(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+const isOurs = (pid: number, marks: string[]): boolean => isAlive(pid) && marks.some((m) => cmdline(pid).includes(m));
+
+/** Whether `pid` holds a TCP socket listening on `port` (Linux /proc; false where it cannot tell). */
+export function listensOn(pid: number, port: number): boolean {
+  let sockets: Set<string>;
+  try {
+    const links = readdirSync(`/proc/${pid}/fd`).map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    });
+    sockets = new Set(links.flatMap((t) => /^socket:\[(\d+)\]$/.exec(t)?.[1] ?? []));
+  } catch {
+    return false;
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const table of ['tcp', 'tcp6']) {
+    let rows: string[];
+    try {
+      rows = readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1);
+    } catch {
+      continue;
+    }
+    for (const row of rows) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode; st 0A is LISTEN.
+      const f = row.trim().split(/\s+/);
+      if (f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A' && sockets.has(f[9] ?? '')) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * The pid of our live process, or undefined (a stale pid file is removed). Without a pid file of its own, a server
+ * of the legacy layout on this port is adopted: its pid moves to this instance's file, so `down` stops it once.
+ */
 export function runningPid(p: ManagedProcess): number | undefined {
-  if (!existsSync(p.pidFile)) return undefined;
-  const pid = Number.parseInt(readFileSync(p.pidFile, 'utf8').trim(), 10);
-  if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && p.cmdlineMarks.some((m) => cmdline(pid).includes(m))) return pid;
+  const pid = readPid(p.pidFile);
+  if (pid !== undefined && isOurs(pid, p.cmdlineMarks)) return pid;
   rmSync(p.pidFile, { force: true });
-  return undefined;
+  return adoptLegacy(p);
+}
+
+function adoptLegacy(p: ManagedProcess): number | undefined {
+  if (!p.legacy) return undefined;
+  const { pidFile, cmdlineMarks, port } = p.legacy;
+  const pid = readPid(pidFile);
+  if (pid === undefined || !isAlive(pid)) {
+    rmSync(pidFile, { force: true });
+    return undefined;
+  }
+  // A live process of another port (or not ours at all) is left alone, and so is its file: its own port's stack finds it.
+  if (!isOurs(pid, cmdlineMarks) || !listensOn(pid, port)) return undefined;
+  mkdirSync(dirname(p.pidFile), { recursive: true });
+  renameSync(pidFile, p.pidFile);
+  return pid;
 }
 
 /** Starts a detached process that outlives this one, logging to its log file. */

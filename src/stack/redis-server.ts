@@ -13,13 +13,26 @@ function home(cfg: Config): string {
   return join(cfg.stackDir, 'redis');
 }
 
+/** One instance's files, named by its port: two port settings may share one stack folder. */
+export function redisFiles(cfg: Config): { pidFile: string; logFile: string; data: string } {
+  const port = cfg.redisPort;
+  return {
+    pidFile: join(home(cfg), `redis-${port}.pid`),
+    logFile: join(home(cfg), `redis-${port}.log`),
+    data: join(home(cfg), `data-${port}`),
+  };
+}
+
 export function redisProcess(cfg: Config): ManagedProcess {
+  const { pidFile, logFile } = redisFiles(cfg);
+  // redis-server rewrites its process title to host:port once it runs; the trailing space ends the port number.
+  const cmdlineMarks = [` --port ${cfg.redisPort} `, ` 127.0.0.1:${cfg.redisPort} `];
   return {
     name: 'redis',
-    pidFile: join(home(cfg), 'redis.pid'),
-    logFile: join(home(cfg), 'redis.log'),
-    // redis-server rewrites its process title to host:port once it runs.
-    cmdlineMarks: [`--port ${cfg.redisPort} `, `127.0.0.1:${cfg.redisPort}`],
+    pidFile,
+    logFile,
+    cmdlineMarks,
+    legacy: { pidFile: join(home(cfg), 'redis.pid'), cmdlineMarks, port: cfg.redisPort },
   };
 }
 
@@ -75,7 +88,7 @@ export async function redisUp(cfg: Config): Promise<ServiceStatus> {
     return { service: 'redis', state: 'foreign', address, note: 'a Redis not started by this stack answers there; left alone' };
   }
   ensureRedisServer();
-  const dir = join(home(cfg), 'data');
+  const dir = redisFiles(cfg).data;
   mkdirSync(dir, { recursive: true });
   // A local stack: periodic RDB snapshots are enough (a lost version is rebuilt by the trainer), and switching an
   // existing stack to AOF would start it empty. No eviction, as the layout needs (docs/operations.md, "Redis").
