@@ -239,8 +239,8 @@ export const settings = {
   ),
   stallTimeoutMs: setting(
     'LEARN_STALL_TIMEOUT_MS',
-    'Longest the trainer waits for one operation that must settle (a step in the training thread, a checkpoint\'s dead letters, vector gate, model state, file write or offset commit, a turn of its serial work) before it fails loudly, naming it: the role exits non-zero and a restart resumes from the last checkpoint. Logged at half of it.',
-    positiveInt.default(300_000),
+    'Longest the trainer waits for one operation that must settle (a step in the training thread, a dead-letter write, a checkpoint\'s vector gate, model state, file write or offset commit, a turn of its live serial work) before it fails loudly, naming it: the role exits non-zero and a restart resumes from the last checkpoint. Logged at half of it. The vector gate waits for a rebuild of a lost version (every item and user), which must fit in it: raise it for millions of users.',
+    z.coerce.number().int().min(1_000).default(600_000),
   ),
   windowMs: setting('LEARN_WINDOW_MS', 'Longest a micro-batch window stays open (wall-clock ms) before it is trained.', positiveInt.default(2000)),
   stepsPerBatch: setting('LEARN_STEPS_PER_BATCH', 'Optimizer steps per micro-batch (each with freshly sampled positions).', positiveInt.default(1)),

@@ -126,6 +126,10 @@ export class TrainingThread {
     if (!this.failure && waitMs > 0) await bound(this.request({ kind: 'close' }).catch(() => undefined));
     await bound(this.worker.terminate());
     await bound(this.exited);
+    // Requests still unanswered (an abandoned close) never will be: their callers hear so.
+    const closed = new Error('training thread closed before it answered');
+    for (const p of this.pending.values()) p.reject(closed);
+    this.pending.clear();
   }
 
   private request(req: DistributiveOmit<TrainingRequest, 'seq'>, transfer: ArrayBuffer[] = []): Promise<TrainingReply> {

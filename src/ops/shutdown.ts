@@ -45,7 +45,8 @@ function installHandlers(): void {
         log('shutdown').warn({ signal }, 'second signal, exiting now');
         process.exit(130);
       }
-      void shutdown(signal).then(() => process.exit(0));
+      // A role that failed meanwhile (a stall during the stop, say) set exitCode 1: the supervisor must see it.
+      void shutdown(signal).then(() => process.exit(process.exitCode ?? 0));
     });
   }
 }

@@ -13,6 +13,8 @@ interface InFlight {
   label: string;
   since: number;
   warned: boolean;
+  /** A turn that awaits other watched operations: a stall names the innermost of those instead. */
+  enclosing: boolean;
 }
 
 export interface StallWatchOptions {
@@ -40,16 +42,21 @@ export class StallWatch {
   private next = 0;
   private timer: NodeJS.Timeout | undefined;
   private stalled = false;
+  private closed = false;
   private readonly now: () => number;
 
   constructor(private readonly o: StallWatchOptions) {
     this.now = o.now ?? Date.now;
   }
 
-  /** Watches `p` under `label` until it settles; resolves or rejects as `p` does. */
-  track<T>(label: string, p: Promise<T>): Promise<T> {
+  /**
+   * Watches `p` under `label` until it settles; resolves or rejects as `p` does. `enclosing`: an outer turn (its
+   * stall is reported under the innermost operation in flight, the one that is stuck).
+   */
+  track<T>(label: string, p: Promise<T>, o: { enclosing?: boolean } = {}): Promise<T> {
+    if (this.closed) return p;
     const id = ++this.next;
-    this.inFlight.set(id, { label, since: this.now(), warned: false });
+    this.inFlight.set(id, { label, since: this.now(), warned: false, enclosing: o.enclosing ?? false });
     this.arm();
     return p.finally(() => {
       this.inFlight.delete(id);
@@ -76,14 +83,24 @@ export class StallWatch {
       }
       if (!this.stalled && ms >= this.o.timeoutMs) {
         this.stalled = true;
-        this.o.onStall(new Error(`${this.o.component}: ${op.label} has not settled in ${ms} ms (LEARN_STALL_TIMEOUT_MS=${this.o.timeoutMs}); in flight: ${JSON.stringify(this.operations())}`));
+        const stuck = this.innermost(now) ?? op;
+        const stuckMs = now - stuck.since;
+        this.o.onStall(new Error(`${this.o.component}: ${stuck.label} has not settled in ${stuckMs} ms (LEARN_STALL_TIMEOUT_MS=${this.o.timeoutMs}); in flight: ${JSON.stringify(this.operations())}`));
       }
     }
     oldestOperation.set({ component: this.o.component }, oldest / 1000);
   }
 
-  /** Stops watching (what is in flight is forgotten). */
+  /** The newest operation in flight past half the bound that is not an enclosing turn: the one a stall is waiting on. */
+  private innermost(now: number): InFlight | undefined {
+    let found: InFlight | undefined;
+    for (const op of this.inFlight.values()) if (!op.enclosing && now - op.since >= this.o.timeoutMs / 2) found = op;
+    return found;
+  }
+
+  /** Stops watching for good (what is in flight is forgotten; later operations are not watched). */
   close(): void {
+    this.closed = true;
     this.disarm();
     this.inFlight.clear();
   }

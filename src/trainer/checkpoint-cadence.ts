@@ -7,6 +7,7 @@
  * and a stream that ended then was never checkpointed again (a CI run's silent stall).
  */
 export class CheckpointCadence {
+  /** Windows trained by this process (not the checkpoint's `batches`, which counts since the pipeline began). */
   private trained = 0;
   /** Windows covered by the newest checkpoint written. */
   private writtenThrough = 0;
@@ -45,9 +46,12 @@ export class CheckpointCadence {
     return this.trained;
   }
 
-  /** Whether a checkpoint taken at `mark` is older than one already written: writing it would go back. */
+  /**
+   * Whether a checkpoint taken at a window's end at `mark` is covered by one already written (written later, so
+   * taken no earlier): writing it would go back (older dead-letter marks and waiting events, at best the same).
+   */
   superseded(mark: number): boolean {
-    return mark < this.writtenThrough;
+    return mark <= this.writtenThrough && this.writtenThrough > 0;
   }
 
   /** A checkpoint taken at `mark` is on disk. */

@@ -1,6 +1,7 @@
 import type { Config } from '../config/load.js';
 import { redisUrl } from '../config/load.js';
 import { topicsFrom } from '../kafka/topics.js';
+import { log } from '../ops/logger.js';
 import { shutdown } from '../ops/shutdown.js';
 import { createRedisClient } from '../store/redis-client.js';
 import { PipelineLease } from './pipeline-lease.js';
@@ -66,8 +67,12 @@ export async function startTrainerRole(cfg: Config, collaborators: TrainerCollab
     // resumes from the last checkpoint.
     void t.failure.then(async (err) => {
       process.exitCode = 1;
-      // A stall may have left a collaborator that never answers: the exit does not wait on it for ever.
-      setTimeout(() => process.exit(1), FAILED_EXIT_WAIT_MS).unref();
+      // A stall may have left a collaborator that never answers, and process.exit waits for every worker thread to
+      // end (one blocked in a native call never does): past the bound the process kills itself.
+      setTimeout(() => {
+        log('trainer').fatal({ waitedMs: FAILED_EXIT_WAIT_MS }, 'shutdown after the failure did not finish: SIGKILL');
+        process.kill(process.pid, 'SIGKILL');
+      }, FAILED_EXIT_WAIT_MS).unref();
       await shutdown(`trainer failed: ${err.message}`);
       process.exit(1);
     });

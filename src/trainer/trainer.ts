@@ -29,6 +29,9 @@ import { PendingListings } from './listed-items.js';
 import type { WaitingEvent } from './waiting-events.js';
 import type { WindowPolicy } from './window.js';
 
+/** How long a failed trainer's stop waits for the turn still running (a stalled one never ends). */
+const STOP_AFTER_FAILURE_WAIT_MS = 10_000;
+
 /** How often waiting events are checked against the content table, besides the arrival notices. */
 const WAITING_SWEEP_MS = 2_000;
 
@@ -416,7 +419,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * with a `label` is watched (LEARN_STALL_TIMEOUT_MS) from when it starts; a whole pretraining pass is not.
    */
   private serial<T>(f: () => Promise<T>, label?: string): Promise<T> {
-    const p = this.queue.then(() => (label === undefined ? f() : this.watch.track(label, f())));
+    const p = this.queue.then(() => (label === undefined ? f() : this.watch.track(label, f(), { enclosing: true })));
     this.queue = p.catch(() => undefined);
     return p;
   }
@@ -748,8 +751,6 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** Trains what the open window holds, writes a final checkpoint, commits, and disconnects. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    // A failed trainer checkpoints nothing more, and the turn it failed in may never settle (a stall): stop then
-    // waits for no turn.
     const lastTurn = this.serial(async () => {
       this.stopping = true;
       await this.stepDone();
@@ -761,7 +762,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       if (this.onlineModel && (this.cadence.sinceWritten > 0 || lettersMoved)) await this.checkpoint();
     }, 'stop');
     void lastTurn.catch(() => undefined);
-    await Promise.race([lastTurn, this.failure]);
+    // After a failure this turn (behind the one that failed) is waited for a little only: a failed trainer writes
+    // nothing more, and a stalled turn never ends.
+    const settledOrBounded = () => Promise.race([lastTurn.catch(() => undefined), new Promise<void>((r) => setTimeout(r, STOP_AFTER_FAILURE_WAIT_MS).unref())]);
+    await Promise.race([lastTurn, this.failure.then(settledOrBounded)]);
     this.watch.close();
     await this.runner?.stop();
     await this.listingsFollower?.stop();

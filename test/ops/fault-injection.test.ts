@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
@@ -33,13 +33,25 @@ test('LEARN_FAULT_HANG_AT is off by default, parsed as <point>:<n>, and refused 
   }
 });
 
-test('an armed hang point blocks the calling thread the n-th time it is reached (the process never gets further)', () => {
+test('an armed hang point blocks the calling thread the n-th time it is reached (the process never gets further)', async () => {
   const module = fileURLToPath(new URL('../../src/ops/fault-injection.js', import.meta.url));
   const script = `const f = await import(${JSON.stringify(module)});
 f.armFaultHang({ point: 'train-step', n: 2 });
 for (let i = 1; i <= 5; i++) { f.hangPoint('checkpoint-write'); console.log('train-step reached', i); f.hangPoint('train-step'); }`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 3_000 });
-  assert.equal(r.signal, 'SIGTERM', 'still blocked when the 3 s timeout killed it');
-  assert.equal(r.stdout.trim().split('\n').at(-1), 'train-step reached 2');
-  assert.match(r.stderr, /fault injection: hanging at train-step #2/);
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!stderr.includes('hanging at') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.match(stderr, /fault injection: hanging at train-step #2/);
+    // Blocked: a second later it has printed nothing more and is still running.
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal(child.exitCode, null, 'still blocked');
+    assert.equal(stdout.trim().split('\n').at(-1), 'train-step reached 2');
+  } finally {
+    child.kill('SIGKILL');
+  }
 });

@@ -55,3 +55,28 @@ test('a rejection passes through, and the in-flight list names every operation, 
   watch.close();
   assert.deepEqual(watch.operations(), []);
 });
+
+test('a stall is named after the innermost operation stuck past half the bound, not the turn around it or a fresh one beside it', () => {
+  const { watch, stalls, advance } = watchWithClock(10_000);
+  void watch.track('after-step checkpoint', new Promise<void>(() => undefined), { enclosing: true });
+  advance(100);
+  void watch.track('checkpoint: file write', new Promise<void>(() => undefined));
+  advance(9_850);
+  void watch.track('training step', new Promise<void>(() => undefined));
+  advance(50);
+  watch.check();
+  assert.equal(stalls.length, 1);
+  assert.match(stalls[0]!.message, /^test: checkpoint: file write has not settled in 9900 ms/);
+  watch.close();
+  void watch.track('after close', new Promise<void>(() => undefined));
+  assert.deepEqual(watch.operations(), [], 'a closed watch watches nothing more');
+});
+
+test('a turn stuck on something unwatched is named itself', () => {
+  const { watch, stalls, advance } = watchWithClock(10_000);
+  void watch.track('window timer', new Promise<void>(() => undefined), { enclosing: true });
+  advance(10_000);
+  watch.check();
+  assert.match(stalls[0]!.message, /^test: window timer has not settled in 10000 ms/);
+  watch.close();
+});
