@@ -84,9 +84,14 @@ export function listensOn(pid: number, port: number): boolean {
  */
 export function runningPid(p: ManagedProcess): number | undefined {
   const pid = readPid(p.pidFile);
-  if (pid !== undefined && isOurs(pid, p.cmdlineMarks)) return pid;
+  if (pid !== undefined && (isOurs(pid, p.cmdlineMarks) || isAdoptedLegacy(pid, p))) return pid;
   rmSync(p.pidFile, { force: true });
   return adoptLegacy(p);
+}
+
+/** A legacy-layout server adopted earlier: it carries the legacy mark (not this layout's) and listens on our port. */
+function isAdoptedLegacy(pid: number, p: ManagedProcess): boolean {
+  return p.legacy !== undefined && isOurs(pid, p.legacy.cmdlineMarks) && listensOn(pid, p.legacy.port);
 }
 
 function adoptLegacy(p: ManagedProcess): number | undefined {

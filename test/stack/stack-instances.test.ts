@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { kafkaFiles, kafkaProcess } from '../../src/stack/kafka-broker.js';
-import { isAlive, listensOn } from '../../src/stack/process.js';
+import { isAlive, listensOn, runningPid, stopProcess } from '../../src/stack/process.js';
 import { redisAnswers, redisDown, redisFiles, redisProcess, redisStatus, redisUp } from '../../src/stack/redis-server.js';
 import { freePort } from '../ops/free-port.js';
 
@@ -125,4 +125,26 @@ test('listensOn tells the port a process listens on (how a legacy Kafka pid is m
   } finally {
     server.close();
   }
+});
+
+test('a Kafka of the legacy layout stays ours after its adoption: every later status finds it, and its down stops it', { timeout: 60_000 }, async () => {
+  // A stand-in process whose command line carries the legacy broker's mark (its server.properties path) and that
+  // listens on the broker port: what runningPid looks at (/proc), without starting a real broker.
+  const port = await freePort();
+  const cfg = config(16_000, port);
+  const files = kafkaFiles(cfg);
+  mkdirSync(files.home, { recursive: true });
+  const legacyProps = join(files.home, 'server.properties');
+  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${port}, '127.0.0.1'); setInterval(() => {}, 1e6)`, legacyProps, 'legacy'], { stdio: 'ignore' });
+  const pid = child.pid!;
+  started.push(pid);
+  for (let i = 0; i < 50 && !listensOn(pid, port); i++) await sleep(100);
+  assert.ok(listensOn(pid, port));
+  writeFileSync(join(files.home, 'kafka.pid'), `${pid}\n`);
+  const p = kafkaProcess(cfg);
+  assert.equal(runningPid(p), pid, 'adopted');
+  assert.equal(runningPid(p), pid, 'still ours on the next look (it carries the legacy mark, not the new one)');
+  assert.equal(readFileSync(files.pidFile, 'utf8').trim(), String(pid));
+  assert.equal(await stopProcess(p, 10_000), 'stopped');
+  assert.ok(await gone(pid));
 });
