@@ -1,8 +1,9 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { allActionInfoNce, uniformityLoss } from '../../src/model/loss.js';
-import { useWasm } from './helpers.js';
+import { allActionInfoNce, DENSE_MASK_MAX_TARGETS, type NegativeMassForm, uniformityLoss } from '../../src/model/loss.js';
+import { Rng } from '../../src/model/rng.js';
+import { maxAbsDiff, useWasm } from './helpers.js';
 
 before(useWasm);
 
@@ -174,4 +175,86 @@ test('uniformity: its gradient pushes apart rows that share a direction', () => 
   const after = cosines();
   after.forEach((c, i) => assert.ok(c < before[i]! - 1e-3, `pair ${i}: cosine ${before[i]} -> ${c}`));
   x.dispose();
+});
+
+// Issue 25: a grown window (thousands of targets) sums its negatives by segments, O(R M), instead of the [M, M] mask.
+test('the segment-sum form of the negative mass equals the dense form, in value and gradients', () => {
+  const rng = new Rng(7);
+  const d = 6;
+  const rows = (n: number): number[][] => Array.from({ length: n }, () => Array.from({ length: d }, () => rng.normal()));
+  const R = 30;
+  const M = 48;
+  const N = 10;
+  const historyUsers = Int32Array.from({ length: R }, (_, i) => (i % 7 === 6 ? -1 : i % 6));
+  const targetUsers = Int32Array.from({ length: M }, (_, j) => Math.floor(j / 8));
+  // Items repeat across users and within a user (a repeated (user, item) pair); two samples repeat target items.
+  const targetItems = Array.from({ length: M }, (_, j) => `i${(j * 5) % 13}`);
+  const sampledItems = ['i0', 'x1', 'i4', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7', 'x8'];
+  assert.equal(sampledItems.length, N);
+  const h = tf.variable(tf.tensor2d(rows(R)));
+  const t = tf.variable(tf.tensor2d(rows(M)));
+  const s = tf.variable(tf.tensor2d(rows(N)));
+  const bias = { targets: Float32Array.from({ length: M }, () => rng.normal() * 0.5), sampled: Float32Array.from({ length: N }, () => rng.normal() * 0.5) };
+  const run = (form: NegativeMassForm, temperature: number, withBias: boolean) => {
+    const { value, grads } = tf.variableGrads(
+      () =>
+        allActionInfoNce(
+          { vectors: h as unknown as tf.Tensor2D, users: historyUsers },
+          { vectors: t as unknown as tf.Tensor2D, users: targetUsers, items: targetItems },
+          temperature,
+          { vectors: s as unknown as tf.Tensor2D, items: sampledItems },
+          withBias ? bias : undefined,
+          form,
+        ),
+      [h, t, s],
+    );
+    const out = { loss: value.dataSync()[0] as number, grads: [h, t, s].map((v) => grads[v.name]!.dataSync() as Float32Array) };
+    tf.dispose([value, ...Object.values(grads)]);
+    return out;
+  };
+  for (const [temperature, withBias] of [[0.2, false], [0.25, true], [1, true]] as const) {
+    const dense = run('dense', temperature, withBias);
+    const segments = run('segments', temperature, withBias);
+    assert.ok(Math.abs(dense.loss - segments.loss) <= 1e-5 * Math.max(1, Math.abs(dense.loss)), `T=${temperature}: ${dense.loss} vs ${segments.loss}`);
+    dense.grads.forEach((g, k) => {
+      const scale = Math.max(...Array.from(g, Math.abs));
+      assert.ok(scale > 0, 'the gradient must not vanish');
+      assert.ok(maxAbsDiff(g, segments.grads[k]!) <= 1e-4 * scale, `T=${temperature}, input ${k}: gradients differ by ${maxAbsDiff(g, segments.grads[k]!)} (scale ${scale})`);
+    });
+  }
+  // The repeated-item masks matter: with every item made distinct the value changes.
+  const unique = tf.tidy(() =>
+    allActionInfoNce(
+      { vectors: h as unknown as tf.Tensor2D, users: historyUsers },
+      { vectors: t as unknown as tf.Tensor2D, users: targetUsers, items: targetItems.map((it, j) => `${it}-${j}`) },
+      0.2,
+      undefined,
+      undefined,
+      'segments',
+    ).dataSync()[0] as number,
+  );
+  assert.ok(Math.abs(unique - run('segments', 0.2, false).loss) > 1e-3);
+  tf.dispose([h, t, s]);
+});
+
+test('above the dense bound the loss takes the segment form by itself, with the same value', () => {
+  const rng = new Rng(3);
+  const M = DENSE_MASK_MAX_TARGETS + 40;
+  const R = 20;
+  const vec = (n: number) => tf.tensor2d(Array.from({ length: n * 4 }, () => rng.normal()), [n, 4]);
+  const users = Int32Array.from({ length: M }, (_, j) => j % 10);
+  const items = Array.from({ length: M }, (_, j) => j % 97);
+  const hv = vec(R);
+  const tv = vec(M);
+  const value = (form: NegativeMassForm): number =>
+    tf.tidy(() => allActionInfoNce({ vectors: hv, users: Int32Array.from({ length: R }, (_, i) => i % 10) }, { vectors: tv, users, items }, 0.2, undefined, undefined, form).dataSync()[0] as number);
+  const auto = value('auto');
+  assert.equal(auto, value('segments'));
+  assert.ok(Math.abs(auto - value('dense')) <= 1e-5 * Math.abs(auto));
+  // A temperature whose logits span more than the segment form's precision allows keeps the dense form.
+  const at = (temperature: number, form: NegativeMassForm): number =>
+    tf.tidy(() => allActionInfoNce({ vectors: hv, users: Int32Array.from({ length: R }, (_, i) => i % 10) }, { vectors: tv, users, items }, temperature, undefined, undefined, form).dataSync()[0] as number);
+  assert.equal(at(0.05, 'auto'), at(0.05, 'dense'));
+  assert.throws(() => at(0.05, 'segments'), /logit range of at most 12/);
+  tf.dispose([hv, tv]);
 });
