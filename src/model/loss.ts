@@ -123,8 +123,11 @@ export const DENSE_MASK_MAX_TARGETS = 512;
 
 /**
  * The widest logit range (2 / temperature plus the column bias's spread) the segment form takes. Its totals less the
- * excluded parts lose up to float32 epsilon times e^range of the negative mass where the excluded candidates dominate
- * it; at 12 (the default temperature 0.2 spans 10) that is under 1%, and typically 1e-6. Wider: the dense form.
+ * excluded parts cancel: where the excluded candidates (up to e^0 each) dominate a total and the negatives left sit
+ * at the far end (e^-range each), the relative error grows like float32 epsilon times e^range (about 2% at 12, before
+ * the summation's own error). At the default temperature 0.2 (range 10) the test and a native run at 4,096 targets
+ * agree with the dense form to 1e-5 in value and 3e-6 in gradients. Wider (a lower temperature, or a logQ bias whose
+ * spread adds a few nats): the dense form, O(R M^2) again.
  */
 const SEGMENT_MAX_LOGIT_RANGE = 12;
 

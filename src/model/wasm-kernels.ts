@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /**
- * UnsortedSegmentSum for the wasm backend, which lacks it; `tf.gather`'s gradient needs it.
- * The model itself keeps gathers out of its gradients, so this only serves callers that do train through a gather
- * (it runs in JS over the tensors' heap data: fine for embedding-sized gradients).
+ * UnsortedSegmentSum for the wasm backend, which lacks it; `tf.gather`'s gradient needs it. The model's tower keeps
+ * gathers out of its gradients; the loss's segment form (a grown window, over 512 targets) runs it over a
+ * [targets, rows] tensor each step. It runs in JS over the tensors' heap data, single-threaded: the live trainer that
+ * grows windows is meant for the native backend.
  */
 export function registerWasmSegmentSum(): void {
   if (tf.getKernel('UnsortedSegmentSum', 'wasm') !== undefined) return;

@@ -183,14 +183,20 @@ test('the segment-sum form of the negative mass equals the dense form, in value 
   const d = 6;
   const rows = (n: number): number[][] => Array.from({ length: n }, () => Array.from({ length: d }, () => rng.normal()));
   const R = 30;
-  const M = 48;
+  const M = 56;
   const N = 10;
-  const historyUsers = Int32Array.from({ length: R }, (_, i) => (i % 7 === 6 ? -1 : i % 6));
+  // History rows of users 0-5 and 7 (7 has no targets), padding rows (-1); targets of users 0-6 (6 has no history).
+  const historyUsers = Int32Array.from({ length: R }, (_, i) => (i % 8 === 7 ? -1 : i % 8 === 6 ? 7 : i % 8));
   const targetUsers = Int32Array.from({ length: M }, (_, j) => Math.floor(j / 8));
-  // Items repeat across users and within a user (a repeated (user, item) pair); two samples repeat target items.
-  const targetItems = Array.from({ length: M }, (_, j) => `i${(j * 5) % 13}`);
-  const sampledItems = ['i0', 'x1', 'i4', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7', 'x8'];
+  // 8 targets per user over 7 items: every user repeats an item (a repeated (user, item) pair), and items repeat
+  // across users. Samples: two repeat target items, one of them twice, and one repeats another sample.
+  const targetItems = Array.from({ length: M }, (_, j) => `i${(j * 5) % 7}`);
+  const sampledItems = ['i0', 'x1', 'i4', 'x1', 'i0', 'x4', 'x5', 'x6', 'x7', 'x8'];
   assert.equal(sampledItems.length, N);
+  for (let u = 0; u < 7; u++) {
+    const own = targetItems.filter((_, j) => targetUsers[j] === u);
+    assert.ok(new Set(own).size < own.length, `user ${u} must repeat an item`);
+  }
   const h = tf.variable(tf.tensor2d(rows(R)));
   const t = tf.variable(tf.tensor2d(rows(M)));
   const s = tf.variable(tf.tensor2d(rows(N)));
