@@ -1,5 +1,6 @@
-import { availableParallelism, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import type { LoneTextMode } from '../config/settings.js';
+import { usableCpus } from '../ops/cpu-quota.js';
 import { log } from '../ops/logger.js';
 import type { ContentEncoder } from './content-encoder.js';
 import { LLM_CATALOG } from './llm-catalog.js';
@@ -98,7 +99,7 @@ export class LlmItemEncoder implements ContentEncoder {
     const metadataOverrides = { [LLM_CATALOG[opts.model]!.architecture]: { pooling_type: LLAMA_POOLING[pooling] } };
     // A GPU build is tried in a child process first: one that aborts natively at its first encode must not take this one.
     const { device } = await usableLlmDevice(opts.device ?? 'auto', { modelPath: files.ggufPath, metadataOverrides });
-    const cores = opts.threads ?? availableParallelism();
+    const cores = opts.threads ?? usableCpus();
     const llama = await loadLlama(device, LLAMA_PACKAGE, cores);
     let model: LlamaModel;
     try {

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { cgroupCpuQuota } from '../ops/cpu-quota.js';
 import { log } from '../ops/logger.js';
 
 export const ENCODER_DEVICES = ['auto', 'cpu', 'cuda'] as const;
@@ -9,7 +11,7 @@ export type EncoderDevice = (typeof ENCODER_DEVICES)[number];
 export type ExecutionProvider = 'cuda' | 'cpu';
 
 export interface OnnxSessionOptions {
-  /** Threads inside one operator; undefined lets ONNX Runtime pick (all physical cores). */
+  /** Threads inside one operator; undefined lets ONNX Runtime pick (all physical cores), or a cgroup CPU quota below them. */
   intraOpNumThreads?: number;
   /** auto: CUDA when its provider library is installed, else CPU. */
   device?: EncoderDevice;
@@ -39,7 +41,10 @@ export async function createOnnxSession(modelPath: string, opts: OnnxSessionOpti
   const l = log('encoder.onnx');
   const device = opts.device ?? 'auto';
   const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
-  if (opts.intraOpNumThreads !== undefined) base.intraOpNumThreads = opts.intraOpNumThreads;
+  // ONNX Runtime counts the host's cores, not a container's CPU quota.
+  const quota = cgroupCpuQuota();
+  const threads = opts.intraOpNumThreads ?? (quota !== undefined && quota < availableParallelism() ? quota : undefined);
+  if (threads !== undefined) base.intraOpNumThreads = threads;
 
   if (device !== 'cpu') {
     if (cudaProviderInstalled()) {
@@ -58,6 +63,6 @@ export async function createOnnxSession(modelPath: string, opts: OnnxSessionOpti
     }
   }
   const session = await ort.InferenceSession.create(modelPath, { ...base, executionProviders: ['cpu'] });
-  l.info({ provider: 'cpu', threads: opts.intraOpNumThreads ?? 'default', model: modelPath }, 'onnx session on CPU');
+  l.info({ provider: 'cpu', threads: threads ?? 'default', model: modelPath }, 'onnx session on CPU');
   return { session, provider: 'cpu' };
 }

@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { NativePackage } from '../native/binding.js';
 import { nativeReadiness } from '../native/status.js';
+import { usableCpus } from '../ops/cpu-quota.js';
 import { log } from '../ops/logger.js';
 import { registerWasmSegmentSum } from './wasm-kernels.js';
 import { registerThreadedWasm } from './wasm-threads.js';
@@ -102,9 +102,14 @@ async function activate(c: ConcreteBackend, opts: BackendOptions): Promise<{ tfB
       if (!readiness.ready) throw new Error(readiness.reason);
       // libtensorflow prints INFO lines (oneDNN, CPU features) to stderr at load; keep its warnings and errors.
       process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+      // TensorFlow sizes its thread pools from the host's CPUs; under a container's CPU quota that oversubscribes it
+      // and the kernel throttles every pool thread. Read once when the library loads (this process and its workers).
+      const cpus = String(usableCpus());
+      process.env.TF_NUM_INTRAOP_THREADS ??= cpus;
+      process.env.TF_NUM_INTEROP_THREADS ??= cpus;
       await import(spec);
       await setAndCheck('tensorflow');
-      return { tfBackend: 'tensorflow', threads: availableParallelism() };
+      return { tfBackend: 'tensorflow', threads: Number(process.env.TF_NUM_INTRAOP_THREADS) || Number(cpus) };
     }
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');

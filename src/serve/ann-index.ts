@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { usableCpus } from '../ops/cpu-quota.js';
 import { log } from '../ops/logger.js';
 import { newUsearchIndex, type AnnBuildDone, type AnnBuildJob, type UsearchIndex } from './ann-graph.js';
 import { annGraphPath, sweepStaleAnnGraphsOnce } from './ann-temp-files.js';
@@ -40,7 +40,7 @@ export class AnnIndex {
       l.warn({ err }, 'could not sweep stale HNSW graph files');
     }
     const path = annGraphPath();
-    const job: AnnBuildJob = { rows, n, dim, threads: Math.max(1, availableParallelism() - 1), path };
+    const job: AnnBuildJob = { rows, n, dim, threads: Math.max(1, usableCpus() - 1), path };
     const removeFile = (): void => rmSync(path, { force: true });
     let abandon: (() => void) | undefined;
     try {
