@@ -1,8 +1,9 @@
 import type { Config } from '../config/load.js';
 import { log } from '../ops/logger.js';
-import { vectorFreshness } from '../store/metrics.js';
+import { FreshnessProbe } from './freshness-probe.js';
 import { delayMs, rssMiB, STEADY_STATE, withPacedPipeline, type GeneratorOptions } from './paced-load.js';
-import { bucketCounts, percentileBound, WindowTally, type WindowFigures } from './step-figures.js';
+import { summarise, type LatencySummary } from './percentiles.js';
+import { WindowTally, type WindowFigures } from './step-figures.js';
 
 /** One second of a load step. */
 export interface LoadSample {
@@ -35,10 +36,10 @@ export interface LoadStep {
   /** Event-loop delay: the median and the worst of the per-second p99s (ms). */
   loopDelayP99Ms: { median: number; worst: number };
   /**
-   * Event time to vector written in Redis, p99 over the step (ms): users (an event -> its user's vector) and items
-   * (a listing -> its item's vector). The upper bound of the histogram bucket that holds it (null: none written).
+   * End to end under the step's load, from the broker's ack to the vector readable in Redis (`FreshnessProbe`): about
+   * once a second a probe user's event -> that user's vector changed, and a new listing -> its item vector.
    */
-  freshnessP99Ms: { user: number | null; item: number | null };
+  freshness: { eventToUserVector: LatencySummary; listingToItemVector: LatencySummary };
   series: LoadSample[];
 }
 
@@ -75,6 +76,10 @@ export interface LoadOptions {
 export const LOAD_DEFAULT_GENERATOR: Required<GeneratorOptions> = { ...STEADY_STATE, fillHistories: true };
 
 const WARMUP_S = 3;
+/** The freshness probe's user (outside the generator's users) and how often it probes, a listing and an event each time. */
+const PROBE_USER = 'probe-user';
+const PROBE_EVERY_MS = 1000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 /**
@@ -91,44 +96,65 @@ export async function benchLoad(base: Config, o: LoadOptions): Promise<LoadBench
   return withPacedPipeline(base, 'load', async (p) => {
     const steps: LoadStep[] = [];
     const rates: number[] = [];
-    for (let rate = o.rate; rate <= o.maxRate; rate = Math.ceil(rate * (o.factor ?? 1.5))) {
-      rates.push(rate);
-      const series: LoadSample[] = [];
-      const tally = new WindowTally(p.role.trainer);
-      const users = await bucketCounts(vectorFreshness, 'kind', 'user');
-      const items = await bucketCounts(vectorFreshness, 'kind', 'item');
-      let produced = 0;
-      let seconds = 0;
-      for await (const tick of p.generator.paced(rate, o.durationS)) {
-        produced += tick.events;
-        seconds = tick.elapsedMs / 1000;
-        series.push({
-          s: tick.second,
-          produced: tick.events,
-          lag: tick.lag,
-          untrained: tick.produced - p.stats.eventsTrained,
-          rssMiB: rssMiB(),
-          loopDelayP99Ms: delayMs(p.loop, 99),
-          loopDelayMaxMs: Math.round(p.loop.max / 1e4) / 100,
+    const probe = await FreshnessProbe.open(p.cfg, p.topics, { prefix: 'probe' });
+    try {
+      // The probe user's first event: its later ones then move an existing vector.
+      let listed = 0;
+      await probe.listing(listed);
+      await probe.event(PROBE_USER, probe.itemId(listed++));
+      for (let rate = o.rate; rate <= o.maxRate; rate = Math.ceil(rate * (o.factor ?? 1.5))) {
+        rates.push(rate);
+        const series: LoadSample[] = [];
+        const tally = new WindowTally(p.role.trainer);
+        const listingMs: number[] = [];
+        const eventMs: number[] = [];
+        let stepping = true;
+        let probeError: unknown;
+        const probing = (async () => {
+          while (stepping) {
+            const started = performance.now();
+            listingMs.push(await probe.listing(listed));
+            eventMs.push(await probe.event(PROBE_USER, probe.itemId(listed++)));
+            await sleep(Math.max(0, PROBE_EVERY_MS - (performance.now() - started)));
+          }
+        })().catch((err: unknown) => {
+          probeError = err;
         });
-        p.loop.reset();
+        let produced = 0;
+        let seconds = 0;
+        for await (const tick of p.generator.paced(rate, o.durationS)) {
+          produced += tick.events;
+          seconds = tick.elapsedMs / 1000;
+          series.push({
+            s: tick.second,
+            produced: tick.events,
+            lag: tick.lag,
+            untrained: tick.produced - p.stats.eventsTrained,
+            rssMiB: rssMiB(),
+            loopDelayP99Ms: delayMs(p.loop, 99),
+            loopDelayMaxMs: Math.round(p.loop.max / 1e4) / 100,
+          });
+          p.loop.reset();
+        }
+        const lagAfterWarmup = median(series.slice(WARMUP_S - 1, WARMUP_S + 2).map((x) => x.lag));
+        const lagAtEnd = median(series.slice(-3).map((x) => x.lag));
+        const toleranceMessages = Math.max(50, rate);
+        const achievedRate = Math.round(produced / seconds);
+        const flat = lagAtEnd <= lagAfterWarmup + toleranceMessages && achievedRate >= 0.9 * rate;
+        const training = tally.take();
+        tally.close();
+        const delays = series.map((x) => x.loopDelayP99Ms);
+        const loopDelayP99Ms = { median: median(delays), worst: Math.max(0, ...delays) };
+        stepping = false;
+        await probing;
+        if (probeError !== undefined) throw probeError;
+        const freshness = { eventToUserVector: summarise(eventMs), listingToItemVector: summarise(listingMs) };
+        steps.push({ rate, durationS: o.durationS, produced, achievedRate, lagAfterWarmup, lagAtEnd, toleranceMessages, flat, training, loopDelayP99Ms, freshness, series });
+        l.info({ rate, achievedRate, lagAfterWarmup, lagAtEnd, flat, training, loopDelayP99Ms, freshness }, 'load step done');
+        if (!flat) break;
       }
-      const lagAfterWarmup = median(series.slice(WARMUP_S - 1, WARMUP_S + 2).map((x) => x.lag));
-      const lagAtEnd = median(series.slice(-3).map((x) => x.lag));
-      const toleranceMessages = Math.max(50, rate);
-      const achievedRate = Math.round(produced / seconds);
-      const flat = lagAtEnd <= lagAfterWarmup + toleranceMessages && achievedRate >= 0.9 * rate;
-      const training = tally.take();
-      tally.close();
-      const delays = series.map((x) => x.loopDelayP99Ms);
-      const loopDelayP99Ms = { median: median(delays), worst: Math.max(0, ...delays) };
-      const freshnessP99Ms = {
-        user: percentileBound(users, await bucketCounts(vectorFreshness, 'kind', 'user'), 99),
-        item: percentileBound(items, await bucketCounts(vectorFreshness, 'kind', 'item'), 99),
-      };
-      steps.push({ rate, durationS: o.durationS, produced, achievedRate, lagAfterWarmup, lagAtEnd, toleranceMessages, flat, training, loopDelayP99Ms, freshnessP99Ms, series });
-      l.info({ rate, achievedRate, lagAfterWarmup, lagAtEnd, flat, training, loopDelayP99Ms, freshnessP99Ms }, 'load step done');
-      if (!flat) break;
+    } finally {
+      await probe.close();
     }
     const flatRates = steps.filter((s) => s.flat).map((s) => s.rate);
     return {

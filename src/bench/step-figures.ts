@@ -1,4 +1,3 @@
-import type { Histogram } from 'prom-client';
 import type { Trainer } from '../trainer/trainer.js';
 
 /** What a load step's trained windows cost: how many, their mean events, and the mean ms from cut to weights in use. */
@@ -36,29 +35,4 @@ export class WindowTally {
   close(): void {
     this.trainer.off('windowTrained', this.listener);
   }
-}
-
-/** Cumulative bucket counts of one label value of a prom-client histogram, by upper bound (seconds). */
-export async function bucketCounts(h: Histogram<string>, label: string, value: string): Promise<Map<number, number>> {
-  const out = new Map<number, number>();
-  for (const v of (await h.get()).values) {
-    if (!v.metricName?.endsWith('_bucket') || v.labels[label] !== value) continue;
-    const le = v.labels.le;
-    out.set(le === '+Inf' ? Infinity : Number(le), v.value);
-  }
-  return out;
-}
-
-/**
- * The upper bound (ms) of the bucket holding the p-th percentile of what was observed between two readings of
- * `bucketCounts` (null: nothing observed). A bucket bound, not an exact figure: the histogram keeps no more.
- */
-export function percentileBound(before: Map<number, number>, after: Map<number, number>, p: number): number | null {
-  const bounds = [...after.keys()].sort((a, b) => a - b);
-  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
-  if (total <= 0) return null;
-  for (const le of bounds) {
-    if ((after.get(le) ?? 0) - (before.get(le) ?? 0) >= (p / 100) * total) return le === Infinity ? null : Math.round(le * 1000);
-  }
-  return null;
 }
