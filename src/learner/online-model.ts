@@ -230,6 +230,16 @@ export class OnlineModel {
    * a function of the history and the weights, so it can be served before the window trains.
    */
   userVectors(users: readonly string[], unseen?: ReadonlyMap<string, readonly UserEvent[]>): Map<string, Float32Array> {
+    const { ids, histories } = this.userHistories(users, unseen);
+    const vectors = this.userVectorsOf(histories);
+    return new Map(ids.map((id, i) => [id, vectors[i]!]));
+  }
+
+  /**
+   * The histories `userVectors` reads, taken now (users without one left out): `userVectorsOf` parts of them later
+   * gives each user's vector as of this moment's history, whatever is consumed meanwhile.
+   */
+  userHistories(users: readonly string[], unseen?: ReadonlyMap<string, readonly UserEvent[]>): { ids: string[]; histories: ItemRef[][] } {
     const ids: string[] = [];
     const histories: ItemRef[][] = [];
     for (const u of users) {
@@ -240,8 +250,7 @@ export class OnlineModel {
       ids.push(u);
       histories.push(h);
     }
-    const vectors = this.userVectorsOf(histories);
-    return new Map(ids.map((id, i) => [id, vectors[i]!]));
+    return { ids, histories };
   }
 
   /** User vectors from given histories (oldest first, none empty): what a user with that history would be served. */

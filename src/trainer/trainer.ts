@@ -14,7 +14,7 @@ import { topicsFrom } from '../kafka/topics.js';
 import { ContentTable } from '../learner/content-table.js';
 import { contentModelName } from '../encoder/model-spec.js';
 import { OnlineModel, type OnlineModelState, type WindowExamples } from '../learner/online-model.js';
-import { selectBackend, type NamedArrays, type NegativePool } from '../model/index.js';
+import { selectBackend, type ItemRef, type NamedArrays, type NegativePool } from '../model/index.js';
 import { log } from '../ops/logger.js';
 import { StallWatch } from '../ops/stall-watch.js';
 import { CheckpointStore } from './checkpoint.js';
@@ -253,6 +253,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    */
   userVectors(users: readonly string[]): Map<string, Float32Array> {
     return this.model.userVectors(users, this.intake.openEvents(users));
+  }
+
+  /** The histories `userVectors` reads now (OnlineModel.userHistories): to compute the vectors in parts. */
+  userHistories(users: readonly string[]): { ids: string[]; histories: ItemRef[][] } {
+    return this.model.userHistories(users, this.intake.openEvents(users));
   }
 
   /** The open window's events of `users` (consumed, not learned from yet), event-time order. */
