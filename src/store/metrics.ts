@@ -1,7 +1,10 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { registry } from '../ops/metrics.js';
 
-/** Freshness: how long after its source event a vector became readable in Redis (the SLO of this project). */
+/**
+ * How long after its source event time a vector write became readable in Redis: every write, so a user rewritten after
+ * a step or a version build counts with its newest event's time (the end-to-end figures are the benches' probes).
+ */
 export const vectorFreshness = new Histogram({
   name: 'learn_store_vector_freshness_seconds',
   help: 'Source event time to vector written in Redis, by kind (user|item)',

@@ -6,6 +6,7 @@ import { isRedisAuthError } from '../store/redis-client.js';
 import { WriteOrder } from '../store/write-order.js';
 import { ItemRefreshRound } from './item-refresh.js';
 import { itemRefreshSeconds, itemVectorsRefreshed, versionsLost } from './metrics.js';
+import type { ItemRef } from '../model/index.js';
 import type { TrainedWindow, Trainer, TrainerPublisher } from './trainer.js';
 
 const CHUNK = 512;
@@ -58,6 +59,8 @@ export class VectorPublisher implements TrainerPublisher {
   private readonly deferredUsers = new Set<string>();
   private deferredInteractions: Interaction[] = [];
   private flushSoon: NodeJS.Immediate | undefined;
+  /** The deferred writes in flight (`writeDeferred`). */
+  private deferring: Promise<void> | undefined;
   /** The window writes in flight, one after another: a checkpoint waits for them. */
   private windowWrites: Promise<void> = Promise.resolve();
   /**
@@ -146,7 +149,7 @@ export class VectorPublisher implements TrainerPublisher {
     trainer.on('windowTrained', (w) => {
       this.windowWrites = this.windowWrites.then(() => this.afterTrain(w)).catch((err: unknown) => this.fail(err));
     });
-    // Issue 13 goal 5: a user's vector follows each event, not each window (all of a chunk's users in one forward pass).
+    // Issue 13 goal 5: a user's vector follows each event, not each window (a chunk's users together, PASS_USERS a pass).
     trainer.on('eventsArrived', (users) => {
       this.windowWrites = this.windowWrites.then(() => this.writeArrivals(users)).catch((err: unknown) => this.fail(err));
     });
@@ -329,7 +332,7 @@ export class VectorPublisher implements TrainerPublisher {
 
   /** A trained window's users (their interactions were recorded as it was cut: see `recordCut`). */
   private writeWindow(w: TrainedWindow): Promise<void> {
-    return this.writeUsersAfter([...w.events.keys()], []);
+    return this.writeUsersAfter([...w.events.keys()], () => []);
   }
 
   /**
@@ -339,28 +342,30 @@ export class VectorPublisher implements TrainerPublisher {
    */
   private recordCut(w: Pick<TrainedWindow, 'events'>): Promise<void> {
     const interactions = [...w.events.values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts }));
-    return this.writeUsersAfter([], interactions);
+    return this.writeUsersAfter([], () => interactions);
   }
 
   /** Users with new events in the open window (issue 13 goal 5): published now, before the window trains. */
   private writeArrivals(users: readonly string[]): Promise<void> {
-    const interactions = [...this.trainer.openEvents(users).values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts }));
-    return this.writeUsersAfter(users, interactions);
+    return this.writeUsersAfter(users, () => [...this.trainer.openEvents(users).values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts })));
   }
 
   /**
    * The interactions, then the users' vectors into the current version (and the one being built). Interactions first:
-   * a vector is never served while the items it came from are still recommended. What the store's full buffer refuses
-   * is deferred, in order.
+   * a vector is never served while the items it came from are still recommended. So the interactions and the
+   * histories the vectors are computed from are taken together, with nothing consumed in between (events consumed
+   * later wait for the next write). What the store's full buffer refuses is deferred, in order.
    */
-  private async writeUsersAfter(users: readonly string[], interactions: Interaction[]): Promise<void> {
+  private async writeUsersAfter(users: readonly string[], interactionsNow: () => Interaction[]): Promise<void> {
     if (this.version === undefined) return;
     await this.writeDeferred();
+    const interactions = interactionsNow();
     if (this.deferredUsers.size > 0) {
       // Keep the order: nothing may overtake what is still deferred.
       this.defer(users, interactions);
       return;
     }
+    const snapshot = users.length > 0 ? this.snapshot(users) : undefined;
     try {
       await this.store.recordInteractions(interactions);
     } catch (err) {
@@ -368,17 +373,15 @@ export class VectorPublisher implements TrainerPublisher {
       this.defer(users, interactions);
       return;
     }
-    if (users.length > 0 && !(await this.writeCurrentUsers(this.version, users))) this.defer(users, []);
+    if (snapshot && !(await this.writeCurrentUsers(this.version, snapshot))) this.defer(users, []);
   }
 
   /**
-   * Writes `users`' vectors (everything consumed for them, current weights) into `version` and the version being
-   * built; false when the store's buffer is full (the caller defers them).
+   * Writes the snapshot's vectors into `version` and the version being built; false when the store's buffer is full
+   * (the caller defers them).
    */
-  private async writeCurrentUsers(version: number, users: readonly string[]): Promise<boolean> {
-    const vectors = await this.userVectors(users);
-    const order = this.order.next();
-    const writes: VectorWrite[] = [...vectors].map(([id, vector]) => ({ id, vector, eventTime: this.trainer.lastEventTime(id), order }));
+  private async writeCurrentUsers(version: number, snapshot: UserSnapshot): Promise<boolean> {
+    const writes = await this.userWrites(snapshot);
     try {
       checked(await this.store.writeUserVectors(version, writes));
     } catch (err) {
@@ -403,8 +406,19 @@ export class VectorPublisher implements TrainerPublisher {
     this.deferredInteractions.push(...interactions);
   }
 
-  /** Writes deferred users (current weights, history's last event time) and interactions once the buffer has room. */
-  private async writeDeferred(): Promise<void> {
+  /**
+   * Writes deferred users (current weights, history's last event time) and interactions once the buffer has room. One
+   * at a time: the timer, a checkpoint and the window writes all call it, and two overlapping runs would write the
+   * same users from snapshots of different ages.
+   */
+  private writeDeferred(): Promise<void> {
+    this.deferring ??= this.writeDeferredNow().finally(() => {
+      this.deferring = undefined;
+    });
+    return this.deferring;
+  }
+
+  private async writeDeferredNow(): Promise<void> {
     if ((this.deferredUsers.size === 0 && this.deferredInteractions.length === 0) || this.store.shouldPause() || this.version === undefined) return;
     const ids = [...this.deferredUsers];
     try {
@@ -494,7 +508,11 @@ export class VectorPublisher implements TrainerPublisher {
     const b = this.building;
     if (!b) return;
     const end = Math.min(b.users.length, b.next + limit);
-    for (let i = b.next; i < end; i += CHUNK) await this.writeUsers(b.version, b.users.slice(i, Math.min(end, i + CHUNK)));
+    for (let i = b.next; i < end; i += CHUNK) {
+      // Abandoned (Redis away, the version lost) while an earlier chunk was computed or written.
+      if (this.building !== b) return;
+      await this.writeUsers(b.version, b.users.slice(i, Math.min(end, i + CHUNK)));
+    }
     b.next = end;
     if (b.next < b.users.length || this.building !== b) return;
     const previous = await this.store.publishVersion(b.version);
@@ -507,25 +525,32 @@ export class VectorPublisher implements TrainerPublisher {
     this.l.info({ ...this.lastBuild, previous, step: model.step }, 'vector version published');
   }
 
-  /** Users' vectors from everything consumed for them (current weights), stamped with their newest event time. */
+  /** Users' vectors from everything consumed for them (as of this call), stamped with their newest event time. */
   private async writeUsers(version: number, users: readonly string[]): Promise<void> {
-    const vectors = await this.userVectors(users);
-    const order = this.order.next();
-    checked(await this.store.writeUserVectors(version, [...vectors].map(([id, vector]) => ({ id, vector, eventTime: this.trainer.lastEventTime(id), order }))));
+    checked(await this.store.writeUserVectors(version, await this.userWrites(this.snapshot(users))));
   }
 
   /**
-   * `users`' vectors from their histories as of this call (events consumed meanwhile are not in them: their
-   * interactions are recorded only after this write), computed PASS_USERS at a time with the event loop free in
-   * between. The weights may move between passes; each vector is then from the weights current at its pass.
+   * What the users' vectors are computed from, taken now: their histories (everything consumed for them), each one's
+   * newest event time, and the write order, so that a computation from an older snapshot never wins over a newer one
+   * in Redis, however long its passes take.
    */
-  private async userVectors(users: readonly string[]): Promise<Map<string, Float32Array>> {
+  private snapshot(users: readonly string[]): UserSnapshot {
     const { ids, histories } = this.trainer.userHistories(users);
-    const out = new Map<string, Float32Array>();
-    for (let at = 0; at < ids.length; at += PASS_USERS) {
+    return { ids, histories, eventTimes: ids.map((id) => this.trainer.lastEventTime(id)), order: this.order.next() };
+  }
+
+  /**
+   * The snapshot's vector writes, computed PASS_USERS users at a time with the event loop free in between. The weights
+   * may move between passes; each vector is then from the weights current at its pass.
+   */
+  private async userWrites(s: UserSnapshot): Promise<VectorWrite[]> {
+    const out: VectorWrite[] = [];
+    for (let at = 0; at < s.ids.length; at += PASS_USERS) {
       if (at > 0) await new Promise<void>((r) => setImmediate(r));
-      const vectors = this.trainer.model.userVectorsOf(histories.slice(at, at + PASS_USERS));
-      vectors.forEach((v, i) => out.set(ids[at + i]!, v));
+      this.trainer.model.userVectorsOf(s.histories.slice(at, at + PASS_USERS)).forEach((vector, i) => {
+        out.push({ id: s.ids[at + i]!, vector, eventTime: s.eventTimes[at + i]!, order: s.order });
+      });
     }
     return out;
   }
@@ -538,6 +563,14 @@ export class VectorPublisher implements TrainerPublisher {
     await this.store.flush(this.cfg.publishFlushMs).catch((err: unknown) => this.l.warn({ err: (err as Error).message }, 'pending vector writes dropped at stop'));
     await this.store.close();
   }
+}
+
+/** Users' vectors to be: what they are computed from, and how their writes are stamped (VectorPublisher.snapshot). */
+interface UserSnapshot {
+  ids: string[];
+  histories: ItemRef[][];
+  eventTimes: number[];
+  order: number;
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { FreshnessProbe } from '../../src/bench/freshness-probe.js';
+import { FreshnessProbe, ProbeTimeout } from '../../src/bench/freshness-probe.js';
 import { benchPipeline, type BenchPipeline } from '../../src/bench/pipeline.js';
 import { redisUrl } from '../../src/config/load.js';
 import { VectorStore } from '../../src/store/vector-store.js';
@@ -39,22 +39,25 @@ test('a listing is produced to the listings topic and timed until its item vecto
   assert.equal(offsets.reduce((n, p) => n + Number(p.high), 0), 1);
 });
 
-test("an event is timed until its user's vector changes, not until any write of it", async () => {
-  await store.writeUserVectors(version, [{ id: 'probe-user', eventTime: Date.now(), order: 1, vector: filled(2, 1) }]);
-  const timing = probe.event('probe-user', probe.itemId(1));
-  // The same bytes again (a rewrite after a step, say): not the event's vector yet.
-  await later(200, () => store.writeUserVectors(version, [{ id: 'probe-user', eventTime: Date.now(), order: 2, vector: filled(2, 1) }]));
-  await later(300, () => store.writeUserVectors(version, [{ id: 'probe-user', eventTime: Date.now(), order: 3, vector: filled(2, 2) }]));
+test("an event is sent as a new user's first and timed until that user's vector exists", async () => {
+  const timing = probe.event(probe.itemId(1));
+  // Another user's vector (the traffic beside the probe) does not end the wait.
+  await later(200, () => store.writeUserVectors(version, [{ id: 'someone-else', eventTime: Date.now(), order: 1, vector: filled(2, 1) }]));
+  await later(300, () => store.writeUserVectors(version, [{ id: 'probe-u0', eventTime: Date.now(), order: 2, vector: filled(2, 2) }]));
   const ms = await timing;
   assert.ok(ms >= 490 && ms < 5_000, `${ms} ms`);
   const offsets = await pipeline.admin.fetchTopicOffsets(pipeline.topics.userEvents);
   assert.equal(offsets.reduce((n, p) => n + Number(p.high), 0), 1);
+  // The next probe is another new user.
+  const next = probe.event(probe.itemId(1));
+  await later(100, () => store.writeUserVectors(version, [{ id: 'probe-u1', eventTime: Date.now(), order: 3, vector: filled(2, 3) }]));
+  assert.ok((await next) >= 90);
 });
 
 test('a vector that never comes fails the probe, naming it, after its timeout', async () => {
   const impatient = await FreshnessProbe.open(pipeline.cfg, pipeline.topics, { prefix: 'lost', timeoutMs: 300 });
   try {
-    await assert.rejects(impatient.listing(7), /item vector of lost-7 not in redis within 0.3 s/);
+    await assert.rejects(impatient.listing(7), (err: unknown) => err instanceof ProbeTimeout && /item vector of lost-7 not in redis within 0.3 s/.test(err.message));
   } finally {
     await impatient.close();
   }

@@ -94,17 +94,25 @@ test("a user's vector is in Redis as soon as the event is consumed, before its w
   const redis = new Redis(redisUrl(cfg));
   const keys = new StoreKeys(cfg.redisPrefix);
   const producer = await createProducer(createKafka(cfg, 'test-producer'));
-  const event = (n: number, item: string): UserEvent => ({ event_id: `fresh-${n}`, user_id: 'fresh-user', item_id: item, type: 'click', ts: Date.now(), weight: null });
+  const event = (n: number, user: string, item: string): UserEvent => ({ event_id: `fresh-${n}`, user_id: user, item_id: item, type: 'click', ts: Date.now(), weight: null });
+  // Besides 'fresh-user', more users than one publishing pass takes (32): their vectors are computed in parts.
+  const others = Array.from({ length: 70 }, (_, u) => `fresh-u${u}`);
+  const events = [event(0, 'fresh-user', 'fresh-1'), event(1, 'fresh-user', 'fresh-2'), ...others.map((u, i) => event(2 + i, u, `fresh-${i % 6}`))];
   try {
-    await producer.send({ topic: cfg.topicUserEvents, acks: ACKS_ALL, messages: [event(0, 'fresh-1'), event(1, 'fresh-2')].map((e) => ({ key: e.user_id, value: defaultCodec().encode('UserEvent', e) })) });
-    const key = () => keys.user(publisher.currentVersion!, 'fresh-user');
-    await eventually('the user vector in Redis', async () => (await redis.exists(key())) === 1, 60_000);
+    await producer.send({ topic: cfg.topicUserEvents, acks: ACKS_ALL, messages: events.map((e) => ({ key: e.user_id, value: defaultCodec().encode('UserEvent', e) })) });
+    const users = ['fresh-user', ...others];
+    const key = (u: string) => keys.user(publisher.currentVersion!, u);
+    await eventually('every user vector in Redis', async () => (await redis.exists(...users.map(key))) === users.length, 60_000);
     assert.equal(trainer.stats.batches, batches, 'no window trained yet');
-    // What was written is the vector of the history so far (the open window) under the current weights.
-    const expected = trainer.userVectors(['fresh-user']).get('fresh-user');
-    assert.ok(expected, 'the trainer has a vector for the user');
-    const written = decodeLE((await redis.getBuffer(key())) as Buffer);
-    written.forEach((x, i) => assert.ok(Math.abs(x - expected[i]!) < 1e-5, `component ${i}: ${x} vs ${expected[i]}`));
+    // What was written is the vector of the history so far (the open window) under the current weights, the same as
+    // one pass over every user gives.
+    const expected = trainer.userVectors(users);
+    for (const u of users) {
+      const want = expected.get(u);
+      assert.ok(want, `the trainer has a vector for ${u}`);
+      const written = decodeLE((await redis.getBuffer(key(u))) as Buffer);
+      written.forEach((x, i) => assert.ok(Math.abs(x - want[i]!) < 1e-5, `${u} component ${i}: ${x} vs ${want[i]}`));
+    }
   } finally {
     await producer.disconnect();
     redis.disconnect();
