@@ -9,7 +9,7 @@ import { intOption, subgroup } from '../options.js';
 export function registerPipelineBench(program: Command): void {
   subgroup(program, 'bench', 'benchmarks that print JSON')
     .command('freshness')
-    .description('listing produced -> item vector in Redis, event produced -> user vector updated (p50/p99), through the real broker and Redis')
+    .description("listing sent -> item vector in Redis, a new user's first event sent -> that user's vector in Redis (p50/p99), through the real broker and Redis")
     .option('--listings <n>', 'new listings to time', intOption('--listings'), 40)
     .option('--events <n>', 'events to time', intOption('--events'), 24)
     .action(async (o: { listings: number; events: number }) => {
