@@ -61,7 +61,7 @@ export class FreshnessProbe {
   async listing(i: number): Promise<number> {
     const id = this.itemId(i);
     const t0 = performance.now();
-    await this.send(this.topics.itemListings, id, this.codec.encode('ItemListing', benchListing(this.prefix, i)));
+    await this.list(i);
     await this.until(`item vector of ${id}`, async (view) => (await view.itemVector(id)) !== undefined);
     return performance.now() - t0;
   }
