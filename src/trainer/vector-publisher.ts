@@ -61,8 +61,16 @@ export class VectorPublisher implements TrainerPublisher {
   private flushSoon: NodeJS.Immediate | undefined;
   /** The deferred writes in flight (`writeDeferred`). */
   private deferring: Promise<void> | undefined;
-  /** The window writes in flight, one after another: a checkpoint waits for them. */
+  /**
+   * The step's writes in flight, one after another (a trained window's users, the item refresh, a version build or
+   * rebuild): a checkpoint waits for them.
+   */
   private windowWrites: Promise<void> = Promise.resolve();
+  /**
+   * The interactions and the arrivals' user vectors, in the order consumed: a lane of their own, so that a new event's
+   * vector never waits behind a step's writes or a build (issue 25 goal 3). A checkpoint waits for them too.
+   */
+  private arrivalWrites: Promise<void> = Promise.resolve();
   /**
    * Orders every vector write of this trainer (issue 11 §2.8): a newer computation always wins in Redis and a re-sent
    * older one never does, whatever the event times behind them (a future-stamped event, late events).
@@ -143,16 +151,12 @@ export class VectorPublisher implements TrainerPublisher {
     // A Redis that restarted may have come back empty (no persistence, or an older AOF): look at once.
     this.store.on('health', (up) => up && this.checkVersionSoon());
     this.removeReadiness = addReadinessCheck('vector-version', () => this.versionReadiness());
-    trainer.on('windowReady', (w) => {
-      this.windowWrites = this.windowWrites.then(() => this.recordCut(w)).catch((err: unknown) => this.fail(err));
-    });
+    trainer.on('windowReady', (w) => this.queueArrival(() => this.recordCut(w)));
     trainer.on('windowTrained', (w) => {
       this.windowWrites = this.windowWrites.then(() => this.afterTrain(w)).catch((err: unknown) => this.fail(err));
     });
     // Issue 13 goal 5: a user's vector follows each event, not each window (a chunk's users together, PASS_USERS a pass).
-    trainer.on('eventsArrived', (users) => {
-      this.windowWrites = this.windowWrites.then(() => this.writeArrivals(users)).catch((err: unknown) => this.fail(err));
-    });
+    trainer.on('eventsArrived', (users) => this.queueArrival(() => this.writeArrivals(users)));
     // A new, changed or (tombstone) removed item content vector.
     trainer.on('contentArrived', (itemId) => {
       this.newItems.add(itemId);
@@ -162,6 +166,10 @@ export class VectorPublisher implements TrainerPublisher {
         void this.flushNewItems();
       });
     });
+  }
+
+  private queueArrival(write: () => Promise<void>): void {
+    this.arrivalWrites = this.arrivalWrites.then(write).catch((err: unknown) => this.fail(err));
   }
 
   /** The trainer's backpressure: consumption pauses while the store's buffer is full. */
@@ -254,7 +262,7 @@ export class VectorPublisher implements TrainerPublisher {
   /** The trainer's checkpoint gate: window writes done, deferred writes buffered and pending writes flushed. */
   async beforeCheckpoint(): Promise<boolean> {
     try {
-      await this.windowWrites;
+      await Promise.all([this.windowWrites, this.arrivalWrites]);
       await this.writeDeferred();
       if (this.deferredUsers.size > 0 || this.deferredInteractions.length > 0) throw new Error(`${this.deferredUsers.size} user vectors deferred`);
       await this.store.flush(this.cfg.publishFlushMs);
@@ -330,9 +338,13 @@ export class VectorPublisher implements TrainerPublisher {
     return [this.building?.version, this.version].filter((v): v is number => v !== undefined);
   }
 
-  /** A trained window's users (their interactions were recorded as it was cut: see `recordCut`). */
-  private writeWindow(w: TrainedWindow): Promise<void> {
-    return this.writeUsersAfter([...w.events.keys()], () => []);
+  /**
+   * A trained window's users. Their histories hold every event consumed so far, so the interactions queued before
+   * now in the arrival lane (the window's own, from `recordCut`, and later arrivals') are written first.
+   */
+  private async writeWindow(w: TrainedWindow): Promise<void> {
+    await this.arrivalWrites;
+    await this.writeUsersAfter([...w.events.keys()], () => []);
   }
 
   /**
@@ -373,26 +385,31 @@ export class VectorPublisher implements TrainerPublisher {
       this.defer(users, interactions);
       return;
     }
-    if (snapshot && !(await this.writeCurrentUsers(this.version, snapshot))) this.defer(users, []);
+    if (snapshot && !(await this.writeCurrentUsers(snapshot))) this.defer(users, []);
   }
 
   /**
-   * Writes the snapshot's vectors into `version` and the version being built; false when the store's buffer is full
-   * (the caller defers them).
+   * Writes the snapshot's vectors into the current version and the one being built, both as they are once the vectors
+   * are computed (the other lane may begin or switch a build meanwhile); false when the store's buffer is full (the
+   * caller defers them).
    */
-  private async writeCurrentUsers(version: number, snapshot: UserSnapshot): Promise<boolean> {
+  private async writeCurrentUsers(snapshot: UserSnapshot): Promise<boolean> {
     const writes = await this.userWrites(snapshot);
+    const version = this.version;
+    const building = this.building;
+    if (version === undefined) return true;
     try {
       checked(await this.store.writeUserVectors(version, writes));
     } catch (err) {
       if (!(err instanceof BackpressureError)) throw err;
       return false;
     }
-    if (this.building) {
+    // Taken before that write: a build switched to meanwhile is the current version now and must have them too.
+    if (building && building.version !== version) {
       try {
-        checked(await this.store.writeUserVectors(this.building.version, writes));
+        checked(await this.store.writeUserVectors(building.version, writes));
       } catch (err) {
-        this.abandonBuild(err as Error);
+        if (this.building === building) this.abandonBuild(err as Error);
       }
     }
     return true;
@@ -558,7 +575,7 @@ export class VectorPublisher implements TrainerPublisher {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.removeReadiness?.();
-    await this.windowWrites;
+    await Promise.all([this.windowWrites, this.arrivalWrites]);
     await this.flushNewItems();
     await this.store.flush(this.cfg.publishFlushMs).catch((err: unknown) => this.l.warn({ err: (err as Error).message }, 'pending vector writes dropped at stop'));
     await this.store.close();
