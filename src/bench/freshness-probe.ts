@@ -57,6 +57,11 @@ export class FreshnessProbe {
     return `${this.prefix}-${i}`;
   }
 
+  /** A user id no probe has used yet. */
+  newUser(): string {
+    return `${this.prefix}-u${this.events++}`;
+  }
+
   /** Produces listing `i` and waits until its item vector is readable; ms from the send. */
   async listing(i: number): Promise<number> {
     const id = this.itemId(i);
@@ -76,8 +81,7 @@ export class FreshnessProbe {
    * readable; ms from the send. A new user each time: an existing user's vector also changes when a step or a version
    * build rewrites it with new weights, which would end the wait before the event is in it.
    */
-  async event(item: string): Promise<number> {
-    const user = `${this.prefix}-u${this.events++}`;
+  async event(item: string, user = this.newUser()): Promise<number> {
     const event: UserEvent = { event_id: `${user}-${Date.now()}`, user_id: user, item_id: item, type: 'click', ts: Date.now(), weight: null };
     const t0 = performance.now();
     await this.send(this.topics.userEvents, user, this.codec.encode('UserEvent', event));

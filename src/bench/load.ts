@@ -1,6 +1,7 @@
 import type { Config } from '../config/load.js';
 import { log } from '../ops/logger.js';
 import { FreshnessProbe, ProbeTimeout } from './freshness-probe.js';
+import { ProbeStages, type ProbeSplit } from './probe-stages.js';
 import { delayMs, rssMiB, STEADY_STATE, withPacedPipeline, type GeneratorOptions } from './paced-load.js';
 import { summarise, type LatencySummary } from './percentiles.js';
 import { WindowTally, type WindowFigures } from './step-figures.js';
@@ -40,7 +41,13 @@ export interface LoadStep {
    * second a new listing -> its item vector, then a new user's event on it -> that user's vector. `timedOut`: probes
    * whose vector had not come PROBE_TIMEOUT_MS after the send (left out of the figures: a lower bound then).
    */
-  freshness: { eventToUserVector: LatencySummary; listingToItemVector: LatencySummary; timedOut: number };
+  freshness: {
+    eventToUserVector: LatencySummary;
+    listingToItemVector: LatencySummary;
+    timedOut: number;
+    /** The same probes split where the trainer takes the record in (ProbeStages): what stands in the way. */
+    stages: { event: ProbeSplit; listing: ProbeSplit };
+  };
   series: LoadSample[];
 }
 
@@ -98,6 +105,7 @@ export async function benchLoad(base: Config, o: LoadOptions): Promise<LoadBench
     const steps: LoadStep[] = [];
     const rates: number[] = [];
     const probe = await FreshnessProbe.open(p.cfg, p.topics, { prefix: 'probe', timeoutMs: PROBE_TIMEOUT_MS });
+    const stages = new ProbeStages(p.role.trainer, (id) => id.startsWith('probe-'));
     try {
       let listed = 0;
       for (let rate = o.rate; rate <= o.maxRate; rate = Math.ceil(rate * (o.factor ?? 1.5))) {
@@ -110,9 +118,12 @@ export async function benchLoad(base: Config, o: LoadOptions): Promise<LoadBench
         let timedOut = 0;
         let probeError: unknown;
         // A step that falls behind (the last one, by design) may not publish a probe's vector in time: counted, not fatal.
-        const timed = async (probing: () => Promise<number>, into: number[]): Promise<boolean> => {
+        const timed = async (kind: 'listing' | 'event', id: string, probing: () => Promise<number>, into: number[]): Promise<boolean> => {
+          const sentAt = performance.now();
           try {
-            into.push(await probing());
+            const ms = await probing();
+            into.push(ms);
+            stages.done(kind, id, sentAt, ms);
             return true;
           } catch (err) {
             if (!(err instanceof ProbeTimeout)) throw err;
@@ -124,7 +135,8 @@ export async function benchLoad(base: Config, o: LoadOptions): Promise<LoadBench
           while (stepping) {
             const started = performance.now();
             const item = listed++;
-            if (await timed(() => probe.listing(item), listingMs)) await timed(() => probe.event(probe.itemId(item)), eventMs);
+            const user = probe.newUser();
+            if (await timed('listing', probe.itemId(item), () => probe.listing(item), listingMs)) await timed('event', user, () => probe.event(probe.itemId(item), user), eventMs);
             await sleep(Math.max(0, PROBE_EVERY_MS - (performance.now() - started)));
           }
         })().catch((err: unknown) => {
@@ -158,12 +170,13 @@ export async function benchLoad(base: Config, o: LoadOptions): Promise<LoadBench
         stepping = false;
         await probing;
         if (probeError !== undefined) throw probeError;
-        const freshness = { eventToUserVector: summarise(eventMs), listingToItemVector: summarise(listingMs), timedOut };
+        const freshness = { eventToUserVector: summarise(eventMs), listingToItemVector: summarise(listingMs), timedOut, stages: stages.take() };
         steps.push({ rate, durationS: o.durationS, produced, achievedRate, lagAfterWarmup, lagAtEnd, toleranceMessages, flat, training, loopDelayP99Ms, freshness, series });
         l.info({ rate, achievedRate, lagAfterWarmup, lagAtEnd, flat, training, loopDelayP99Ms, freshness }, 'load step done');
         if (!flat) break;
       }
     } finally {
+      stages.close();
       await probe.close();
     }
     const flatRates = steps.filter((s) => s.flat).map((s) => s.rate);
