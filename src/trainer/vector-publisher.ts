@@ -72,6 +72,14 @@ export class VectorPublisher implements TrainerPublisher {
    */
   private arrivalWrites: Promise<void> = Promise.resolve();
   /**
+   * Users with new events whose vectors are not written yet, and the cut windows' interactions not recorded yet: taken
+   * together by the arrival lane's next turn, so that a lane that falls behind writes one batch, not one per chunk,
+   * and no vector is computed from events whose interactions are still to come.
+   */
+  private readonly arrivedUsers = new Set<string>();
+  private cutInteractions: Interaction[] = [];
+  private arrivalQueued = false;
+  /**
    * Orders every vector write of this trainer (issue 11 §2.8): a newer computation always wins in Redis and a re-sent
    * older one never does, whatever the event times behind them (a future-stamped event, late events).
    */
@@ -151,25 +159,34 @@ export class VectorPublisher implements TrainerPublisher {
     // A Redis that restarted may have come back empty (no persistence, or an older AOF): look at once.
     this.store.on('health', (up) => up && this.checkVersionSoon());
     this.removeReadiness = addReadinessCheck('vector-version', () => this.versionReadiness());
-    trainer.on('windowReady', (w) => this.queueArrival(() => this.recordCut(w)));
+    trainer.on('windowReady', (w) => this.recordCut(w));
     trainer.on('windowTrained', (w) => {
       this.windowWrites = this.windowWrites.then(() => this.afterTrain(w)).catch((err: unknown) => this.fail(err));
     });
     // Issue 13 goal 5: a user's vector follows each event, not each window (a chunk's users together, PASS_USERS a pass).
-    trainer.on('eventsArrived', (users) => this.queueArrival(() => this.writeArrivals(users)));
+    trainer.on('eventsArrived', (users) => {
+      for (const u of users) this.arrivedUsers.add(u);
+      this.queueArrivals();
+    });
     // A new, changed or (tombstone) removed item content vector.
     trainer.on('contentArrived', (itemId) => {
       this.newItems.add(itemId);
-      // Soon, not at once: a burst of content records (a table load, a chunk of listings) becomes one write.
-      this.flushSoon ??= setImmediate(() => {
-        this.flushSoon = undefined;
-        void this.flushNewItems();
-      });
+      this.flushItemsSoon();
     });
   }
 
-  private queueArrival(write: () => Promise<void>): void {
-    this.arrivalWrites = this.arrivalWrites.then(write).catch((err: unknown) => this.fail(err));
+  /** One turn of the arrival lane for whatever has arrived by the time it runs (see `arrivedUsers`). */
+  private queueArrivals(): void {
+    if (this.arrivalQueued) return;
+    this.arrivalQueued = true;
+    this.arrivalWrites = this.arrivalWrites
+      .then(() => {
+        this.arrivalQueued = false;
+        const users = [...this.arrivedUsers];
+        this.arrivedUsers.clear();
+        return this.writeArrivals(users);
+      })
+      .catch((err: unknown) => this.fail(err));
   }
 
   /** The trainer's backpressure: consumption pauses while the store's buffer is full. */
@@ -344,22 +361,34 @@ export class VectorPublisher implements TrainerPublisher {
    */
   private async writeWindow(w: TrainedWindow): Promise<void> {
     await this.arrivalWrites;
-    await this.writeUsersAfter([...w.events.keys()], () => []);
+    await this.writeUsersAfter([...w.events.keys()], () => this.takeCutInteractions());
   }
 
   /**
-   * A window's interactions, as it is cut: from then on its events are in the histories, so in every vector written,
-   * while its `windowTrained` comes only after the step (in the training thread, the chunk's arrivals are written
-   * before it). Queued here, they precede every later vector of their users.
+   * A window's interactions, as it is cut: from then on its events are in the histories (no longer open), so in every
+   * vector written, while its `windowTrained` comes only after the step. Held for the arrival lane's next turn, which
+   * records them before any vector it computes.
    */
-  private recordCut(w: Pick<TrainedWindow, 'events'>): Promise<void> {
-    const interactions = [...w.events.values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts }));
-    return this.writeUsersAfter([], () => interactions);
+  private recordCut(w: Pick<TrainedWindow, 'events'>): void {
+    for (const e of [...w.events.values()].flat()) this.cutInteractions.push({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts });
+    this.queueArrivals();
   }
 
-  /** Users with new events in the open window (issue 13 goal 5): published now, before the window trains. */
+  /**
+   * Users with new events in the open window (issue 13 goal 5): published now, before the window trains. Their open
+   * events' interactions and every cut window's not yet recorded are taken at the same moment as their histories.
+   */
   private writeArrivals(users: readonly string[]): Promise<void> {
-    return this.writeUsersAfter(users, () => [...this.trainer.openEvents(users).values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts })));
+    return this.writeUsersAfter(users, () => [
+      ...this.takeCutInteractions(),
+      ...[...this.trainer.openEvents(users).values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts })),
+    ]);
+  }
+
+  private takeCutInteractions(): Interaction[] {
+    const cut = this.cutInteractions;
+    this.cutInteractions = [];
+    return cut;
   }
 
   /**
@@ -455,6 +484,14 @@ export class VectorPublisher implements TrainerPublisher {
     }
   }
 
+  /** Soon, not at once: a burst of content records (a table load, a chunk of listings) becomes one write. */
+  private flushItemsSoon(): void {
+    this.flushSoon ??= setImmediate(() => {
+      this.flushSoon = undefined;
+      void this.flushNewItems();
+    });
+  }
+
   /** Cold start: vectors of items whose content just arrived, under the current version. */
   private flushNewItems(): Promise<void> {
     if (this.newItems.size === 0 || this.version === undefined || this.flushing) return this.flushing ?? Promise.resolve();
@@ -469,14 +506,18 @@ export class VectorPublisher implements TrainerPublisher {
         await this.writeItems(v, ids, at);
         if (delisted.length > 0) await this.store.deleteItemVectors(v, delisted, this.order.next());
       }
+      return true;
     })()
       .catch((err: unknown) => {
         // Not lost: tried again by the timer (into whatever versions are current then).
         for (const id of ids) this.newItems.add(id);
         this.l.warn({ err: (err as Error).message, items: ids.length }, 'item vector write failed; retrying');
+        return false;
       })
-      .finally(() => {
+      .then((ok) => {
         this.flushing = undefined;
+        // Items that arrived during a flush that went through go next, not at the timer's next tick (up to 200 ms later).
+        if (ok && this.newItems.size > 0) this.flushItemsSoon();
       });
     return this.flushing;
   }
