@@ -12,7 +12,9 @@ export interface ProbeSplit {
 /**
  * Where a freshness probe's time goes, when the trainer runs in this process (the load bench): notes when the trainer
  * takes in a probe's listing content (`contentArrived`) or a probe user's event (`eventsArrived`), so that each probe's
- * end-to-end time splits into the way to the trainer and the rest.
+ * end-to-end time splits into the way to the trainer and the rest. `eventsArrived` fires at the end of a consumed
+ * chunk, for the users still in the open window: the way to the trainer includes the chunk's handling, and a probe
+ * whose window is cut in the same chunk is left out of the split (each part's `n` says how many were split).
  */
 export class ProbeStages {
   private readonly arrivedAt = new Map<string, number>();

@@ -59,6 +59,8 @@ export class VectorPublisher implements TrainerPublisher {
   private readonly deferredUsers = new Set<string>();
   private deferredInteractions: Interaction[] = [];
   private flushSoon: NodeJS.Immediate | undefined;
+  /** Set by `stop`: no new item flush is scheduled after it. */
+  private stopping = false;
   /** The deferred writes in flight (`writeDeferred`). */
   private deferring: Promise<void> | undefined;
   /**
@@ -356,12 +358,14 @@ export class VectorPublisher implements TrainerPublisher {
   }
 
   /**
-   * A trained window's users. Their histories hold every event consumed so far, so the interactions queued before
-   * now in the arrival lane (the window's own, from `recordCut`, and later arrivals') are written first.
+   * A trained window's users. Their histories hold every event consumed so far: the arrival lane's turns queued
+   * before now go first, and the cut windows' interactions not recorded yet and the users' open events' are recorded
+   * with the snapshot, before the vectors.
    */
   private async writeWindow(w: TrainedWindow): Promise<void> {
     await this.arrivalWrites;
-    await this.writeUsersAfter([...w.events.keys()], () => this.takeCutInteractions());
+    const users = [...w.events.keys()];
+    await this.writeUsersAfter(users, () => [...this.takeCutInteractions(), ...this.openInteractions(users)]);
   }
 
   /**
@@ -379,10 +383,12 @@ export class VectorPublisher implements TrainerPublisher {
    * events' interactions and every cut window's not yet recorded are taken at the same moment as their histories.
    */
   private writeArrivals(users: readonly string[]): Promise<void> {
-    return this.writeUsersAfter(users, () => [
-      ...this.takeCutInteractions(),
-      ...[...this.trainer.openEvents(users).values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts })),
-    ]);
+    return this.writeUsersAfter(users, () => [...this.takeCutInteractions(), ...this.openInteractions(users)]);
+  }
+
+  /** The users' events in the open window, as interactions (recording one twice is harmless: a seen set). */
+  private openInteractions(users: readonly string[]): Interaction[] {
+    return [...this.trainer.openEvents(users).values()].flat().map((e) => ({ userId: e.user_id, itemId: e.item_id, eventTime: e.ts }));
   }
 
   private takeCutInteractions(): Interaction[] {
@@ -401,8 +407,8 @@ export class VectorPublisher implements TrainerPublisher {
     if (this.version === undefined) return;
     await this.writeDeferred();
     const interactions = interactionsNow();
-    if (this.deferredUsers.size > 0) {
-      // Keep the order: nothing may overtake what is still deferred.
+    if (this.deferredUsers.size > 0 || this.deferredInteractions.length > 0) {
+      // Keep the order: nothing may overtake what is still deferred (a vector never before its interactions).
       this.defer(users, interactions);
       return;
     }
@@ -427,6 +433,8 @@ export class VectorPublisher implements TrainerPublisher {
     const version = this.version;
     const building = this.building;
     if (version === undefined) return true;
+    // The other lane's interactions were refused meanwhile: these vectors may hold their events, so they wait too.
+    if (this.deferredInteractions.length > 0) return false;
     try {
       checked(await this.store.writeUserVectors(version, writes));
     } catch (err) {
@@ -470,8 +478,15 @@ export class VectorPublisher implements TrainerPublisher {
     try {
       // Interactions first: a vector is never served before the items it came from are excluded.
       if (this.deferredInteractions.length > 0) {
-        await this.store.recordInteractions(this.deferredInteractions);
+        // Taken before the await: the other lane may defer more meanwhile, and those must stay.
+        const interactions = this.deferredInteractions;
         this.deferredInteractions = [];
+        try {
+          await this.store.recordInteractions(interactions);
+        } catch (err) {
+          this.deferredInteractions = [...interactions, ...this.deferredInteractions];
+          throw err;
+        }
       }
       for (let i = 0; i < ids.length; i += CHUNK) {
         const part = ids.slice(i, i + CHUNK);
@@ -501,23 +516,23 @@ export class VectorPublisher implements TrainerPublisher {
     const at = Date.now();
     // An id whose content is gone was delisted (an ItemContent tombstone): it leaves Redis and readers' indexes.
     const delisted = ids.filter((id) => !this.trainer.model.content.has(id));
+    let ok = false;
     this.flushing = (async () => {
       for (const v of versions) {
         await this.writeItems(v, ids, at);
         if (delisted.length > 0) await this.store.deleteItemVectors(v, delisted, this.order.next());
       }
-      return true;
+      ok = true;
     })()
       .catch((err: unknown) => {
         // Not lost: tried again by the timer (into whatever versions are current then).
         for (const id of ids) this.newItems.add(id);
-        this.l.warn({ err: (err as Error).message, items: ids.length }, 'item vector write failed; retrying');
-        return false;
+        this.l.warn({ err: err instanceof Error ? err.message : String(err), items: ids.length }, 'item vector write failed; retrying');
       })
-      .then((ok) => {
+      .finally(() => {
         this.flushing = undefined;
         // Items that arrived during a flush that went through go next, not at the timer's next tick (up to 200 ms later).
-        if (ok && this.newItems.size > 0) this.flushItemsSoon();
+        if (ok && this.newItems.size > 0 && !this.stopping) this.flushItemsSoon();
       });
     return this.flushing;
   }
@@ -614,7 +629,10 @@ export class VectorPublisher implements TrainerPublisher {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.flushSoon) clearImmediate(this.flushSoon);
+    this.flushSoon = undefined;
     this.removeReadiness?.();
     await Promise.all([this.windowWrites, this.arrivalWrites]);
     await this.flushNewItems();
